@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { matrix, type Matrix } from '../linalg/matrix.js';
+import { checkFeatures, checkXy, NotFittedError, type StageSpec, type Transformer } from './stage.js';
+
+export const NormalizeParams = z
+  .object({
+    /**
+     * minmax: pixel range 0..255 to 0..1 (x / 255, as the scikit-learn references do);
+     * standard: per-feature zero mean and unit variance (StandardScaler; constant features stay 0);
+     * l2: each row scaled to unit Euclidean length.
+     */
+    method: z.enum(['minmax', 'standard', 'l2']).default('minmax'),
+  })
+  .strict();
+export type NormalizeParams = z.infer<typeof NormalizeParams>;
+
+interface Fitted {
+  features: number;
+  mean?: Float64Array;
+  scale?: Float64Array;
+}
+
+export class Normalize implements Transformer<NormalizeParams> {
+  readonly name = 'normalize';
+  readonly kind = 'transformer' as const;
+  readonly params: Readonly<NormalizeParams>;
+  #fitted: Fitted | null = null;
+
+  constructor(params: Partial<NormalizeParams> = {}) {
+    this.params = Object.freeze(NormalizeParams.parse(params));
+  }
+
+  clone(): this {
+    return new Normalize({ ...this.params }) as this;
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    const fitted: Fitted = { features: X.cols };
+    if (this.params.method === 'standard') {
+      const { rows, cols, data } = X;
+      const mean = new Float64Array(cols);
+      const m2 = new Float64Array(cols);
+      for (let i = 0; i < rows; i++) {
+        const off = i * cols;
+        for (let j = 0; j < cols; j++) mean[j] += data[off + j];
+      }
+      for (let j = 0; j < cols; j++) mean[j] /= rows;
+      for (let i = 0; i < rows; i++) {
+        const off = i * cols;
+        for (let j = 0; j < cols; j++) {
+          const d = data[off + j] - mean[j];
+          m2[j] += d * d;
+        }
+      }
+      const scale = new Float64Array(cols);
+      for (let j = 0; j < cols; j++) {
+        const std = Math.sqrt(m2[j] / rows);
+        scale[j] = std > 1e-12 ? 1 / std : 1;
+      }
+      fitted.mean = mean;
+      fitted.scale = scale;
+    }
+    this.#fitted = fitted;
+    return this;
+  }
+
+  async transform(X: Matrix): Promise<Matrix> {
+    const fitted = this.#fitted;
+    if (!fitted) throw new NotFittedError(this.name);
+    checkFeatures(this.name, X, fitted.features);
+    const { rows, cols, data } = X;
+    const out = new Float32Array(rows * cols);
+    if (this.params.method === 'minmax') {
+      for (let i = 0; i < data.length; i++) out[i] = data[i] / 255;
+    } else if (this.params.method === 'standard') {
+      const mean = fitted.mean!;
+      const scale = fitted.scale!;
+      for (let i = 0; i < rows; i++) {
+        const off = i * cols;
+        for (let j = 0; j < cols; j++) out[off + j] = (data[off + j] - mean[j]) * scale[j];
+      }
+    } else {
+      for (let i = 0; i < rows; i++) {
+        const off = i * cols;
+        let ss = 0;
+        for (let j = 0; j < cols; j++) ss += data[off + j] * data[off + j];
+        const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+        for (let j = 0; j < cols; j++) out[off + j] = data[off + j] * inv;
+      }
+    }
+    return matrix(rows, cols, out);
+  }
+}
+
+export const normalizeSpec: StageSpec<NormalizeParams> = {
+  name: 'normalize',
+  kind: 'transformer',
+  summary: 'rescale features: minmax (x/255), standard (zero mean, unit variance) or l2 (unit-length rows)',
+  schema: NormalizeParams,
+  create: (params) => new Normalize(params),
+  outputFeatures: (_params, inputFeatures) => inputFeatures,
+};

@@ -1,0 +1,84 @@
+import type { z } from 'zod';
+import type { Matrix } from '../linalg/matrix.js';
+
+/**
+ * The stage contract, after scikit-learn's base estimator:
+ * - the constructor only stores params (validated, defaults filled); it never fits;
+ * - fitted state lives apart from params, and fit never rewrites a param;
+ * - using an unfitted stage throws NotFittedError;
+ * - clone() is a new, unfitted instance from a copy of the params.
+ * Methods are async because the hot paths may run in worker threads or WebAssembly.
+ */
+export interface StageBase<P> {
+  /** Registry name, as written in pipeline files (`pca`, `random_forest`, …). */
+  readonly name: string;
+  readonly params: Readonly<P>;
+  clone(): this;
+}
+
+export interface Transformer<P = unknown> extends StageBase<P> {
+  readonly kind: 'transformer';
+  fit(X: Matrix, y: Uint8Array): Promise<this>;
+  transform(X: Matrix): Promise<Matrix>;
+}
+
+export interface Estimator<P = unknown> extends StageBase<P> {
+  readonly kind: 'estimator';
+  fit(X: Matrix, y: Uint8Array): Promise<this>;
+  /** Predicted label per row. */
+  predict(X: Matrix): Promise<Uint8Array>;
+  /**
+   * Class probabilities, rows × nClasses, where column c is label c and nClasses is (largest label seen in fit) + 1.
+   * Optional: estimators that cannot give probabilities leave it out.
+   */
+  predictProba?(X: Matrix): Promise<Matrix>;
+}
+
+export type Stage = Transformer | Estimator;
+
+/** What the registry knows about a stage before any instance exists: used by config validation and the CLI help. */
+export interface StageSpec<P extends object = object> {
+  readonly name: string;
+  readonly kind: 'transformer' | 'estimator';
+  /** One line for `--help` and error messages. */
+  readonly summary: string;
+  /** Strict schema: unknown keys are errors; defaults are filled in. */
+  readonly schema: z.ZodType<P, any>;
+  /** A new unfitted instance. */
+  create(params: P): Stage;
+  /**
+   * Features out, given features in (transformers). Throws ParamRangeError naming the param when the params cannot
+   * work with that input (e.g. more PCA components than features).
+   */
+  outputFeatures?(params: P, inputFeatures: number): number;
+}
+
+/** Thrown when a stage is used before fit. */
+export class NotFittedError extends Error {
+  constructor(stage: string) {
+    super(`${stage} is not fitted yet: call fit(X, y) before using it`);
+    this.name = 'NotFittedError';
+  }
+}
+
+/** A param value that is valid alone but not for the data it meets (reported at the param's position in the file). */
+export class ParamRangeError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ParamRangeError';
+  }
+}
+
+/** Checks X and y agree; every fit calls it. */
+export function checkXy(stage: string, X: Matrix, y: Uint8Array): void {
+  if (X.rows !== y.length) throw new Error(`${stage}: X has ${X.rows} rows but y has ${y.length} labels`);
+  if (X.rows === 0) throw new Error(`${stage}: cannot fit on 0 rows`);
+}
+
+/** Checks a matrix has the number of features the stage was fitted on. */
+export function checkFeatures(stage: string, X: Matrix, expected: number): void {
+  if (X.cols !== expected) throw new Error(`${stage}: X has ${X.cols} features, but the stage was fitted on ${expected}`);
+}
