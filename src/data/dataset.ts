@@ -1,0 +1,18 @@
+import { matrix, type Matrix } from '../linalg/matrix.js';
+import { DataError } from './errors.js';
+
+/** Images as rows of pixel values (0..255 as floats), with their labels. */
+export interface Dataset {
+  X: Matrix;
+  y: Uint8Array;
+}
+
+/** Builds a dataset from raw image bytes (n × pixels) and labels, checking they agree. */
+export function datasetFromBytes(pixels: Uint8Array, labels: Uint8Array, features: number, what: string): Dataset {
+  if (pixels.length !== labels.length * features) {
+    throw new DataError(`${what}: ${pixels.length / features} images but ${labels.length} labels`);
+  }
+  const data = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) data[i] = pixels[i];
+  return { X: matrix(labels.length, features, data), y: labels };
+}
