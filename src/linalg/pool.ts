@@ -1,0 +1,126 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * A small pool of worker threads that run exported functions of our own modules.
+ * Hot loops put their data in SharedArrayBuffers so workers read it without copies; each task is a pure function of its
+ * arguments, so results never depend on how many workers there are or which one ran a task.
+ * Idle workers are unref'd: the pool never keeps the process alive.
+ */
+export interface Task {
+  /** URL of the module (use `import.meta.url` of the module that exports `fn`). */
+  module: string;
+  fn: string;
+  args: unknown[];
+}
+
+interface Pending {
+  task: Task;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | null;
+}
+
+/** Workers to use: $FASHION_WORKERS when set (1 = run everything on the main thread), else the core count. */
+export function workerCount(): number {
+  const env = process.env.FASHION_WORKERS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`FASHION_WORKERS must be a whole number ≥ 1, got "${env}"`);
+    return n;
+  }
+  return Math.max(1, availableParallelism());
+}
+
+const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
+let slots: Slot[] = [];
+const queue: Pending[] = [];
+
+function spawn(): Slot {
+  const slot: Slot = { worker: new Worker(WORKER_URL), busy: null };
+  slot.worker.unref();
+  slot.worker.on('message', (msg: { ok: boolean; value?: unknown; error?: string; stack?: string }) => {
+    const job = slot.busy;
+    slot.busy = null;
+    slot.worker.unref();
+    if (job) {
+      if (msg.ok) job.resolve(msg.value);
+      else {
+        const err = new Error(msg.error);
+        if (msg.stack) err.stack = msg.stack;
+        job.reject(err);
+      }
+    }
+    pump();
+  });
+  slot.worker.on('error', (err) => {
+    const job = slot.busy;
+    slots = slots.filter((s) => s !== slot);
+    if (job) job.reject(err);
+    pump();
+  });
+  return slot;
+}
+
+function pump(): void {
+  while (queue.length > 0) {
+    let slot = slots.find((s) => s.busy === null);
+    if (!slot) {
+      if (slots.length >= workerCount()) return;
+      slot = spawn();
+      slots.push(slot);
+    }
+    const job = queue.shift()!;
+    slot.busy = job;
+    slot.worker.ref();
+    slot.worker.postMessage(job.task);
+  }
+}
+
+async function runInline<T>(task: Task): Promise<T> {
+  const mod = (await import(task.module)) as Record<string, (...args: unknown[]) => unknown>;
+  const fn = mod[task.fn];
+  if (typeof fn !== 'function') throw new Error(`pool: ${task.module} has no export ${task.fn}`);
+  return (await fn(...task.args)) as T;
+}
+
+/** Runs one task on a worker (or inline when only one worker is allowed). */
+export function runTask<T>(task: Task): Promise<T> {
+  if (workerCount() <= 1) return runInline<T>(task);
+  return new Promise<T>((resolve, reject) => {
+    queue.push({ task, resolve: resolve as (v: unknown) => void, reject });
+    pump();
+  });
+}
+
+/** Runs tasks in parallel; results in the order of the tasks. */
+export function runAll<T>(tasks: Task[]): Promise<T[]> {
+  return Promise.all(tasks.map((t) => runTask<T>(t)));
+}
+
+/** Splits [0, n) into at most `parts` contiguous ranges of near-equal size. */
+export function splitRange(n: number, parts: number): Array<[number, number]> {
+  const k = Math.max(1, Math.min(parts, n));
+  const out: Array<[number, number]> = [];
+  for (let p = 0; p < k; p++) out.push([Math.floor((p * n) / k), Math.floor(((p + 1) * n) / k)]);
+  return out.filter(([a, b]) => b > a);
+}
+
+/** A Float32Array backed by shared memory, filled from `src` (one copy, then every worker reads it). */
+export function sharedFloat32(src: Float32Array): Float32Array {
+  if (src.buffer instanceof SharedArrayBuffer) return src;
+  const out = new Float32Array(new SharedArrayBuffer(src.byteLength));
+  out.set(src);
+  return out;
+}
+
+/** Stops all workers (tests and the CLI call it when done; the pool also never holds the process open). */
+export async function shutdownPool(): Promise<void> {
+  const old = slots;
+  slots = [];
+  await Promise.all(old.map((s) => s.worker.terminate()));
+}
