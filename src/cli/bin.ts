@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError } from '../config/errors.js';
+import { DataError } from '../data/errors.js';
+import { UsageError } from '../evaluate/run.js';
+import { shutdownPool } from '../linalg/pool.js';
+import { stageNames } from '../stages/registry.js';
+import { verboseOption } from './options.js';
+import { runCommand } from './run.js';
+
+/** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
+async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    await yargs(argv)
+      .scriptName('pipeline')
+      .usage('$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.')
+      .command(runCommand)
+      .options(verboseOption)
+      .demandCommand(1, 'name a command: run')
+      .strict()
+      .recommendCommands()
+      .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)
+      .wrap(Math.min(110, process.stdout.columns ?? 110))
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw new UsageError(`${msg} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`);
+      })
+      .parseAsync();
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
+    const known = err instanceof ConfigError || err instanceof UsageError || err instanceof DataError;
+    process.stderr.write(`pipeline: ${known ? e.message : `${e.name}: ${e.message}`}\n`);
+    if (verbose && e.stack) process.stderr.write(e.stack + '\n');
+    else if (!known) process.stderr.write('(run again with --verbose for the stack trace)\n');
+    return code;
+  } finally {
+    await shutdownPool();
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    process.stderr.write(`\npipeline: interrupted (${signal}); nothing was written to the results folder\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+process.exitCode = await main(hideBin(process.argv));

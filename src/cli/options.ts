@@ -1,0 +1,23 @@
+import type { Options } from 'yargs';
+
+/** Option groups shared by commands, defined once. */
+export const dataOption = {
+  data: {
+    type: 'string',
+    describe: 'folder with the four Fashion-MNIST IDX files (gzipped or not); default $FASHION_MNIST_DIR, else data/fashion-mnist',
+    normalize: true,
+  },
+} satisfies Record<string, Options>;
+
+export const seedOption = {
+  seed: { type: 'number', describe: "random seed for folds, subsets and stages (overrides the file's evaluation.seed)" },
+} satisfies Record<string, Options>;
+
+export const outputOptions = {
+  out: { type: 'string', default: 'results', describe: 'folder for reports', normalize: true },
+  quiet: { type: 'boolean', default: false, alias: 'q', describe: 'no progress bar and no summary on the terminal' },
+} satisfies Record<string, Options>;
+
+export const verboseOption = {
+  verbose: { type: 'boolean', default: false, describe: 'show stack traces on errors' },
+} satisfies Record<string, Options>;

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadPipelineFile } from '../config/load.js';
+import type { ProgressSink } from '../evaluate/progress.js';
+import { runPipeline, UsageError, type RunResult } from '../evaluate/run.js';
+import { runToJson, stringifyJson } from '../report/json.js';
+import { runToMarkdown } from '../report/markdown.js';
+import { fixed, seconds } from '../report/text.js';
+import { writeFilesAtomic } from '../report/write.js';
+import { dataOption, outputOptions, seedOption } from './options.js';
+import { progressFor } from './progress.js';
+
+export interface RunCommandOptions {
+  file: string;
+  data?: string;
+  folds?: number;
+  /** false turns cross-validation off (--no-cv). */
+  cv?: boolean;
+  test?: boolean;
+  seed?: number;
+  out: string;
+  progress?: ProgressSink;
+  /** The command line, recorded in the report. */
+  command?: string;
+}
+
+export interface RunCommandResult {
+  result: RunResult;
+  files: { markdown: string; json: string };
+}
+
+/** `pipeline run`: validate, cross-validate, test, then write results/<name>.md and .json (all or nothing). */
+export async function runRun(options: RunCommandOptions): Promise<RunCommandResult> {
+  if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
+    throw new UsageError(`--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`);
+  }
+  if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0)) {
+    throw new UsageError(`--seed must be a whole number ≥ 0, got ${options.seed}`);
+  }
+  const loaded = loadPipelineFile(options.file, {
+    folds: options.cv === false ? 0 : options.folds,
+    seed: options.seed,
+    test: options.test,
+  });
+  const { evaluation } = loaded.config;
+  if (evaluation.folds === 0 && !evaluation.test) {
+    throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
+  }
+  const result = await runPipeline({ loaded, dataDir: options.data, progress: options.progress });
+  const base = join(options.out, result.name);
+  const files = { markdown: `${base}.md`, json: `${base}.json` };
+  writeFilesAtomic([
+    { path: files.markdown, content: runToMarkdown(result, options.command) },
+    { path: files.json, content: stringifyJson(runToJson(result)) },
+  ]);
+  return { result, files };
+}
+
+/** A few lines for the terminal. */
+export function summaryLines({ result, files }: RunCommandResult): string[] {
+  const lines = [`${result.name}: done in ${seconds(result.duration_ms)}`];
+  if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
+  if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
+  lines.push(`  wrote ${files.markdown} and ${files.json}`);
+  return lines;
+}
+
+interface RunArgs {
+  file: string;
+  data?: string;
+  folds?: number;
+  cv: boolean;
+  test: boolean;
+  seed?: number;
+  out: string;
+  quiet: boolean;
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run <file>',
+  describe: 'cross-validate a pipeline on the training set, evaluate it on the test set, write results/<name>.md and .json',
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/pca-rf.yaml' })
+      .options({
+        ...dataOption,
+        folds: { type: 'number', describe: "number of stratified CV folds (overrides the file's evaluation.folds)" },
+        cv: { type: 'boolean', default: true, describe: 'cross-validate (--no-cv skips it and only fits + tests)' },
+        test: { type: 'boolean', default: true, describe: 'evaluate on the test set (--no-test for CV only)' },
+        ...seedOption,
+        ...outputOptions,
+      })
+      .example('$0 run pipelines/pca-rf.yaml', 'the main job: 5-fold CV + test, report in results/pca-rf.md')
+      .example('$0 run pipelines/pca-knn.yaml --no-cv --seed 7', 'fit on all training rows and test once')
+      .example('$0 run pipelines/quick.yaml --data /usr/share/datasets/fashion-mnist', 'read the IDX files from another folder') as unknown as Argv<RunArgs>,
+  handler: async (args: ArgumentsCamelCase<RunArgs>) => {
+    const outcome = await runRun({
+      file: args.file,
+      data: args.data,
+      folds: args.folds,
+      cv: args.cv,
+      test: args.test,
+      seed: args.seed,
+      out: args.out,
+      progress: progressFor(args.quiet),
+      command: `pipeline ${process.argv.slice(2).join(' ')}`,
+    });
+    if (!args.quiet) console.log(summaryLines(outcome).join('\n'));
+  },
+};

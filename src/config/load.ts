@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { PIXELS } from '../data/fashion-mnist.js';
+import { registry, stageNames } from '../stages/registry.js';
+import { ParamRangeError, type StageSpec } from '../stages/stage.js';
+import { ConfigError } from './errors.js';
+import { SourceMap } from './positions.js';
+import { DataSection, EvaluationSection, PipelineFile } from './schema.js';
+
+/** One stage of a pipeline, params validated and defaults filled in. */
+export interface StepConfig {
+  /** Unique name within the pipeline: the stage name, or `name-1`, `name-2` when a stage appears more than once. */
+  id: string;
+  stage: string;
+  params: Record<string, unknown>;
+}
+
+export interface PipelineConfig {
+  name: string;
+  description?: string;
+  data: DataSection;
+  steps: StepConfig[];
+  evaluation: EvaluationSection;
+}
+
+export interface LoadedConfig {
+  /** The pipeline file as given on the command line. */
+  file: string;
+  config: PipelineConfig;
+  /** Positions in the file, for errors found after loading (e.g. folds against the class counts). */
+  source: SourceMap;
+}
+
+/** Command-line values that replace the file's `evaluation` values before stage seeds are filled in. */
+export interface EvaluationOverrides {
+  folds?: number;
+  seed?: number;
+  test?: boolean;
+}
+
+/** Reads and validates a pipeline file; every problem is a ConfigError with the file's line and column. */
+export function loadPipelineFile(file: string, overrides: EvaluationOverrides = {}): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, 1, 1, code === 'ENOENT' ? 'no such pipeline file' : `cannot read: ${(err as Error).message}`);
+  }
+  return parsePipeline(file, text, overrides);
+}
+
+/** Validates pipeline YAML text (exported for tests). */
+export function parsePipeline(file: string, text: string, overrides: EvaluationOverrides = {}): LoadedConfig {
+  const { map: source, errors } = SourceMap.parse(file, text);
+  if (errors.length > 0) {
+    const { message, pos } = errors[0];
+    throw new ConfigError(file, pos.line, pos.col, `YAML syntax: ${message}`);
+  }
+  const raw = source.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(file, 1, 1, 'a pipeline file is a map with keys name, data, steps, evaluation');
+  }
+  const top = PipelineFile.safeParse(raw);
+  if (!top.success) throw fromZod(source, [], top.error, PipelineFile);
+  const evaluation: EvaluationSection = { ...top.data.evaluation };
+  for (const key of ['folds', 'seed', 'test'] as const) {
+    if (overrides[key] !== undefined) (evaluation[key] as unknown) = overrides[key];
+  }
+  const parsed = top.data.steps.map((item, i) => parseStep(source, item, i, evaluation.seed));
+  const steps = parsed.map((p) => p.step);
+  assignIds(steps);
+  checkChain(source, parsed);
+  const config: PipelineConfig = {
+    name: top.data.name,
+    ...(top.data.description !== undefined ? { description: top.data.description } : {}),
+    data: top.data.data,
+    steps,
+    evaluation,
+  };
+  if (config.data.format === 'csv' && !config.data.train) {
+    throw late(source, ['data', 'format'], 'data.format csv needs data.train (and data.test when evaluation.test is true): paths to Kaggle-layout CSV files');
+  }
+  if (config.data.format === 'csv' && evaluation.test && !config.data.test) {
+    throw late(source, ['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
+  }
+  return { file, config, source };
+}
+
+/** A ConfigError at the position of `path` in the file (for checks that need the data first). */
+export function late(source: SourceMap, path: PropertyKey[], message: string, key = false): ConfigError {
+  const pos = source.at(path, key);
+  return new ConfigError(source.file, pos.line, pos.col, message);
+}
+
+interface ParsedStep {
+  step: StepConfig;
+  /** Params written in the file (the others are defaults): errors point at the param, or at the stage when unset. */
+  given: Set<string>;
+}
+
+/**
+ * Validates one `{stage: params}` entry. A stage with a `seed` param that the file leaves unset takes the evaluation
+ * seed, so one seed reproduces the whole run.
+ */
+function parseStep(source: SourceMap, item: unknown, i: number, seed: number): ParsedStep {
+  const here = ['steps', i];
+  if (item === null || typeof item !== 'object' || Array.isArray(item) || Object.keys(item).length !== 1) {
+    throw late(source, here, `each step is a one-key map {stage: params}; stages: ${stageNames().join(', ')}`);
+  }
+  const [stage, rawParams] = Object.entries(item)[0];
+  const spec = registry.get(stage);
+  if (!spec) {
+    throw late(source, [...here, stage], `unknown stage "${stage}"; stages: ${stageNames().join(', ')}`, true);
+  }
+  const params = (rawParams ?? {}) as Record<string, unknown>;
+  const given = new Set(typeof params === 'object' ? Object.keys(params) : []);
+  const parsed = spec.schema.safeParse(params);
+  if (!parsed.success) throw fromZod(source, [...here, stage], parsed.error, spec.schema, spec.name);
+  const full = parsed.data as Record<string, unknown>;
+  if ('seed' in full && !given.has('seed')) full.seed = seed;
+  return { step: { id: stage, stage, params: full }, given };
+}
+
+/** Stage names as ids; repeated stages become name-1, name-2 (scikit-learn's make_pipeline does the same). */
+function assignIds(steps: StepConfig[]): void {
+  const counts = new Map<string, number>();
+  for (const s of steps) counts.set(s.stage, (counts.get(s.stage) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  for (const s of steps) {
+    if ((counts.get(s.stage) ?? 0) > 1) {
+      const n = (seen.get(s.stage) ?? 0) + 1;
+      seen.set(s.stage, n);
+      s.id = `${s.stage}-${n}`;
+    }
+  }
+}
+
+/** Transformers first, exactly one estimator, last; feature counts flow from 784 pixels through every transformer. */
+function checkChain(source: SourceMap, steps: ParsedStep[]): void {
+  let features = PIXELS;
+  steps.forEach(({ step, given: written }, i) => {
+    const spec = registry.get(step.stage)! as StageSpec<Record<string, unknown>>;
+    const last = i === steps.length - 1;
+    if (spec.kind === 'estimator' && !last) {
+      throw late(source, ['steps', i, step.stage], `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`, true);
+    }
+    if (last && spec.kind !== 'estimator') {
+      const estimators = [...registry.values()].filter((s) => s.kind === 'estimator').map((s) => s.name);
+      throw late(source, ['steps', i, step.stage], `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`, true);
+    }
+    if (spec.outputFeatures) {
+      try {
+        features = spec.outputFeatures(step.params, features);
+      } catch (err) {
+        if (err instanceof ParamRangeError) {
+          const given = written.has(err.param);
+          throw late(source, given ? ['steps', i, step.stage, err.param] : ['steps', i, step.stage], `${step.stage}.${err.param}: ${err.message}`, !given);
+        }
+        throw err;
+      }
+    }
+  });
+}
+
+function fromZod(source: SourceMap, base: PropertyKey[], error: z.ZodError, schema: z.ZodType, stage?: string): ConfigError {
+  const issue = error.issues[0];
+  const path = [...base, ...issue.path];
+  const where = stage ? `${stage}` : 'pipeline file';
+  if (issue.code === 'unrecognized_keys') {
+    const keys = allowedKeys(schema, issue.path);
+    const what = stage ? `param "${issue.keys[0]}" for stage ${stage}` : `key "${issue.keys[0]}"`;
+    return late(source, [...path, issue.keys[0]], `unknown ${what}; allowed: ${keys.join(', ')}`, true);
+  }
+  const name = issue.path.length > 0 ? issue.path.join('.') : where;
+  return late(source, path, `${stage && issue.path.length > 0 ? `${stage}.` : ''}${name}: ${issue.message}`);
+}
+
+/** The keys a (nested) object schema accepts, for "allowed: …" lists. */
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = schema;
+  for (const step of path) {
+    s = unwrap(s);
+    if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodType>)[String(step)];
+    else if (s instanceof z.ZodArray) s = s.element as z.ZodType;
+    else return [];
+  }
+  s = unwrap(s);
+  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
+}
+
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let cur = s;
+  while (cur instanceof z.ZodDefault || cur instanceof z.ZodOptional || cur instanceof z.ZodNullable) {
+    cur = cur.unwrap() as z.ZodType;
+  }
+  return cur;
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { matrix } from '../linalg/matrix.js';
+import type { Dataset } from './dataset.js';
+import { DataError } from './errors.js';
+import { CLASS_NAMES, PIXELS } from './fashion-mnist.js';
+
+/**
+ * Parses Kaggle's Fashion-MNIST CSV layout: a header `label,pixel1,…,pixel784`, then one image a line, label first,
+ * each value an integer (labels 0..9, pixels 0..255). Any malformed line is an error naming the file and line.
+ */
+export function parseCsv(text: string, what: string): Dataset {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  if (lines.length === 0) throw new DataError(`${what}: empty file; expected a header label,pixel1,…,pixel${PIXELS}`);
+  const header = lines[0].replace(/\r$/, '').split(',');
+  if (header.length !== PIXELS + 1 || header[0].trim() !== 'label') {
+    throw new DataError(
+      `${what}:1: header must be label,pixel1,…,pixel${PIXELS} (${PIXELS + 1} columns), got ${header.length} columns starting "${header.slice(0, 2).join(',')}"`,
+    );
+  }
+  const n = lines.length - 1;
+  const X = new Float32Array(n * PIXELS);
+  const y = new Uint8Array(n);
+  for (let r = 0; r < n; r++) {
+    const lineNo = r + 2;
+    const line = lines[r + 1];
+    let field = 0;
+    let value = 0;
+    let digits = 0;
+    const end = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
+    for (let i = 0; i <= end; i++) {
+      const ch = i < end ? line.charCodeAt(i) : 44;
+      if (ch === 44) {
+        if (digits === 0) throw new DataError(`${what}:${lineNo}: column ${field + 1} is empty or not a whole number`);
+        if (field === 0) {
+          if (value >= CLASS_NAMES.length) throw new DataError(`${what}:${lineNo}: label ${value} is not a class (0..${CLASS_NAMES.length - 1})`);
+          y[r] = value;
+        } else {
+          if (field > PIXELS) throw new DataError(`${what}:${lineNo}: more than ${PIXELS + 1} columns`);
+          if (value > 255) throw new DataError(`${what}:${lineNo}: pixel${field} is ${value}, expected 0..255`);
+          X[r * PIXELS + field - 1] = value;
+        }
+        field++;
+        value = 0;
+        digits = 0;
+      } else if (ch >= 48 && ch <= 57) {
+        value = value * 10 + (ch - 48);
+        digits++;
+      } else if (ch !== 32) {
+        throw new DataError(`${what}:${lineNo}: column ${field + 1} is not a whole number (found "${line[i]}")`);
+      }
+    }
+    if (field !== PIXELS + 1) throw new DataError(`${what}:${lineNo}: ${field} columns, expected ${PIXELS + 1}`);
+  }
+  return { X: matrix(n, PIXELS, X), y };
+}
+
+/** Reads a CSV file from disk. */
+export function readCsv(path: string): Dataset {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new DataError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return parseCsv(text, path);
+}
+
+/** Writes a dataset in the same layout (tests, and converting IDX to CSV). */
+export function toCsv(data: Dataset): string {
+  const header = ['label', ...Array.from({ length: PIXELS }, (_, i) => `pixel${i + 1}`)].join(',');
+  const out = [header];
+  for (let r = 0; r < data.y.length; r++) {
+    const px = Array.from(data.X.data.subarray(r * PIXELS, (r + 1) * PIXELS), (v) => String(Math.round(v)));
+    out.push(`${data.y[r]},${px.join(',')}`);
+  }
+  return out.join('\n') + '\n';
+}

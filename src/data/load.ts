@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DataSection } from '../config/schema.js';
+import { stratifiedSubset } from '../evaluate/split.js';
+import { takeLabels, takeRows } from '../linalg/matrix.js';
+import { readCsv } from './csv.js';
+import type { Dataset } from './dataset.js';
+import { loadSplit, resolveDataDir } from './fashion-mnist.js';
+
+export interface LoadedData {
+  train: Dataset;
+  /** Absent when the run does not evaluate on the test set. */
+  test?: Dataset;
+  /** What was read, for the report: format, location, SHA-256 per file, rows used and rows available. */
+  info: {
+    format: 'idx' | 'csv';
+    location: string;
+    checksums: Record<string, string>;
+    train_rows: number;
+    test_rows: number | null;
+    train_rows_available: number;
+    test_rows_available: number | null;
+  };
+}
+
+export interface LoadOptions {
+  /** --data: an IDX folder that overrides the file's `data.dir`. */
+  dataDir?: string;
+  /** The pipeline file, whose folder relative paths in it are resolved against. */
+  pipelineFile: string;
+  withTest: boolean;
+  /** Seed for stratified `limit` subsets. */
+  seed: number;
+}
+
+/** Loads train (and test) as the pipeline's `data` section says, applying stratified `limit`s. */
+export function loadData(section: DataSection, options: LoadOptions): LoadedData {
+  const base = dirname(resolve(options.pipelineFile));
+  let train: Dataset;
+  let test: Dataset | undefined;
+  let location: string;
+  const checksums: Record<string, string> = {};
+  if (section.format === 'csv' && !options.dataDir) {
+    const trainPath = resolve(base, section.train!);
+    train = readCsv(trainPath);
+    checksums[trainPath] = sha256File(trainPath);
+    if (options.withTest) {
+      const testPath = resolve(base, section.test!);
+      test = readCsv(testPath);
+      checksums[testPath] = sha256File(testPath);
+    }
+    location = trainPath;
+  } else {
+    const dir = options.dataDir ? resolve(options.dataDir) : section.dir ? resolve(base, section.dir) : resolveDataDir();
+    const tr = loadSplit(dir, 'train');
+    train = tr;
+    checksums['train-images'] = tr.checksums.images;
+    checksums['train-labels'] = tr.checksums.labels;
+    if (options.withTest) {
+      const te = loadSplit(dir, 'test');
+      test = te;
+      checksums['test-images'] = te.checksums.images;
+      checksums['test-labels'] = te.checksums.labels;
+    }
+    location = dir;
+  }
+  const trainAvailable = train.y.length;
+  const testAvailable = test ? test.y.length : null;
+  if (section.limit?.train !== undefined) train = subset(train, section.limit.train, options.seed);
+  if (test && section.limit?.test !== undefined) test = subset(test, section.limit.test, options.seed + 1);
+  return {
+    train,
+    ...(test ? { test } : {}),
+    info: {
+      format: options.dataDir ? 'idx' : section.format,
+      location,
+      checksums,
+      train_rows: train.y.length,
+      test_rows: test ? test.y.length : null,
+      train_rows_available: trainAvailable,
+      test_rows_available: testAvailable,
+    },
+  };
+}
+
+function subset(data: Dataset, size: number, seed: number): Dataset {
+  const rows = stratifiedSubset(data.y, size, seed);
+  return { X: takeRows(data.X, rows), y: takeLabels(data.y, rows) };
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}

@@ -1,0 +1,189 @@
+import { createHash } from 'node:crypto';
+import type { LoadedConfig, PipelineConfig } from '../config/load.js';
+import { late } from '../config/load.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { loadData, type LoadedData } from '../data/load.js';
+import { takeLabels, takeRows } from '../linalg/matrix.js';
+import { shutdownPool } from '../linalg/pool.js';
+import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
+import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
+import type { ProgressSink } from './progress.js';
+import { smallestClassCount, stratifiedKFold } from './split.js';
+import { environment, type Environment } from './environment.js';
+
+export interface FoldResult {
+  fold: number;
+  train_rows: number;
+  test_rows: number;
+  accuracy: number;
+  macro_f1: number;
+  fit_ms: number;
+  predict_ms: number;
+}
+
+export interface CvResult {
+  k: number;
+  seed: number;
+  /** SHA-256 of the fold assignment, so two runs can tell they used the same folds (paired tests need it). */
+  folds_id: string;
+  folds: FoldResult[];
+  mean_accuracy: number;
+  std_accuracy: number;
+  mean_macro_f1: number;
+  std_macro_f1: number;
+  timings_ms: Record<string, StageTiming>;
+}
+
+export interface TestResult {
+  rows: number;
+  accuracy: number;
+  macro_f1: number;
+  report: ClassificationReport;
+  class_names: string[];
+  confusion_matrix: number[][];
+  /** Predicted label of every test row, in the order of the test set (paired comparisons between runs need it). */
+  predictions: number[];
+  /** True labels in the same order. */
+  labels: number[];
+  fit_ms: number;
+  predict_ms: number;
+  timings_ms: Record<string, StageTiming>;
+}
+
+export interface RunResult {
+  name: string;
+  file: string;
+  config: PipelineConfig;
+  seed: number;
+  data: LoadedData['info'];
+  cv: CvResult | null;
+  test: TestResult | null;
+  started_at: string;
+  duration_ms: number;
+  environment: Environment;
+}
+
+export interface RunOptions {
+  loaded: LoadedConfig;
+  /** --data: IDX folder replacing the file's data section. */
+  dataDir?: string;
+  progress?: ProgressSink;
+}
+
+/** Thrown for a command-line value that cannot work with the data (printed as one line, exit 2). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Cross-validates the pipeline on the training set (stratified, seeded folds; every fold fits a fresh clone), then fits
+ * a clone on the whole training set and evaluates it once on the test set. Returns numbers only; nothing is written.
+ */
+export async function runPipeline(options: RunOptions): Promise<RunResult> {
+  const { config, source, file } = options.loaded;
+  const { folds: k, seed, test: withTest } = config.evaluation;
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const data = loadData(config.data, { dataDir: options.dataDir, pipelineFile: file, withTest, seed });
+  if (k > 0) {
+    const smallest = smallestClassCount(data.train.y);
+    if (k > smallest) {
+      throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+    }
+  }
+  const template = Pipeline.fromSteps(config.steps);
+  const progress = options.progress;
+  const unitsPerFit = config.steps.length + 1;
+  progress?.begin((k + (withTest ? 1 : 0)) * unitsPerFit, config.name);
+  try {
+    const cv = k > 0 ? await crossValidate(template, data, k, seed, progress) : null;
+    const test = withTest ? await evaluateOnTest(template, data, progress) : null;
+    return {
+      name: config.name,
+      file,
+      config,
+      seed,
+      data: data.info,
+      cv,
+      test,
+      started_at: startedAt.toISOString(),
+      duration_ms: Math.round(performance.now() - t0),
+      environment: environment(),
+    };
+  } finally {
+    progress?.end();
+    await shutdownPool();
+  }
+}
+
+async function crossValidate(template: Pipeline, data: LoadedData, k: number, seed: number, progress?: ProgressSink): Promise<CvResult> {
+  const { X, y } = data.train;
+  const folds = stratifiedKFold(y, k, seed);
+  const timings = new Timings();
+  const results: FoldResult[] = [];
+  for (let f = 0; f < folds.length; f++) {
+    const { train, test } = folds[f];
+    const pipeline = template.clone();
+    const label = `fold ${f + 1}/${k}`;
+    const t0 = performance.now();
+    await pipeline.fit(takeRows(X, train), takeLabels(y, train), timings, (id) => progress?.advance(`${label} ${id}`));
+    const t1 = performance.now();
+    const yTrue = takeLabels(y, test);
+    const yPred = await pipeline.predict(takeRows(X, test), timings, () => progress?.advance(`${label} predict`));
+    const t2 = performance.now();
+    const report = classificationReport(confusionMatrix(yTrue, yPred, CLASS_NAMES.length));
+    results.push({
+      fold: f + 1,
+      train_rows: train.length,
+      test_rows: test.length,
+      accuracy: report.accuracy,
+      macro_f1: report.macroAvg.f1,
+      fit_ms: Math.round(t1 - t0),
+      predict_ms: Math.round(t2 - t1),
+    });
+  }
+  const acc = meanStd(results.map((r) => r.accuracy));
+  const f1 = meanStd(results.map((r) => r.macro_f1));
+  const hash = createHash('sha256');
+  for (const fold of folds) hash.update(new Uint8Array(fold.test.buffer));
+  return {
+    k,
+    seed,
+    folds_id: hash.digest('hex').slice(0, 16),
+    folds: results,
+    mean_accuracy: acc.mean,
+    std_accuracy: acc.std,
+    mean_macro_f1: f1.mean,
+    std_macro_f1: f1.std,
+    timings_ms: timings.toJSON(),
+  };
+}
+
+async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: ProgressSink): Promise<TestResult> {
+  const test = data.test!;
+  const pipeline = template.clone();
+  const timings = new Timings();
+  const t0 = performance.now();
+  await pipeline.fit(data.train.X, data.train.y, timings, (id) => progress?.advance(`final fit ${id}`));
+  const t1 = performance.now();
+  const yPred = await pipeline.predict(test.X, timings, () => progress?.advance('test predict'));
+  const t2 = performance.now();
+  const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);
+  const report = classificationReport(cm);
+  return {
+    rows: test.y.length,
+    accuracy: accuracy(test.y, yPred),
+    macro_f1: report.macroAvg.f1,
+    report,
+    class_names: [...CLASS_NAMES],
+    confusion_matrix: cm,
+    predictions: Array.from(yPred),
+    labels: Array.from(test.y),
+    fit_ms: Math.round(t1 - t0),
+    predict_ms: Math.round(t2 - t1),
+    timings_ms: timings.toJSON(),
+  };
+}

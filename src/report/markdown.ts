@@ -1,0 +1,97 @@
+import { stringify } from 'yaml';
+import type { RunResult } from '../evaluate/run.js';
+import type { StageTiming } from '../pipeline/pipeline.js';
+import { classificationReportText, fixed, markdownTable, pct, seconds } from './text.js';
+
+/** The markdown report of one run: summary, configuration, folds, test report, confusion matrix, timings, machine. */
+export function runToMarkdown(result: RunResult, command?: string): string {
+  const { config, cv, test, data, environment: env } = result;
+  const out: string[] = [];
+  out.push(`# ${config.name}`);
+  if (config.description) out.push('', config.description.trim());
+  out.push('');
+  out.push(`Pipeline file \`${result.file}\`, run ${result.started_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${seconds(result.duration_ms)} in all.`);
+  if (command) out.push(`Command: \`${command}\``);
+  out.push('', '## Summary', '');
+  const summary: Array<[string, string]> = [];
+  if (cv) summary.push([`${cv.k}-fold CV accuracy (mean ± std)`, `${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}`]);
+  if (cv) summary.push([`${cv.k}-fold CV macro-F1 (mean ± std)`, `${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}`]);
+  if (test) summary.push(['Test accuracy', `${fixed(test.accuracy)} (${test.rows} images)`]);
+  if (test) summary.push(['Test macro-F1', fixed(test.macro_f1)]);
+  if (test) summary.push(['Final fit / test predict', `${seconds(test.fit_ms)} / ${seconds(test.predict_ms)}`]);
+  out.push(markdownTable(['metric', 'value'], summary, ['l', 'r']));
+
+  out.push('', '## Configuration', '');
+  out.push(`Seed ${result.seed}. Steps run in order; transformers are fit on training data only, every fold and the final fit use fresh clones.`, '');
+  out.push('```yaml', stringify({ steps: config.steps.map((s) => ({ [s.id]: s.params })), evaluation: config.evaluation, data: config.data }).trimEnd(), '```');
+
+  out.push('', '## Data', '');
+  out.push(`${data.format.toUpperCase()} from \`${data.location}\`: ${data.train_rows} training rows` +
+    (data.train_rows < data.train_rows_available ? ` (stratified subset of ${data.train_rows_available})` : '') +
+    (data.test_rows !== null ? `, ${data.test_rows} test rows` + (data.test_rows < (data.test_rows_available ?? 0) ? ` (stratified subset of ${data.test_rows_available})` : '') : '') + '.', '');
+  out.push(markdownTable(['file', 'SHA-256 (decompressed)'], Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]), ['l', 'l']));
+
+  if (cv) {
+    out.push('', `## Cross-validation (${cv.k} stratified folds, seed ${cv.seed})`, '');
+    out.push(
+      markdownTable(
+        ['fold', 'train rows', 'test rows', 'accuracy', 'macro-F1', 'fit', 'predict'],
+        [
+          ...cv.folds.map((f) => [f.fold, f.train_rows, f.test_rows, fixed(f.accuracy), fixed(f.macro_f1), seconds(f.fit_ms), seconds(f.predict_ms)]),
+          ['**mean ± std**', '', '', `**${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}**`, `**${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}**`, '', ''],
+        ],
+      ),
+    );
+  }
+
+  if (test) {
+    out.push('', '## Test set', '', 'Classification report (scikit-learn layout):', '');
+    out.push('```', classificationReportText(test.report, test.class_names).trimEnd(), '```');
+    out.push('', '### Confusion matrix', '', `Rows are true classes, columns predicted classes; ${pct(test.accuracy)} of ${test.rows} on the diagonal.`, '');
+    out.push(
+      markdownTable(
+        ['true \\ predicted', ...test.class_names],
+        test.confusion_matrix.map((rowCounts, t) => [test.class_names[t], ...rowCounts.map((v, p) => (p === t ? `**${v}**` : v))]),
+      ),
+    );
+    const mistakes = topConfusions(test.confusion_matrix, test.class_names, 5);
+    if (mistakes.length > 0) {
+      out.push('', 'Most frequent mistakes: ' + mistakes.map((m) => `${m.from} → ${m.to} (${m.count})`).join(', ') + '.');
+    }
+  }
+
+  out.push('', '## Time per stage', '');
+  const timingRows: Array<Array<string | number>> = [];
+  const addRows = (phase: string, t: Record<string, StageTiming> | undefined) => {
+    if (!t) return;
+    for (const [id, v] of Object.entries(t)) timingRows.push([phase, id, seconds(v.fit_ms), seconds(v.transform_ms), seconds(v.predict_ms)]);
+  };
+  addRows(cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms);
+  addRows('final fit + test', test?.timings_ms);
+  out.push(markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], timingRows));
+
+  out.push('', '## Machine', '');
+  out.push(
+    markdownTable(
+      ['', ''],
+      [
+        ['CPU', `${env.cpu} (${env.cores} cores, ${env.workers} worker threads)`],
+        ['memory', `${env.memory_gb} GB; peak resident ${env.peak_rss_mb} MB`],
+        ['Node.js', env.node],
+        ['platform', env.platform],
+        ['versions', Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+      ],
+      ['l', 'l'],
+    ),
+  );
+  return out.join('\n') + '\n';
+}
+
+/** The largest off-diagonal cells, as class-name pairs. */
+export function topConfusions(cm: number[][], names: readonly string[], n: number): Array<{ from: string; to: string; count: number }> {
+  const cells: Array<{ from: string; to: string; count: number }> = [];
+  cm.forEach((r, t) => r.forEach((count, p) => {
+    if (t !== p && count > 0) cells.push({ from: names[t], to: names[p], count });
+  }));
+  return cells.sort((a, b) => b.count - a.count).slice(0, n);
+}
