@@ -1,0 +1,60 @@
+import test from 'ava';
+import { shutdownPool } from '../src/linalg/pool.js';
+import type { Matrix } from '../src/linalg/matrix.js';
+import { registry } from '../src/stages/registry.js';
+import { NotFittedError, type Estimator, type Stage, type Transformer } from '../src/stages/stage.js';
+import { blobs } from './helpers.js';
+
+test.after.always(() => shutdownPool());
+
+/** Small params so every stage fits in well under a second on tiny data. */
+const SMALL: Record<string, Record<string, unknown>> = {
+  pca: { components: 4 },
+  knn: { k: 3 },
+  random_forest: { trees: 5, seed: 3 },
+  svm: { C: 1 },
+};
+
+const data = blobs(120, 8, 3, 11);
+
+function output(stage: Stage, X: Matrix): Promise<Matrix | Uint8Array> {
+  return stage.kind === 'transformer' ? (stage as Transformer).transform(X) : (stage as Estimator).predict(X);
+}
+
+for (const spec of registry.values()) {
+  test(`${spec.name}: contract — clone, params untouched by fit, refit reproducible, unfitted use throws, shapes`, async (t) => {
+    const params = spec.schema.parse(SMALL[spec.name] ?? {}) as Record<string, unknown>;
+    const stage = spec.create(params);
+    t.is(stage.name, spec.name);
+    t.is(stage.kind, spec.kind);
+    const before = JSON.stringify(stage.params);
+
+    await t.throwsAsync(() => output(stage, data.X), { instanceOf: NotFittedError });
+
+    const copy = stage.clone();
+    t.not(copy, stage);
+    t.deepEqual(copy.params, stage.params);
+
+    await stage.fit(data.X, data.y);
+    t.is(JSON.stringify(stage.params), before, 'fit must not rewrite params');
+    await t.throwsAsync(() => output(copy, data.X), { instanceOf: NotFittedError }, 'a clone is unfitted');
+
+    const first = await output(stage, data.X);
+    const again = await output(await stage.clone().fit(data.X, data.y), data.X);
+    if (spec.kind === 'transformer') {
+      const m = first as Matrix;
+      const m2 = again as Matrix;
+      t.is(m.rows, data.X.rows);
+      t.is(m.cols, spec.outputFeatures!(params, data.X.cols));
+      t.deepEqual(Array.from(m2.data), Array.from(m.data), 'same params and data give the same output');
+    } else {
+      const p = first as Uint8Array;
+      t.is(p.length, data.X.rows);
+      t.deepEqual(Array.from(again as Uint8Array), Array.from(p), 'same params and data give the same predictions');
+      t.true(p.every((v) => v < 3));
+    }
+
+    const wrong = { rows: 2, cols: data.X.cols + 1, data: new Float32Array(2 * (data.X.cols + 1)) };
+    await t.throwsAsync(() => output(stage, wrong), undefined, 'a different feature count is refused');
+  });
+}
