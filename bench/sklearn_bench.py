@@ -1,0 +1,130 @@
+"""scikit-learn side of `npm run bench -- --vs-sklearn`: the same data files, the same pipelines, timed the same way.
+
+Run with Debian's python3 (python3-sklearn). Prints one JSON object per line on stdout:
+{"task": ..., "seconds": [...], "accuracy": ..., "peak_rss_mb": ...}
+"""
+import argparse
+import gzip
+import json
+import os
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import sklearn
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+        data = f.read()
+    ndims = data[3]
+    dims = struct.unpack(">" + "I" * ndims, data[4 : 4 + 4 * ndims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndims).reshape(dims)
+
+
+def load(folder):
+    def part(name):
+        for suffix in (".gz", ""):
+            p = os.path.join(folder, name + suffix)
+            if os.path.exists(p):
+                return read_idx(p)
+        raise SystemExit(f"missing {name} in {folder}")
+
+    Xtr = part("train-images-idx3-ubyte").reshape(-1, 784).astype(np.float32)
+    ytr = part("train-labels-idx1-ubyte")
+    Xte = part("t10k-images-idx3-ubyte").reshape(-1, 784).astype(np.float32)
+    yte = part("t10k-labels-idx1-ubyte")
+    return Xtr, ytr, Xte, yte
+
+
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn, repeats):
+    times = []
+    out = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def emit(task, seconds, accuracy=None, **extra):
+    print(json.dumps({"task": task, "seconds": seconds, "accuracy": accuracy, "peak_rss_mb": round(peak_mb()), **extra}), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--tasks", default="pca,knn,rf-pca,rf-raw,svm,cv-pca-rf")
+    args = ap.parse_args()
+    tasks = set(args.tasks.split(","))
+    Xtr, ytr, Xte, yte = load(args.data)
+    Xtr /= 255.0
+    Xte /= 255.0
+    print(json.dumps({"sklearn": sklearn.__version__, "numpy": np.__version__, "python": sys.version.split()[0]}), flush=True)
+
+    pca = PCA(n_components=50, random_state=0)
+    if "pca" in tasks:
+        secs, _ = timed(lambda: PCA(n_components=50, random_state=0).fit(Xtr), args.repeats)
+        emit("pca-fit", secs)
+    pca.fit(Xtr)
+    Ptr, Pte = pca.transform(Xtr), pca.transform(Xte)
+
+    if "knn" in tasks:
+        knn = KNeighborsClassifier(n_neighbors=5, weights="distance", n_jobs=-1).fit(Ptr, ytr)
+        secs, pred = timed(lambda: knn.predict(Pte), args.repeats)
+        emit("knn-predict", secs, float((pred == yte).mean()))
+
+    if "rf-pca" in tasks:
+        def fit_rf_pca():
+            return RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0).fit(Ptr, ytr)
+        secs, rf = timed(fit_rf_pca, max(1, args.repeats - 1))
+        emit("rf-pca-fit", secs, float((rf.predict(Pte) == yte).mean()))
+
+    if "rf-raw" in tasks:
+        def fit_rf_raw():
+            return RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0).fit(Xtr, ytr)
+        secs, rf = timed(fit_rf_raw, max(1, args.repeats - 1))
+        emit("rf-raw-fit", secs, float((rf.predict(Xte) == yte).mean()))
+
+    if "svm" in tasks:
+        scaler = StandardScaler().fit(Ptr)
+        Str, Ste = scaler.transform(Ptr), scaler.transform(Pte)
+        t0 = time.perf_counter()
+        svc = SVC(kernel="rbf", C=10, gamma="scale").fit(Str, ytr)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred = svc.predict(Ste)
+        pred_s = time.perf_counter() - t0
+        emit("svm-fit", [fit_s], float((pred == yte).mean()))
+        emit("svm-predict", [pred_s], float((pred == yte).mean()))
+
+    if "cv-pca-rf" in tasks:
+        pipe = make_pipeline(
+            PCA(n_components=50, random_state=0),
+            RandomForestClassifier(n_estimators=100, n_jobs=-1, random_state=0),
+        )
+        t0 = time.perf_counter()
+        scores = cross_val_score(pipe, Xtr, ytr, cv=StratifiedKFold(5, shuffle=True, random_state=42))
+        cv_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pipe.fit(Xtr, ytr)
+        acc = float((pipe.predict(Xte) == yte).mean())
+        emit("run-pca-rf", [cv_s + time.perf_counter() - t0], acc, cv_mean=float(scores.mean()), cv_std=float(scores.std()))
+
+
+if __name__ == "__main__":
+    main()
