@@ -1,9 +1,11 @@
 import type { StageSpec } from './stage.js';
+import { knnSpec } from './knn.js';
 import { normalizeSpec } from './normalize.js';
+import { pcaSpec } from './pca.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec<any>> = new Map<string, StageSpec<any>>(
-  [normalizeSpec].map((spec) => [spec.name, spec]),
+  [normalizeSpec, pcaSpec, knnSpec].map((spec) => [spec.name, spec]),
 );
 
 export function stageNames(): string[] {

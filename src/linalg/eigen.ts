@@ -1,0 +1,243 @@
+import { matVec } from './kernels.js';
+import { createRng } from './rng.js';
+
+/**
+ * Eigen-decomposition of a symmetric tridiagonal matrix by the implicit QL method (tql2 of EISPACK, as in JAMA).
+ * diag (n values) and sub (sub[i] = T[i][i−1], sub[0] ignored) are overwritten. Returns eigenvalues ascending in diag
+ * and eigenvectors as columns stored contiguously: vector i is vecs[i·n .. i·n + n).
+ */
+export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: number, vecs: Float64Array): void {
+  const d = diag;
+  const e = sub;
+  vecs.fill(0, 0, n * n);
+  for (let i = 0; i < n; i++) vecs[i * n + i] = 1;
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 100) throw new Error('tridiagonalEigen: no convergence');
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1, c2 = c, c3 = c;
+        const el1 = e[l + 1];
+        let s = 0, s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          const vi = i * n, vj = vi + n;
+          for (let k = 0; k < n; k++) {
+            const hk = vecs[vj + k];
+            const vk = vecs[vi + k];
+            vecs[vj + k] = s * vk + c * hk;
+            vecs[vi + k] = c * vk - s * hk;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] = d[l] + f;
+    e[l] = 0;
+  }
+  // sort ascending, moving the vectors along
+  for (let i = 0; i < n - 1; i++) {
+    let kMin = i;
+    let p = d[i];
+    for (let j = i + 1; j < n; j++) {
+      if (d[j] < p) {
+        kMin = j;
+        p = d[j];
+      }
+    }
+    if (kMin !== i) {
+      d[kMin] = d[i];
+      d[i] = p;
+      const a = i * n, b = kMin * n;
+      for (let r = 0; r < n; r++) {
+        const tmp = vecs[a + r];
+        vecs[a + r] = vecs[b + r];
+        vecs[b + r] = tmp;
+      }
+    }
+  }
+}
+
+export interface TopEigen {
+  /** The k largest eigenvalues, descending. */
+  values: Float64Array;
+  /** Their unit eigenvectors, row c at c·n .. c·n + n. */
+  vectors: Float64Array;
+  /** Lanczos steps taken (for reports and tests). */
+  steps: number;
+}
+
+/**
+ * The k largest eigenpairs of a dense symmetric n×n matrix (row-major, both triangles filled), by Lanczos with full
+ * reorthogonalisation (twice, classical Gram–Schmidt) from a fixed pseudo-random start. The Krylov space grows until the
+ * residual ‖M·y − θ·y‖ of each wanted Ritz pair is below `tol`·‖M‖ (or the space is the whole R^n, which is exact);
+ * a breakdown (an invariant subspace found early) restarts from a new vector orthogonal to the space, so repeated
+ * eigenvalues are found too. Deterministic: the same input gives the same output.
+ */
+export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1e-12): TopEigen {
+  if (k < 1 || k > n) throw new RangeError(`symmetricTopEigen: k must be in 1..${n}, got ${k}`);
+  let norm = 0; // Frobenius norm bounds the spectral norm
+  for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
+  norm = Math.sqrt(norm);
+  const rng = createRng(0x5eed);
+  const Q = new Float64Array(n * Math.min(n, 64));
+  let basis = Q;
+  const alpha = new Float64Array(n);
+  const beta = new Float64Array(n);
+  const w = new Float64Array(n);
+  const coef = new Float64Array(n);
+  let steps = 0;
+
+  const ensure = (m: number): void => {
+    if (basis.length >= m * n) return;
+    const bigger = new Float64Array(Math.min(n, Math.max(m, 2 * (basis.length / n))) * n);
+    bigger.set(basis);
+    basis = bigger;
+  };
+  // Orthogonalises v against basis vectors 0..m−1, twice; returns the norm left.
+  const orthogonalise = (v: Float64Array, m: number): number => {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j < m; j++) {
+        const o = j * n;
+        let s = 0;
+        for (let i = 0; i < n; i++) s += basis[o + i] * v[i];
+        coef[j] = s;
+      }
+      for (let j = 0; j < m; j++) {
+        const o = j * n;
+        const s = coef[j];
+        for (let i = 0; i < n; i++) v[i] -= s * basis[o + i];
+      }
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += v[i] * v[i];
+    return Math.sqrt(s);
+  };
+  // A new unit vector orthogonal to the m basis vectors, stored as basis vector m; false if none is left.
+  const freshVector = (m: number): boolean => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      for (let i = 0; i < n; i++) w[i] = rng.float() - 0.5;
+      const left = orthogonalise(w, m);
+      if (left > 1e-8) {
+        for (let i = 0; i < n; i++) basis[m * n + i] = w[i] / left;
+        return true;
+      }
+    }
+    return false;
+  };
+
+  if (norm === 0) {
+    // Zero matrix: any orthonormal set; take unit vectors.
+    const vectors = new Float64Array(k * n);
+    for (let c = 0; c < k; c++) vectors[c * n + c] = 1;
+    return { values: new Float64Array(k), vectors, steps: 0 };
+  }
+
+  freshVector(0);
+  let m = 0; // basis vectors in use (q_0..q_{m-1}); T is m×m
+  let brokeDown = false; // after a breakdown only the whole space certifies the top k (repeated eigenvalues)
+  let nextCheck = Math.min(n, Math.max(2 * k, k + 20));
+  let tDiag = new Float64Array(0);
+  let tVecs = new Float64Array(0);
+  while (true) {
+    // Lanczos step on q_m
+    const qm = m * n;
+    const q = basis.subarray(qm, qm + n);
+    matVec(M, n, q, w);
+    let a = 0;
+    for (let i = 0; i < n; i++) a += q[i] * w[i];
+    alpha[m] = a;
+    m++;
+    steps++;
+    let exhausted = m === n;
+    if (exhausted) {
+      beta[m - 1] = 0;
+    } else {
+      // full reorthogonalisation (it also removes the three-term recurrence terms)
+      ensure(m + 1);
+      const left = orthogonalise(w, m);
+      if (left > tol * norm) {
+        beta[m - 1] = left;
+        for (let i = 0; i < n; i++) basis[m * n + i] = w[i] / left;
+      } else {
+        beta[m - 1] = 0;
+        brokeDown = true;
+        if (!freshVector(m)) exhausted = true; // numerically the space is all of R^n already
+      }
+    }
+    if (exhausted || (!brokeDown && m >= nextCheck)) {
+      tDiag = new Float64Array(m);
+      const tSub = new Float64Array(m);
+      for (let i = 0; i < m; i++) tDiag[i] = alpha[i];
+      for (let i = 1; i < m; i++) tSub[i] = beta[i - 1];
+      tVecs = new Float64Array(m * m);
+      tridiagonalEigen(tDiag, tSub, m, tVecs);
+      if (exhausted) {
+        if (m < k) throw new Error(`symmetricTopEigen: only ${m} directions found for ${k} eigenpairs`);
+        break;
+      }
+      // residual of Ritz pair c: |beta_{m-1} · s_c[m-1]|
+      const b = beta[m - 1];
+      let worst = 0;
+      for (let c = 0; c < k; c++) {
+        const col = m - 1 - c;
+        worst = Math.max(worst, Math.abs(b * tVecs[col * m + m - 1]));
+      }
+      if (worst <= tol * norm) break;
+      nextCheck = Math.min(n, m + Math.max(10, Math.ceil(m / 4)));
+    }
+  }
+  // Ritz vectors for the k largest Ritz values
+  const values = new Float64Array(k);
+  const vectors = new Float64Array(k * n);
+  for (let c = 0; c < k; c++) {
+    const col = m - 1 - c;
+    values[c] = tDiag[col];
+    const out = c * n;
+    for (let j = 0; j < m; j++) {
+      const s = tVecs[col * m + j];
+      if (s === 0) continue;
+      const o = j * n;
+      for (let i = 0; i < n; i++) vectors[out + i] += s * basis[o + i];
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += vectors[out + i] * vectors[out + i];
+    const inv = 1 / Math.sqrt(s);
+    for (let i = 0; i < n; i++) vectors[out + i] *= inv;
+  }
+  return { values, vectors, steps };
+}

@@ -1,0 +1,274 @@
+import { PCA as MlPca } from 'ml-pca';
+import { z } from 'zod';
+import { symmetricTopEigen } from '../linalg/eigen.js';
+import { columnMeans, dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
+import { matrix, toNested, type Matrix } from '../linalg/matrix.js';
+import { runAll, workerCount } from '../linalg/pool.js';
+import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
+
+export const PcaParams = z
+  .object({
+    /** Principal components kept (≤ the features it receives and ≤ the rows it is fitted on). */
+    components: z.number().int().min(1).default(50),
+    /** Divide each component by its standard deviation (as scikit-learn's whiten: unit variance on the fit data). */
+    whiten: z.boolean().default(false),
+    /** native: our covariance + Lanczos solver on typed arrays (worker pool); mljs: ml-pca (SVD), for small data. */
+    engine: z.enum(['native', 'mljs']).default('native'),
+  })
+  .strict();
+export type PcaParams = z.infer<typeof PcaParams>;
+
+interface Fitted {
+  features: number;
+  /** Column means (Float64, d). */
+  mean: Float64Array;
+  /** Components, row c = unit eigenvector c (k×d, Float64). */
+  components: Float64Array;
+  /** The same as Float32 for the projection kernel. */
+  components32: Float32Array;
+  /** Variance along each component (eigenvalues of the covariance with n − 1). */
+  explainedVariance: Float64Array;
+  explainedVarianceRatio: Float64Array;
+  /** Per-component output scale (1, or 1/√variance when whitening). */
+  scale: Float64Array;
+}
+
+/** Rows per pool task; fixed so sums (and so results) do not depend on the number of workers. */
+const GRAM_CHUNK = 8192;
+const PROJECT_CHUNK = 8192;
+
+export class Pca implements Transformer<PcaParams> {
+  readonly name = 'pca';
+  readonly kind = 'transformer' as const;
+  readonly params: Readonly<PcaParams>;
+  #fitted: Fitted | null = null;
+
+  constructor(params: Partial<PcaParams> = {}) {
+    this.params = Object.freeze(PcaParams.parse(params));
+  }
+
+  clone(): this {
+    return new Pca({ ...this.params }) as this;
+  }
+
+  /** Share of the total variance carried by each kept component (descending), as scikit-learn's explained_variance_ratio_. */
+  get explainedVarianceRatio(): Float64Array {
+    return this.#state().explainedVarianceRatio.slice();
+  }
+
+  /** Variance along each kept component (n − 1 denominator), as scikit-learn's explained_variance_. */
+  get explainedVariance(): Float64Array {
+    return this.#state().explainedVariance.slice();
+  }
+
+  /** Components as a k×d matrix (rows are unit vectors; sign: the largest-|value| entry of each is positive). */
+  get components(): Matrix {
+    const f = this.#state();
+    return matrix(this.params.components, f.features, Float32Array.from(f.components));
+  }
+
+  /** Column means subtracted before projecting. */
+  get mean(): Float64Array {
+    return this.#state().mean.slice();
+  }
+
+  #state(): Fitted {
+    if (!this.#fitted) throw new NotFittedError(this.name);
+    return this.#fitted;
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    const k = this.params.components;
+    const { rows: n, cols: d } = X;
+    if (k > d) throw new ParamRangeError('components', componentsMessage(k, d));
+    if (k > n) {
+      throw new ParamRangeError('components', `components must be ≤ the rows PCA is fitted on: got ${k} for ${n} rows`);
+    }
+    if (n < 2) throw new Error(`${this.name}: needs at least 2 rows to estimate variance, got ${n}`);
+    const solved = this.params.engine === 'mljs' ? fitMljs(X, k) : await fitNative(X, k);
+    const { mean, components, explainedVariance, totalVariance } = solved;
+    flipSigns(components, k, d);
+    const ratio = new Float64Array(k);
+    for (let c = 0; c < k; c++) ratio[c] = totalVariance > 0 ? explainedVariance[c] / totalVariance : 0;
+    const scale = new Float64Array(k).fill(1);
+    if (this.params.whiten) {
+      // A component without variance stays 0 rather than dividing by zero.
+      const floor = (explainedVariance[0] || 0) * 1e-12;
+      for (let c = 0; c < k; c++) scale[c] = explainedVariance[c] > floor ? 1 / Math.sqrt(explainedVariance[c]) : 0;
+    }
+    this.#fitted = {
+      features: d,
+      mean,
+      components,
+      components32: Float32Array.from(components),
+      explainedVariance,
+      explainedVarianceRatio: ratio,
+      scale,
+    };
+    return this;
+  }
+
+  async transform(X: Matrix): Promise<Matrix> {
+    const f = this.#state();
+    checkFeatures(this.name, X, f.features);
+    const k = this.params.components;
+    const { rows, cols: d } = X;
+    const out = new Float32Array(rows * k);
+    const shared = X.data.buffer instanceof SharedArrayBuffer;
+    const copy = !shared && workerCount() > 1;
+    const tasks = [];
+    for (let r0 = 0; r0 < rows; r0 += PROJECT_CHUNK) {
+      const r1 = Math.min(rows, r0 + PROJECT_CHUNK);
+      const chunk = copy ? X.data.slice(r0 * d, r1 * d) : X.data.subarray(r0 * d, r1 * d);
+      tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.components32, k, f.scale] });
+    }
+    const parts = await runAll<Float32Array>(tasks);
+    parts.forEach((part, t) => out.set(part, t * PROJECT_CHUNK * k));
+    return matrix(rows, k, out);
+  }
+}
+
+function componentsMessage(k: number, features: number): string {
+  return `components must be ≤ the ${features} features it receives, got ${k}`;
+}
+
+interface Solved {
+  mean: Float64Array;
+  components: Float64Array;
+  explainedVariance: Float64Array;
+  totalVariance: number;
+}
+
+async function fitNative(X: Matrix, k: number): Promise<Solved> {
+  const { rows: n, cols: d, data } = X;
+  const mean = new Float64Array(d);
+  columnMeans(data, n, d, mean);
+  // Shift a feature by its mean only when its offset would swamp its spread in Σxxᵀ − n·μμᵀ (keeps zeros sparse).
+  const sq = new Float64Array(d);
+  for (let i = 0; i < n; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) sq[f] += data[o + f] * data[o + f];
+  }
+  const shift = new Float64Array(d);
+  for (let f = 0; f < d; f++) {
+    const spread = Math.max(sq[f] / n - mean[f] * mean[f], 0);
+    if (mean[f] * mean[f] > 1e3 * spread) shift[f] = mean[f];
+  }
+  const shared = data.buffer instanceof SharedArrayBuffer;
+  const copy = !shared && workerCount() > 1;
+  const tasks = [];
+  for (let r0 = 0; r0 < n; r0 += GRAM_CHUNK) {
+    const r1 = Math.min(n, r0 + GRAM_CHUNK);
+    const chunk = copy ? data.slice(r0 * d, r1 * d) : data.subarray(r0 * d, r1 * d);
+    tasks.push({ module: import.meta.url, fn: 'pcaGramTask', args: [chunk, r1 - r0, d, shift] });
+  }
+  const parts = await runAll<Float64Array>(tasks);
+  // Sum in chunk order, then covariance = (Σ(x−s)(x−s)ᵀ − n·(μ−s)(μ−s)ᵀ) / (n − 1), symmetric.
+  const d4 = (d + 3) & ~3;
+  const gram = new Float64Array(d4 * d4);
+  for (const part of parts) for (let i = 0; i < gram.length; i++) gram[i] += part[i];
+  const cov = new Float64Array(d * d);
+  const ms = new Float64Array(d);
+  for (let f = 0; f < d; f++) ms[f] = mean[f] - shift[f];
+  let total = 0;
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      const v = (gram[a * d4 + b] - n * ms[a] * ms[b]) / (n - 1);
+      cov[a * d + b] = v;
+      cov[b * d + a] = v;
+    }
+    total += cov[a * d + a];
+  }
+  const eig = symmetricTopEigen(cov, d, k);
+  const explainedVariance = new Float64Array(k);
+  for (let c = 0; c < k; c++) explainedVariance[c] = Math.max(eig.values[c], 0);
+  return { mean, components: eig.vectors, explainedVariance, totalVariance: total };
+}
+
+function fitMljs(X: Matrix, k: number): Solved {
+  const { rows: n, cols: d } = X;
+  const model = new MlPca(toNested(X), { center: true, scale: false });
+  const U = model.getEigenvectors(); // d × r, columns are components
+  const eigen = model.getEigenvalues(); // variances, n − 1 denominator
+  const json = model.toJSON() as { means: number[] };
+  const mean = Float64Array.from(json.means);
+  const components = new Float64Array(k * d);
+  const explainedVariance = new Float64Array(k);
+  for (let c = 0; c < k; c++) {
+    for (let f = 0; f < d; f++) components[c * d + f] = c < U.columns ? U.get(f, c) : 0;
+    explainedVariance[c] = c < eigen.length ? Math.max(eigen[c], 0) : 0;
+  }
+  // total variance = trace of the covariance (eigenvalues beyond min(n, d) are 0)
+  let total = 0;
+  for (let f = 0; f < d; f++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const v = X.data[i * d + f] - mean[f];
+      s += v * v;
+    }
+    total += s / (n - 1);
+  }
+  return { mean, components, explainedVariance, totalVariance: total };
+}
+
+/** Makes the largest-|value| entry of each component positive (first such entry on ties), as scikit-learn's svd_flip. */
+function flipSigns(components: Float64Array, k: number, d: number): void {
+  for (let c = 0; c < k; c++) {
+    const o = c * d;
+    let best = 0;
+    for (let f = 1; f < d; f++) if (Math.abs(components[o + f]) > Math.abs(components[o + best])) best = f;
+    if (components[o + best] < 0) for (let f = 0; f < d; f++) components[o + f] = -components[o + f];
+  }
+}
+
+/** Pool task: the upper 4×4 tiles of Σ(x − shift)(x − shift)ᵀ over a chunk of rows (d4×d4, d4 = d rounded up to 4). */
+export function pcaGramTask(chunk: Float32Array, rows: number, d: number, shift: Float64Array): Float64Array {
+  const scratch = gramScratch(d);
+  gramAccumulate(chunk, d, 0, rows, shift, scratch);
+  return scratch.gram;
+}
+
+/** Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32. */
+export function pcaProjectTask(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+  mean: Float64Array,
+  components: Float32Array,
+  k: number,
+  scale: Float64Array,
+): Float32Array {
+  const out = new Float32Array(rows * k);
+  const block = 64;
+  const centred = new Float32Array(block * d);
+  const dots = new Float64Array(block * k);
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const m = Math.min(block, rows - r0);
+    for (let t = 0; t < m; t++) {
+      const a = (r0 + t) * d;
+      const o = t * d;
+      for (let f = 0; f < d; f++) centred[o + f] = chunk[a + f] - mean[f];
+    }
+    dotBlock(centred, 0, m, components, 0, k, d, dots, 0, k);
+    for (let t = 0; t < m; t++) {
+      const o = (r0 + t) * k;
+      for (let c = 0; c < k; c++) out[o + c] = dots[t * k + c] * scale[c];
+    }
+  }
+  return out;
+}
+
+export const pcaSpec: StageSpec<PcaParams> = {
+  name: 'pca',
+  kind: 'transformer',
+  summary: 'principal component analysis: project onto the top `components` directions of variance (optionally whitened)',
+  schema: PcaParams,
+  create: (params) => new Pca(params),
+  outputFeatures: (params, inputFeatures) => {
+    if (params.components > inputFeatures) {
+      throw new ParamRangeError('components', componentsMessage(params.components, inputFeatures));
+    }
+    return params.components;
+  },
+};

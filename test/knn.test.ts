@@ -1,0 +1,239 @@
+import test from 'ava';
+import { createRequire } from 'node:module';
+import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
+import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { createRng } from '../src/linalg/rng.js';
+import { Knn, knnSpec, type KnnParams } from '../src/stages/knn.js';
+import { Pca } from '../src/stages/pca.js';
+import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
+
+test.after.always(async () => {
+  await shutdownPool();
+});
+
+type MlKnn = new (X: number[][], y: number[], o: { k: number; distance?: (a: number[], b: number[]) => number }) => {
+  predict(rows: number[][]): number[];
+};
+const MlKnnClass = createRequire(import.meta.url)('ml-knn') as MlKnn;
+
+interface Data {
+  Xtr: Matrix;
+  ytr: Uint8Array;
+  Xte: Matrix;
+  yte: Uint8Array;
+}
+
+/** 2000 training and 600 test images (pixels / 255), projected on 16 principal components of the training part. */
+const fashion = (() => {
+  let cached: Promise<Data> | null = null;
+  return (): Promise<Data> => {
+    cached ??= (async () => {
+      const split = loadSplit(resolveDataDir(), 'train');
+      const X = takeRows(split.X, Array.from({ length: 2600 }, (_, i) => i));
+      for (let i = 0; i < X.data.length; i++) X.data[i] /= 255;
+      const tr = takeRows(X, Array.from({ length: 2000 }, (_, i) => i));
+      const te = takeRows(X, Array.from({ length: 600 }, (_, i) => 2000 + i));
+      const ytr = split.y.slice(0, 2000);
+      const pca = await new Pca({ components: 16 }).fit(tr, ytr);
+      return { Xtr: await pca.transform(tr), ytr, Xte: await pca.transform(te), yte: split.y.slice(2000, 2600) };
+    })();
+    return cached;
+  };
+})();
+
+/** Plain reference: every distance in natural feature order, stable sort by (distance, index), weighted vote. */
+function reference(
+  Xtr: Matrix,
+  ytr: Uint8Array,
+  Xte: Matrix,
+  params: Pick<KnnParams, 'k' | 'weights' | 'metric'>,
+): { index: number[][]; distance: number[][]; proba: number[][]; pred: number[] } {
+  const { k, weights, metric } = params;
+  const d = Xtr.cols;
+  let nClasses = 0;
+  for (const l of ytr) nClasses = Math.max(nClasses, l + 1);
+  const out = { index: [] as number[][], distance: [] as number[][], proba: [] as number[][], pred: [] as number[] };
+  for (let q = 0; q < Xte.rows; q++) {
+    const all: Array<[number, number]> = [];
+    for (let i = 0; i < Xtr.rows; i++) {
+      let s = 0;
+      for (let f = 0; f < d; f++) {
+        const diff = Xte.data[q * d + f] - Xtr.data[i * d + f];
+        s += metric === 'euclidean' ? diff * diff : Math.abs(diff);
+      }
+      all.push([metric === 'euclidean' ? Math.sqrt(s) : s, i]);
+    }
+    all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const near = all.slice(0, k);
+    const anyZero = near.some(([dist]) => dist === 0);
+    const w = near.map(([dist]) => (weights === 'uniform' ? 1 : anyZero ? (dist === 0 ? 1 : 0) : 1 / dist));
+    const votes = new Array<number>(nClasses).fill(0);
+    near.forEach(([, i], j) => (votes[ytr[i]] += w[j]));
+    const total = votes.reduce((a, b) => a + b, 0);
+    let best = 0;
+    for (let l = 1; l < nClasses; l++) if (votes[l] > votes[best]) best = l;
+    out.index.push(near.map(([, i]) => i));
+    out.distance.push(near.map(([dist]) => dist));
+    out.proba.push(votes.map((v) => v / total));
+    out.pred.push(best);
+  }
+  return out;
+}
+
+test('params: defaults, strict schema, frozen', (t) => {
+  const m = new Knn();
+  t.deepEqual(m.params, { k: 5, weights: 'uniform', metric: 'euclidean', engine: 'native', algorithm: 'kd_tree' });
+  t.true(Object.isFrozen(m.params));
+  t.throws(() => new Knn({ k: 0 }));
+  t.throws(() => knnSpec.schema.parse({ k: 3, neighbours: 2 }));
+  t.throws(() => knnSpec.schema.parse({ metric: 'cosine' }));
+});
+
+test('unfitted use throws NotFittedError; k > rows is a ParamRangeError at fit; clone; params untouched', async (t) => {
+  const m = new Knn({ k: 3, weights: 'distance' });
+  const X = matrix(2, 2, Float32Array.from([0, 0, 1, 1]));
+  await t.throwsAsync(m.predict(X), { instanceOf: NotFittedError });
+  await t.throwsAsync(m.predictProba(X), { instanceOf: NotFittedError });
+  await t.throwsAsync(m.kneighbors(X), { instanceOf: NotFittedError });
+  const err = await t.throwsAsync(m.fit(X, Uint8Array.from([0, 1])), { instanceOf: ParamRangeError });
+  t.is(err!.param, 'k');
+  const before = { ...m.params };
+  const X4 = matrix(4, 2, Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]));
+  await m.fit(X4, Uint8Array.from([0, 1, 1, 2]));
+  t.deepEqual({ ...m.params }, before);
+  const c = m.clone();
+  t.not(c, m);
+  t.deepEqual({ ...c.params }, before);
+  await t.throwsAsync(c.predict(X4), { instanceOf: NotFittedError });
+  t.is((await m.predict(X4)).length, 4);
+  await t.throwsAsync(m.predict(matrix(1, 3)), { message: /3 features/ });
+});
+
+test('uniform votes: predictions equal ml-knn where the vote has no tie', async (t) => {
+  const { Xtr, ytr, Xte } = await fashion();
+  const ours = await new Knn({ k: 5 }).fit(Xtr, ytr);
+  const pred = await ours.predict(Xte);
+  const proba = await ours.predictProba(Xte);
+  const ml = new MlKnnClass(toNested(Xtr), Array.from(ytr), { k: 5 });
+  const mlPred = ml.predict(toNested(Xte));
+  let compared = 0;
+  for (let i = 0; i < Xte.rows; i++) {
+    const row = Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols));
+    const top = Math.max(...row);
+    if (row.filter((p) => p === top).length > 1) continue; // a tie: ml-knn breaks it by its heap order
+    compared++;
+    t.is(pred[i], mlPred[i], `row ${i}`);
+  }
+  t.true(compared > 0.9 * Xte.rows, `${compared} rows without a tie`);
+  // the mljs engine is ml-knn
+  const viaEngine = await new Knn({ k: 5, engine: 'mljs' }).fit(Xtr, ytr);
+  t.deepEqual(Array.from(await viaEngine.predict(Xte)), mlPred);
+});
+
+for (const [weights, metric] of [
+  ['distance', 'euclidean'],
+  ['uniform', 'manhattan'],
+  ['distance', 'manhattan'],
+  ['uniform', 'euclidean'],
+] as const) {
+  test(`${weights} weights, ${metric}: kd_tree and brute equal the plain reference`, async (t) => {
+    const { Xtr, ytr, Xte: all } = await fashion();
+    const Xte = takeRows(all, Array.from({ length: 200 }, (_, i) => i));
+    const params = { k: 7, weights, metric };
+    const ref = reference(Xtr, ytr, Xte, params);
+    for (const algorithm of ['kd_tree', 'brute'] as const) {
+      const m = await new Knn({ ...params, algorithm }).fit(Xtr, ytr);
+      const nb = await m.kneighbors(Xte);
+      const pred = await m.predict(Xte);
+      const proba = await m.predictProba(Xte);
+      t.is(proba.cols, 10);
+      for (let i = 0; i < Xte.rows; i++) {
+        t.deepEqual(Array.from(nb.index.subarray(i * 7, i * 7 + 7)), ref.index[i], `${algorithm} row ${i}`);
+        for (let j = 0; j < 7; j++) t.true(Math.abs(nb.distance[i * 7 + j] - ref.distance[i][j]) < 1e-9 * (1 + ref.distance[i][j]));
+        t.is(pred[i], ref.pred[i], `${algorithm} row ${i}`);
+        for (let l = 0; l < 10; l++) t.true(Math.abs(proba.data[i * 10 + l] - ref.proba[i][l]) < 1e-6);
+      }
+    }
+  });
+}
+
+test('ties: equal distances go to the lower training index, equal votes to the lower label', async (t) => {
+  // points on a small integer grid: many exactly equal distances, duplicates with different labels
+  const rng = createRng(5);
+  const n = 300;
+  const d = 3;
+  const Xtr = matrix(n, d, Float32Array.from({ length: n * d }, () => rng.int(4)));
+  const ytr = Uint8Array.from({ length: n }, () => rng.int(4));
+  const Xte = matrix(60, d, Float32Array.from({ length: 60 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)));
+  for (const metric of ['euclidean', 'manhattan'] as const) {
+    for (const weights of ['uniform', 'distance'] as const) {
+      const params = { k: 6, weights, metric };
+      const ref = reference(Xtr, ytr, Xte, params);
+      for (const algorithm of ['kd_tree', 'brute'] as const) {
+        const m = await new Knn({ ...params, algorithm }).fit(Xtr, ytr);
+        const nb = await m.kneighbors(Xte);
+        const pred = await m.predict(Xte);
+        const proba = await m.predictProba(Xte);
+        for (let i = 0; i < Xte.rows; i++) {
+          t.deepEqual(Array.from(nb.index.subarray(i * 6, i * 6 + 6)), ref.index[i], `${metric} ${algorithm} row ${i}`);
+          t.is(pred[i], ref.pred[i]);
+          for (let l = 0; l < 4; l++) t.true(Math.abs(proba.data[i * 4 + l] - ref.proba[i][l]) < 1e-6);
+        }
+      }
+    }
+  }
+});
+
+test('distance weights: an exact match takes all the weight', async (t) => {
+  const Xtr = matrix(5, 2, Float32Array.from([0, 0, 0, 0, 1, 0, 0, 1, 5, 5]));
+  const ytr = Uint8Array.from([2, 1, 0, 0, 0]);
+  const m = await new Knn({ k: 4, weights: 'distance' }).fit(Xtr, ytr);
+  // (0,0) is rows 0 and 1 (labels 2 and 1): they share the weight; the two at distance 1 get none
+  const proba = await m.predictProba(matrix(1, 2, Float32Array.from([0, 0])));
+  t.deepEqual(Array.from(proba.data), [0, 0.5, 0.5]);
+  t.deepEqual(Array.from(await m.predict(matrix(1, 2, Float32Array.from([0, 0])))), [1]);
+  // elsewhere 1/d: (0.5, 0): d = 0.5, 0.5, 0.5, √1.25 → labels 2, 1, 0, 0
+  const p2 = await m.predictProba(matrix(1, 2, Float32Array.from([0.5, 0])));
+  const w = [2, 2, 2, 1 / Math.sqrt(1.25)];
+  const total = w.reduce((a, b) => a + b);
+  t.true(Math.abs(p2.data[0] - (w[2] + w[3]) / total) < 1e-6);
+  t.true(Math.abs(p2.data[1] - w[1] / total) < 1e-6);
+});
+
+test('the mljs engine with distance weights agrees with native', async (t) => {
+  const { Xtr, ytr, Xte } = await fashion();
+  const a = await new Knn({ k: 5, weights: 'distance', engine: 'mljs' }).fit(Xtr, ytr);
+  const b = await new Knn({ k: 5, weights: 'distance' }).fit(Xtr, ytr);
+  const pa = await a.predictProba(Xte);
+  const pb = await b.predictProba(Xte);
+  for (let i = 0; i < pa.data.length; i++) t.true(Math.abs(pa.data[i] - pb.data[i]) < 1e-5);
+  t.deepEqual(await a.predict(Xte), await b.predict(Xte));
+});
+
+test.serial('FASHION_WORKERS=1 and the default pool give identical output (several query chunks)', async (t) => {
+  const rng = createRng(9);
+  const d = 10;
+  const Xtr = matrix(3000, d, Float32Array.from({ length: 3000 * d }, () => rng.float()));
+  const ytr = Uint8Array.from({ length: 3000 }, () => rng.int(10));
+  const Xte = matrix(1500, d, Float32Array.from({ length: 1500 * d }, () => rng.float()));
+  const saved = process.env.FASHION_WORKERS;
+  try {
+    for (const algorithm of ['kd_tree', 'brute'] as const) {
+      process.env.FASHION_WORKERS = '1';
+      const one = await new Knn({ k: 5, weights: 'distance', algorithm }).fit(Xtr, ytr);
+      const nbOne = await one.kneighbors(Xte);
+      const probaOne = await one.predictProba(Xte);
+      process.env.FASHION_WORKERS = '2';
+      const two = await new Knn({ k: 5, weights: 'distance', algorithm }).fit(Xtr, ytr);
+      const nbTwo = await two.kneighbors(Xte);
+      const probaTwo = await two.predictProba(Xte);
+      t.deepEqual(nbOne.index, nbTwo.index);
+      t.deepEqual(nbOne.distance, nbTwo.distance);
+      t.deepEqual(probaOne.data, probaTwo.data);
+    }
+  } finally {
+    if (saved === undefined) delete process.env.FASHION_WORKERS;
+    else process.env.FASHION_WORKERS = saved;
+  }
+});

@@ -1,0 +1,269 @@
+import test from 'ava';
+import { PCA as MlPca } from 'ml-pca';
+import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
+import { symmetricTopEigen } from '../src/linalg/eigen.js';
+import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { createRng } from '../src/linalg/rng.js';
+import { Pca, pcaSpec } from '../src/stages/pca.js';
+import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
+
+test.after.always(async () => {
+  await shutdownPool();
+});
+
+/** The first n training images, pixels / 255. */
+const fashion = (() => {
+  let cached: { X: Matrix; y: Uint8Array } | null = null;
+  return (n: number): { X: Matrix; y: Uint8Array } => {
+    if (!cached) {
+      const split = loadSplit(resolveDataDir(), 'train');
+      const idx = Array.from({ length: 3000 }, (_, i) => i);
+      const X = takeRows(split.X, idx);
+      for (let i = 0; i < X.data.length; i++) X.data[i] /= 255;
+      cached = { X, y: split.y.slice(0, 3000) };
+    }
+    const X = matrix(n, cached.X.cols, cached.X.data.slice(0, n * cached.X.cols));
+    return { X, y: cached.y.slice(0, n) };
+  };
+})();
+
+/** 2×2 average pooling of 28×28 images: 196 features, for the tests that run ml-pca on more rows. */
+function pooled(X: Matrix): Matrix {
+  const out = new Float32Array(X.rows * 196);
+  for (let i = 0; i < X.rows; i++) {
+    for (let r = 0; r < 14; r++) {
+      for (let c = 0; c < 14; c++) {
+        const o = i * 784 + 2 * r * 28 + 2 * c;
+        out[i * 196 + r * 14 + c] = (X.data[o] + X.data[o + 1] + X.data[o + 28] + X.data[o + 29]) / 4;
+      }
+    }
+  }
+  return matrix(X.rows, 196, out);
+}
+
+function synthetic(n: number, d: number, seed: number): Matrix {
+  const rng = createRng(seed);
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    // correlated features with decreasing scales and an offset
+    const z = [rng.float() - 0.5, rng.float() - 0.5, rng.float() - 0.5];
+    for (let f = 0; f < d; f++) {
+      data[i * d + f] = 3 + z[0] * (f + 1) + z[1] * Math.sin(f) * 2 + z[2] * (f % 3) + (rng.float() - 0.5) * 0.1;
+    }
+  }
+  return matrix(n, d, data);
+}
+
+function column(M: Matrix, c: number): Float64Array {
+  const out = new Float64Array(M.rows);
+  for (let i = 0; i < M.rows; i++) out[i] = M.data[i * M.cols + c];
+  return out;
+}
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+test('params: defaults, strict schema, frozen', (t) => {
+  const p = new Pca();
+  t.deepEqual(p.params, { components: 50, whiten: false, engine: 'native' });
+  t.true(Object.isFrozen(p.params));
+  t.throws(() => new Pca({ components: 0 }));
+  t.throws(() => new Pca({ components: 2.5 }));
+  t.throws(() => pcaSpec.schema.parse({ components: 3, extra: 1 }));
+  t.deepEqual(pcaSpec.schema.parse({}), { components: 50, whiten: false, engine: 'native' });
+});
+
+test('outputFeatures: the component count, or ParamRangeError on components > features', (t) => {
+  t.is(pcaSpec.outputFeatures!(pcaSpec.schema.parse({ components: 30 }), 784), 30);
+  const err = t.throws(() => pcaSpec.outputFeatures!(pcaSpec.schema.parse({ components: 800 }), 784), {
+    instanceOf: ParamRangeError,
+  });
+  t.is(err!.param, 'components');
+  t.regex(err!.message, /components must be ≤ the 784 features it receives/);
+});
+
+test('fit: ParamRangeError for more components than features or rows', async (t) => {
+  const X = synthetic(30, 8, 1);
+  const y = new Uint8Array(30);
+  const e1 = await t.throwsAsync(new Pca({ components: 9 }).fit(X, y), { instanceOf: ParamRangeError });
+  t.is(e1!.param, 'components');
+  const e2 = await t.throwsAsync(new Pca({ components: 5 }).fit(matrix(4, 8, X.data.slice(0, 32)), new Uint8Array(4)), {
+    instanceOf: ParamRangeError,
+  });
+  t.is(e2!.param, 'components');
+});
+
+test('unfitted use throws NotFittedError; clone is an unfitted copy; fit leaves params alone', async (t) => {
+  const p = new Pca({ components: 3, whiten: true });
+  await t.throwsAsync(p.transform(synthetic(5, 8, 2)), { instanceOf: NotFittedError });
+  t.throws(() => p.explainedVarianceRatio, { instanceOf: NotFittedError });
+  const before = { ...p.params };
+  const X = synthetic(50, 8, 3);
+  await p.fit(X, new Uint8Array(50));
+  t.deepEqual({ ...p.params }, before);
+  const c = p.clone();
+  t.not(c, p);
+  t.deepEqual({ ...c.params }, before);
+  await t.throwsAsync(c.transform(X), { instanceOf: NotFittedError });
+  t.is((await p.transform(X)).cols, 3);
+  await t.throwsAsync(p.transform(synthetic(5, 9, 2)), { message: /9 features/ });
+});
+
+test('native PCA matches ml-pca on 500 Fashion-MNIST images (components, variance, transform)', async (t) => {
+  const { X, y } = fashion(500);
+  const k = 20;
+  const ours = await new Pca({ components: k }).fit(X, y);
+  const ref = new MlPca(toNested(X));
+  const U = ref.getEigenvectors();
+  const ev = ref.getEigenvalues();
+  const ratio = ref.getExplainedVariance();
+  const comps = ours.components;
+  const ourEv = ours.explainedVariance;
+  const ourRatio = ours.explainedVarianceRatio;
+  const refProj = ref.predict(toNested(X), { nComponents: k });
+  const ourProj = await ours.transform(X);
+  for (let c = 0; c < k; c++) {
+    const refVec = U.getColumn(c);
+    const ourVec = comps.data.subarray(c * 784, (c + 1) * 784);
+    t.true(Math.abs(cosine(refVec, ourVec)) > 0.999, `component ${c}: |cos| ${cosine(refVec, ourVec)}`);
+    t.true(Math.abs(ourEv[c] - ev[c]) <= 1e-6 * ev[0], `variance ${c}: ${ourEv[c]} vs ${ev[c]}`);
+    t.true(Math.abs(ourRatio[c] - ratio[c]) <= 1e-6, `ratio ${c}: ${ourRatio[c]} vs ${ratio[c]}`);
+    // projections equal up to the component's sign
+    const sign = Math.sign(cosine(refVec, ourVec));
+    const ours_c = column(ourProj, c);
+    let worst = 0;
+    for (let i = 0; i < X.rows; i++) worst = Math.max(worst, Math.abs(ours_c[i] - sign * refProj.get(i, c)));
+    t.true(worst < 1e-4, `transform column ${c}: max diff ${worst}`);
+  }
+  // descending variance; sign convention: the largest-|value| entry of each component is positive
+  for (let c = 1; c < k; c++) t.true(ourEv[c] <= ourEv[c - 1]);
+  for (let c = 0; c < k; c++) {
+    const v = comps.data.subarray(c * 784, (c + 1) * 784);
+    let best = 0;
+    for (let f = 1; f < 784; f++) if (Math.abs(v[f]) > Math.abs(v[best])) best = f;
+    t.true(v[best] > 0);
+  }
+});
+
+test('engine mljs agrees with native (same signs after the flip)', async (t) => {
+  const { X: raw, y } = fashion(1000);
+  const X = pooled(raw);
+  const k = 15;
+  const a = await new Pca({ components: k }).fit(X, y);
+  const b = await new Pca({ components: k, engine: 'mljs' }).fit(X, y);
+  const ra = a.explainedVarianceRatio;
+  const rb = b.explainedVarianceRatio;
+  for (let c = 0; c < k; c++) t.true(Math.abs(ra[c] - rb[c]) < 1e-6, `ratio ${c}`);
+  const ta = await a.transform(X);
+  const tb = await b.transform(X);
+  let worst = 0;
+  for (let i = 0; i < ta.data.length; i++) worst = Math.max(worst, Math.abs(ta.data[i] - tb.data[i]));
+  t.true(worst < 1e-4, `max diff ${worst}`);
+});
+
+test('whiten: unit variance (n − 1) and zero mean on the fit data; the ratio is unchanged', async (t) => {
+  const { X: raw, y } = fashion(1500);
+  const X = pooled(raw);
+  const k = 10;
+  const plain = await new Pca({ components: k }).fit(X, y);
+  const white = await new Pca({ components: k, whiten: true }).fit(X, y);
+  const Z = await white.transform(X);
+  const P = await plain.transform(X);
+  const ev = plain.explainedVariance;
+  for (let c = 0; c < k; c++) {
+    const z = column(Z, c);
+    let mean = 0;
+    for (const v of z) mean += v;
+    mean /= z.length;
+    let v2 = 0;
+    for (const v of z) v2 += (v - mean) ** 2;
+    t.true(Math.abs(mean) < 1e-4, `mean ${c}: ${mean}`);
+    t.true(Math.abs(v2 / (z.length - 1) - 1) < 1e-4, `variance ${c}: ${v2 / (z.length - 1)}`);
+    // whitened = plain / sqrt(variance)
+    const p = column(P, c);
+    for (let i = 0; i < 20; i++) t.true(Math.abs(z[i] - p[i] / Math.sqrt(ev[c])) < 1e-4);
+  }
+  t.deepEqual(white.explainedVarianceRatio, plain.explainedVarianceRatio);
+});
+
+test.serial('FASHION_WORKERS=1 and the default pool give identical output (several chunks)', async (t) => {
+  const X = synthetic(20000, 24, 7);
+  const y = new Uint8Array(X.rows);
+  const saved = process.env.FASHION_WORKERS;
+  try {
+    process.env.FASHION_WORKERS = '1';
+    const one = await new Pca({ components: 6, whiten: true }).fit(X, y);
+    const outOne = await one.transform(X);
+    process.env.FASHION_WORKERS = '2';
+    const two = await new Pca({ components: 6, whiten: true }).fit(X, y);
+    const outTwo = await two.transform(X);
+    t.deepEqual(one.explainedVariance, two.explainedVariance);
+    t.deepEqual(one.components.data, two.components.data);
+    t.deepEqual(outOne.data, outTwo.data);
+  } finally {
+    if (saved === undefined) delete process.env.FASHION_WORKERS;
+    else process.env.FASHION_WORKERS = saved;
+  }
+});
+
+test('offset data: the shift keeps the covariance accurate (matches ml-pca)', async (t) => {
+  const X = synthetic(400, 12, 11);
+  for (let i = 0; i < X.data.length; i++) X.data[i] += 1000;
+  const ours = await new Pca({ components: 3 }).fit(X, new Uint8Array(400));
+  const ref = new MlPca(toNested(X));
+  const ev = ref.getEigenvalues();
+  const ourEv = ours.explainedVariance;
+  for (let c = 0; c < 3; c++) t.true(Math.abs(ourEv[c] - ev[c]) <= 1e-3 * ev[0], `variance ${c}: ${ourEv[c]} vs ${ev[c]}`);
+});
+
+test('symmetricTopEigen: repeated and zero eigenvalues, against a known spectrum', (t) => {
+  const n = 40;
+  const rng = createRng(3);
+  // random orthogonal basis by Gram–Schmidt
+  const Q = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < n; i++) Q[c * n + i] = rng.float() - 0.5;
+    for (let p = 0; p < c; p++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += Q[c * n + i] * Q[p * n + i];
+      for (let i = 0; i < n; i++) Q[c * n + i] -= s * Q[p * n + i];
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Q[c * n + i] ** 2;
+    for (let i = 0; i < n; i++) Q[c * n + i] /= Math.sqrt(s);
+  }
+  const lambda = Array.from({ length: n }, (_, c) => (c < 3 ? 5 : c < 6 ? 2 : c < 20 ? 1 / (c + 1) : 0));
+  const M = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i * n + j] += lambda[c] * Q[c * n + i] * Q[c * n + j];
+  }
+  const k = 8;
+  const { values, vectors } = symmetricTopEigen(M, n, k);
+  for (let c = 0; c < k; c++) {
+    t.true(Math.abs(values[c] - lambda[c]) < 1e-9, `value ${c}: ${values[c]} vs ${lambda[c]}`);
+    // residual ‖Mv − λv‖
+    let r = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += M[i * n + j] * vectors[c * n + j];
+      r += (s - values[c] * vectors[c * n + i]) ** 2;
+    }
+    t.true(Math.sqrt(r) < 1e-8, `residual ${c}`);
+  }
+  // orthonormal
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b <= a; b++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += vectors[a * n + i] * vectors[b * n + i];
+      t.true(Math.abs(s - (a === b ? 1 : 0)) < 1e-9);
+    }
+  }
+});
