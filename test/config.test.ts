@@ -55,11 +55,11 @@ evaluation: { seed: 99 }
 
 const cases: Array<[string, string, RegExp]> = [
   ['unknown stage', valid.replace('pca:', 'pcaa:'), /^p\.yaml:4:5: unknown stage "pcaa"; stages: normalize, .*pca/],
-  ['unknown param', valid.replace('components: 20', 'componentz: 20'), /^p\.yaml:4:13: unknown param "componentz" for stage pca; allowed: components, whiten/],
-  ['wrong type', valid.replace('components: 20', 'components: many'), /^p\.yaml:4:25: pca\.components: .*number/i],
-  ['k below 1', valid.replace('k: 3', 'k: 0'), /^p\.yaml:5:14: knn\.k: .*(>=|≥|at least|too small).*1/i],
-  ['bad enum', valid.replace('method: minmax', 'method: zscore'), /^p\.yaml:3:24: normalize\.method: .*minmax.*standard.*l2/],
-  ['components above features', valid.replace('components: 20', 'components: 900'), /^p\.yaml:4:25: pca\.components: .*784/],
+  ['unknown param', valid.replace('components: 20', 'componentz: 20'), /^p\.yaml:4:12: unknown param "componentz" for stage pca; allowed: components, whiten/],
+  ['wrong type', valid.replace('components: 20', 'components: many'), /^p\.yaml:4:24: pca\.components: .*number/i],
+  ['k below 1', valid.replace('k: 3', 'k: 0'), /^p\.yaml:5:15: knn\.k: .*(>=|≥|at least|too small).*1/i],
+  ['bad enum', valid.replace('method: minmax', 'method: zscore'), /^p\.yaml:3:26: normalize\.method: .*minmax.*standard.*l2/],
+  ['components above features', valid.replace('components: 20', 'components: 900'), /^p\.yaml:4:24: pca\.components: .*784/],
   ['estimator not last', valid.replace('  - knn: { k: 3 }\n', '').replace('  - normalize: { method: minmax }\n', '  - knn: { k: 3 }\n  - normalize: { method: minmax }\n'), /^p\.yaml:3:5: estimator "knn" must be the last step/],
   ['no estimator', valid.replace('  - knn: { k: 3 }\n', ''), /^p\.yaml:4:5: the last step must be an estimator/],
   ['folds below 2', valid.replace('folds: 3', 'folds: 1'), /^p\.yaml:7:10: evaluation\.folds: /],

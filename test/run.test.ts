@@ -53,7 +53,7 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   t.regex(md, /^# e2e/);
   t.regex(md, /precision {4}recall {2}f1-score {3}support/);
   t.regex(md, /weighted avg/);
-  t.regex(md, /\| true \\\\ predicted \| T-shirt\/top \| Trouser/);
+  t.regex(md, /\| true \\ predicted \| T-shirt\/top \| Trouser/);
   t.regex(md, /## Cross-validation \(3 stratified folds, seed 5\)/);
   t.deepEqual(readdirSync(out).sort(), ['e2e.json', 'e2e.md'], 'no temporary files left behind');
 
@@ -67,7 +67,7 @@ test('CLI: a bad pipeline file is one line with file:line:col, exit 2, nothing w
   const file = pipelineFile(small.replace('k: 3', 'k: -1'));
   const r = spawnSync(process.execPath, [BIN, 'run', file, '--out', out], { encoding: 'utf8' });
   t.is(r.status, 2);
-  t.regex(r.stderr.trim(), /^pipeline: .*p\.yaml:8:14: knn\.k: /);
+  t.regex(r.stderr.trim(), /^pipeline: .*p\.yaml:8:15: knn\.k: /);
   t.is(r.stderr.trim().split('\n').length, 1);
   t.deepEqual(readdirSync(out), []);
 });
@@ -77,7 +77,7 @@ test('CLI: too many folds for the data is reported at evaluation.folds, exit 2',
   const file = pipelineFile(small.replace('train: 1500', 'train: 40').replace('folds: 3', 'folds: 5'));
   const r = spawnSync(process.execPath, [BIN, 'run', file, '--out', out, '--quiet'], { encoding: 'utf8' });
   t.is(r.status, 2);
-  t.regex(r.stderr, /p\.yaml:11:10: evaluation\.folds: 5 folds but the smallest class in the training data has 4 rows/);
+  t.regex(r.stderr, /p\.yaml:10:10: evaluation\.folds: 5 folds but the smallest class in the training data has 4 rows/);
   t.false(existsSync(join(out, 'e2e.md')));
 });
 
