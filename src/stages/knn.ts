@@ -304,7 +304,7 @@ export interface KdTree {
 }
 
 const LEAF_SIZE = 32;
-const BOX_DIMS = 16;
+const BOX_DIMS = 8;
 
 function sharedInt32(values: ArrayLike<number>): Int32Array {
   const out = new Int32Array(new SharedArrayBuffer(Math.max(1, values.length) * 4)).subarray(0, values.length);
@@ -463,89 +463,101 @@ export function knnTreeTask(
   const q = new Float64Array(d);
   const dk = new Float64Array(k);
   const ik = new Int32Array(k);
-  let tau = Infinity;
-  let tauIdx = -1;
-
-  const scanLeaf = (from: number, to: number): void => {
-    for (let r = from; r < to; r++) {
-      const t = r * d;
-      let s = 0;
-      let j = 0;
-      if (euclidean) {
-        for (; j + 1 < d; j += 2) {
-          const a = q[j] - train[t + j];
-          const b = q[j + 1] - train[t + j + 1];
-          s += a * a;
-          s += b * b;
-          if (s > tau) break;
-        }
-        if (j + 1 === d) {
-          const a = q[j] - train[t + j];
-          s += a * a;
-        }
-      } else {
-        for (; j + 1 < d; j += 2) {
-          s += Math.abs(q[j] - train[t + j]);
-          s += Math.abs(q[j + 1] - train[t + j + 1]);
-          if (s > tau) break;
-        }
-        if (j + 1 === d) s += Math.abs(q[j] - train[t + j]);
-      }
-      if (s > tau) continue;
-      const idx = rowIndex[r];
-      if (s === tau && idx > tauIdx) continue;
-      let p = k - 1;
-      while (p > 0 && (dk[p - 1] > s || (dk[p - 1] === s && ik[p - 1] > idx))) {
-        dk[p] = dk[p - 1];
-        ik[p] = ik[p - 1];
-        p--;
-      }
-      dk[p] = s;
-      ik[p] = idx;
-      tau = dk[k - 1];
-      tauIdx = ik[k - 1];
-    }
-  };
-  // Lower bound of the distance to any row in the node's box, summed in the rows' order: each term is ≤ the row's term,
-  // so (rounding being monotone) the bound never exceeds a row's computed distance. Skip the node when it beats tau.
-  const visit = (node: number): void => {
-    const o = node * bd;
-    let bound = 0;
-    for (let j = 0; j < bd; j++) {
-      const v = q[j];
-      const l = boxLo[o + j];
-      let g = 0;
-      if (v < l) g = l - v;
-      else {
-        const h = boxHi[o + j];
-        if (v > h) g = v - h;
-      }
-      if (g !== 0) {
-        bound += euclidean ? g * g : g;
-        if (bound > tau) return;
-      }
-    }
-    const s = dim[node];
-    if (s < 0) {
-      scanLeaf(lo[node], hi[node]);
-      return;
-    }
-    if (q[s] < split[node]) {
-      visit(left[node]);
-      visit(right[node]);
-    } else {
-      visit(right[node]);
-      visit(left[node]);
-    }
-  };
-
+  const stack = new Int32Array(Math.max(64, 2 * dim.length)); // depth-first: at most one pending sibling per level
   for (let qi = 0; qi < nQuery; qi++) {
     for (let j = 0; j < d; j++) q[j] = queries[qi * d + order[j]];
     dk.fill(Infinity);
     ik.fill(-1);
-    tau = Infinity;
-    tauIdx = -1;
-    visit(0);
+    let tau = Infinity; // k-th best distance so far (squared for euclidean), and its training index
+    let tauIdx = -1;
+    let sp = 0;
+    stack[sp++] = 0;
+    while (sp > 0) {
+      const node = stack[--sp];
+      // Lower bound of the distance to any row in the node's box, summed in the rows' feature order: each term is
+      // ≤ the row's term, so (rounding being monotone) it never exceeds a row's computed distance.
+      const o = node * bd;
+      let bound = 0;
+      let pruned = false;
+      for (let j = 0; j < bd; j++) {
+        const v = q[j];
+        const l = boxLo[o + j];
+        let g = 0;
+        if (v < l) g = l - v;
+        else {
+          const h = boxHi[o + j];
+          if (v > h) g = v - h;
+        }
+        if (g !== 0) {
+          bound += euclidean ? g * g : g;
+          if (bound > tau) {
+            pruned = true;
+            break;
+          }
+        }
+      }
+      if (pruned) continue;
+      const s = dim[node];
+      if (s >= 0) {
+        // near child on top of the stack, so it is searched first
+        if (q[s] < split[node]) {
+          stack[sp++] = right[node];
+          stack[sp++] = left[node];
+        } else {
+          stack[sp++] = left[node];
+          stack[sp++] = right[node];
+        }
+        continue;
+      }
+      const to = hi[node];
+      for (let r = lo[node]; r < to; r++) {
+        const t = r * d;
+        let acc = 0;
+        let j = 0;
+        if (euclidean) {
+          for (; j + 3 < d; j += 4) {
+            const a = q[j] - train[t + j];
+            const b = q[j + 1] - train[t + j + 1];
+            const c = q[j + 2] - train[t + j + 2];
+            const e = q[j + 3] - train[t + j + 3];
+            acc += a * a;
+            acc += b * b;
+            acc += c * c;
+            acc += e * e;
+            if (acc > tau) break;
+          }
+          if (!(acc > tau)) {
+            for (; j < d; j++) {
+              const a = q[j] - train[t + j];
+              acc += a * a;
+            }
+          }
+        } else {
+          for (; j + 3 < d; j += 4) {
+            acc += Math.abs(q[j] - train[t + j]);
+            acc += Math.abs(q[j + 1] - train[t + j + 1]);
+            acc += Math.abs(q[j + 2] - train[t + j + 2]);
+            acc += Math.abs(q[j + 3] - train[t + j + 3]);
+            if (acc > tau) break;
+          }
+          if (!(acc > tau)) for (; j < d; j++) acc += Math.abs(q[j] - train[t + j]);
+        }
+        if (acc > tau) continue;
+        const idx = rowIndex[r];
+        if (acc === tau && idx > tauIdx) continue;
+        // insert (acc, idx) into the sorted k best
+        let p = k - 1;
+        while (p > 0 && (dk[p - 1] > acc || (dk[p - 1] === acc && ik[p - 1] > idx))) {
+          dk[p] = dk[p - 1];
+          ik[p] = ik[p - 1];
+          p--;
+        }
+        dk[p] = acc;
+        ik[p] = idx;
+        tau = dk[k - 1];
+        tauIdx = ik[k - 1];
+      }
+    }
     for (let j = 0; j < k; j++) {
       bestD[qi * k + j] = euclidean ? Math.sqrt(dk[j]) : dk[j];
       bestI[qi * k + j] = ik[j];

@@ -1,7 +1,7 @@
 import { PCA as MlPca } from 'ml-pca';
 import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
-import { columnMeans, dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
+import { dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
 import { matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, workerCount } from '../linalg/pool.js';
 import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
@@ -142,18 +142,24 @@ interface Solved {
 
 async function fitNative(X: Matrix, k: number): Promise<Solved> {
   const { rows: n, cols: d, data } = X;
-  const mean = new Float64Array(d);
-  columnMeans(data, n, d, mean);
-  // Shift a feature by its mean only when its offset would swamp its spread in Σxxᵀ − n·μμᵀ (keeps zeros sparse).
-  const sq = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
+  // Shift a feature (by its mean, estimated on a sample of rows) only when its offset would swamp its spread in
+  // Σxxᵀ − n·μμᵀ; features near zero stay unshifted, so image zeros stay zeros and the Gram kernel skips them.
+  const stride = Math.max(1, Math.floor(n / 2048));
+  const sampleMean = new Float64Array(d);
+  const sampleSq = new Float64Array(d);
+  let m = 0;
+  for (let i = 0; i < n; i += stride, m++) {
     const o = i * d;
-    for (let f = 0; f < d; f++) sq[f] += data[o + f] * data[o + f];
+    for (let f = 0; f < d; f++) {
+      sampleMean[f] += data[o + f];
+      sampleSq[f] += data[o + f] * data[o + f];
+    }
   }
   const shift = new Float64Array(d);
   for (let f = 0; f < d; f++) {
-    const spread = Math.max(sq[f] / n - mean[f] * mean[f], 0);
-    if (mean[f] * mean[f] > 1e3 * spread) shift[f] = mean[f];
+    const mu = sampleMean[f] / m;
+    const spread = Math.max(sampleSq[f] / m - mu * mu, 0);
+    if (mu * mu > 1e3 * spread) shift[f] = mu;
   }
   const shared = data.buffer instanceof SharedArrayBuffer;
   const copy = !shared && workerCount() > 1;
@@ -163,14 +169,21 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
     const chunk = copy ? data.slice(r0 * d, r1 * d) : data.subarray(r0 * d, r1 * d);
     tasks.push({ module: import.meta.url, fn: 'pcaGramTask', args: [chunk, r1 - r0, d, shift] });
   }
-  const parts = await runAll<Float64Array>(tasks);
+  const parts = await runAll<{ gram: Float64Array; sums: Float64Array }>(tasks);
   // Sum in chunk order, then covariance = (Σ(x−s)(x−s)ᵀ − n·(μ−s)(μ−s)ᵀ) / (n − 1), symmetric.
   const d4 = (d + 3) & ~3;
   const gram = new Float64Array(d4 * d4);
-  for (const part of parts) for (let i = 0; i < gram.length; i++) gram[i] += part[i];
-  const cov = new Float64Array(d * d);
   const ms = new Float64Array(d);
-  for (let f = 0; f < d; f++) ms[f] = mean[f] - shift[f];
+  for (const part of parts) {
+    for (let i = 0; i < gram.length; i++) gram[i] += part.gram[i];
+    for (let f = 0; f < d; f++) ms[f] += part.sums[f];
+  }
+  const mean = new Float64Array(d);
+  for (let f = 0; f < d; f++) {
+    ms[f] /= n;
+    mean[f] = shift[f] + ms[f];
+  }
+  const cov = new Float64Array(d * d);
   let total = 0;
   for (let a = 0; a < d; a++) {
     for (let b = a; b < d; b++) {
@@ -222,11 +235,24 @@ function flipSigns(components: Float64Array, k: number, d: number): void {
   }
 }
 
-/** Pool task: the upper 4×4 tiles of Σ(x − shift)(x − shift)ᵀ over a chunk of rows (d4×d4, d4 = d rounded up to 4). */
-export function pcaGramTask(chunk: Float32Array, rows: number, d: number, shift: Float64Array): Float64Array {
+/**
+ * Pool task: the upper 4×4 tiles of Σ(x − shift)(x − shift)ᵀ over a chunk of rows (d4×d4, d4 = d rounded up to 4),
+ * and the column sums of x − shift.
+ */
+export function pcaGramTask(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+  shift: Float64Array,
+): { gram: Float64Array; sums: Float64Array } {
   const scratch = gramScratch(d);
   gramAccumulate(chunk, d, 0, rows, shift, scratch);
-  return scratch.gram;
+  const sums = new Float64Array(d);
+  for (let i = 0; i < rows; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) sums[f] += chunk[o + f] - shift[f];
+  }
+  return { gram: scratch.gram, sums };
 }
 
 /** Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32. */
