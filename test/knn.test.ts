@@ -139,7 +139,7 @@ for (const [weights, metric] of [
 ] as const) {
   test(`${weights} weights, ${metric}: kd_tree and brute equal the plain reference`, async (t) => {
     const { Xtr, ytr, Xte: all } = await fashion();
-    const Xte = takeRows(all, Array.from({ length: 200 }, (_, i) => i));
+    const Xte = takeRows(all, Array.from({ length: 203 }, (_, i) => i));
     const params = { k: 7, weights, metric };
     const ref = reference(Xtr, ytr, Xte, params);
     for (const algorithm of ['kd_tree', 'brute'] as const) {
@@ -161,11 +161,11 @@ for (const [weights, metric] of [
 test('ties: equal distances go to the lower training index, equal votes to the lower label', async (t) => {
   // points on a small integer grid: many exactly equal distances, duplicates with different labels
   const rng = createRng(5);
-  const n = 300;
+  const n = 301;
   const d = 3;
   const Xtr = matrix(n, d, Float32Array.from({ length: n * d }, () => rng.int(4)));
   const ytr = Uint8Array.from({ length: n }, () => rng.int(4));
-  const Xte = matrix(60, d, Float32Array.from({ length: 60 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)));
+  const Xte = matrix(61, d, Float32Array.from({ length: 61 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)));
   for (const metric of ['euclidean', 'manhattan'] as const) {
     for (const weights of ['uniform', 'distance'] as const) {
       const params = { k: 6, weights, metric };
@@ -214,9 +214,9 @@ test('the mljs engine with distance weights agrees with native', async (t) => {
 test.serial('FASHION_WORKERS=1 and the default pool give identical output (several query chunks)', async (t) => {
   const rng = createRng(9);
   const d = 10;
-  const Xtr = matrix(3000, d, Float32Array.from({ length: 3000 * d }, () => rng.float()));
-  const ytr = Uint8Array.from({ length: 3000 }, () => rng.int(10));
-  const Xte = matrix(1500, d, Float32Array.from({ length: 1500 * d }, () => rng.float()));
+  const Xtr = matrix(3001, d, Float32Array.from({ length: 3001 * d }, () => rng.float()));
+  const ytr = Uint8Array.from({ length: 3001 }, () => rng.int(10));
+  const Xte = matrix(1501, d, Float32Array.from({ length: 1501 * d }, () => rng.float()));
   const saved = process.env.FASHION_WORKERS;
   try {
     for (const algorithm of ['kd_tree', 'brute'] as const) {

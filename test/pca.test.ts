@@ -214,14 +214,35 @@ test.serial('FASHION_WORKERS=1 and the default pool give identical output (sever
   }
 });
 
-test('offset data: the shift keeps the covariance accurate (matches ml-pca)', async (t) => {
-  const X = synthetic(400, 12, 11);
-  for (let i = 0; i < X.data.length; i++) X.data[i] += 1000;
-  const ours = await new Pca({ components: 3 }).fit(X, new Uint8Array(400));
-  const ref = new MlPca(toNested(X));
-  const ev = ref.getEigenvalues();
-  const ourEv = ours.explainedVariance;
-  for (let c = 0; c < 3; c++) t.true(Math.abs(ourEv[c] - ev[c]) <= 1e-3 * ev[0], `variance ${c}: ${ourEv[c]} vs ${ev[c]}`);
+test('offset data and odd feature counts: matches ml-pca, all components included', async (t) => {
+  for (const [d, k] of [
+    [13, 3],
+    [13, 13],
+    [7, 5],
+  ]) {
+    const X = synthetic(401, d, 11 + d);
+    for (let i = 0; i < X.data.length; i++) X.data[i] += 1000;
+    const ours = await new Pca({ components: k }).fit(X, new Uint8Array(X.rows));
+    const ref = new MlPca(toNested(X));
+    const ev = ref.getEigenvalues();
+    const ourEv = ours.explainedVariance;
+    for (let c = 0; c < k; c++) {
+      t.true(Math.abs(ourEv[c] - ev[c]) <= 1e-3 * ev[0], `d ${d} variance ${c}: ${ourEv[c]} vs ${ev[c]}`);
+    }
+    // the leading components are well separated here: they match up to sign
+    const U = ref.getEigenvectors();
+    for (let c = 0; c < Math.min(k, 2); c++) {
+      const ourVec = ours.components.data.subarray(c * d, (c + 1) * d);
+      t.true(Math.abs(cosine(U.getColumn(c), ourVec)) > 0.999, `d ${d} component ${c}`);
+    }
+    const Z = await ours.transform(X);
+    t.is(Z.cols, k);
+    if (k === d) {
+      let sum = 0;
+      for (const r of ours.explainedVarianceRatio) sum += r;
+      t.true(Math.abs(sum - 1) < 1e-6, `all components explain everything: ${sum}`);
+    }
+  }
 });
 
 test('symmetricTopEigen: repeated and zero eigenvalues, against a known spectrum', (t) => {

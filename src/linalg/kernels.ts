@@ -155,16 +155,6 @@ export function squaredNorms(A: Float32Array, i0: number, i1: number, d: number,
   }
 }
 
-/** Column means of a row-major rows×d matrix, in Float64. */
-export function columnMeans(A: Float32Array, rows: number, d: number, out: Float64Array): void {
-  out.fill(0);
-  for (let i = 0; i < rows; i++) {
-    const a = i * d;
-    for (let f = 0; f < d; f++) out[f] += A[a + f];
-  }
-  for (let f = 0; f < d; f++) out[f] /= rows;
-}
-
 /** Working memory of gramAccumulate, made once per task by gramScratch. */
 export interface GramScratch {
   /** Features padded up to a multiple of 4. */

@@ -120,11 +120,11 @@ export class Knn implements Estimator<KnnParams> {
     if (f.mljs) throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
     const index = new Int32Array(X.rows * k);
     const distance = new Float64Array(X.rows * k);
-    const copy = workerCount() > 1 && !(X.data.buffer instanceof SharedArrayBuffer);
+    const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
     const tasks = [];
     for (let q0 = 0; q0 < X.rows; q0 += QUERY_CHUNK) {
       const q1 = Math.min(X.rows, q0 + QUERY_CHUNK);
-      const chunk = copy ? X.data.slice(q0 * X.cols, q1 * X.cols) : X.data.subarray(q0 * X.cols, q1 * X.cols);
+      const chunk = source.subarray(q0 * X.cols, q1 * X.cols);
       tasks.push(
         this.params.algorithm === 'brute'
           ? {

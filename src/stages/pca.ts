@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import { dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
 import { matrix, toNested, type Matrix } from '../linalg/matrix.js';
-import { runAll, workerCount } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
 import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
 
 export const PcaParams = z
@@ -115,12 +115,12 @@ export class Pca implements Transformer<PcaParams> {
     const k = this.params.components;
     const { rows, cols: d } = X;
     const out = new Float32Array(rows * k);
-    const shared = X.data.buffer instanceof SharedArrayBuffer;
-    const copy = !shared && workerCount() > 1;
+    // workers read the rows from shared memory (one copy, unless they are shared already)
+    const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
     const tasks = [];
     for (let r0 = 0; r0 < rows; r0 += PROJECT_CHUNK) {
       const r1 = Math.min(rows, r0 + PROJECT_CHUNK);
-      const chunk = copy ? X.data.slice(r0 * d, r1 * d) : X.data.subarray(r0 * d, r1 * d);
+      const chunk = source.subarray(r0 * d, r1 * d);
       tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.components32, k, f.scale] });
     }
     const parts = await runAll<Float32Array>(tasks);
@@ -161,12 +161,11 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
     const spread = Math.max(sampleSq[f] / m - mu * mu, 0);
     if (mu * mu > 1e3 * spread) shift[f] = mu;
   }
-  const shared = data.buffer instanceof SharedArrayBuffer;
-  const copy = !shared && workerCount() > 1;
+  const source = workerCount() > 1 ? sharedFloat32(data) : data;
   const tasks = [];
   for (let r0 = 0; r0 < n; r0 += GRAM_CHUNK) {
     const r1 = Math.min(n, r0 + GRAM_CHUNK);
-    const chunk = copy ? data.slice(r0 * d, r1 * d) : data.subarray(r0 * d, r1 * d);
+    const chunk = source.subarray(r0 * d, r1 * d);
     tasks.push({ module: import.meta.url, fn: 'pcaGramTask', args: [chunk, r1 - r0, d, shift] });
   }
   const parts = await runAll<{ gram: Float64Array; sums: Float64Array }>(tasks);
