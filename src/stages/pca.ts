@@ -33,9 +33,13 @@ interface Fitted {
   scale: Float64Array;
 }
 
-/** Rows per pool task; fixed so sums (and so results) do not depend on the number of workers. */
-const GRAM_CHUNK = 8192;
-const PROJECT_CHUNK = 8192;
+/**
+ * Rows per pool task: about 16 tasks (so 2–4 workers finish together), a function of the row count only, so the
+ * partial sums (and so the results) never depend on the number of workers.
+ */
+function chunkRows(n: number): number {
+  return Math.max(1024, Math.ceil(n / 16 / 256) * 256);
+}
 
 export class Pca implements Transformer<PcaParams> {
   readonly name = 'pca';
@@ -118,13 +122,14 @@ export class Pca implements Transformer<PcaParams> {
     // workers read the rows from shared memory (one copy, unless they are shared already)
     const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
     const tasks = [];
-    for (let r0 = 0; r0 < rows; r0 += PROJECT_CHUNK) {
-      const r1 = Math.min(rows, r0 + PROJECT_CHUNK);
+    const step = chunkRows(rows);
+    for (let r0 = 0; r0 < rows; r0 += step) {
+      const r1 = Math.min(rows, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);
       tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.components32, k, f.scale] });
     }
     const parts = await runAll<Float32Array>(tasks);
-    parts.forEach((part, t) => out.set(part, t * PROJECT_CHUNK * k));
+    parts.forEach((part, t) => out.set(part, t * step * k));
     return matrix(rows, k, out);
   }
 }
@@ -163,8 +168,9 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
   }
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
   const tasks = [];
-  for (let r0 = 0; r0 < n; r0 += GRAM_CHUNK) {
-    const r1 = Math.min(n, r0 + GRAM_CHUNK);
+  const step = chunkRows(n);
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const r1 = Math.min(n, r0 + step);
     const chunk = source.subarray(r0 * d, r1 * d);
     tasks.push({ module: import.meta.url, fn: 'pcaGramTask', args: [chunk, r1 - r0, d, shift] });
   }
