@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import type { Matrix } from '../linalg/matrix.js';
+import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
+import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { buildModelText, type LibsvmParams, type PairModel } from './svm-libsvm.js';
+import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
+
+export const SvmParams = z
+  .object({
+    /** Kernel: linear x·z, rbf exp(-gamma‖x−z‖²), poly (gamma x·z + coef0)^degree. */
+    kernel: z.enum(['linear', 'rbf', 'poly']).default('rbf'),
+    /** Penalty of the C-SVC. */
+    C: z.number().positive().default(1),
+    /**
+     * rbf/poly kernel coefficient: a number, or 'scale' = 1 / (features · Var(X)) with the variance over every value of
+     * X (scikit-learn's default; 1 when X is constant), or 'auto' = 1 / features.
+     */
+    gamma: z.union([z.enum(['scale', 'auto']), z.number().positive()]).default('scale'),
+    /** Degree of the poly kernel. */
+    degree: z.number().int().min(1).default(3),
+    /** Constant term of the poly kernel. */
+    coef0: z.number().default(0),
+    /** Stopping tolerance of the solver (libsvm -e; ml-svm tol). */
+    tolerance: z.number().positive().default(0.001),
+    /** libsvm kernel cache per worker, in MB (the WebAssembly heap of a thread is at most 2 GB). */
+    cache_mb: z.number().positive().max(1024).default(200),
+    /** libsvm (WebAssembly libsvm 3.22, any size) or mljs (ml-svm, small data only, an independent check). */
+    engine: z.enum(['libsvm', 'mljs']).default('libsvm'),
+  })
+  .strict();
+export type SvmParams = z.infer<typeof SvmParams>;
+
+/** What a fitted svm reports. */
+export interface SvmFittedInfo {
+  engine: 'libsvm' | 'mljs';
+  kernel: SvmParams['kernel'];
+  /** The gamma the kernel used ('scale'/'auto' resolved on the training data). */
+  gamma: number;
+  /** Labels seen in fit, ascending. */
+  classes: number[];
+  /** Support vectors per class (libsvm engine: rows that are support vectors of any of the class's machines). */
+  n_support: number[];
+  features: number;
+  /** Binary machines (one per pair of classes). */
+  machines: number;
+}
+
+interface Fitted {
+  info: SvmFittedInfo;
+  /** libsvm: the model file (ASCII, shared memory so workers read it without a copy). */
+  model?: Uint8Array;
+  /** mljs: the binary machines. */
+  mljs?: MljsMachine[];
+}
+
+const LIBSVM_MODULE = new URL('./svm-libsvm.js', import.meta.url).href;
+
+/**
+ * gamma as scikit-learn's SVC resolves it: 'scale' = 1 / (n_features · X.var()) (variance of all values, ddof 0,
+ * in double precision; 1 when it is 0), 'auto' = 1 / n_features, a number as given.
+ */
+export function resolveGamma(gamma: SvmParams['gamma'], X: Matrix): number {
+  if (typeof gamma === 'number') return gamma;
+  if (gamma === 'auto') return 1 / X.cols;
+  const { data } = X;
+  let sum = 0;
+  for (let i = 0; i < data.length; i++) sum += data[i];
+  const mean = sum / data.length;
+  let ss = 0;
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i] - mean;
+    ss += d * d;
+  }
+  const variance = ss / data.length;
+  return variance !== 0 ? 1 / (X.cols * variance) : 1;
+}
+
+/**
+ * C-support-vector classifier, one-vs-one over the classes present in y (as libsvm and scikit-learn's SVC).
+ * libsvm engine: each pair of classes is a binary libsvm machine trained on a worker of the pool; the machines are
+ * combined into libsvm's multi-class model, which predicts rows in parallel on the workers. Results do not depend on
+ * the number of workers. No predictProba (libsvm's probability training costs about 5 fits).
+ */
+export class Svm implements Estimator<SvmParams> {
+  readonly name = 'svm';
+  readonly kind = 'estimator' as const;
+  readonly params: Readonly<SvmParams>;
+  #fitted: Fitted | null = null;
+
+  constructor(params: Partial<SvmParams> = {}) {
+    this.params = Object.freeze(SvmParams.parse(params));
+  }
+
+  clone(): this {
+    return new Svm({ ...this.params }) as this;
+  }
+
+  /** Gamma, classes and support-vector counts of the fitted model. */
+  get fitted(): Readonly<SvmFittedInfo> {
+    if (!this.#fitted) throw new NotFittedError(this.name);
+    return this.#fitted.info;
+  }
+
+  /** The fitted model in libsvm's model-file format (libsvm engine). */
+  modelText(): string {
+    if (!this.#fitted) throw new NotFittedError(this.name);
+    if (!this.#fitted.model) throw new Error('svm: only the libsvm engine has a libsvm model');
+    return Buffer.from(this.#fitted.model).toString('latin1');
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    checkFinite(X);
+    const counts = new Map<number, number>();
+    for (let i = 0; i < y.length; i++) counts.set(y[i], (counts.get(y[i]) ?? 0) + 1);
+    const classes = [...counts.keys()].sort((u, v) => u - v);
+    if (classes.length < 2) throw new Error(`svm: needs at least 2 classes to fit, got only class ${classes[0]}`);
+    const p = this.params;
+    const gamma = resolveGamma(p.gamma, X);
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < classes.length; i++) for (let j = i + 1; j < classes.length; j++) pairs.push([classes[i], classes[j]]);
+    this.#fitted = null;
+
+    if (p.engine === 'mljs') {
+      const largest = Math.max(...pairs.map(([a, b]) => counts.get(a)! + counts.get(b)!));
+      if (largest > MLJS_MAX_PAIR_ROWS) {
+        throw new ParamRangeError(
+          'engine',
+          `svm engine mljs keeps a full kernel matrix per pair of classes and is meant for small data: a pair has ` +
+            `${largest} rows, more than ${MLJS_MAX_PAIR_ROWS}; use engine: libsvm`,
+        );
+      }
+      const machines = fitMljs(X, y, classes, { ...p, gamma });
+      this.#fitted = {
+        info: this.#info('mljs', gamma, classes, mljsSupportCounts(machines, classes, y), X.cols, machines.length),
+        mljs: machines,
+      };
+      return this;
+    }
+
+    const lp: LibsvmParams = {
+      kernel: p.kernel,
+      C: p.C,
+      gamma,
+      degree: p.degree,
+      coef0: p.coef0,
+      tolerance: p.tolerance,
+      cacheMb: p.cache_mb,
+    };
+    const Xs = sharedFloat32(X.data);
+    const ys = new Uint8Array(new SharedArrayBuffer(y.length));
+    ys.set(y);
+    // Larger pairs first, so the last tasks to finish are short ones.
+    const order = [...pairs].sort((u, v) => counts.get(v[0])! + counts.get(v[1])! - (counts.get(u[0])! + counts.get(u[1])!));
+    const machines = await runAll<PairModel>(
+      order.map(([a, b]): Task => ({ module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] })),
+    );
+    const { text, nSupport } = buildModelText(X.data, X.cols, classes, machines, lp);
+    const model = new Uint8Array(new SharedArrayBuffer(text.length));
+    model.set(Buffer.from(text, 'latin1'));
+    this.#fitted = { info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length), model };
+    return this;
+  }
+
+  #info(
+    engine: SvmFittedInfo['engine'],
+    gamma: number,
+    classes: number[],
+    nSupport: number[],
+    features: number,
+    machines: number,
+  ): SvmFittedInfo {
+    return Object.freeze({ engine, kernel: this.params.kernel, gamma, classes, n_support: nSupport, features, machines });
+  }
+
+  async predict(X: Matrix): Promise<Uint8Array> {
+    const fitted = this.#fitted;
+    if (!fitted) throw new NotFittedError(this.name);
+    checkFeatures(this.name, X, fitted.info.features);
+    checkFinite(X);
+    if (fitted.mljs) return predictMljs(fitted.mljs, fitted.info.classes, X);
+    if (X.rows === 0) return new Uint8Array(0);
+    const Xs = sharedFloat32(X.data);
+    const parts = await runAll<Uint8Array>(
+      splitRange(X.rows, workerCount()).map(
+        ([start, end]): Task => ({ module: LIBSVM_MODULE, fn: 'predictRows', args: [fitted.model, Xs, X.cols, start, end] }),
+      ),
+    );
+    const out = new Uint8Array(X.rows);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+function checkFinite(X: Matrix): void {
+  const { data, cols } = X;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new Error(`svm: X has a non-finite value (${data[i]}) at row ${Math.floor(i / cols)}, feature ${i % cols}`);
+    }
+  }
+}
+
+export const svmSpec: StageSpec<SvmParams> = {
+  name: 'svm',
+  kind: 'estimator',
+  summary: 'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel) on libsvm, or ml-svm for small data',
+  schema: SvmParams,
+  create: (params) => new Svm(params),
+};
