@@ -2,11 +2,12 @@ import type { StageSpec } from './stage.js';
 import { knnSpec } from './knn.js';
 import { normalizeSpec } from './normalize.js';
 import { pcaSpec } from './pca.js';
+import { randomForestSpec } from './random-forest.js';
 import { svmSpec } from './svm.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec<any>> = new Map<string, StageSpec<any>>(
-  [normalizeSpec, pcaSpec, knnSpec, svmSpec].map((spec) => [spec.name, spec]),
+  [normalizeSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
 );
 
 export function stageNames(): string[] {
