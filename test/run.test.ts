@@ -81,6 +81,15 @@ test('CLI: too many folds for the data is reported at evaluation.folds, exit 2',
   t.false(existsSync(join(out, 'e2e.md')));
 });
 
+test('a param that cannot fit the data (k above the training rows) is reported at the param, exit 2', (t) => {
+  const out = tempDir();
+  const file = pipelineFile(small.replace('train: 1500', 'train: 60').replace('k: 3', 'k: 50'));
+  const r = spawnSync(process.execPath, [BIN, 'run', file, '--out', out], { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /p\.yaml:8:14: knn\.k: /);
+  t.deepEqual(readdirSync(out), []);
+});
+
 test('CLI: a missing data folder is a one-line data error, exit 1', (t) => {
   const r = spawnSync(process.execPath, [BIN, 'run', pipelineFile(small), '--data', tempDir(), '--out', tempDir()], { encoding: 'utf8' });
   t.is(r.status, 1);

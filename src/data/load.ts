@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { DataSection } from '../config/schema.js';
 import { stratifiedSubset } from '../evaluate/split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
@@ -74,8 +74,8 @@ export function loadData(section: DataSection, options: LoadOptions): LoadedData
     ...(test ? { test } : {}),
     info: {
       format: options.dataDir ? 'idx' : section.format,
-      location,
-      checksums,
+      location: displayPath(location),
+      checksums: Object.fromEntries(Object.entries(checksums).map(([k, v]) => [displayPath(k), v])),
       train_rows: train.y.length,
       test_rows: test ? test.y.length : null,
       train_rows_available: trainAvailable,
@@ -87,6 +87,13 @@ export function loadData(section: DataSection, options: LoadOptions): LoadedData
 function subset(data: Dataset, size: number, seed: number): Dataset {
   const rows = stratifiedSubset(data.y, size, seed);
   return { X: takeRows(data.X, rows), y: takeLabels(data.y, rows) };
+}
+
+/** Paths under the working directory are shown relative to it, so reports read the same on every machine. */
+function displayPath(path: string): string {
+  if (!isAbsolute(path)) return path;
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 function sha256File(path: string): string {

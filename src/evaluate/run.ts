@@ -6,7 +6,7 @@ import { loadData, type LoadedData } from '../data/load.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { shutdownPool } from '../linalg/pool.js';
 import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
-import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
+import { Pipeline, StepParamError, Timings, type StageTiming } from '../pipeline/pipeline.js';
 import type { ProgressSink } from './progress.js';
 import { smallestClassCount, stratifiedKFold } from './split.js';
 import { environment, type Environment } from './environment.js';
@@ -113,6 +113,12 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       duration_ms: Math.round(performance.now() - t0),
       environment: environment(),
     };
+  } catch (err) {
+    if (err instanceof StepParamError) {
+      const step = config.steps[err.stepIndex];
+      throw late(source, ['steps', err.stepIndex, step.stage, err.param], `${step.stage}.${err.param}: ${err.detail}`);
+    }
+    throw err;
   } finally {
     progress?.end();
     await shutdownPool();

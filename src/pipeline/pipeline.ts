@@ -1,7 +1,7 @@
 import type { StepConfig } from '../config/load.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { registry } from '../stages/registry.js';
-import type { Estimator, Stage, Transformer } from '../stages/stage.js';
+import { ParamRangeError, type Estimator, type Stage, type Transformer } from '../stages/stage.js';
 
 /** Milliseconds spent in each kind of call of one stage, summed over calls. */
 export interface StageTiming {
@@ -34,6 +34,19 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 export interface Step {
   id: string;
   stage: Stage;
+}
+
+/** A param that does not fit the data a step met during fit (e.g. k above the training rows), with the step's place. */
+export class StepParamError extends Error {
+  constructor(
+    readonly stepIndex: number,
+    readonly stage: string,
+    readonly param: string,
+    readonly detail: string,
+  ) {
+    super(`${stage}.${param}: ${detail}`);
+    this.name = 'StepParamError';
+  }
 }
 
 /** Called after each stage finishes a call; progress bars hang off it. */
@@ -75,9 +88,9 @@ export class Pipeline {
 
   async fit(X: Matrix, y: Uint8Array, timings?: Timings, onStep?: StepListener): Promise<this> {
     let current = X;
-    for (const { id, stage } of this.transformers) {
+    for (const [i, { id, stage }] of this.transformers.entries()) {
       const t0 = performance.now();
-      await stage.fit(current, y);
+      await fitStep(stage, i, current, y);
       const t1 = performance.now();
       current = await stage.transform(current);
       timings?.add(id, 'fit_ms', t1 - t0);
@@ -86,7 +99,7 @@ export class Pipeline {
     }
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
-    await this.estimator.fit(current, y);
+    await fitStep(this.estimator, this.steps.length - 1, current, y);
     timings?.add(last.id, 'fit_ms', performance.now() - t0);
     onStep?.(last.id, 'fit_ms');
     return this;
@@ -118,5 +131,14 @@ export class Pipeline {
     if (!this.estimator.predictProba) return null;
     const features = await this.transform(X, timings);
     return this.estimator.predictProba(features);
+  }
+}
+
+async function fitStep(stage: Stage, index: number, X: Matrix, y: Uint8Array): Promise<void> {
+  try {
+    await stage.fit(X, y);
+  } catch (err) {
+    if (err instanceof ParamRangeError) throw new StepParamError(index, stage.name, err.param, err.message);
+    throw err;
   }
 }

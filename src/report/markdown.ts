@@ -64,11 +64,12 @@ export function runToMarkdown(result: RunResult, command?: string): string {
   const timingRows: Array<Array<string | number>> = [];
   const addRows = (phase: string, t: Record<string, StageTiming> | undefined) => {
     if (!t) return;
-    for (const [id, v] of Object.entries(t)) timingRows.push([phase, id, seconds(v.fit_ms), seconds(v.transform_ms), seconds(v.predict_ms)]);
+    const cell = (ms: number) => (ms === 0 ? '—' : seconds(ms));
+    for (const [id, v] of Object.entries(t)) timingRows.push([phase, id, cell(v.fit_ms), cell(v.transform_ms), cell(v.predict_ms)]);
   };
   addRows(cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms);
   addRows('final fit + test', test?.timings_ms);
-  out.push(markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], timingRows));
+  out.push(markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], timingRows, ['l', 'l', 'r', 'r', 'r']));
 
   out.push('', '## Machine', '');
   out.push(

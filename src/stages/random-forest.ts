@@ -23,7 +23,7 @@ export const RandomForestParams = z
       .union([
         z.enum(['sqrt', 'log2']),
         z.number().refine((v) => (v > 0 && v <= 1) || (Number.isInteger(v) && v >= 1), MAX_FEATURES_MESSAGE),
-      ])
+      ], { error: MAX_FEATURES_MESSAGE })
       .default('sqrt'),
     /** Fewest training samples (distinct rows of the bootstrap sample) a leaf may hold. */
     min_samples_leaf: z.number().int().min(1).default(1),

@@ -6,7 +6,7 @@ import { randomForestSpec } from './random-forest.js';
 import { svmSpec } from './svm.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
-export const registry: ReadonlyMap<string, StageSpec<any>> = new Map<string, StageSpec<any>>(
+export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpec>(
   [normalizeSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
 );
 

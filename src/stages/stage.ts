@@ -43,7 +43,7 @@ export interface StageSpec<P extends object = object> {
   /** One line for `--help` and error messages. */
   readonly summary: string;
   /** Strict schema: unknown keys are errors; defaults are filled in. */
-  readonly schema: z.ZodType<P, any>;
+  readonly schema: z.ZodType<P>;
   /** A new unfitted instance. */
   create(params: P): Stage;
   /**

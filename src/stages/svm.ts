@@ -15,7 +15,9 @@ export const SvmParams = z
      * rbf/poly kernel coefficient: a number, or 'scale' = 1 / (features · Var(X)) with the variance over every value of
      * X (scikit-learn's default; 1 when X is constant), or 'auto' = 1 / features.
      */
-    gamma: z.union([z.enum(['scale', 'auto']), z.number().positive()]).default('scale'),
+    gamma: z
+      .union([z.enum(['scale', 'auto']), z.number().positive()], { error: 'gamma must be "scale", "auto" or a number > 0' })
+      .default('scale'),
     /** Degree of the poly kernel. */
     degree: z.number().int().min(1).default(3),
     /** Constant term of the poly kernel. */

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench [-- --vs-sklearn] [--tasks a,b] [--repeats N]`: times each stage and the main pipeline on the full data
+ * (60k train, 10k test) and prints a markdown table (median seconds, accuracy, peak memory). With --vs-sklearn the same
+ * tasks run in scikit-learn (Debian's python3-sklearn, run by /usr/bin/python3) right after ours, task by task, so each
+ * ratio compares two measurements taken minutes apart on the same machine. The table is also saved to bench/last-run.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync, renameSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { resolveDataDir } from '../src/data/fashion-mnist.js';
+import { workerCount } from '../src/linalg/pool.js';
+
+interface Row {
+  task: string;
+  seconds: number[];
+  accuracy: number | null;
+  peak_rss_mb: number;
+  cv_mean?: number;
+  cv_std?: number;
+}
+
+/** What each task measures and the issue's target ratio (ours / scikit-learn). */
+const TASKS: Array<{ task: string; emits: string[]; what: string[]; target: string[] }> = [
+  { task: 'pca-fit', emits: ['pca-fit'], what: ['PCA 50 components, fit on 60k×784'], target: ['≤ 1.0'] },
+  { task: 'knn-predict', emits: ['knn-predict'], what: ['k-NN k=5 distance, predict 10k rows on PCA-50'], target: ['≤ 1.0'] },
+  { task: 'rf-pca-fit', emits: ['rf-pca-fit'], what: ['random forest 100 trees on PCA-50, fit'], target: ['≤ 0.5'] },
+  { task: 'rf-raw-fit', emits: ['rf-raw-fit'], what: ['random forest 100 trees on 784 pixels, fit'], target: ['≤ 0.5'] },
+  { task: 'svm', emits: ['svm-fit', 'svm-predict'], what: ['SVM rbf C=10 on standardized PCA-50, fit', 'SVM rbf C=10, predict 10k rows'], target: ['≤ 1.0', '≤ 1.0'] },
+  { task: 'run-pca-rf', emits: ['run-pca-rf'], what: ['`pipeline run pipelines/pca-rf.yaml` (5-fold CV + test)'], target: ['≤ 0.5'] },
+];
+
+const PYTHON = '/usr/bin/python3';
+const args = process.argv.slice(2);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const vsSklearn = args.includes('--vs-sklearn');
+const repeats = Number(option('repeats') ?? 3);
+const wanted = (option('tasks') ?? TASKS.map((t) => t.task).join(',')).split(',');
+const unknown = wanted.filter((w) => !TASKS.some((t) => t.task === w));
+if (unknown.length > 0) {
+  console.error(`bench: unknown task ${unknown.join(', ')}; tasks: ${TASKS.map((t) => t.task).join(', ')}`);
+  process.exit(2);
+}
+
+function sklearnAvailable(): string | null {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const r = spawnSync(PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], { encoding: 'utf8' });
+  return r.status === 0 ? null : 'scikit-learn is not installed for Debian\'s python3 (apt-get install python3-sklearn)';
+}
+
+function runLines(cmd: string, argv: string[], label: string): Row[] {
+  process.stderr.write(`bench: ${label} …\n`);
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench: ${label} failed (exit ${r.status})`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Row & { sklearn?: string })
+    .filter((row) => row.task !== undefined);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f2 = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+const skip = vsSklearn ? sklearnAvailable() : null;
+if (vsSklearn && skip) console.error(`bench: skipping scikit-learn: ${skip}`);
+const dataDir = resolveDataDir();
+const tasksJs = fileURLToPath(new URL('./tasks.js', import.meta.url));
+const sklearnPy = fileURLToPath(new URL('../../bench/sklearn_bench.py', import.meta.url));
+let sklearnVersion = '';
+if (vsSklearn && !skip) {
+  const v = spawnSync(PYTHON, ['-c', 'import sklearn, numpy; print(sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' });
+  sklearnVersion = v.stdout.trim();
+}
+
+const lines: string[] = [];
+const started = new Date();
+for (const spec of TASKS.filter((t) => wanted.includes(t.task))) {
+  const ours = runLines(process.execPath, [tasksJs, '--task', spec.task, '--repeats', String(repeats)], `ours ${spec.task}`);
+  const theirs = vsSklearn && !skip ? runLines(PYTHON, [sklearnPy, '--data', dataDir, '--tasks', spec.task, '--repeats', String(repeats)], `scikit-learn ${spec.task}`) : [];
+  spec.emits.forEach((name, i) => {
+    const a = ours.find((r) => r.task === name);
+    const b = theirs.find((r) => r.task === name);
+    if (!a) return;
+    const ma = median(a.seconds);
+    const mb = b ? median(b.seconds) : null;
+    const ratio = mb ? ma / mb : null;
+    const cols = [spec.what[i], `${f2(ma)} (${a.seconds.length}×)`, f2(a.accuracy, 4), String(a.peak_rss_mb)];
+    if (vsSklearn) cols.push(mb === null ? '—' : `${f2(mb)} (${b!.seconds.length}×)`, f2(b?.accuracy, 4), b ? String(b.peak_rss_mb) : '—', ratio === null ? '—' : `**${f2(ratio)}**`, spec.target[i]);
+    lines.push(`| ${cols.join(' | ')} |`);
+    process.stderr.write(`bench: ${name}: ours ${f2(ma)} s${mb !== null ? `, scikit-learn ${f2(mb)} s, ratio ${f2(ratio)}` : ''}\n`);
+  });
+}
+
+const header = vsSklearn
+  ? '| work (full data) | ours s (runs) | ours acc | ours peak MB | scikit-learn s (runs) | sklearn acc | sklearn peak MB | ratio | target |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|'
+  : '| work (full data) | seconds, median (runs) | accuracy | peak MB |\n|---|---:|---:|---:|';
+const table = [
+  `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model.trim()} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB), Node ${process.version}, ${workerCount()} workers${sklearnVersion ? `; scikit-learn/numpy ${sklearnVersion}` : ''}.`,
+  `Command: \`npm run bench -- ${args.join(' ')}\`. Seconds are wall-clock medians; ratio = ours / scikit-learn (below 1 = faster).`,
+  '',
+  header,
+  ...lines,
+].join('\n');
+console.log(table);
+const out = fileURLToPath(new URL('../../bench/last-run.md', import.meta.url));
+writeFileSync(out + '.tmp', table + '\n');
+renameSync(out + '.tmp', out);
