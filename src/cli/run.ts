@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadPipelineFile } from '../config/load.js';
 import type { ProgressSink } from '../evaluate/progress.js';
-import { runPipeline, UsageError, type RunResult } from '../evaluate/run.js';
+import { runPipeline, UsageError, type RunOutcome, type RunResult } from '../evaluate/run.js';
 import { runToJson, stringifyJson } from '../report/json.js';
 import { runToMarkdown } from '../report/markdown.js';
 import { fixed, seconds } from '../report/text.js';
@@ -24,8 +24,7 @@ export interface RunCommandOptions {
   command?: string;
 }
 
-export interface RunCommandResult {
-  result: RunResult;
+export interface RunCommandResult extends RunOutcome {
   files: { markdown: string; json: string };
 }
 
@@ -46,18 +45,19 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
   }
-  const result = await runPipeline({ loaded, dataDir: options.data, progress: options.progress });
+  const outcome = await runPipeline({ loaded, dataDir: options.data, progress: options.progress });
+  const { result } = outcome;
   const base = join(options.out, result.name);
   const files = { markdown: `${base}.md`, json: `${base}.json` };
   writeFilesAtomic([
     { path: files.markdown, content: runToMarkdown(result, options.command) },
     { path: files.json, content: stringifyJson(runToJson(result)) },
   ]);
-  return { result, files };
+  return { ...outcome, files };
 }
 
 /** A few lines for the terminal. */
-export function summaryLines({ result, files }: RunCommandResult): string[] {
+export function summaryLines({ result, files }: { result: RunResult; files: RunCommandResult['files'] }): string[] {
   const lines = [`${result.name}: done in ${seconds(result.duration_ms)}`];
   if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
   if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);

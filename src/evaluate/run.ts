@@ -45,6 +45,11 @@ export interface TestResult {
   predictions: number[];
   /** True labels in the same order. */
   labels: number[];
+  /**
+   * Probability the model gave its predicted class, per test row (rounded to 4 decimals), or null when the estimator
+   * gives no probabilities (svm). Mistake galleries sort by it.
+   */
+  confidence: number[] | null;
   fit_ms: number;
   predict_ms: number;
   timings_ms: Record<string, StageTiming>;
@@ -61,6 +66,12 @@ export interface RunResult {
   started_at: string;
   duration_ms: number;
   environment: Environment;
+}
+
+/** The numbers, plus the data they came from (pictures need the images; reports never see this part). */
+export interface RunOutcome {
+  result: RunResult;
+  data: LoadedData;
 }
 
 export interface RunOptions {
@@ -82,7 +93,7 @@ export class UsageError extends Error {
  * Cross-validates the pipeline on the training set (stratified, seeded folds; every fold fits a fresh clone), then fits
  * a clone on the whole training set and evaluates it once on the test set. Returns numbers only; nothing is written.
  */
-export async function runPipeline(options: RunOptions): Promise<RunResult> {
+export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   const { config, source, file } = options.loaded;
   const { folds: k, seed, test: withTest } = config.evaluation;
   const startedAt = new Date();
@@ -101,7 +112,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
   try {
     const cv = k > 0 ? await crossValidate(template, data, k, seed, progress) : null;
     const test = withTest ? await evaluateOnTest(template, data, progress) : null;
-    return {
+    const result: RunResult = {
       name: config.name,
       file,
       config,
@@ -113,6 +124,7 @@ export async function runPipeline(options: RunOptions): Promise<RunResult> {
       duration_ms: Math.round(performance.now() - t0),
       environment: environment(),
     };
+    return { result, data };
   } catch (err) {
     if (err instanceof StepParamError) {
       const step = config.steps[err.stepIndex];
@@ -177,6 +189,8 @@ async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: P
   const t1 = performance.now();
   const yPred = await pipeline.predict(test.X, timings, () => progress?.advance('test predict'));
   const t2 = performance.now();
+  const proba = await pipeline.predictProba(test.X);
+  const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
   const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);
   const report = classificationReport(cm);
   return {
@@ -188,6 +202,7 @@ async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: P
     confusion_matrix: cm,
     predictions: Array.from(yPred),
     labels: Array.from(test.y),
+    confidence,
     fit_ms: Math.round(t1 - t0),
     predict_ms: Math.round(t2 - t1),
     timings_ms: timings.toJSON(),

@@ -42,6 +42,7 @@ export function runToJson(result: RunResult): Record<string, unknown> {
           predict_ms: test.predict_ms,
           predictions: test.predictions,
           labels: test.labels,
+          confidence: test.confidence,
         }
       : null,
     timings_ms: {
