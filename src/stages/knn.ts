@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { dotBlock, manhattanBlock, squaredNorms } from '../linalg/kernels.js';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
-import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
 
 export const KnnParams = z
   .object({
@@ -62,23 +62,12 @@ export interface Neighbours {
 /** Queries per pool task; any split gives the same answers (each query is searched on its own). */
 const QUERY_CHUNK = 512;
 
-export class Knn implements Estimator<KnnParams> {
+export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnParams> {
   readonly name = 'knn';
   readonly kind = 'estimator' as const;
-  readonly params: Readonly<KnnParams>;
-  #fitted: Fitted | null = null;
 
   constructor(params: Partial<KnnParams> = {}) {
-    this.params = Object.freeze(KnnParams.parse(params));
-  }
-
-  clone(): this {
-    return new Knn({ ...this.params }) as this;
-  }
-
-  #state(): Fitted {
-    if (!this.#fitted) throw new NotFittedError(this.name);
-    return this.#fitted;
+    super(KnnParams, params);
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -112,13 +101,13 @@ export class Knn implements Estimator<KnnParams> {
     } else {
       fitted.tree = buildKdTree(X);
     }
-    this.#fitted = fitted;
+    this.state = fitted;
     return this;
   }
 
   /** The k nearest training rows of each row of X (ties: lower training index first). */
   async kneighbors(X: Matrix): Promise<Neighbours> {
-    const f = this.#state();
+    const f = this.state;
     checkFeatures(this.name, X, f.features);
     const { k, metric } = this.params;
     if (f.mljs) throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
@@ -152,7 +141,7 @@ export class Knn implements Estimator<KnnParams> {
   }
 
   async predict(X: Matrix): Promise<Uint8Array> {
-    const f = this.#state();
+    const f = this.state;
     checkFeatures(this.name, X, f.features);
     if (f.mljs && this.params.weights === 'uniform') return Uint8Array.from(f.mljs.predict(toNested(X)));
     const votes = await this.#votes(X);
@@ -167,7 +156,7 @@ export class Knn implements Estimator<KnnParams> {
   }
 
   async predictProba(X: Matrix): Promise<Matrix> {
-    const f = this.#state();
+    const f = this.state;
     checkFeatures(this.name, X, f.features);
     const votes = await this.#votes(X);
     const c = f.nClasses;
@@ -182,7 +171,7 @@ export class Knn implements Estimator<KnnParams> {
 
   /** Weighted votes per row and label (rows × nClasses). */
   async #votes(X: Matrix): Promise<Float64Array> {
-    const f = this.#state();
+    const f = this.state;
     const c = f.nClasses;
     const k = this.params.k;
     const votes = new Float64Array(X.rows * c);

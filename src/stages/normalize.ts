@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { matrix, type Matrix } from '../linalg/matrix.js';
-import { checkFeatures, checkXy, NotFittedError, type StageSpec, type Transformer } from './stage.js';
+import { BaseStage, checkFeatures, checkXy, type StageSpec, type Transformer } from './stage.js';
 
 export const NormalizeParams = z
   .object({
@@ -20,18 +20,12 @@ interface Fitted {
   scale?: Float64Array;
 }
 
-export class Normalize implements Transformer<NormalizeParams> {
+export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Transformer<NormalizeParams> {
   readonly name = 'normalize';
   readonly kind = 'transformer' as const;
-  readonly params: Readonly<NormalizeParams>;
-  #fitted: Fitted | null = null;
 
   constructor(params: Partial<NormalizeParams> = {}) {
-    this.params = Object.freeze(NormalizeParams.parse(params));
-  }
-
-  clone(): this {
-    return new Normalize({ ...this.params }) as this;
+    super(NormalizeParams, params);
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -61,13 +55,12 @@ export class Normalize implements Transformer<NormalizeParams> {
       fitted.mean = mean;
       fitted.scale = scale;
     }
-    this.#fitted = fitted;
+    this.state = fitted;
     return this;
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    const fitted = this.#fitted;
-    if (!fitted) throw new NotFittedError(this.name);
+    const fitted = this.state;
     checkFeatures(this.name, X, fitted.features);
     const { rows, cols, data } = X;
     const out = new Float32Array(rows * cols);

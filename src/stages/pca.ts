@@ -4,7 +4,7 @@ import { symmetricTopEigen } from '../linalg/eigen.js';
 import { dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
 import { matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
-import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
 
 export const PcaParams = z
   .object({
@@ -41,44 +41,33 @@ function chunkRows(n: number): number {
   return Math.max(1024, Math.ceil(n / 16 / 256) * 256);
 }
 
-export class Pca implements Transformer<PcaParams> {
+export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<PcaParams> {
   readonly name = 'pca';
   readonly kind = 'transformer' as const;
-  readonly params: Readonly<PcaParams>;
-  #fitted: Fitted | null = null;
 
   constructor(params: Partial<PcaParams> = {}) {
-    this.params = Object.freeze(PcaParams.parse(params));
-  }
-
-  clone(): this {
-    return new Pca({ ...this.params }) as this;
+    super(PcaParams, params);
   }
 
   /** Share of the total variance carried by each kept component (descending), as scikit-learn's explained_variance_ratio_. */
   get explainedVarianceRatio(): Float64Array {
-    return this.#state().explainedVarianceRatio.slice();
+    return this.state.explainedVarianceRatio.slice();
   }
 
   /** Variance along each kept component (n − 1 denominator), as scikit-learn's explained_variance_. */
   get explainedVariance(): Float64Array {
-    return this.#state().explainedVariance.slice();
+    return this.state.explainedVariance.slice();
   }
 
   /** Components as a k×d matrix (rows are unit vectors; sign: the largest-|value| entry of each is positive). */
   get components(): Matrix {
-    const f = this.#state();
+    const f = this.state;
     return matrix(this.params.components, f.features, Float32Array.from(f.components));
   }
 
   /** Column means subtracted before projecting. */
   get mean(): Float64Array {
-    return this.#state().mean.slice();
-  }
-
-  #state(): Fitted {
-    if (!this.#fitted) throw new NotFittedError(this.name);
-    return this.#fitted;
+    return this.state.mean.slice();
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -101,7 +90,7 @@ export class Pca implements Transformer<PcaParams> {
       const floor = (explainedVariance[0] || 0) * 1e-12;
       for (let c = 0; c < k; c++) scale[c] = explainedVariance[c] > floor ? 1 / Math.sqrt(explainedVariance[c]) : 0;
     }
-    this.#fitted = {
+    this.state = {
       features: d,
       mean,
       components,
@@ -114,7 +103,7 @@ export class Pca implements Transformer<PcaParams> {
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    const f = this.#state();
+    const f = this.state;
     checkFeatures(this.name, X, f.features);
     const k = this.params.components;
     const { rows, cols: d } = X;

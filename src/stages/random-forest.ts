@@ -4,7 +4,7 @@ import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import { deriveSeed } from '../linalg/rng.js';
 import { accumulateLeaves, MAX_BINS, type BinnedData, type TreeArrays, type TreeOptions } from './random-forest-worker.js';
-import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
 
 const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in (0, 1] or a whole number ≥ 1';
 
@@ -76,32 +76,23 @@ interface MlForest {
   predictionValues(X: number[][]): { rows: number; columns: number; get(i: number, j: number): number };
 }
 
-export class RandomForest implements Estimator<RandomForestParams> {
+export class RandomForest extends BaseStage<RandomForestParams, Fitted> implements Estimator<RandomForestParams> {
   readonly name = 'random_forest';
   readonly kind = 'estimator' as const;
-  readonly params: Readonly<RandomForestParams>;
-  #fitted: Fitted | null = null;
 
   constructor(params: Partial<RandomForestParams> = {}) {
-    this.params = Object.freeze(RandomForestParams.parse(params));
-  }
-
-  clone(): this {
-    return new RandomForest({ ...this.params }) as this;
+    super(RandomForestParams, params);
   }
 
   /** Nodes of each fitted tree (native engine), for tests and reports. */
   treeSizes(): number[] {
-    const fitted = this.#fitted;
-    if (!fitted) throw new NotFittedError(this.name);
-    return fitted.model.engine === 'native' ? fitted.model.trees.map((t) => t.feature.length) : [];
+    return this.trees().map((t) => t.feature.length);
   }
 
   /** The fitted trees as flat arrays (native engine). */
   trees(): readonly TreeArrays[] {
-    const fitted = this.#fitted;
-    if (!fitted) throw new NotFittedError(this.name);
-    return fitted.model.engine === 'native' ? fitted.model.trees : [];
+    const { model } = this.state;
+    return model.engine === 'native' ? model.trees : [];
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -109,7 +100,7 @@ export class RandomForest implements Estimator<RandomForestParams> {
     const maxFeatures = resolveMaxFeatures(this.params.max_features, X.cols);
     const classes = labelCount(y);
     const model = this.params.engine === 'mljs' ? this.#fitMljs(X, y, maxFeatures) : await this.#fitNative(X, y, classes, maxFeatures);
-    this.#fitted = { features: X.cols, classes, model };
+    this.state = { features: X.cols, classes, model };
     return this;
   }
 
@@ -216,8 +207,7 @@ export class RandomForest implements Estimator<RandomForestParams> {
   }
 
   #check(X: Matrix): Fitted {
-    const fitted = this.#fitted;
-    if (!fitted) throw new NotFittedError(this.name);
+    const fitted = this.state;
     checkFeatures(this.name, X, fitted.features);
     return fitted;
   }

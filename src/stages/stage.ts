@@ -53,6 +53,38 @@ export interface StageSpec<P extends object = object> {
   outputFeatures?(params: P, inputFeatures: number): number;
 }
 
+/**
+ * What every stage shares, keeping the contract above: params parsed by the schema and frozen in the constructor,
+ * fitted state in a private slot that only `fit` sets (never the params), reading it before fit throws
+ * NotFittedError, and clone() is a new, unfitted instance of the same class from a copy of the params.
+ * Subclasses take `(params: Partial<P> = {})` as their constructor and pass their schema up.
+ */
+export abstract class BaseStage<P extends object, F> implements StageBase<P> {
+  abstract readonly name: string;
+  readonly params: Readonly<P>;
+  #fitted: F | null = null;
+
+  constructor(schema: z.ZodType<P>, params: Partial<P>) {
+    this.params = Object.freeze(schema.parse(params));
+  }
+
+  clone(): this {
+    const Stage = this.constructor as new (params: Partial<P>) => this;
+    return new Stage({ ...this.params });
+  }
+
+  /** The fitted state; throws NotFittedError before fit. */
+  protected get state(): F {
+    if (this.#fitted === null) throw new NotFittedError(this.name);
+    return this.#fitted;
+  }
+
+  /** Set by fit (null: back to unfitted). */
+  protected set state(fitted: F | null) {
+    this.#fitted = fitted;
+  }
+}
+
 /** Thrown when a stage is used before fit. */
 export class NotFittedError extends Error {
   constructor(stage: string) {

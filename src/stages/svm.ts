@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
-import { checkFeatures, checkXy, NotFittedError, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
 import { buildModelText, type LibsvmParams, type PairModel } from './svm-libsvm.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
 
@@ -83,31 +83,24 @@ export function resolveGamma(gamma: SvmParams['gamma'], X: Matrix): number {
  * combined into libsvm's multi-class model, which predicts rows in parallel on the workers. Results do not depend on
  * the number of workers. No predictProba (libsvm's probability training costs about 5 fits).
  */
-export class Svm implements Estimator<SvmParams> {
+export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmParams> {
   readonly name = 'svm';
   readonly kind = 'estimator' as const;
-  readonly params: Readonly<SvmParams>;
-  #fitted: Fitted | null = null;
 
   constructor(params: Partial<SvmParams> = {}) {
-    this.params = Object.freeze(SvmParams.parse(params));
-  }
-
-  clone(): this {
-    return new Svm({ ...this.params }) as this;
+    super(SvmParams, params);
   }
 
   /** Gamma, classes and support-vector counts of the fitted model. */
   get fitted(): Readonly<SvmFittedInfo> {
-    if (!this.#fitted) throw new NotFittedError(this.name);
-    return this.#fitted.info;
+    return this.state.info;
   }
 
   /** The fitted model in libsvm's model-file format (libsvm engine). */
   modelText(): string {
-    if (!this.#fitted) throw new NotFittedError(this.name);
-    if (!this.#fitted.model) throw new Error('svm: only the libsvm engine has a libsvm model');
-    return Buffer.from(this.#fitted.model).toString('latin1');
+    const { model } = this.state;
+    if (!model) throw new Error('svm: only the libsvm engine has a libsvm model');
+    return Buffer.from(model).toString('latin1');
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -121,7 +114,7 @@ export class Svm implements Estimator<SvmParams> {
     const gamma = resolveGamma(p.gamma, X);
     const pairs: Array<[number, number]> = [];
     for (let i = 0; i < classes.length; i++) for (let j = i + 1; j < classes.length; j++) pairs.push([classes[i], classes[j]]);
-    this.#fitted = null;
+    this.state = null;
 
     if (p.engine === 'mljs') {
       const largest = Math.max(...pairs.map(([a, b]) => counts.get(a)! + counts.get(b)!));
@@ -133,7 +126,7 @@ export class Svm implements Estimator<SvmParams> {
         );
       }
       const machines = fitMljs(X, y, classes, { ...p, gamma });
-      this.#fitted = {
+      this.state = {
         info: this.#info('mljs', gamma, classes, mljsSupportCounts(machines, classes, y), X.cols, machines.length),
         mljs: machines,
       };
@@ -160,7 +153,7 @@ export class Svm implements Estimator<SvmParams> {
     const { text, nSupport } = buildModelText(X.data, X.cols, classes, machines, lp);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
     model.set(Buffer.from(text, 'latin1'));
-    this.#fitted = { info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length), model };
+    this.state = { info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length), model };
     return this;
   }
 
@@ -176,8 +169,7 @@ export class Svm implements Estimator<SvmParams> {
   }
 
   async predict(X: Matrix): Promise<Uint8Array> {
-    const fitted = this.#fitted;
-    if (!fitted) throw new NotFittedError(this.name);
+    const fitted = this.state;
     checkFeatures(this.name, X, fitted.info.features);
     checkFinite(X);
     if (fitted.mljs) return predictMljs(fitted.mljs, fitted.info.classes, X);
