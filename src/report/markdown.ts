@@ -1,17 +1,17 @@
 import { stringify } from 'yaml';
-import type { RunResult } from '../evaluate/run.js';
+import type { LoadedData } from '../data/load.js';
+import type { Environment } from '../evaluate/environment.js';
+import type { RunResult, TestResult } from '../evaluate/run.js';
 import type { StageTiming } from '../pipeline/pipeline.js';
 import { classificationReportText, fixed, markdownTable, pct, seconds } from './text.js';
 
 /** The markdown report of one run: summary, configuration, folds, test report, confusion matrix, timings, machine. */
 export function runToMarkdown(result: RunResult, command?: string): string {
-  const { config, cv, test, data, environment: env } = result;
+  const { config, cv, test } = result;
   const out: string[] = [];
   out.push(`# ${config.name}`);
   if (config.description) out.push('', config.description.trim());
-  out.push('');
-  out.push(`Pipeline file \`${result.file}\`, run ${result.started_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, ${seconds(result.duration_ms)} in all.`);
-  if (command) out.push(`Command: \`${command}\``);
+  out.push('', runLine(result.file, result.started_at, result.duration_ms, command));
   out.push('', '## Summary', '');
   const summary: Array<[string, string]> = [];
   if (cv) summary.push([`${cv.k}-fold CV accuracy (mean ± std)`, `${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}`]);
@@ -23,13 +23,8 @@ export function runToMarkdown(result: RunResult, command?: string): string {
 
   out.push('', '## Configuration', '');
   out.push(`Seed ${result.seed}. Steps run in order; transformers are fit on training data only, every fold and the final fit use fresh clones.`, '');
-  out.push('```yaml', stringify({ steps: config.steps.map((s) => ({ [s.id]: s.params })), evaluation: config.evaluation, data: config.data }).trimEnd(), '```');
-
-  out.push('', '## Data', '');
-  out.push(`${data.format.toUpperCase()} from \`${data.location}\`: ${data.train_rows} training rows` +
-    (data.train_rows < data.train_rows_available ? ` (stratified subset of ${data.train_rows_available})` : '') +
-    (data.test_rows !== null ? `, ${data.test_rows} test rows` + (data.test_rows < (data.test_rows_available ?? 0) ? ` (stratified subset of ${data.test_rows_available})` : '') : '') + '.', '');
-  out.push(markdownTable(['file', 'SHA-256 (decompressed)'], Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]), ['l', 'l']));
+  out.push(...configBlock(config.steps, { evaluation: config.evaluation, data: config.data }));
+  out.push('', ...dataSection(result.data));
 
   if (cv) {
     out.push('', `## Cross-validation (${cv.k} stratified folds, seed ${cv.seed})`, '');
@@ -43,36 +38,70 @@ export function runToMarkdown(result: RunResult, command?: string): string {
       ),
     );
   }
+  if (test) out.push('', ...testSection(test, '## Test set'));
+  out.push('', ...timingSection([
+    [cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms],
+    ['final fit + test', test?.timings_ms],
+  ]));
+  out.push('', ...machineSection(result.environment));
+  return out.join('\n') + '\n';
+}
 
-  if (test) {
-    out.push('', '## Test set', '', 'Classification report (scikit-learn layout):', '');
-    out.push('```', classificationReportText(test.report, test.class_names).trimEnd(), '```');
-    out.push('', '### Confusion matrix', '', `Rows are true classes, columns predicted classes; ${pct(test.accuracy)} of ${test.rows} on the diagonal.`, '');
-    out.push(
-      markdownTable(
-        ['true \\ predicted', ...test.class_names],
-        test.confusion_matrix.map((rowCounts, t) => [test.class_names[t], ...rowCounts.map((v, p) => (p === t ? `**${v}**` : v))]),
-      ),
-    );
-    const mistakes = topConfusions(test.confusion_matrix, test.class_names, 5);
-    if (mistakes.length > 0) {
-      out.push('', 'Most frequent mistakes: ' + mistakes.map((m) => `${m.from} → ${m.to} (${m.count})`).join(', ') + '.');
-    }
-  }
+/** "Pipeline file …, run …, N s in all." and the command line. */
+export function runLine(file: string, startedAt: string, durationMs: number, command?: string): string {
+  const when = startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return `Pipeline file \`${file}\`, run ${when}, ${seconds(durationMs)} in all.` + (command ? `\nCommand: \`${command}\`` : '');
+}
 
-  out.push('', '## Time per stage', '');
-  const timingRows: Array<Array<string | number>> = [];
-  const addRows = (phase: string, t: Record<string, StageTiming> | undefined) => {
-    if (!t) return;
-    const cell = (ms: number) => (ms === 0 ? '—' : seconds(ms));
-    for (const [id, v] of Object.entries(t)) timingRows.push([phase, id, cell(v.fit_ms), cell(v.transform_ms), cell(v.predict_ms)]);
-  };
-  addRows(cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms);
-  addRows('final fit + test', test?.timings_ms);
-  out.push(markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], timingRows, ['l', 'l', 'r', 'r', 'r']));
+/** The resolved steps (and any other sections) as a YAML block. */
+export function configBlock(steps: ReadonlyArray<{ id: string; params: Record<string, unknown> }>, rest: Record<string, unknown> = {}): string[] {
+  return ['```yaml', stringify({ steps: steps.map((s) => ({ [s.id]: s.params })), ...rest }).trimEnd(), '```'];
+}
 
-  out.push('', '## Machine', '');
+export function dataSection(data: LoadedData['info']): string[] {
+  const subset = (used: number, available: number | null) => (available !== null && used < available ? ` (stratified subset of ${available})` : '');
+  return [
+    '## Data',
+    '',
+    `${data.format.toUpperCase()} from \`${data.location}\`: ${data.train_rows} training rows${subset(data.train_rows, data.train_rows_available)}` +
+      (data.test_rows !== null ? `, ${data.test_rows} test rows${subset(data.test_rows, data.test_rows_available)}` : '') +
+      '.',
+    '',
+    markdownTable(['file', 'SHA-256 (decompressed)'], Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]), ['l', 'l']),
+  ];
+}
+
+/** The test-set classification report (scikit-learn's layout), the confusion matrix and the most frequent mistakes. */
+export function testSection(test: TestResult, heading: string): string[] {
+  const out = [heading, '', 'Classification report (scikit-learn layout):', ''];
+  out.push('```', classificationReportText(test.report, test.class_names).trimEnd(), '```');
+  out.push('', '### Confusion matrix', '', `Rows are true classes, columns predicted classes; ${pct(test.accuracy)} of ${test.rows} on the diagonal.`, '');
   out.push(
+    markdownTable(
+      ['true \\ predicted', ...test.class_names],
+      test.confusion_matrix.map((rowCounts, t) => [test.class_names[t], ...rowCounts.map((v, p) => (p === t ? `**${v}**` : v))]),
+    ),
+  );
+  const mistakes = topConfusions(test.confusion_matrix, test.class_names, 5);
+  if (mistakes.length > 0) out.push('', 'Most frequent mistakes: ' + mistakes.map((m) => `${m.from} → ${m.to} (${m.count})`).join(', ') + '.');
+  return out;
+}
+
+/** Time per stage and kind of call, one row per (phase, stage); '—' where a stage makes no such call. */
+export function timingSection(phases: Array<[string, Record<string, StageTiming> | undefined]>): string[] {
+  const cell = (ms: number) => (ms === 0 ? '—' : seconds(ms));
+  const rows: Array<Array<string | number>> = [];
+  for (const [phase, t] of phases) {
+    if (!t) continue;
+    for (const [id, v] of Object.entries(t)) rows.push([phase, id, cell(v.fit_ms), cell(v.transform_ms), cell(v.predict_ms)]);
+  }
+  return ['## Time per stage', '', markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], rows, ['l', 'l', 'r', 'r', 'r'])];
+}
+
+export function machineSection(env: Environment): string[] {
+  return [
+    '## Machine',
+    '',
     markdownTable(
       ['', ''],
       [
@@ -84,15 +113,16 @@ export function runToMarkdown(result: RunResult, command?: string): string {
       ],
       ['l', 'l'],
     ),
-  );
-  return out.join('\n') + '\n';
+  ];
 }
 
 /** The largest off-diagonal cells, as class-name pairs. */
 export function topConfusions(cm: number[][], names: readonly string[], n: number): Array<{ from: string; to: string; count: number }> {
   const cells: Array<{ from: string; to: string; count: number }> = [];
-  cm.forEach((r, t) => r.forEach((count, p) => {
-    if (t !== p && count > 0) cells.push({ from: names[t], to: names[p], count });
-  }));
+  cm.forEach((r, t) =>
+    r.forEach((count, p) => {
+      if (t !== p && count > 0) cells.push({ from: names[t], to: names[p], count });
+    }),
+  );
   return cells.sort((a, b) => b.count - a.count).slice(0, n);
 }
