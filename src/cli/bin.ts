@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError } from '../config/errors.js';
+import { ConfigError, UsageError } from '../config/errors.js';
 import { DataError } from '../data/errors.js';
-import { UsageError } from '../evaluate/run.js';
 import { shutdownPool } from '../linalg/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { verboseOption } from './options.js';
+import { gridCommand } from './grid.js';
+import { interruptNote } from './interrupt.js';
 import { runCommand } from './run.js';
 
 /** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
@@ -17,8 +18,9 @@ async function main(argv: string[]): Promise<number> {
       .scriptName('pipeline')
       .usage('$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.')
       .command(runCommand)
+      .command(gridCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run')
+      .demandCommand(1, 'name a command: run, grid')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)
@@ -47,7 +49,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    process.stderr.write(`\npipeline: interrupted (${signal}); nothing was written to the results folder\n`);
+    process.stderr.write(`\npipeline: interrupted (${signal}); ${interruptNote()}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }

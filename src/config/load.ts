@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { PIXELS } from '../data/fashion-mnist.js';
 import { registry, stageNames } from '../stages/registry.js';
-import { ParamRangeError, type StageSpec } from '../stages/stage.js';
 import { ConfigError } from './errors.js';
+import { featureFlowProblem, type StepConfig } from './chain.js';
+import { expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
 import { DataSection, EvaluationSection, PipelineFile } from './schema.js';
 
-/** One stage of a pipeline, params validated and defaults filled in. */
-export interface StepConfig {
-  /** Unique name within the pipeline: the stage name, or `name-1`, `name-2` when a stage appears more than once. */
-  id: string;
-  stage: string;
-  params: Record<string, unknown>;
-}
+export type { StepConfig };
 
 export interface PipelineConfig {
   name: string;
@@ -27,6 +21,8 @@ export interface LoadedConfig {
   /** The pipeline file as given on the command line. */
   file: string;
   config: PipelineConfig;
+  /** The file's `grid:` section, validated against the steps (empty when there is none). */
+  grid: GridMap[];
   /** Positions in the file, for errors found after loading (e.g. folds against the class counts). */
   source: SourceMap;
 }
@@ -84,13 +80,14 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
   if (config.data.format === 'csv' && evaluation.test && !config.data.test) {
     throw late(source, ['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
   }
-  return { file, config, source };
+  const grid = parseGridSection(source, top.data.grid);
+  expandGrid(grid, steps, source);
+  return { file, config, grid, source };
 }
 
 /** A ConfigError at the position of `path` in the file (for checks that need the data first). */
 export function late(source: SourceMap, path: PropertyKey[], message: string, key = false): ConfigError {
-  const pos = source.at(path, key);
-  return new ConfigError(source.file, pos.line, pos.col, message);
+  return source.error(path, message, key);
 }
 
 interface ParsedStep {
@@ -138,9 +135,8 @@ function assignIds(steps: StepConfig[]): void {
 
 /** Transformers first, exactly one estimator, last; feature counts flow from 784 pixels through every transformer. */
 function checkChain(source: SourceMap, steps: ParsedStep[]): void {
-  let features = PIXELS;
-  steps.forEach(({ step, given: written }, i) => {
-    const spec = registry.get(step.stage)! as StageSpec<Record<string, unknown>>;
+  steps.forEach(({ step }, i) => {
+    const spec = registry.get(step.stage)!;
     const last = i === steps.length - 1;
     if (spec.kind === 'estimator' && !last) {
       throw late(source, ['steps', i, step.stage], `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`, true);
@@ -149,18 +145,14 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
       const estimators = [...registry.values()].filter((s) => s.kind === 'estimator').map((s) => s.name);
       throw late(source, ['steps', i, step.stage], `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`, true);
     }
-    if (spec.outputFeatures) {
-      try {
-        features = spec.outputFeatures(step.params, features);
-      } catch (err) {
-        if (err instanceof ParamRangeError) {
-          const given = written.has(err.param);
-          throw late(source, given ? ['steps', i, step.stage, err.param] : ['steps', i, step.stage], `${step.stage}.${err.param}: ${err.message}`, !given);
-        }
-        throw err;
-      }
-    }
   });
+  const problem = featureFlowProblem(steps.map((p) => p.step));
+  if (problem) {
+    const { index, param, message } = problem;
+    const stage = steps[index].step.stage;
+    const given = steps[index].given.has(param);
+    throw late(source, given ? ['steps', index, stage, param] : ['steps', index, stage], `${stage}.${param}: ${message}`, !given);
+  }
 }
 
 function fromZod(source: SourceMap, base: PropertyKey[], error: z.ZodError, schema: z.ZodType, stage?: string): ConfigError {

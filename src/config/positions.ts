@@ -1,3 +1,4 @@
+import { ConfigError } from './errors.js';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 
 /** Where a value (or its key) sits in the source, 1-based. */
@@ -56,6 +57,12 @@ export class SourceMap {
       }
     }
     return best ? this.pos(best) : { line: 1, col: 1 };
+  }
+
+  /** A ConfigError at the position of `path` (at its key when `key` is true). */
+  error(path: ReadonlyArray<PropertyKey>, message: string, key = false): ConfigError {
+    const pos = this.at(path, key);
+    return new ConfigError(this.file, pos.line, pos.col, message);
   }
 
   private pos(node: Node): Position {

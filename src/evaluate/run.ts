@@ -8,7 +8,7 @@ import { shutdownPool } from '../linalg/pool.js';
 import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
 import { Pipeline, StepParamError, Timings, type StageTiming } from '../pipeline/pipeline.js';
 import type { ProgressSink } from './progress.js';
-import { smallestClassCount, stratifiedKFold } from './split.js';
+import { smallestClassCount, stratifiedKFold, type Fold } from './split.js';
 import { environment, type Environment } from './environment.js';
 
 export interface FoldResult {
@@ -81,14 +81,6 @@ export interface RunOptions {
   progress?: ProgressSink;
 }
 
-/** Thrown for a command-line value that cannot work with the data (printed as one line, exit 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 /**
  * Cross-validates the pipeline on the training set (stratified, seeded folds; every fold fits a fresh clone), then fits
  * a clone on the whole training set and evaluates it once on the test set. Returns numbers only; nothing is written.
@@ -99,12 +91,7 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   const startedAt = new Date();
   const t0 = performance.now();
   const data = loadData(config.data, { dataDir: options.dataDir, pipelineFile: file, withTest, seed });
-  if (k > 0) {
-    const smallest = smallestClassCount(data.train.y);
-    if (k > smallest) {
-      throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
-    }
-  }
+  checkFolds(options.loaded, data);
   const template = Pipeline.fromSteps(config.steps);
   const progress = options.progress;
   const unitsPerFit = config.steps.length + 1;
@@ -137,6 +124,29 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   }
 }
 
+/** Refuses more folds than the smallest class has rows (reported at evaluation.folds in the file). */
+export function checkFolds({ config, source }: LoadedConfig, data: LoadedData): void {
+  const k = config.evaluation.folds;
+  if (k === 0) return;
+  const smallest = smallestClassCount(data.train.y);
+  if (k > smallest) {
+    throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+  }
+}
+
+/** Accuracy and macro-F1 of one fold's predictions. */
+export function foldScores(yTrue: Uint8Array, yPred: Uint8Array): { accuracy: number; macro_f1: number } {
+  const report = classificationReport(confusionMatrix(yTrue, yPred, CLASS_NAMES.length));
+  return { accuracy: report.accuracy, macro_f1: report.macroAvg.f1 };
+}
+
+/** Identifies a fold assignment (SHA-256 of the test indices of every fold), so runs can tell they share folds. */
+export function foldsId(folds: readonly Fold[]): string {
+  const hash = createHash('sha256');
+  for (const fold of folds) hash.update(new Uint8Array(fold.test.buffer, fold.test.byteOffset, fold.test.byteLength));
+  return hash.digest('hex').slice(0, 16);
+}
+
 async function crossValidate(template: Pipeline, data: LoadedData, k: number, seed: number, progress?: ProgressSink): Promise<CvResult> {
   const { X, y } = data.train;
   const folds = stratifiedKFold(y, k, seed);
@@ -152,25 +162,21 @@ async function crossValidate(template: Pipeline, data: LoadedData, k: number, se
     const yTrue = takeLabels(y, test);
     const yPred = await pipeline.predict(takeRows(X, test), timings, () => progress?.advance(`${label} predict`));
     const t2 = performance.now();
-    const report = classificationReport(confusionMatrix(yTrue, yPred, CLASS_NAMES.length));
     results.push({
       fold: f + 1,
       train_rows: train.length,
       test_rows: test.length,
-      accuracy: report.accuracy,
-      macro_f1: report.macroAvg.f1,
+      ...foldScores(yTrue, yPred),
       fit_ms: Math.round(t1 - t0),
       predict_ms: Math.round(t2 - t1),
     });
   }
   const acc = meanStd(results.map((r) => r.accuracy));
   const f1 = meanStd(results.map((r) => r.macro_f1));
-  const hash = createHash('sha256');
-  for (const fold of folds) hash.update(new Uint8Array(fold.test.buffer));
   return {
     k,
     seed,
-    folds_id: hash.digest('hex').slice(0, 16),
+    folds_id: foldsId(folds),
     folds: results,
     mean_accuracy: acc.mean,
     std_accuracy: acc.std,
@@ -180,7 +186,8 @@ async function crossValidate(template: Pipeline, data: LoadedData, k: number, se
   };
 }
 
-async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: ProgressSink): Promise<TestResult> {
+/** Fits a clone of the pipeline on all training rows and evaluates it once on the test set. */
+export async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: ProgressSink): Promise<TestResult> {
   const test = data.test!;
   const pipeline = template.clone();
   const timings = new Timings();

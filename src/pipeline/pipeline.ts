@@ -134,7 +134,8 @@ export class Pipeline {
   }
 }
 
-async function fitStep(stage: Stage, index: number, X: Matrix, y: Uint8Array): Promise<void> {
+/** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
+export async function fitStep(stage: Stage, index: number, X: Matrix, y: Uint8Array): Promise<void> {
   try {
     await stage.fit(X, y);
   } catch (err) {

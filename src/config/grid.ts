@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { parse as parseYamlScalar } from 'yaml';
+import { z } from 'zod';
+import { registry } from '../stages/registry.js';
+import { UsageError } from './errors.js';
+import { featureFlowProblem, type StepConfig } from './chain.js';
+import type { SourceMap } from './positions.js';
+
+/** Where a grid value came from: a place in the pipeline file, or a --param option. */
+type Origin = { path: PropertyKey[] } | { option: string };
+
+interface GridValue {
+  value: unknown;
+  origin: Origin;
+}
+
+/** One grid map: `stage.param` → the values to try (all maps of a conditional grid are expanded separately). */
+export type GridMap = Map<string, GridValue[]>;
+
+/** One point of the grid: the params it sets and the resulting steps. */
+export interface Candidate {
+  /** Stable id of the resolved steps (same params → same key, across runs): checkpoints and caches use it. */
+  key: string;
+  /** The grid params, `stage.param` → value, in the order the keys were written. */
+  params: Record<string, unknown>;
+  steps: StepConfig[];
+}
+
+const GridSection = z.union([
+  z.record(z.string(), z.array(z.unknown()).min(1, 'a grid key needs at least one value')),
+  z.array(z.record(z.string(), z.array(z.unknown()).min(1, 'a grid key needs at least one value'))).min(1),
+]);
+
+/** Reads the file's `grid:` section (a map, or a list of maps for conditional grids); [] when there is none. */
+export function parseGridSection(source: SourceMap, raw: unknown): GridMap[] {
+  if (raw === undefined || raw === null) return [];
+  const parsed = GridSection.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw source.error(['grid', ...issue.path], `grid: ${issue.message === 'Invalid input' ? 'expected `stage.param: [values]` entries, or a list of such maps' : issue.message}`);
+  }
+  const maps = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
+  const list = Array.isArray(parsed.data);
+  return maps.map((m, mi) => {
+    const map: GridMap = new Map();
+    for (const [key, values] of Object.entries(m)) {
+      const base = list ? ['grid', mi, key] : ['grid', key];
+      map.set(key, values.map((value, vi) => ({ value, origin: { path: [...base, vi] } })));
+    }
+    return map;
+  });
+}
+
+/**
+ * Applies `--param stage.param=a,b,c` options: each adds the key to every grid map or replaces its values there.
+ * Values are read as YAML scalars (numbers, booleans, null, strings).
+ */
+export function applyParamOptions(grid: GridMap[], options: readonly string[]): GridMap[] {
+  const maps = grid.length > 0 ? grid.map((m) => new Map(m)) : [new Map() as GridMap];
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    if (eq <= 0 || eq === option.length - 1) {
+      throw new UsageError(`--param ${option}: expected stage.param=value[,value…], e.g. --param pca.components=30,50`);
+    }
+    const key = option.slice(0, eq).trim();
+    const values = option
+      .slice(eq + 1)
+      .split(',')
+      .map((text) => ({ value: parseYamlScalar(text.trim()) as unknown, origin: { option: `--param ${option}` } }));
+    for (const m of maps) m.set(key, values);
+  }
+  return maps.filter((m) => m.size > 0);
+}
+
+/**
+ * Checks every key names a step and one of its params and every value is valid for that param, then expands each map
+ * into its cartesian product. Problems are ConfigErrors at the value's place in the file (or UsageErrors naming the
+ * --param option).
+ */
+export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source: SourceMap): Candidate[] {
+  const ids = steps.map((s) => s.id);
+  const fail = (origin: Origin, message: string, key = false): Error =>
+    'path' in origin ? source.error(origin.path, message, key) : new UsageError(`${origin.option}: ${message}`);
+  const candidates = new Map<string, Candidate>();
+  for (const map of grid) {
+    const axes: Array<{ key: string; index: number; param: string; values: GridValue[] }> = [];
+    for (const [key, values] of map) {
+      const keyOrigin: Origin = 'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
+      const dot = key.lastIndexOf('.');
+      const id = dot > 0 ? key.slice(0, dot) : '';
+      const param = key.slice(dot + 1);
+      const index = ids.indexOf(id);
+      if (dot <= 0 || index < 0) {
+        throw fail(keyOrigin, `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}`, true);
+      }
+      const spec = registry.get(steps[index].stage)!;
+      const allowed = spec.schema instanceof z.ZodObject ? Object.keys(spec.schema.shape) : [];
+      if (!allowed.includes(param)) {
+        throw fail(keyOrigin, `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`, true);
+      }
+      for (const v of values) {
+        const check = spec.schema.safeParse({ ...steps[index].params, [param]: v.value });
+        if (!check.success) throw fail(v.origin, `${key}: ${check.error.issues[0].message}`);
+      }
+      axes.push({ key, index, param, values });
+    }
+    for (const combo of cartesian(axes.map((a) => a.values))) {
+      const resolved = steps.map((s) => ({ ...s, params: { ...s.params } }));
+      const params: Record<string, unknown> = {};
+      combo.forEach((v, i) => {
+        const axis = axes[i];
+        resolved[axis.index].params[axis.param] = v.value;
+        params[axis.key] = v.value;
+      });
+      const problem = featureFlowProblem(resolved);
+      if (problem) {
+        const culprit = axes.findIndex((a) => a.index === problem.index && a.param === problem.param);
+        const where = culprit >= 0 ? combo[culprit].origin : { path: ['grid'] };
+        throw fail(where, `${resolved[problem.index].id}.${problem.param}: ${problem.message}`);
+      }
+      const key = candidateKey(resolved);
+      if (!candidates.has(key)) candidates.set(key, { key, params, steps: resolved });
+    }
+  }
+  return [...candidates.values()];
+}
+
+/** Stable hash of a list of steps with their params (key order normalised). */
+export function candidateKey(steps: readonly StepConfig[]): string {
+  return createHash('sha256').update(canonical(steps.map((s) => [s.id, s.stage, s.params]))).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted, so equal params always give the same text. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+function cartesian<T>(lists: T[][]): T[][] {
+  return lists.reduce<T[][]>((acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]);
+}
+

@@ -1,0 +1,77 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The score of one candidate on one fold. */
+export interface FoldScore {
+  fold: number;
+  accuracy: number;
+  macro_f1: number;
+  fit_ms: number;
+  predict_ms: number;
+}
+
+/**
+ * An append-only record of finished (candidate, fold) scores. Each line is written whole and synchronously, so an
+ * interrupt (Ctrl-C, SIGTERM) between two units loses nothing; `--resume` reads it back. The first line names the plan
+ * (data, folds, seed): a checkpoint for another plan is never mixed in.
+ */
+export class Checkpoint {
+  private readonly done = new Map<string, FoldScore>();
+  /** How many scores were read back from an earlier, interrupted run. */
+  readonly resumed: number;
+
+  /**
+   * `fresh` starts a new file; `resume` continues the file when it was written for the same plan (else starts anew);
+   * `read` only reads it and `none` ignores it (--dry-run with and without --resume): neither writes.
+   */
+  constructor(
+    readonly path: string,
+    readonly plan: string,
+    private readonly mode: 'fresh' | 'resume' | 'read' | 'none',
+  ) {
+    if (mode === 'resume' || mode === 'read') for (const [key, score] of readEntries(path, plan)) this.done.set(key, score);
+    this.resumed = this.done.size;
+    if ((mode === 'fresh' || mode === 'resume') && this.resumed === 0) {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, JSON.stringify({ plan }) + '\n');
+    }
+  }
+
+  get(candidate: string, fold: number): FoldScore | undefined {
+    return this.done.get(`${candidate}/${fold}`);
+  }
+
+  record(candidate: string, score: FoldScore): void {
+    this.done.set(`${candidate}/${score.fold}`, score);
+    if (this.mode === 'read' || this.mode === 'none') return;
+    appendFileSync(this.path, JSON.stringify({ candidate, ...score }) + '\n');
+  }
+
+  /** Removes the file once the search has finished and its report is written. */
+  discard(): void {
+    rmSync(this.path, { force: true });
+  }
+}
+
+/** The scores in a checkpoint file written for `plan` (none when absent or written for another plan). */
+function readEntries(path: string, plan: string): Array<[string, FoldScore]> {
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  let header: { plan?: string } = {};
+  try {
+    header = lines.length > 0 ? (JSON.parse(lines[0]) as { plan?: string }) : {};
+  } catch {
+    return [];
+  }
+  if (header.plan !== plan) return [];
+  const out: Array<[string, FoldScore]> = [];
+  for (const line of lines.slice(1)) {
+    try {
+      const { candidate, ...score } = JSON.parse(line) as FoldScore & { candidate: string };
+      out.push([`${candidate}/${score.fold}`, score]);
+    } catch {
+      // a line cut by a crash mid-write: that unit is simply recomputed
+    }
+  }
+  return out;
+}

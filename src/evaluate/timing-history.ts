@@ -1,0 +1,47 @@
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { canonical } from '../config/grid.js';
+import { createHash } from 'node:crypto';
+
+/**
+ * How long fits took before, by stage, params and data shape: `--dry-run` estimates a search from it. Kept beside the
+ * fit cache; a missing or unreadable file just means no estimate yet.
+ */
+export class TimingHistory {
+  private readonly entries: Record<string, number>;
+
+  constructor(private readonly path: string | null) {
+    let loaded: Record<string, number> = {};
+    if (path) {
+      try {
+        loaded = JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>;
+      } catch {
+        loaded = {};
+      }
+    }
+    this.entries = loaded;
+  }
+
+  static key(stage: string, params: Record<string, unknown>, rows: number, cols: number): string {
+    return createHash('sha256').update(canonical([stage, params, rows, cols])).digest('hex').slice(0, 20);
+  }
+
+  get(key: string): number | undefined {
+    return this.entries[key];
+  }
+
+  record(key: string, ms: number): void {
+    this.entries[key] = Math.round(ms);
+  }
+
+  save(): void {
+    if (!this.path) return;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      writeFileSync(`${this.path}.tmp-${process.pid}`, JSON.stringify(this.entries));
+      renameSync(`${this.path}.tmp-${process.pid}`, this.path);
+    } catch {
+      // estimates are a convenience; never fail a search over them
+    }
+  }
+}
