@@ -5,7 +5,6 @@ import { UsageError } from '../config/errors.js';
 import type { LoadedConfig, PipelineConfig, StepConfig } from '../config/load.js';
 import { loadData, type LoadedData } from '../data/load.js';
 import { takeLabels, takeRows, type Matrix } from '../linalg/matrix.js';
-import { shutdownPool } from '../linalg/pool.js';
 import { meanStd } from '../metrics/classification.js';
 import { fitStep, Pipeline, StepParamError } from '../pipeline/pipeline.js';
 import { registry } from '../stages/registry.js';
@@ -206,7 +205,6 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
   } finally {
     options.timings.save();
     progress?.end();
-    await shutdownPool();
   }
 }
 

@@ -4,7 +4,6 @@ import { late } from '../config/load.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { loadData, type LoadedData } from '../data/load.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
-import { shutdownPool } from '../linalg/pool.js';
 import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
 import { Pipeline, StepParamError, Timings, type StageTiming } from '../pipeline/pipeline.js';
 import type { ProgressSink } from './progress.js';
@@ -120,7 +119,6 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
     throw err;
   } finally {
     progress?.end();
-    await shutdownPool();
   }
 }
 

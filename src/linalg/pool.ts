@@ -57,12 +57,16 @@ function spawn(): Slot {
     }
     pump();
   });
-  slot.worker.on('error', (err) => {
+  const retire = (err: Error) => {
     const job = slot.busy;
+    slot.busy = null;
     slots = slots.filter((s) => s !== slot);
     if (job) job.reject(err);
     pump();
-  });
+  };
+  slot.worker.on('error', retire);
+  // A worker that exits with a job in hand (terminated, out of memory) fails that job instead of leaving it pending.
+  slot.worker.on('exit', (code) => retire(new Error(`pool: worker exited (code ${code}) before finishing its task`)));
   return slot;
 }
 

@@ -1,0 +1,154 @@
+import test from 'ava';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runGridCommand } from '../src/cli/grid.js';
+import { ConfigError, UsageError } from '../src/config/errors.js';
+import { applyParamOptions, expandGrid } from '../src/config/grid.js';
+import { parsePipeline } from '../src/config/load.js';
+import { InterruptedError } from '../src/evaluate/grid.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { tempDir } from './helpers.js';
+
+test.after.always(() => shutdownPool());
+
+const base = `name: g
+data:
+  limit: { train: 900, test: 200 }
+steps:
+  - normalize: { method: minmax }
+  - pca: { components: 10 }
+  - knn: { k: 3 }
+grid:
+  pca.components: [8, 12]
+  knn.k: [1, 3, 5]
+evaluation:
+  folds: 3
+  seed: 4
+`;
+
+function file(text: string): string {
+  const path = join(tempDir(), 'g.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+test('grid expansion: cartesian product, list of maps for conditional grids, --param adds and replaces', (t) => {
+  const loaded = parsePipeline('g.yaml', base);
+  const all = expandGrid(loaded.grid, loaded.config.steps, loaded.source);
+  t.is(all.length, 6);
+  t.deepEqual(all[0].params, { 'pca.components': 8, 'knn.k': 1 });
+  t.is(all[5].steps[1].params.components, 12);
+  t.is(all[5].steps[2].params.k, 5);
+  t.is(loaded.config.steps[1].params.components, 10, 'the base steps are not modified');
+  const overridden = expandGrid(applyParamOptions(loaded.grid, ['knn.k=7', 'knn.weights=uniform,distance']), loaded.config.steps, loaded.source);
+  t.is(overridden.length, 4);
+  t.deepEqual(overridden.map((c) => c.params['knn.weights']), ['uniform', 'distance', 'uniform', 'distance']);
+  const conditional = parsePipeline('g.yaml', base.replace(/grid:\n.*\n.*\n/, 'grid:\n  - { pca.components: [8] , knn.k: [1, 3] }\n  - { pca.components: [12], knn.weights: [distance] }\n'));
+  const cands = expandGrid(conditional.grid, conditional.config.steps, conditional.source);
+  t.is(cands.length, 3);
+  t.is(new Set(cands.map((c) => c.key)).size, 3, 'candidate keys are distinct');
+});
+
+test('grid keys and values are validated with file positions; --param problems are usage errors', (t) => {
+  const bad = (text: string) => t.throws(() => parsePipeline('g.yaml', text), { instanceOf: ConfigError });
+  t.regex(bad(base.replace('knn.k: [1, 3, 5]', 'knn.kk: [1, 3, 5]')).message, /^g\.yaml:10:3: unknown param "kk" for stage knn in grid key "knn\.kk"; allowed: k, weights/);
+  t.regex(bad(base.replace('knn.k: [1, 3, 5]', 'svm.C: [1]')).message, /^g\.yaml:10:3: grid key "svm\.C" must be step\.param with a step of this pipeline: normalize, pca, knn/);
+  t.regex(bad(base.replace('knn.k: [1, 3, 5]', 'knn.k: [1, zero, 5]')).message, /^g\.yaml:10:14: knn\.k: /);
+  t.regex(bad(base.replace('[8, 12]', '[8, 900]')).message, /^g\.yaml:9:23: pca\.components: .*784/);
+  t.regex(bad(base.replace('knn.k: [1, 3, 5]', 'knn.k: []')).message, /^g\.yaml:10:10: grid: a grid key needs at least one value/);
+  const loaded = parsePipeline('g.yaml', base);
+  t.throws(() => expandGrid(applyParamOptions(loaded.grid, ['knn.k=0']), loaded.config.steps, loaded.source), { instanceOf: UsageError, message: /--param knn\.k=0: knn\.k: / });
+  t.throws(() => applyParamOptions(loaded.grid, ['knn.k']), { instanceOf: UsageError, message: /expected stage\.param=value/ });
+});
+
+test('a search ranks candidates, refits the best and writes the leaderboard; worker count does not change it', async (t) => {
+  const path = file(base);
+  const cacheDir = tempDir();
+  const out = tempDir();
+  const first = await runGridCommand({ file: path, out, cacheDir });
+  if (first.kind !== 'done') throw new Error('expected a finished search');
+  const { result, files } = first;
+  t.is(result.candidates.length, 6);
+  t.deepEqual(result.candidates.map((c) => c.rank), [1, 2, 3, 4, 5, 6]);
+  for (let i = 1; i < 6; i++) t.true(result.candidates[i - 1].mean >= result.candidates[i].mean);
+  t.true(result.test!.accuracy > 0.6);
+  const json = JSON.parse(readFileSync(files.json, 'utf8'));
+  t.is(json.format, 'fashion-pipeline/grid');
+  t.is(json.leaderboard.length, 6);
+  t.regex(readFileSync(files.markdown, 'utf8'), /## Leaderboard/);
+  t.deepEqual(readdirSync(out).sort(), ['g-grid.json', 'g-grid.md']);
+  // PCA fits once per (fold, components): 3 folds × (normalize + 2 PCA sizes) = 9 prefix fits, the rest are hits.
+  t.is(result.cache.misses, 9);
+
+  const saved = process.env.FASHION_WORKERS;
+  process.env.FASHION_WORKERS = '1';
+  try {
+    const single = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir() });
+    if (single.kind !== 'done') throw new Error('expected a finished search');
+    t.deepEqual(single.result.candidates.map((c) => [c.key, c.mean]), result.candidates.map((c) => [c.key, c.mean]));
+  } finally {
+    if (saved === undefined) delete process.env.FASHION_WORKERS;
+    else process.env.FASHION_WORKERS = saved;
+  }
+});
+
+test('the disk cache serves a second run, and changes of params or data miss it', async (t) => {
+  const path = file(base);
+  const cacheDir = tempDir();
+  const cold = await runGridCommand({ file: path, out: tempDir(), cacheDir });
+  const warm = await runGridCommand({ file: path, out: tempDir(), cacheDir });
+  if (cold.kind !== 'done' || warm.kind !== 'done') throw new Error('expected finished searches');
+  t.is(warm.result.cache.misses, 0);
+  t.true(warm.result.cache.diskHits > 0);
+  t.deepEqual(warm.result.candidates.map((c) => c.mean), cold.result.candidates.map((c) => c.mean));
+  const plan = await runGridCommand({ file: path, out: tempDir(), cacheDir, dryRun: true });
+  if (plan.kind !== 'plan') throw new Error('expected a plan');
+  t.is(plan.plan.transformer_fits, 0);
+  t.is(plan.plan.transformer_fits_cached, 9);
+  t.regex(plan.text, /6 candidates × 3 folds = 18 fold fits/);
+  t.regex(plan.text, /estimated time: about/);
+
+  const otherParams = await runGridCommand({ file: path, out: tempDir(), cacheDir, params: ['pca.components=9'], dryRun: true });
+  if (otherParams.kind !== 'plan') throw new Error('expected a plan');
+  t.is(otherParams.plan.transformer_fits, 3, 'a new PCA size needs its own fit on each fold (normalize is shared)');
+  const otherData = await runGridCommand({ file: file(base.replace('train: 900', 'train: 901')), out: tempDir(), cacheDir, dryRun: true });
+  if (otherData.kind !== 'plan') throw new Error('expected a plan');
+  t.is(otherData.plan.transformer_fits_cached, 0, 'other rows, other folds: nothing cached applies');
+  const noCache = await runGridCommand({ file: path, out: tempDir(), cacheDir, cache: false });
+  if (noCache.kind !== 'done') throw new Error('expected a finished search');
+  t.is(noCache.result.cache.diskHits + noCache.result.cache.memoryHits, 0);
+  t.deepEqual(noCache.result.candidates.map((c) => c.mean), cold.result.candidates.map((c) => c.mean));
+});
+
+test('an interrupted search resumes from its checkpoint without recomputing and gives the same leaderboard', async (t) => {
+  const path = file(base);
+  const reference = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), cache: false });
+  if (reference.kind !== 'done') throw new Error('expected a finished search');
+
+  const cacheDir = tempDir();
+  const out = tempDir();
+  const controller = new AbortController();
+  let units = 0;
+  const progress = {
+    begin() {},
+    advance() {
+      if (++units === 7) controller.abort();
+    },
+    end() {},
+  };
+  await t.throwsAsync(() => runGridCommand({ file: path, out, cacheDir, cache: false, progress, signal: controller.signal }), { instanceOf: InterruptedError });
+  t.deepEqual(readdirSync(out), [], 'nothing written to results on interrupt');
+  const plan = await runGridCommand({ file: path, out, cacheDir, cache: false, resume: true, dryRun: true });
+  if (plan.kind !== 'plan') throw new Error('expected a plan');
+  t.is(plan.plan.from_checkpoint, 7);
+  t.is(plan.plan.estimator_fits, 11);
+
+  const resumed = await runGridCommand({ file: path, out, cacheDir, cache: false, resume: true });
+  if (resumed.kind !== 'done') throw new Error('expected a finished search');
+  t.is(resumed.result.resumed, 7);
+  t.deepEqual(
+    resumed.result.candidates.map((c) => [c.key, c.mean, c.folds.map((f) => f.accuracy)]),
+    reference.result.candidates.map((c) => [c.key, c.mean, c.folds.map((f) => f.accuracy)]),
+  );
+  t.deepEqual(readdirSync(join(cacheDir, 'checkpoints')), [], 'the checkpoint is removed once the report is written');
+});
