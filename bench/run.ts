@@ -3,10 +3,13 @@
  * (60k train, 10k test) and prints a markdown table (median seconds, accuracy, peak memory). With --vs-sklearn the same
  * tasks run in scikit-learn (Debian's python3-sklearn, run by /usr/bin/python3) right after ours, task by task, so each
  * ratio compares two measurements taken minutes apart on the same machine. The table is also saved to bench/last-run.md.
+ * `--grid FILE` instead times one grid search three ways: --no-cache, with an empty cache, and again with the cache the
+ * second run filled (saved to bench/last-grid.md).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync, renameSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveDataDir } from '../src/data/fashion-mnist.js';
 import { workerCount } from '../src/linalg/pool.js';
@@ -37,6 +40,7 @@ const option = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const vsSklearn = args.includes('--vs-sklearn');
+const gridFile = option('grid');
 const repeats = Number(option('repeats') ?? 3);
 const wanted = (option('tasks') ?? TASKS.map((t) => t.task).join(',')).split(',');
 const unknown = wanted.filter((w) => !TASKS.some((t) => t.task === w));
@@ -67,6 +71,53 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const f2 = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+if (gridFile) {
+  benchGrid(gridFile);
+  process.exit(0);
+}
+
+/** Wall time of one `pipeline grid` run in a child process, with its summary lines. */
+function timeGrid(file: string, extra: string[]): { seconds: number; lines: string } {
+  const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [bin, 'grid', file, '--out', mkdtempSync(join(tmpdir(), 'bench-grid-')), ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench: grid ${extra.join(' ')} failed (exit ${r.status})`);
+  return { seconds: (performance.now() - t0) / 1000, lines: r.stdout.trim() };
+}
+
+function benchGrid(file: string): void {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'bench-grid-cache-'));
+  const started = new Date();
+  const runs: Array<[string, string[]]> = [
+    ['--no-cache (every candidate refits its transformers)', ['--no-cache', '--cache-dir', cacheDir]],
+    ['cache on, empty (prefixes shared within the run)', ['--cache-dir', cacheDir]],
+    ['cache on, filled by the previous run', ['--cache-dir', cacheDir]],
+  ];
+  const rows: string[] = [];
+  let cold = 0;
+  for (const [label, extra] of runs) {
+    process.stderr.write(`bench: grid ${label} …\n`);
+    const { seconds, lines } = timeGrid(file, extra);
+    if (cold === 0) cold = seconds;
+    const best = /best (.*): CV/.exec(lines)?.[1] ?? '';
+    rows.push(`| ${label} | ${seconds.toFixed(1)} | ${(cold / seconds).toFixed(2)}× | \`${best}\` |`);
+    process.stderr.write(`bench: ${seconds.toFixed(1)} s\n`);
+  }
+  rmSync(cacheDir, { recursive: true, force: true });
+  const table = [
+    `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model.trim()} (${cpus().length} cores), Node ${process.version}, ${workerCount()} workers.`,
+    `Command: \`npm run bench -- --grid ${file}\` (wall time of the whole \`pipeline grid\` process, including the refit and test of the best).`,
+    '',
+    '| run | seconds | speed-up vs --no-cache | best candidate |',
+    '|---|---:|---:|---|',
+    ...rows,
+  ].join('\n');
+  console.log(table);
+  const out = fileURLToPath(new URL('../../bench/last-grid.md', import.meta.url));
+  writeFileSync(out + '.tmp', table + '\n');
+  renameSync(out + '.tmp', out);
+}
 
 const skip = vsSklearn ? sklearnAvailable() : null;
 if (vsSklearn && skip) console.error(`bench: skipping scikit-learn: ${skip}`);
