@@ -55,7 +55,9 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   t.regex(md, /weighted avg/);
   t.regex(md, /\| true \\ predicted \| T-shirt\/top \| Trouser/);
   t.regex(md, /## Cross-validation \(3 stratified folds, seed 5\)/);
-  t.deepEqual(readdirSync(out).sort(), ['e2e.json', 'e2e.md'], 'no temporary files left behind');
+  t.deepEqual(readdirSync(out).sort(), ['e2e', 'e2e.json', 'e2e.md'], 'no temporary files left behind');
+  t.deepEqual(readdirSync(join(out, 'e2e')).sort(), ['confusion.png', 'mistakes.png', 'predictions.png', 'samples.png']);
+  for (const png of ['samples', 'confusion', 'predictions', 'mistakes']) t.true(md.includes(`](e2e/${png}.png)`), `${png}.png linked`);
 
   const again = await runRun({ file, out: tempDir() });
   t.deepEqual(again.result.cv!.folds.map((f) => f.accuracy), result.cv!.folds.map((f) => f.accuracy));

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadPipelineFile } from '../config/load.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -6,6 +6,7 @@ import { UsageError } from '../config/errors.js';
 import { runPipeline, type RunOutcome, type RunResult } from '../evaluate/run.js';
 import { runToJson, stringifyJson } from '../report/json.js';
 import { runToMarkdown } from '../report/markdown.js';
+import { runPictures } from '../report/pictures.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
@@ -23,13 +24,18 @@ export interface RunCommandOptions {
   progress?: ProgressSink;
   /** The command line, recorded in the report. */
   command?: string;
+  /** false skips the PNG pictures (--no-pictures). */
+  pictures?: boolean;
 }
 
 export interface RunCommandResult extends RunOutcome {
-  files: { markdown: string; json: string };
+  files: { markdown: string; json: string; pictures: string[] };
 }
 
-/** `pipeline run`: validate, cross-validate, test, then write results/<name>.md and .json (all or nothing). */
+/**
+ * `pipeline run`: validate, cross-validate, test, then write results/<name>.md and .json and the pictures in
+ * results/<name>/ (all or nothing).
+ */
 export async function runRun(options: RunCommandOptions): Promise<RunCommandResult> {
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
     throw new UsageError(`--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`);
@@ -49,10 +55,13 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   const outcome = await runPipeline({ loaded, dataDir: options.data, progress: options.progress });
   const { result } = outcome;
   const base = join(options.out, result.name);
-  const files = { markdown: `${base}.md`, json: `${base}.json` };
+  const pictures = options.pictures === false ? [] : await runPictures(result, outcome.data);
+  const pictureFile = (file: string) => `${result.name}/${file}`;
+  const files = { markdown: `${base}.md`, json: `${base}.json`, pictures: pictures.map((p) => join(options.out, pictureFile(p.file))) };
   writeFilesAtomic([
-    { path: files.markdown, content: runToMarkdown(result, options.command) },
+    { path: files.markdown, content: runToMarkdown(result, options.command, pictures.map((p) => ({ ...p, file: pictureFile(p.file) }))) },
     { path: files.json, content: stringifyJson(runToJson(result)) },
+    ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
   ]);
   return { ...outcome, files };
 }
@@ -62,7 +71,7 @@ export function summaryLines({ result, files }: { result: RunResult; files: RunC
   const lines = [`${result.name}: done in ${seconds(result.duration_ms)}`];
   if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
   if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
-  lines.push(`  wrote ${files.markdown} and ${files.json}`);
+  lines.push(`  wrote ${files.markdown} and ${files.json}` + (files.pictures.length > 0 ? `, ${files.pictures.length} pictures in ${dirname(files.pictures[0])}/` : ''));
   return lines;
 }
 
@@ -75,11 +84,12 @@ interface RunArgs {
   seed?: number;
   out: string;
   quiet: boolean;
+  pictures: boolean;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run <file>',
-  describe: 'cross-validate a pipeline on the training set, evaluate it on the test set, write results/<name>.md and .json',
+  describe: 'cross-validate a pipeline on the training set, evaluate it on the test set, write results/<name>.md and .json with pictures in results/<name>/',
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/pca-rf.yaml' })
@@ -90,6 +100,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         test: { type: 'boolean', default: true, describe: 'evaluate on the test set (--no-test for CV only)' },
         ...seedOption,
         ...outputOptions,
+        pictures: { type: 'boolean', default: true, describe: 'draw the PNG pictures: samples, confusion heatmap, prediction and mistake galleries (--no-pictures skips them)' },
       })
       .example('$0 run pipelines/pca-rf.yaml', 'the main job: 5-fold CV + test, report in results/pca-rf.md')
       .example('$0 run pipelines/pca-knn.yaml --no-cv --seed 7', 'fit on all training rows and test once')
@@ -105,6 +116,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       out: args.out,
       progress: progressFor(args.quiet),
       command: `pipeline ${process.argv.slice(2).join(' ')}`,
+      pictures: args.pictures,
     });
     if (!args.quiet) console.log(summaryLines(outcome).join('\n'));
   },

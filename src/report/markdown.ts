@@ -5,8 +5,19 @@ import type { RunResult, TestResult } from '../evaluate/run.js';
 import type { StageTiming } from '../pipeline/pipeline.js';
 import { classificationReportText, fixed, markdownTable, pct, seconds } from './text.js';
 
-/** The markdown report of one run: summary, configuration, folds, test report, confusion matrix, timings, machine. */
-export function runToMarkdown(result: RunResult, command?: string): string {
+/** A picture written beside the report, as the markdown links it (path relative to the report). */
+export interface PictureLink {
+  kind: string;
+  file: string;
+  title: string;
+  caption: string;
+}
+
+/**
+ * The markdown report of one run: summary, configuration, data, folds, test report, confusion matrix, timings, machine;
+ * with `pictures`, the sample grid under the data and the heatmap and galleries under the test set.
+ */
+export function runToMarkdown(result: RunResult, command?: string, pictures: readonly PictureLink[] = []): string {
   const { config, cv, test } = result;
   const out: string[] = [];
   out.push(`# ${config.name}`);
@@ -25,6 +36,7 @@ export function runToMarkdown(result: RunResult, command?: string): string {
   out.push(`Seed ${result.seed}. Steps run in order; transformers are fit on training data only, every fold and the final fit use fresh clones.`, '');
   out.push(...configBlock(config.steps, { evaluation: config.evaluation, data: config.data }));
   out.push('', ...dataSection(result.data));
+  out.push(...pictureBlocks(pictures.filter((p) => p.kind === 'samples')));
 
   if (cv) {
     out.push('', `## Cross-validation (${cv.k} stratified folds, seed ${cv.seed})`, '');
@@ -39,12 +51,18 @@ export function runToMarkdown(result: RunResult, command?: string): string {
     );
   }
   if (test) out.push('', ...testSection(test, '## Test set'));
+  out.push(...pictureBlocks(pictures.filter((p) => p.kind !== 'samples')));
   out.push('', ...timingSection([
     [cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms],
     ['final fit + test', test?.timings_ms],
   ]));
   out.push('', ...machineSection(result.environment));
   return out.join('\n') + '\n';
+}
+
+/** Each picture as a level-3 heading, its caption and the image. */
+export function pictureBlocks(pictures: readonly PictureLink[]): string[] {
+  return pictures.flatMap((p) => ['', `### ${p.title}`, '', p.caption, '', `![${p.title}](${encodeURI(p.file)})`]);
 }
 
 /** "Pipeline file …, run …, N s in all." and the command line. */

@@ -1,5 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
-import type { TestResult } from '../evaluate/run.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import type { LoadedData } from '../data/load.js';
+import type { RunResult, TestResult } from '../evaluate/run.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { confusionHeatmap } from './plots/charts.js';
 import type { Picture } from './plots/figure.js';
@@ -62,7 +64,7 @@ export async function samplesPicture(
 export async function classMeansPicture(data: Dataset, classNames: readonly string[], means: Float64Array[]): Promise<ReportPicture> {
   const picture = await imageStrip({
     title: 'Mean image per class',
-    subtitle: [`Average of every image of the class (${data.y.length} images in all); brighter = ink in more images`],
+    subtitle: [`Pixel-wise average of the ${data.y.length} images, class by class: the typical silhouette and how much it varies`],
     items: means.map((m, c) => ({ name: classNames[c], pixels: m })),
   });
   return {
@@ -92,8 +94,8 @@ export async function testPictures(
   out.push({
     kind: 'confusion',
     file: 'confusion.png',
-    title: 'Confusion matrix',
-    caption: 'Counts per true (row) and predicted (column) class; blue cells are correct, orange ones mistakes (darker = larger share of the true class).',
+    title: 'Confusion matrix as a heatmap',
+    caption: 'Counts per true (row) and predicted (column) class, with recall per row and precision per column. Blue cells are correct (darker = higher recall); orange cells are mistakes, darker the larger their share of the true class (the scale ends at the largest mistake).',
     picture: await confusionHeatmap({
       title: `${name}: confusion matrix`,
       subtitle: [`${test.rows} test images, accuracy ${(test.accuracy * 100).toFixed(2)} %; rows true class, columns predicted class`],
@@ -168,5 +170,21 @@ export async function testPictures(
       })),
     }),
   });
+  return out;
+}
+
+/**
+ * Every picture of a run: the training sample grid, and with test results the confusion heatmap, the prediction
+ * gallery and the mistake gallery. Images need 28×28 rows; other data (a CSV of other sizes) gets the heatmap only.
+ */
+export async function runPictures(result: RunResult, data: LoadedData, options: RunPictureOptions = {}): Promise<ReportPicture[]> {
+  const names: readonly string[] = result.test?.class_names ?? CLASS_NAMES;
+  const square = data.train.X.cols === 28 * 28;
+  const out: ReportPicture[] = [];
+  if (square) out.push(await samplesPicture(data.train, names, result.seed, options.samplesPerClass ?? 10));
+  if (result.test && data.test) {
+    const pictures = await testPictures(result.name, result.test, data.test.X, result.seed, options);
+    out.push(...(square ? pictures : pictures.filter((p) => p.kind === 'confusion')));
+  }
   return out;
 }

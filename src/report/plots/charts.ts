@@ -50,7 +50,7 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
   const top = headerH + 22;
   const gridW = n * cell;
   const recallW = 70;
-  const legendH = 64;
+  const legendH = 40;
   const width = Math.max(left + gridW + recallW + MARGIN, Math.max(probe.measure(input.title, TITLE, true), ...subtitle.map((s) => probe.measure(s, SUBTITLE))) + 2 * MARGIN);
   const height = top + gridW + cell * 0.6 + colLabel + 26 + legendH + MARGIN;
   const fig = new Figure(width, height);
@@ -62,9 +62,9 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
     fig.text(s, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
   }
 
-  fig.text('predicted class →', left + gridW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
-  fig.text('recall', left + gridW + recallW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
-  fig.text('true class →', MARGIN + 8, top + gridW / 2, { size: 12, color: COLORS.muted, align: 'center', rotate: -Math.PI / 2, role: 'axis' });
+  fig.text('predicted class', left + gridW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
+  fig.text('recall %', left + gridW + recallW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
+  fig.text('true class', MARGIN + 8, top + gridW / 2, { size: 12, color: COLORS.muted, align: 'center', rotate: -Math.PI / 2, role: 'axis' });
 
   for (let t = 0; t < n; t++) {
     const cy = top + t * cell;
@@ -78,7 +78,7 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
       fig.text(String(count), cx + cell / 2, cy + cell / 2 + 5, { size: count >= 1000 ? 13 : 14, bold: t === p, color: textColor, align: 'center', role: 'count' });
     }
     const recall = rowTotals[t] > 0 ? cm[t][t] / rowTotals[t] : 0;
-    fig.text(`${(recall * 100).toFixed(1)} %`, left + gridW + recallW / 2, cy + cell / 2 + 5, { size: 12, align: 'center', role: 'recall' });
+    fig.text((recall * 100).toFixed(1), left + gridW + recallW / 2, cy + cell / 2 + 5, { size: 12, align: 'center', role: 'recall' });
   }
   for (let i = 0; i <= n; i++) {
     fig.line(left + i * cell, top, left + i * cell, top + gridW, '#ffffff', 1);
@@ -87,7 +87,7 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
   fig.frame(left, top, gridW, gridW, COLORS.grid, 1);
 
   const precY = top + gridW + cell * 0.3 + 5;
-  fig.text('precision', left - 8, precY, { size: 12, color: COLORS.muted, align: 'right', role: 'axis' });
+  fig.text('precision %', left - 8, precY, { size: 12, color: COLORS.muted, align: 'right', role: 'axis' });
   for (let p = 0; p < n; p++) {
     const precision = colTotals[p] > 0 ? cm[p][p] / colTotals[p] : 0;
     fig.text(`${(precision * 100).toFixed(1)}`, left + p * cell + cell / 2, precY, { size: 12, align: 'center', role: 'precision' });
@@ -144,15 +144,20 @@ const round = (v: number) => Math.round(v * 1e6) / 1e6;
  * zoomed to the range of the values (its start is printed on it) because the differences are a few points.
  */
 export async function accuracyChart(input: AccuracyChartInput): Promise<Picture> {
-  const subtitle = input.subtitle ?? [];
+  const values = input.runs.flatMap((r) => [r.test ?? NaN, r.cv ? r.cv.mean - r.cv.std : NaN, r.cv ? r.cv.mean + r.cv.std : NaN]);
+  const axis = accuracyAxis(values);
+  const subtitle = [...(input.subtitle ?? []), ...(axis.min > 0 ? [`The accuracy axis starts at ${axis.min.toFixed(2)}, not at 0, so that differences of a point are visible.`] : [])];
   const probe = new Figure(1, 1);
-  const slot = Math.max(110, ...input.runs.map((r) => probe.measure(r.name, 12) + 20));
+  const slots = Math.max(1, input.runs.length);
+  const minSlot = Math.max(110, ...input.runs.map((r) => probe.measure(r.name, 12) + 20));
   const plotH = 300;
   const left = MARGIN + 56;
   const headerH = MARGIN + TITLE + subtitle.length * (SUBTITLE + 6) + 34;
-  const plotW = Math.max(1, input.runs.length) * slot;
-  const width = Math.max(left + plotW + MARGIN + 10, Math.max(probe.measure(input.title, TITLE, true), ...subtitle.map((s) => probe.measure(s, SUBTITLE))) + 2 * MARGIN, 440);
-  const height = headerH + plotH + 40 + 40 + MARGIN;
+  const width = Math.max(left + slots * minSlot + MARGIN + 10, Math.max(probe.measure(input.title, TITLE, true), ...subtitle.map((s) => probe.measure(s, SUBTITLE))) + 2 * MARGIN, 440);
+  // Few runs on a wide canvas: wider slots (up to 180 px) rather than an empty right half.
+  const slot = Math.min(Math.max(minSlot, 180), Math.max(minSlot, (width - left - MARGIN - 10) / slots));
+  const plotW = slots * slot;
+  const height = headerH + plotH + 62 + MARGIN;
   const fig = new Figure(width, height);
 
   let y = MARGIN + TITLE;
@@ -161,8 +166,6 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
     y += SUBTITLE + 6;
     fig.text(s, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
   }
-  const values = input.runs.flatMap((r) => [r.test ?? NaN, r.cv ? r.cv.mean - r.cv.std : NaN, r.cv ? r.cv.mean + r.cv.std : NaN]);
-  const axis = accuracyAxis(values);
   const top = headerH;
   const bottom = top + plotH;
   const yOf = (v: number) => bottom - ((v - axis.min) / (axis.max - axis.min)) * plotH;
@@ -175,7 +178,6 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
   fig.text('accuracy', MARGIN + 2, top + plotH / 2, { size: 12, color: COLORS.muted, align: 'center', rotate: -Math.PI / 2, role: 'axis' });
   fig.line(left, top, left, bottom, COLORS.muted, 1);
   fig.line(left, bottom, left + plotW, bottom, COLORS.muted, 1);
-  if (axis.min > 0) fig.text(`axis starts at ${axis.min.toFixed(2)}`, left + 4, bottom - 6, { size: 10, color: COLORS.muted, role: 'axis-note' });
 
   const best = Math.max(...input.runs.map((r) => r.test ?? -Infinity));
   input.runs.forEach((run, i) => {
@@ -197,7 +199,7 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
       fig.line(x - 5, y2, x + 5, y2, COLORS.ink, 2);
       fig.ctx.fillStyle = MISTAKE;
       fig.ctx.beginPath();
-      fig.ctx.arc(x, yOf(run.cv.mean), 4.5, 0, 2 * Math.PI);
+      fig.ctx.arc(x, yOf(run.cv.mean), 3.5, 0, 2 * Math.PI);
       fig.ctx.fill();
     }
     fig.text(fitText(fig, run.name, 12, slot - 8), cx, bottom + 18, { size: 12, align: 'center', role: 'run-name' });

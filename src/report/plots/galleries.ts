@@ -89,9 +89,9 @@ export async function predictionGallery(input: PredictionGalleryInput): Promise<
   const rowHeight = side + 2 * (CAPTION + 4) + 12;
   const width = Math.max(MARGIN * 2 + labelWidth + perRow * cell, headerWidth(p, input.title, subtitle));
   const top = MARGIN + TITLE + subtitle.length * (SUBTITLE + 6) + 16;
-  const height = top + 18 + input.rows.length * rowHeight + MARGIN;
+  const height = top + 24 + input.rows.length * rowHeight + MARGIN;
   const fig = new Figure(width, height);
-  let y = header(fig, input.title, subtitle);
+  let y = header(fig, input.title, subtitle) + 6;
   const x0 = MARGIN + labelWidth;
   fig.text('true class', x0 - 14, y + 4, { size: SUBTITLE, color: COLORS.muted, align: 'right', role: 'axis' });
   fig.text('predicted (probability)', x0 + (cell - side) / 2, y + 4, { size: SUBTITLE, color: COLORS.muted, role: 'axis' });
@@ -175,7 +175,7 @@ export async function mistakeGallery(input: MistakeGalleryInput): Promise<Pictur
     const share = c.support > 0 ? ` (${((100 * c.count) / c.support).toFixed(1)} %)` : '';
     const detail = `${c.count} of ${c.support} ${c.trueName} images taken for ${c.predictedName}${share}`;
     fig.text(detail, MARGIN + fig.measure(head, LABEL, true) + 12, y + LABEL + 4, { size: SUBTITLE, color: COLORS.muted, role: 'cell-detail' });
-    let ty = y + bandHeader + SUBTITLE + 8;
+    const ty = y + bandHeader + SUBTITLE + 8;
     fig.text(`mistakes: true ${c.trueName}, predicted ${c.predictedName}`, MARGIN, ty - 8, { size: SUBTITLE, color: COLORS.wrong, role: 'band-label' });
     c.mistakes.slice(0, input.perRow).forEach((m, i) => {
       const tx = MARGIN + i * cell + 3;
@@ -198,7 +198,6 @@ export async function mistakeGallery(input: MistakeGalleryInput): Promise<Pictur
       group(`a real ${c.predictedName}`, c.predictedExamples, 'reference-predicted');
       group(`a real ${c.trueName}`, c.trueExamples, 'reference-true');
     }
-    ty += side + CAPTION + 14;
     y += bandHeight;
   }
   return fig.encode();
