@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import { deriveSeed } from '../linalg/rng.js';
-import { accumulateLeaves, MAX_BINS, type BinnedData, type TreeArrays, type TreeOptions } from './random-forest-worker.js';
+import { MAX_BINS, type BinnedData } from './random-forest/bins.js';
+import type { TreeArrays, TreeOptions } from './random-forest/grow.js';
+import { accumulateLeaves } from './random-forest/predict.js';
 import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
 
 const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in (0, 1] or a whole number ≥ 1';
@@ -51,6 +53,7 @@ export function resolveMaxFeatures(maxFeatures: RandomForestParams['max_features
   return maxFeatures;
 }
 
+/** The pool tasks (binFeatures, growTree). */
 const WORKER_MODULE = new URL('./random-forest-worker.js', import.meta.url).href;
 
 interface NativeModel {
