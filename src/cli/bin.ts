@@ -8,7 +8,9 @@ import { stageNames } from '../stages/registry.js';
 import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
 import { interruptNote } from './interrupt.js';
+import { compareCommand } from './compare.js';
 import { runCommand } from './run.js';
+import { showCommand } from './show.js';
 
 /** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
 async function main(argv: string[]): Promise<number> {
@@ -18,9 +20,11 @@ async function main(argv: string[]): Promise<number> {
       .scriptName('pipeline')
       .usage('$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.')
       .command(runCommand)
+      .command(compareCommand)
+      .command(showCommand)
       .command(gridCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run, grid')
+      .demandCommand(1, 'name a command: run, grid, compare or show')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)

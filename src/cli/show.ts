@@ -1,7 +1,7 @@
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { UsageError } from '../config/errors.js';
 import { CLASS_NAMES, loadSplit, resolveDataDir } from '../data/fashion-mnist.js';
-import { UsageError } from '../evaluate/run.js';
 import { classCounts, classPixelStats, type ClassPixelStats } from '../metrics/pixels.js';
 import { classMeansPicture, samplesPicture, type ReportPicture } from '../report/pictures.js';
 import { fontsAvailable } from '../report/plots/figure.js';
@@ -61,7 +61,7 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
     await classMeansPicture(train, CLASS_NAMES, stats.map((s) => s.meanImage)),
   ];
   const folder = 'data';
-  const markdown = showMarkdown({ dataDir, classes, overall, pictures: pictures.map((p) => ({ ...p, file: `${folder}/${p.file}` })) });
+  const markdown = showMarkdown({ dataDir: displayPath(dataDir), classes, overall, pictures: pictures.map((p) => ({ ...p, file: `${folder}/${p.file}` })) });
   const files = { markdown: join(options.out, 'data.md'), pictures: pictures.map((p) => join(options.out, folder, p.file)) };
   writeFilesAtomic([
     { path: files.markdown, content: markdown },
@@ -72,6 +72,12 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
 }
 
 const f1 = (v: number) => v.toFixed(1);
+
+/** Under the working directory a path is shown relative to it, so the page reads the same on every machine. */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 /** The markdown page of `pipeline show`. */
 export function showMarkdown(input: {
