@@ -83,6 +83,7 @@ export function dotBlock(
 /**
  * Manhattan distances of rows [i0, i1) of A to rows [j0, j1) of B, laid out as in dotBlock:
  * out[outOff + (i - i0) * ldOut + (j - j0)] = Σ_f |A[i·d + f] − B[j·d + f]|.
+ * dotBlock's loops with |x − y| for x·y, kept apart: one kernel taking the op ran 13× (callback) or 1.2–1.6× (flag) slower.
  */
 export function manhattanBlock(
   A: Float32Array,
@@ -214,6 +215,7 @@ export function gramAccumulate(A: Float32Array, d: number, r0: number, r1: numbe
       const i = q * 4;
       const a0 = i * S, a1 = a0 + S, a2 = a1 + S, a3 = a2 + S;
       const io = q * S;
+      // dotBlock's 4×4 tile, but over the transposed Float64 block and only the samples listed for this quad
       for (let j = i; j < d4; j += 4) {
         const y0o = j * S, y1o = y0o + S, y2o = y1o + S, y3o = y2o + S;
         let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
