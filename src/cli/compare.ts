@@ -18,6 +18,7 @@ const RunJson = z.object({
   format: z.literal(RUN_FORMAT),
   name: z.string(),
   config: z.object({ steps: z.array(z.object({ id: z.string() })) }),
+  data: z.object({ train_rows: z.number() }).optional(),
   cv: z
     .object({
       k: z.number().int(),
@@ -69,7 +70,9 @@ export function readRunFile(path: string): LoadedRun | { path: string; reason: s
     return { path, reason: `damaged run file: ${issue.path.join('.') || '(top)'}: ${issue.message}` };
   }
   const r = parsed.data;
-  return { path, record: { name: r.name, steps: r.config.steps.map((s) => s.id), cv: r.cv, test: r.test } };
+  const record: RunRecord = { name: r.name, steps: r.config.steps.map((s) => s.id), cv: r.cv, test: r.test };
+  if (r.data) record.trainRows = r.data.train_rows;
+  return { path, record };
 }
 
 export interface CompareOptions {

@@ -14,6 +14,8 @@ export interface RunRecord {
   name: string;
   /** Stage ids in order, e.g. ['normalize', 'pca', 'random_forest']. */
   steps: string[];
+  /** Training rows used (a `limit` may have taken a subset), when known. */
+  trainRows?: number;
   cv: {
     k: number;
     folds_id: string;
@@ -37,6 +39,7 @@ export interface RunRecord {
 export interface LeaderboardRow {
   name: string;
   steps: string[];
+  trainRows?: number;
   cv: { k: number; mean: number; std: number } | null;
   test: { rows: number; accuracy: number; macroF1: number; f1: number[]; fitMs: number; predictMs: number } | null;
 }
@@ -55,6 +58,7 @@ export function leaderboard(runs: RunRecord[]): Leaderboard {
   const rows: LeaderboardRow[] = runs.map((r) => ({
     name: r.name,
     steps: r.steps,
+    ...(r.trainRows !== undefined ? { trainRows: r.trainRows } : {}),
     cv: r.cv ? { k: r.cv.k, mean: r.cv.mean_accuracy, std: r.cv.std_accuracy } : null,
     test: r.test
       ? {

@@ -63,16 +63,27 @@ export function leaderboardTable(board: Leaderboard, links: Record<string, strin
   });
   out.push(markdownTable(header, rows));
   out.push('', 'Steps: ' + board.rows.map((r) => `${r.name}: ${r.steps.join(' → ')}`).join('; ') + '.');
-  const sizes = board.rows.flatMap((r) => (r.test ? [r.test.rows] : []));
-  const most = Math.max(0, ...sizes);
-  const fewer = board.rows.filter((r) => r.test && r.test.rows < most);
-  if (fewer.length > 0) {
-    out.push('', `Not on the same test images: ${fewer.map((r) => `${r.name} was tested on ${r.test!.rows}`).join(', ')}, the others on ${most}; ` +
-      `${fewer.length === 1 ? 'its' : 'their'} test scores come from a different (smaller) sample and are not directly comparable.`);
-  }
-  const folds = new Set(board.rows.map((r) => (r.cv ? `${r.cv.k}` : '')).filter(Boolean));
-  if (folds.size > 0) out.push('', `CV accuracy is the mean ± standard deviation over the ${[...folds].join(' / ')} folds of each run.`);
+  out.push(...sampleNote(board));
+  const folds = [...new Set(board.rows.flatMap((r) => (r.cv ? [r.cv.k] : [])))];
+  if (folds.length === 1) out.push('', `CV accuracy is the mean ± standard deviation over the ${folds[0]} folds of each run.`);
+  else if (folds.length > 1) out.push('', `CV accuracy is the mean ± standard deviation over each run's folds (${folds.join(' or ')}).`);
   return out.join('\n');
+}
+
+/** Runs trained or tested on fewer rows than the others (a `limit` subset) are named: their numbers are not comparable. */
+function sampleNote(board: Leaderboard): string[] {
+  const most = (pick: (r: Leaderboard['rows'][number]) => number | undefined) => Math.max(0, ...board.rows.map((r) => pick(r) ?? 0));
+  const train = most((r) => r.trainRows);
+  const test = most((r) => r.test?.rows);
+  const parts = board.rows.flatMap((r) => {
+    const fewer: string[] = [];
+    if (r.trainRows !== undefined && r.trainRows < train) fewer.push(`trained on ${r.trainRows} rows`);
+    if (r.test && r.test.rows < test) fewer.push(`tested on ${r.test.rows} images`);
+    return fewer.length > 0 ? [`${r.name} was ${fewer.join(' and ')}`] : [];
+  });
+  if (parts.length === 0) return [];
+  return ['', `Not on the same data: ${parts.join('; ')} (the largest runs: ${train} training rows, ${test} test images). ` +
+    `Such a run's scores and times are not directly comparable with the others'.`];
 }
 
 /** The two-run page: verdicts in words first, then McNemar's table, fold scores, per-class deltas and cell changes. */
@@ -164,7 +175,7 @@ export function pairMarkdown(cmp: PairComparison, options: { chart?: string; lea
 }
 
 function tValue(t: number): string {
-  return Number.isFinite(t) ? t.toFixed(3) : t > 0 ? '+∞' : '−∞';
+  return Number.isFinite(t) ? t.toFixed(3).replace('-', '−') : t > 0 ? '+∞' : '−∞';
 }
 
 function mcnemarSentence(cmp: PairComparison): string {
