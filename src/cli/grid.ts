@@ -44,6 +44,11 @@ export function defaultCacheDir(): string {
   return resolve(process.env.FASHION_CACHE_DIR ?? join('.cache', 'fashion-pipeline'));
 }
 
+/** results/<name>-grid, without doubling the suffix for pipelines already named …-grid. */
+export function gridReportName(name: string): string {
+  return name.endsWith('-grid') ? name : `${name}-grid`;
+}
+
 /** `pipeline grid`: expand the grid, score every candidate on shared folds, refit the best, write the report. */
 export async function runGridCommand(options: GridCommandOptions): Promise<GridCommandResult> {
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
@@ -82,7 +87,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     ...gridOptions,
     checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')),
   });
-  const base = join(options.out, `${result.name}-grid`);
+  const base = join(options.out, gridReportName(result.name));
   const files = { markdown: `${base}.md`, json: `${base}.json` };
   writeFilesAtomic([
     { path: files.markdown, content: gridToMarkdown(result, options.command) },
