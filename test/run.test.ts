@@ -88,7 +88,7 @@ test('a param that cannot fit the data (k above the training rows) is reported a
   const file = pipelineFile(small.replace('train: 1500', 'train: 60').replace('k: 3', 'k: 50'));
   const r = spawnSync(process.execPath, [BIN, 'run', file, '--out', out], { encoding: 'utf8' });
   t.is(r.status, 2);
-  t.regex(r.stderr, /p\.yaml:8:14: knn\.k: /);
+  t.regex(r.stderr, /p\.yaml:8:15: knn\.k: /);
   t.deepEqual(readdirSync(out), []);
 });
 
