@@ -1,4 +1,5 @@
 import { describe, type GridResult } from '../evaluate/grid.js';
+import { testToJson } from './json.js';
 import { configBlock, dataSection, machineSection, runLine, testSection } from './markdown.js';
 import { fixed, markdownTable, seconds } from './text.js';
 
@@ -65,7 +66,6 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
 }
 
 export function gridToJson(result: GridResult): Record<string, unknown> {
-  const test = result.test;
   return {
     format: 'fashion-pipeline/grid',
     format_version: GRID_JSON_VERSION,
@@ -82,21 +82,7 @@ export function gridToJson(result: GridResult): Record<string, unknown> {
     resumed: result.resumed,
     leaderboard: result.candidates,
     best: { params: result.best.params, mean: result.best.mean, std: result.best.std, steps: result.best_steps },
-    test: test
-      ? {
-          rows: test.rows,
-          accuracy: test.accuracy,
-          macro_f1: test.macro_f1,
-          per_class: test.report.perClass.map((c) => ({ name: test.class_names[c.label], ...c })),
-          macro_avg: test.report.macroAvg,
-          weighted_avg: test.report.weightedAvg,
-          confusion_matrix: test.confusion_matrix,
-          fit_ms: test.fit_ms,
-          predict_ms: test.predict_ms,
-          predictions: test.predictions,
-          labels: test.labels,
-        }
-      : null,
+    test: result.test ? testToJson(result.test) : null,
     environment: result.environment,
   };
 }

@@ -1,4 +1,4 @@
-import type { RunResult } from '../evaluate/run.js';
+import type { RunResult, TestResult } from '../evaluate/run.js';
 
 /** Version of the JSON layout below; bump when a field changes meaning. */
 export const RUN_JSON_VERSION = 1;
@@ -28,28 +28,31 @@ export function runToJson(result: RunResult): Record<string, unknown> {
           std_macro_f1: result.cv.std_macro_f1,
         }
       : null,
-    test: test
-      ? {
-          rows: test.rows,
-          accuracy: test.accuracy,
-          macro_f1: test.macro_f1,
-          per_class: test.report.perClass.map((c) => ({ name: test.class_names[c.label], ...c })),
-          macro_avg: test.report.macroAvg,
-          weighted_avg: test.report.weightedAvg,
-          class_names: test.class_names,
-          confusion_matrix: test.confusion_matrix,
-          fit_ms: test.fit_ms,
-          predict_ms: test.predict_ms,
-          predictions: test.predictions,
-          labels: test.labels,
-          confidence: test.confidence,
-        }
-      : null,
+    test: test ? testToJson(test) : null,
     timings_ms: {
       cv: result.cv?.timings_ms ?? null,
       final: test?.timings_ms ?? null,
     },
     environment: result.environment,
+  };
+}
+
+/** The test-set evaluation as JSON: scores, per-class report, confusion matrix and every prediction. */
+export function testToJson(test: TestResult): Record<string, unknown> {
+  return {
+    rows: test.rows,
+    accuracy: test.accuracy,
+    macro_f1: test.macro_f1,
+    per_class: test.report.perClass.map((c) => ({ name: test.class_names[c.label], ...c })),
+    macro_avg: test.report.macroAvg,
+    weighted_avg: test.report.weightedAvg,
+    class_names: test.class_names,
+    confusion_matrix: test.confusion_matrix,
+    fit_ms: test.fit_ms,
+    predict_ms: test.predict_ms,
+    predictions: test.predictions,
+    labels: test.labels,
+    confidence: test.confidence,
   };
 }
 
