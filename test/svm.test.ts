@@ -1,11 +1,12 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import type { Dataset } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
+import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { resolveGamma, Svm, SvmParams, svmSpec } from '../src/stages/svm.js';
-import { libsvm } from '../src/stages/svm-libsvm.js';
+import { libsvm, predictRows } from '../src/stages/svm-libsvm.js';
 import { blobs, fashionSample, fashionTestSample } from './helpers.js';
 
 test.after.always(() => shutdownPool());
@@ -47,6 +48,101 @@ async function withWorkers<T>(n: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The native predict against libsvm's own (WebAssembly) predict on the same model: labels must be equal, except on a
+ * row where some machine's decision value is within 1e-9 of 0 (libsvm sums (x − sv)², we use ‖x‖² + ‖sv‖² − 2x·sv, so
+ * the last bits differ): a genuine floating-point tie, allowed for at most 2 rows.
+ */
+async function agreesWithLibsvm(t: ExecutionContext, svm: Svm, X: Matrix, what: string): Promise<void> {
+  const native = await svm.predict(X);
+  const wasm = await svm.predictLibsvm(X);
+  const decision = await svm.decisionValues(X);
+  const pairs = svm.fitted.machines;
+  t.is(native.length, X.rows);
+  t.is(decision.length, X.rows * pairs);
+  const differing: number[] = [];
+  for (let i = 0; i < X.rows; i++) if (native[i] !== wasm[i]) differing.push(i);
+  for (const i of differing) {
+    const closest = Math.min(...Array.from(decision.subarray(i * pairs, (i + 1) * pairs), Math.abs));
+    const why = `${what}: row ${i} differs (native ${native[i]}, libsvm ${wasm[i]}), closest decision ${closest}`;
+    t.true(closest <= 1e-9, why);
+  }
+  t.true(differing.length <= 2, `${what}: ${differing.length} rows differ`);
+  if (differing.length > 0) t.log(`${what}: rows ${differing.join(', ')} are floating-point ties`);
+}
+
+/**
+ * Decision values straight from the model text, as libsvm's svm_predict_values computes them (dense rows, rbf as
+ * Σ(x − sv)², one sum per machine over class i's then class j's support vectors).
+ */
+function referenceDecisions(modelText: string, X: Matrix, rows: number): Float64Array {
+  const lines = modelText.split('\n');
+  const header = new Map<string, string>();
+  let at = 0;
+  for (; lines[at] !== 'SV'; at++) {
+    const space = lines[at].indexOf(' ');
+    header.set(lines[at].slice(0, space), lines[at].slice(space + 1));
+  }
+  const k = Number(header.get('nr_class'));
+  const kernel = header.get('kernel_type');
+  const gamma = Number(header.get('gamma') ?? 0);
+  const coef0 = Number(header.get('coef0') ?? 0);
+  const degree = Number(header.get('degree') ?? 3);
+  const rho = header.get('rho')!.split(' ').map(Number);
+  const nSV = header.get('nr_sv')!.split(' ').map(Number);
+  const svs: Float64Array[] = [];
+  const coef: number[][] = Array.from({ length: k - 1 }, () => []);
+  for (const line of lines.slice(at + 1)) {
+    if (line === '') continue;
+    const fields = line.trim().split(' ');
+    const sv = new Float64Array(X.cols);
+    fields.forEach((field, c) => {
+      if (c < k - 1) coef[c].push(Number(field));
+      else {
+        const [index, value] = field.split(':');
+        sv[Number(index) - 1] = Number(value);
+      }
+    });
+    svs.push(sv);
+  }
+  const start = [0];
+  for (let c = 1; c < k; c++) start.push(start[c - 1] + nSV[c - 1]);
+  const pairs = (k * (k - 1)) / 2;
+  const out = new Float64Array(rows * pairs);
+  for (let r = 0; r < rows; r++) {
+    const x = X.data.subarray(r * X.cols, (r + 1) * X.cols);
+    const K = svs.map((sv) => {
+      let s = 0;
+      if (kernel === 'rbf') {
+        for (let f = 0; f < X.cols; f++) s += (x[f] - sv[f]) ** 2;
+        return Math.exp(-gamma * s);
+      }
+      for (let f = 0; f < X.cols; f++) s += x[f] * sv[f];
+      return kernel === 'linear' ? s : powi(gamma * s + coef0, degree);
+    });
+    let p = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++) {
+        let sum = 0;
+        for (let n = 0; n < nSV[i]; n++) sum += coef[j - 1][start[i] + n] * K[start[i] + n];
+        for (let n = 0; n < nSV[j]; n++) sum += coef[i][start[j] + n] * K[start[j] + n];
+        out[r * pairs + p] = sum - rho[p];
+        p++;
+      }
+    }
+  }
+  return out;
+}
+
+function closeDecisions(t: ExecutionContext, actual: Float64Array, expected: Float64Array, what: string): void {
+  t.is(actual.length, expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
+  }
+  t.true(worst <= 1e-9, `${what}: decision values differ by up to ${worst}`);
+}
+
 // Serial tests run before the others: the first one sees libsvm load in this process.
 test.serial('loading libsvm prints nothing and leaves no process-wide handler behind', async (t) => {
   const handlers = process.listeners('unhandledRejection').length;
@@ -63,17 +159,25 @@ test.serial('loading libsvm prints nothing and leaves no process-wide handler be
   t.is(process.listeners('unhandledRejection').length, handlers);
 });
 
-test.serial('1 worker and 2 workers give the same model and predictions', async (t) => {
-  const one = await withWorkers('1', async () => {
-    const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
-    return { text: svm.modelText(), pred: await svm.predict(heldOut.X) };
-  });
-  const two = await withWorkers('2', async () => {
-    const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
-    return { text: svm.modelText(), pred: await svm.predict(heldOut.X) };
-  });
-  t.is(one.text, two.text);
-  t.deepEqual(Array.from(one.pred), Array.from(two.pred));
+test.serial('1 worker, 2 workers and the default give the same model, predictions and decision values', async (t) => {
+  const run = (workers: string) =>
+    withWorkers(workers, async () => {
+      const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
+      return {
+        text: svm.modelText(),
+        pred: Array.from(await svm.predict(heldOut.X)),
+        decision: Array.from(await svm.decisionValues(heldOut.X)),
+        wasm: Array.from(await svm.predictLibsvm(heldOut.X)),
+      };
+    });
+  const one = await run('1');
+  for (const workers of ['2', '']) {
+    const other = await run(workers);
+    t.is(other.text, one.text, `model, workers "${workers}"`);
+    t.deepEqual(other.pred, one.pred, `native predictions, workers "${workers}"`);
+    t.deepEqual(other.decision, one.decision, `decision values (bit for bit), workers "${workers}"`);
+    t.deepEqual(other.wasm, one.wasm, `libsvm predictions, workers "${workers}"`);
+  }
 });
 
 test('params: defaults, frozen, strict', (t) => {
@@ -166,6 +270,58 @@ test("the model equals libsvm's own one-vs-one training (libsvm-js SVM class) on
   }
 });
 
+test("rbf: the native predict gives libsvm's predictions; decision values as libsvm computes them", async (t) => {
+  const { svm } = await rbfFit();
+  await agreesWithLibsvm(t, svm, heldOut.X, 'rbf');
+  const decision = await svm.decisionValues(heldOut.X);
+  const rows = 25;
+  closeDecisions(t, decision.subarray(0, rows * 45), referenceDecisions(svm.modelText(), heldOut.X, rows), 'rbf');
+  // rows taken at another offset (other blocks of rows) give bit-identical values
+  const from = 7;
+  const part = matrix(30, heldOut.X.cols, heldOut.X.data.slice(from * heldOut.X.cols, (from + 30) * heldOut.X.cols));
+  t.deepEqual(Array.from(await svm.decisionValues(part)), Array.from(decision.subarray(from * 45, (from + 30) * 45)));
+  t.is((await svm.predict(matrix(0, heldOut.X.cols))).length, 0);
+});
+
+test("native voting is libsvm's: decision exactly 0 votes for the second class, tied votes go to the first label", async (t) => {
+  // 3 classes (labels 2, 5, 7), linear kernel on one feature, one support vector each (value 1), so that on row x the
+  // machines decide (2 vs 5) x, (2 vs 7) x − 1, (5 vs 7) 2 − x.
+  const text = [
+    'svm_type c_svc',
+    'kernel_type linear',
+    'nr_class 3',
+    'total_sv 3',
+    'rho 0 1 -2',
+    'label 2 5 7',
+    'nr_sv 1 1 1',
+    'SV',
+    '1 1 1:1 ',
+    '0 -1 1:1 ',
+    '0 0 1:1 ',
+    '',
+  ].join('\n');
+  const X = Float32Array.from([3, 1.5, 1, 0.5, 0, -1, 2]);
+  // x = 0.5 and x = 1 (decision 0 → class 7): one vote each, so the first label wins; x = 0 (decision 0 → class 5)
+  const expected = [2, 2, 2, 2, 5, 5, 2];
+  const wasm = await predictRows(new Uint8Array(Buffer.from(text, 'latin1')), X, 1, 0, X.length);
+  const model = svmPredictModel({
+    kernel: 'linear',
+    gamma: 1,
+    coef0: 0,
+    degree: 3,
+    labels: [2, 5, 7],
+    nSupport: [1, 1, 1],
+    sv: Float32Array.from([1, 1, 1]),
+    features: 1,
+    coef: Float64Array.from([1, 0, 0, 1, -1, 0]),
+    rho: Float64Array.from([0, 1, -2]),
+  });
+  const native = svmPredictTask(model, X, 0, X.length, true);
+  t.deepEqual(Array.from(wasm), expected);
+  t.deepEqual(Array.from(native.labels), expected);
+  t.deepEqual(Array.from(native.decision!.subarray(3 * 3, 4 * 3)), [0.5, -0.5, 1.5]);
+});
+
 test('fitting twice gives the same model and predictions; fit leaves params alone', async (t) => {
   const { svm, pred } = await rbfFit();
   const params = JSON.stringify(svm.params);
@@ -183,6 +339,10 @@ for (const kernel of ['linear', 'poly'] as const) {
     const pred = await svm.predict(smallHeldOut.X);
     const acc = accuracy(pred, smallHeldOut.y);
     t.true(acc > 0.7 && acc < 0.92, `${kernel} libsvm accuracy ${acc}`);
+    await agreesWithLibsvm(t, svm, smallHeldOut.X, kernel);
+    const rows = 20;
+    const decision = (await svm.decisionValues(smallHeldOut.X)).subarray(0, rows * 45);
+    closeDecisions(t, decision, referenceDecisions(svm.modelText(), smallHeldOut.X, rows), kernel);
     t.true(svm.modelText().startsWith(`svm_type c_svc\nkernel_type ${kernel === 'poly' ? 'polynomial' : 'linear'}\n`));
 
     const mljs = await new Svm({ ...params, engine: 'mljs' }).fit(smallTrain.X, smallTrain.y);

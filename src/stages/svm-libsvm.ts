@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type { SvmModelParts } from '../linalg/svm-predict.js';
 
 /**
  * libsvm (3.22, as compiled to WebAssembly by libsvm-js 0.2.1) driven at the level of its exported C functions.
@@ -7,9 +8,10 @@ import { createRequire } from 'node:module';
  * SVM.load() passes the model text through the WebAssembly stack (5 MB), which a 60k-row model overflows. So training
  * runs one binary C-SVC per pair of classes (what libsvm's own one-vs-one does inside svm_train, pair by pair, on the
  * same rows in the same order, hence the same alphas), the fitted numbers are read exactly from the wasm heap, and we
- * write the multi-class model in libsvm's text format ourselves with round-trip precision. Prediction loads that text
- * with libsvm's loader from a heap buffer. Every exported task here is a pure function of its arguments, so it can run
- * on any worker of the pool, or inline, with the same result.
+ * write the multi-class model in libsvm's text format ourselves with round-trip precision. The stage predicts natively
+ * from the same numbers (src/linalg/svm-predict.ts); libsvm's own predict (predictRows, Svm.predictLibsvm) loads that
+ * text with libsvm's loader from a heap buffer, as the check. Every exported task here is a pure function of its
+ * arguments, so it can run on any worker of the pool, or inline, with the same result.
  *
  * The wasm heap is never garbage collected: every model, problem and buffer allocated here is freed in a `finally`.
  */
@@ -222,7 +224,8 @@ const KERNEL_NAMES: Record<LibsvmKernel, string> = { linear: 'linear', poly: 'po
  * The one-vs-one multi-class model, in libsvm's model-file format, from the binary machines of every pair of classes
  * (classes ascending; pairs (i, j), i < j, in libsvm's order). Each class lists the rows that are support vectors in any
  * of its machines (ascending), with coefficient 0 in the machines where they are not: exactly the model svm_train
- * builds. Numbers are written so that libsvm reads back the same doubles.
+ * builds. Numbers are written so that libsvm reads back the same doubles. `parts` holds the same model as arrays
+ * (support vectors in the text's order, sv_coef flattened, ρ per pair) for the native predict.
  */
 export function buildModelText(
   X: Float32Array,
@@ -230,7 +233,7 @@ export function buildModelText(
   classes: readonly number[],
   pairs: readonly PairModel[],
   p: LibsvmParams,
-): { text: string; nSupport: number[] } {
+): { text: string; nSupport: number[]; parts: SvmModelParts } {
   const k = classes.length;
   const position = new Map<number, number>(classes.map((c, i) => [c, i]));
   const pairAt = (i: number, j: number) => i * k - (i * (i + 1)) / 2 + (j - i - 1);
@@ -302,7 +305,28 @@ export function buildModelText(
       lines.push(line);
     }
   }
-  return { text: lines.join('\n') + '\n', nSupport: perClass.map((s) => s.length) };
+  // The same numbers for the native predict (svm-predict.ts): what libsvm reads back from the text above.
+  const sv = new Float32Array(total * cols);
+  let row = 0;
+  for (let i = 0; i < k; i++) {
+    for (const r of perClass[i]) sv.set(X.subarray(r * cols, (r + 1) * cols), cols * row++);
+  }
+  const flatCoef = new Float64Array((k - 1) * total);
+  coef.forEach((column, c) => flatCoef.set(column, c * total));
+  const nSupport = perClass.map((s) => s.length);
+  const parts: SvmModelParts = {
+    kernel: p.kernel,
+    gamma: p.gamma,
+    coef0: p.coef0,
+    degree: p.degree,
+    labels: [...classes],
+    nSupport,
+    sv,
+    features: cols,
+    coef: flatCoef,
+    rho: Float64Array.from(ordered, (m) => m.rho),
+  };
+  return { text: lines.join('\n') + '\n', nSupport, parts };
 }
 
 /** Shortest text that reads back as the same double ("-0" for negative zero, which libsvm reads as 0 anyway). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
+import { svmPredictModel, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
 import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
 import { buildModelText, type LibsvmParams, type PairModel } from './svm-libsvm.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
@@ -51,11 +52,16 @@ interface Fitted {
   info: SvmFittedInfo;
   /** libsvm: the model file (ASCII, shared memory so workers read it without a copy). */
   model?: Uint8Array;
+  /** libsvm: the same model as arrays in shared memory, for the native predict. */
+  native?: SvmPredictModel;
   /** mljs: the binary machines. */
   mljs?: MljsMachine[];
 }
 
 const LIBSVM_MODULE = new URL('./svm-libsvm.js', import.meta.url).href;
+const NATIVE_MODULE = new URL('../linalg/svm-predict.js', import.meta.url).href;
+/** Test rows per native predict task: several tasks per worker, so a slow core does not hold up the end. */
+const PREDICT_CHUNK = 512;
 
 /**
  * gamma as scikit-learn's SVC resolves it: 'scale' = 1 / (n_features · X.var()) (variance of all values, ddof 0,
@@ -80,8 +86,10 @@ export function resolveGamma(gamma: SvmParams['gamma'], X: Matrix): number {
 /**
  * C-support-vector classifier, one-vs-one over the classes present in y (as libsvm and scikit-learn's SVC).
  * libsvm engine: each pair of classes is a binary libsvm machine trained on a worker of the pool; the machines are
- * combined into libsvm's multi-class model, which predicts rows in parallel on the workers. Results do not depend on
- * the number of workers. No predictProba (libsvm's probability training costs about 5 fits).
+ * combined into libsvm's multi-class model. predict computes libsvm's decision values natively (svm-predict.ts: every
+ * kernel value once per row, blocked dot products, rows split over the workers) and votes as libsvm does;
+ * predictLibsvm runs libsvm's own predict (in WebAssembly) for checking. Results do not depend on the number of
+ * workers. No predictProba (libsvm's probability training costs about 5 fits).
  */
 export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmParams> {
   readonly name = 'svm';
@@ -150,10 +158,14 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const machines = await runAll<PairModel>(
       order.map(([a, b]): Task => ({ module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] })),
     );
-    const { text, nSupport } = buildModelText(X.data, X.cols, classes, machines, lp);
+    const { text, nSupport, parts } = buildModelText(X.data, X.cols, classes, machines, lp);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
     model.set(Buffer.from(text, 'latin1'));
-    this.state = { info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length), model };
+    this.state = {
+      info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length),
+      model,
+      native: svmPredictModel(parts),
+    };
     return this;
   }
 
@@ -173,6 +185,49 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     checkFeatures(this.name, X, fitted.info.features);
     checkFinite(X);
     if (fitted.mljs) return predictMljs(fitted.mljs, fitted.info.classes, X);
+    return (await this.#native(X, false)).labels;
+  }
+
+  /**
+   * libsvm engine: the decision value of every binary machine for every row, rows × machines, machines (i, j), i < j
+   * over fitted.classes in libsvm's order (> 0 votes for class i). Computed natively, as predict computes them.
+   */
+  async decisionValues(X: Matrix): Promise<Float64Array> {
+    const fitted = this.state;
+    checkFeatures(this.name, X, fitted.info.features);
+    checkFinite(X);
+    return (await this.#native(X, true)).decision!;
+  }
+
+  async #native(X: Matrix, withDecision: boolean): Promise<SvmPrediction> {
+    const model = this.state.native;
+    if (!model) throw new Error('svm: only the libsvm engine has decision values');
+    const pairs = this.state.info.machines;
+    const labels = new Uint8Array(X.rows);
+    const decision = withDecision ? new Float64Array(X.rows * pairs) : null;
+    if (X.rows === 0) return { labels, decision };
+    const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
+    const ranges: Array<[number, number]> = [];
+    for (let r = 0; r < X.rows; r += PREDICT_CHUNK) ranges.push([r, Math.min(X.rows, r + PREDICT_CHUNK)]);
+    const parts = await runAll<SvmPrediction>(
+      ranges.map(
+        ([start, end]): Task => ({ module: NATIVE_MODULE, fn: 'svmPredictTask', args: [model, source, start, end, withDecision] }),
+      ),
+    );
+    parts.forEach((part, t) => {
+      const [start] = ranges[t];
+      labels.set(part.labels, start);
+      if (decision) decision.set(part.decision!, start * pairs);
+    });
+    return { labels, decision };
+  }
+
+  /** libsvm engine: predictions by libsvm's own svm_predict (WebAssembly, rows split over the workers), for checking. */
+  async predictLibsvm(X: Matrix): Promise<Uint8Array> {
+    const fitted = this.state;
+    checkFeatures(this.name, X, fitted.info.features);
+    checkFinite(X);
+    if (!fitted.model) throw new Error('svm: only the libsvm engine has a libsvm model');
     if (X.rows === 0) return new Uint8Array(0);
     const Xs = sharedFloat32(X.data);
     const parts = await runAll<Uint8Array>(

@@ -1,0 +1,209 @@
+/**
+ * One-vs-one C-SVC prediction from a fitted libsvm model, natively: libsvm's svm_predict_values on typed arrays.
+ *
+ * For each test row, the kernel with every support vector is computed once and shared by all k(k−1)/2 machines, as
+ * libsvm does. Kernel values come in blocks of test rows × support vectors from the register-blocked dotBlock
+ * (rbf: exp(−γ(‖x‖² + ‖sv‖² − 2x·sv)), clamped at distance 0; linear: x·sv; poly: (γx·sv + coef0)^degree with
+ * libsvm's powi), in Float64. Machine (i, j), i < j, decides Σ_{sv of i} sv_coef[j−1]·K + Σ_{sv of j} sv_coef[i]·K − ρ;
+ * > 0 votes for class i, otherwise for j; the class with most votes wins, ties to the first in libsvm's label order.
+ *
+ * libsvm itself sums (x − sv)² feature by feature, so decision values differ from its own in the last bits (about
+ * 1e-13 here), and a row whose decision value is that close to 0 may in principle vote differently.
+ *
+ * Every sum runs over the support vectors in model order and over features from 0, whatever the blocking: results do
+ * not depend on how rows are split into tasks or how many workers run them.
+ */
+import { dotBlock, squaredNorms } from './kernels.js';
+import { sharedFloat32 } from './pool.js';
+
+export type SvmKernel = 'linear' | 'poly' | 'rbf';
+
+/** A fitted one-vs-one model as libsvm holds it, in shared memory so workers read it without copies. */
+export interface SvmPredictModel {
+  kernel: SvmKernel;
+  gamma: number;
+  coef0: number;
+  degree: number;
+  features: number;
+  /** Class labels in libsvm's order (the order of nSV and of the machines). */
+  labels: Int32Array;
+  /** Support vectors of class c are rows [classStart[c], classStart[c + 1]) of sv (k + 1 entries). */
+  classStart: Int32Array;
+  /** Support vectors, row-major, `features` columns, grouped by class. */
+  sv: Float32Array;
+  /** ‖sv‖² per support vector (rbf). */
+  svNorms: Float64Array;
+  /** libsvm's sv_coef, (k − 1) × total support vectors, row-major. */
+  coef: Float64Array;
+  /** ρ per machine, machines (i, j), i < j, in libsvm's order. */
+  rho: Float64Array;
+}
+
+export interface SvmModelParts {
+  kernel: SvmKernel;
+  gamma: number;
+  coef0: number;
+  degree: number;
+  labels: readonly number[];
+  nSupport: readonly number[];
+  /** Support vectors row-major (total × features), grouped by class in label order. */
+  sv: Float32Array;
+  features: number;
+  /** (k − 1) × total, as libsvm's sv_coef. */
+  coef: Float64Array;
+  rho: Float64Array;
+}
+
+/** The model in shared memory, with support-vector norms. */
+export function svmPredictModel(p: SvmModelParts): SvmPredictModel {
+  const k = p.labels.length;
+  const total = p.nSupport.reduce((s, n) => s + n, 0);
+  if (p.sv.length !== total * p.features) throw new Error('svm model: support vectors do not match nSV × features');
+  if (p.coef.length !== (k - 1) * total) throw new Error('svm model: coefficients do not match (k − 1) × total');
+  if (p.rho.length !== (k * (k - 1)) / 2) throw new Error('svm model: rho needs one value per pair of classes');
+  const classStart = new Int32Array(k + 1);
+  for (let c = 0; c < k; c++) classStart[c + 1] = classStart[c] + p.nSupport[c];
+  const sv = sharedFloat32(p.sv);
+  const svNorms = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, total))).subarray(0, total);
+  squaredNorms(sv, 0, total, p.features, svNorms);
+  const coef = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, p.coef.length))).subarray(0, p.coef.length);
+  coef.set(p.coef);
+  return {
+    kernel: p.kernel,
+    gamma: p.gamma,
+    coef0: p.coef0,
+    degree: p.degree,
+    features: p.features,
+    labels: Int32Array.from(p.labels),
+    classStart,
+    sv,
+    svNorms,
+    coef,
+    rho: Float64Array.from(p.rho),
+  };
+}
+
+/** libsvm's powi: base^times by repeated squaring (bit-identical to libsvm's poly kernel for the same base). */
+export function powi(base: number, times: number): number {
+  let tmp = base;
+  let ret = 1;
+  for (let t = times; t > 0; t = Math.floor(t / 2)) {
+    if (t % 2 === 1) ret *= tmp;
+    tmp *= tmp;
+  }
+  return ret;
+}
+
+/** Test rows per block and support vectors per block: an sv block (at 50 features, 200 kB) stays in L2 cache. */
+const ROW_BLOCK = 16;
+const SV_BLOCK = 1024;
+
+export interface SvmPrediction {
+  /** Predicted label per row of the range. */
+  labels: Uint8Array;
+  /** Decision values, rows × machines (libsvm's order), when asked for. */
+  decision: Float64Array | null;
+}
+
+/**
+ * Pool task: predicts rows [start, end) of X (row-major, model.features columns), as libsvm's svm_predict does for a
+ * C-SVC. With `withDecision`, also returns the decision value of every machine for every row.
+ */
+export function svmPredictTask(
+  model: SvmPredictModel,
+  X: Float32Array,
+  start: number,
+  end: number,
+  withDecision = false,
+): SvmPrediction {
+  const { kernel, gamma, coef0, degree, features: d, labels, classStart, sv, svNorms, coef, rho } = model;
+  const k = labels.length;
+  const km1 = k - 1;
+  const pairs = (k * km1) / 2;
+  const total = classStart[k];
+  const n = end - start;
+  // acc[(r·k + c)·(k − 1) + m] = Σ over class c's support vectors s of coef[m][s]·K(x_r, s)
+  const accStride = k * km1;
+  const acc = new Float64Array(n * accStride);
+  const xNorms = new Float64Array(n);
+  if (kernel === 'rbf') {
+    for (let r = 0; r < n; r++) {
+      const a = (start + r) * d;
+      let s = 0;
+      for (let f = 0; f < d; f++) s += X[a + f] * X[a + f];
+      xNorms[r] = s;
+    }
+  }
+  const tile = new Float64Array(ROW_BLOCK * SV_BLOCK);
+  const negGamma = -gamma;
+  for (let s0 = 0; s0 < total; s0 += SV_BLOCK) {
+    const s1 = Math.min(total, s0 + SV_BLOCK);
+    const sn = s1 - s0;
+    for (let q0 = start; q0 < end; q0 += ROW_BLOCK) {
+      const q1 = Math.min(end, q0 + ROW_BLOCK);
+      dotBlock(X, q0, q1, sv, s0, s1, d, tile, 0, sn);
+      for (let q = q0; q < q1; q++) {
+        const o = (q - q0) * sn;
+        const r = q - start;
+        if (kernel === 'rbf') {
+          const xn = xNorms[r];
+          for (let j = 0; j < sn; j++) {
+            let dist = xn + svNorms[s0 + j] - 2 * tile[o + j];
+            if (dist < 0) dist = 0;
+            tile[o + j] = Math.exp(negGamma * dist);
+          }
+        } else if (kernel === 'poly') {
+          for (let j = 0; j < sn; j++) tile[o + j] = powi(gamma * tile[o + j] + coef0, degree);
+        }
+        // the classes whose support vectors meet this block
+        const ao = r * accStride;
+        for (let c = 0; c < k; c++) {
+          const lo = Math.max(classStart[c], s0);
+          const hi = Math.min(classStart[c + 1], s1);
+          if (lo >= hi) continue;
+          const tOff = o - s0;
+          const aoc = ao + c * km1;
+          // four machines at a time: independent sums that share each kernel value
+          let m = 0;
+          for (; m + 3 < km1; m += 4) {
+            const c0 = m * total, c1 = c0 + total, c2 = c1 + total, c3 = c2 + total;
+            let u0 = acc[aoc + m], u1 = acc[aoc + m + 1], u2 = acc[aoc + m + 2], u3 = acc[aoc + m + 3];
+            for (let s = lo; s < hi; s++) {
+              const kv = tile[tOff + s];
+              u0 += coef[c0 + s] * kv; u1 += coef[c1 + s] * kv; u2 += coef[c2 + s] * kv; u3 += coef[c3 + s] * kv;
+            }
+            acc[aoc + m] = u0; acc[aoc + m + 1] = u1; acc[aoc + m + 2] = u2; acc[aoc + m + 3] = u3;
+          }
+          for (; m < km1; m++) {
+            const c0 = m * total;
+            let u0 = acc[aoc + m];
+            for (let s = lo; s < hi; s++) u0 += coef[c0 + s] * tile[tOff + s];
+            acc[aoc + m] = u0;
+          }
+        }
+      }
+    }
+  }
+  const out = new Uint8Array(n);
+  const decision = withDecision ? new Float64Array(n * pairs) : null;
+  const votes = new Int32Array(k);
+  for (let r = 0; r < n; r++) {
+    votes.fill(0);
+    const ao = r * accStride;
+    let p = 0;
+    for (let i = 0; i < k; i++) {
+      for (let j = i + 1; j < k; j++) {
+        // class i's support vectors carry the pair's coefficients in sv_coef[j − 1], class j's in sv_coef[i]
+        const value = acc[ao + i * km1 + j - 1] + acc[ao + j * km1 + i] - rho[p];
+        if (decision) decision[r * pairs + p] = value;
+        if (value > 0) votes[i]++;
+        else votes[j]++;
+        p++;
+      }
+    }
+    let best = 0;
+    for (let c = 1; c < k; c++) if (votes[c] > votes[best]) best = c;
+    out[r] = labels[best];
+  }
+  return { labels: out, decision };
+}
