@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { workerCount } from '../linalg/pool.js';
@@ -15,18 +16,14 @@ export interface Environment {
   versions: Record<string, string>;
 }
 
-const PACKAGES = ['ml-matrix', 'ml-pca', 'ml-knn', 'ml-random-forest', 'ml-svm', 'libsvm-js', 'ml-confusion-matrix', 'yaml', 'zod', 'yargs'];
+const PACKAGES = ['ml-matrix', 'ml-pca', 'ml-knn', 'ml-random-forest', 'ml-svm', 'libsvm-js', 'ml-confusion-matrix', '@napi-rs/canvas', 'yaml', 'zod', 'yargs'];
 
 /** The machine and library versions a run used, for the report. */
 export function environment(): Environment {
-  const require = createRequire(import.meta.url);
   const versions: Record<string, string> = { 'fashion-pipeline': ownVersion() };
   for (const name of PACKAGES) {
-    try {
-      versions[name] = (require(`${name}/package.json`) as { version: string }).version;
-    } catch {
-      // package.json not exported or package absent: leave it out
-    }
+    const version = packageVersion(name);
+    if (version) versions[name] = version;
   }
   const cpuList = cpus();
   return {
@@ -39,6 +36,24 @@ export function environment(): Environment {
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     versions,
   };
+}
+
+/** A dependency's version from its package.json, found beside its resolved entry point (some packages do not export it). */
+function packageVersion(name: string): string | null {
+  try {
+    let dir = dirname(createRequire(import.meta.url).resolve(name));
+    for (let i = 0; i < 6; i++) {
+      const file = join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === name && pkg.version) return pkg.version;
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    // not installed
+  }
+  return null;
 }
 
 function ownVersion(): string {
