@@ -1,8 +1,5 @@
-import { COLORS, Figure, fitText, luminance, mix, type Picture } from './figure.js';
+import { COLORS, Figure, fitText, header, headerWidth, luminance, mix, MARGIN, SUBTITLE, TITLE, type Picture } from './figure.js';
 
-const MARGIN = 20;
-const TITLE = 17;
-const SUBTITLE = 12;
 
 const CORRECT = '#0969da';
 const MISTAKE = '#e16f24';
@@ -51,16 +48,11 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
   const gridW = n * cell;
   const recallW = 70;
   const legendH = 40;
-  const width = Math.max(left + gridW + recallW + MARGIN, Math.max(probe.measure(input.title, TITLE, true), ...subtitle.map((s) => probe.measure(s, SUBTITLE))) + 2 * MARGIN);
+  const width = Math.max(left + gridW + recallW + MARGIN, headerWidth(probe, input.title, subtitle));
   const height = top + gridW + cell * 0.6 + colLabel + 26 + legendH + MARGIN;
   const fig = new Figure(width, height);
 
-  let y = MARGIN + TITLE;
-  fig.text(input.title, MARGIN, y, { size: TITLE, bold: true, role: 'title' });
-  for (const s of subtitle) {
-    y += SUBTITLE + 6;
-    fig.text(s, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
-  }
+  header(fig, input.title, subtitle);
 
   fig.text('predicted class', left + gridW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
   fig.text('recall %', left + gridW + recallW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
@@ -153,19 +145,14 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
   const plotH = 300;
   const left = MARGIN + 56;
   const headerH = MARGIN + TITLE + subtitle.length * (SUBTITLE + 6) + 34;
-  const width = Math.max(left + slots * minSlot + MARGIN + 10, Math.max(probe.measure(input.title, TITLE, true), ...subtitle.map((s) => probe.measure(s, SUBTITLE))) + 2 * MARGIN, 440);
+  const width = Math.max(left + slots * minSlot + MARGIN + 10, headerWidth(probe, input.title, subtitle), 440);
   // Few runs on a wide canvas: wider slots (up to 180 px) rather than an empty right half.
   const slot = Math.min(Math.max(minSlot, 180), Math.max(minSlot, (width - left - MARGIN - 10) / slots));
   const plotW = slots * slot;
   const height = headerH + plotH + 62 + MARGIN;
   const fig = new Figure(width, height);
 
-  let y = MARGIN + TITLE;
-  fig.text(input.title, MARGIN, y, { size: TITLE, bold: true, role: 'title' });
-  for (const s of subtitle) {
-    y += SUBTITLE + 6;
-    fig.text(s, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
-  }
+  header(fig, input.title, subtitle);
   const top = headerH;
   const bottom = top + plotH;
   const yOf = (v: number) => bottom - ((v - axis.min) / (axis.max - axis.min)) * plotH;

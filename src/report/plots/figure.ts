@@ -198,3 +198,24 @@ export function luminance(color: string): number {
   };
   return 0.2126 * lin((v >> 16) & 255) + 0.7152 * lin((v >> 8) & 255) + 0.0722 * lin(v & 255);
 }
+
+/** Layout shared by every picture: outer margin and the title and subtitle sizes. */
+export const MARGIN = 20;
+export const TITLE = 17;
+export const SUBTITLE = 12;
+
+/** Draws the bold title and the muted subtitle lines at the top left; returns the y where the content may start. */
+export function header(fig: Figure, title: string, subtitle: readonly string[]): number {
+  let y = MARGIN + TITLE;
+  fig.text(title, MARGIN, y, { size: TITLE, bold: true, role: 'title' });
+  for (const line of subtitle) {
+    y += SUBTITLE + 6;
+    fig.text(line, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
+  }
+  return y + 16;
+}
+
+/** The width the title and subtitle need, margins included. */
+export function headerWidth(fig: Figure, title: string, subtitle: readonly string[]): number {
+  return Math.max(fig.measure(title, TITLE, true), ...subtitle.map((s) => fig.measure(s, SUBTITLE))) + 2 * MARGIN;
+}

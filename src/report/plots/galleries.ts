@@ -1,4 +1,4 @@
-import { COLORS, Figure, fitText, type Picture } from './figure.js';
+import { COLORS, Figure, fitText, header, headerWidth, MARGIN, SUBTITLE, TITLE, type Picture } from './figure.js';
 
 /** An image to draw: its pixels (row-major, top row first, 0..255) and the caller's id for it (a row index). */
 export interface GalleryImage {
@@ -6,26 +6,9 @@ export interface GalleryImage {
   pixels: ArrayLike<number>;
 }
 
-const MARGIN = 20;
 const GAP = 6;
-const TITLE = 17;
-const SUBTITLE = 12;
 const LABEL = 14;
 const CAPTION = 11;
-
-function header(fig: Figure, title: string, subtitle: string[]): number {
-  let y = MARGIN + TITLE;
-  fig.text(title, MARGIN, y, { size: TITLE, bold: true, role: 'title' });
-  for (const line of subtitle) {
-    y += SUBTITLE + 6;
-    fig.text(line, MARGIN, y, { size: SUBTITLE, color: COLORS.muted, role: 'subtitle' });
-  }
-  return y + 16;
-}
-
-function headerWidth(fig: Figure, title: string, subtitle: string[]): number {
-  return Math.max(fig.measure(title, TITLE, true), ...subtitle.map((s) => fig.measure(s, SUBTITLE))) + 2 * MARGIN;
-}
 
 const probe = (): Figure => new Figure(1, 1);
 
