@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRun } from '../src/cli/run.js';
 import { shutdownPool } from '../src/linalg/pool.js';
-import { tempDir } from './helpers.js';
+import { toCsv } from '../src/data/csv.js';
+import { fashionSample, fashionTestSample, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
 
@@ -62,6 +63,35 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   const again = await runRun({ file, out: tempDir() });
   t.deepEqual(again.result.cv!.folds.map((f) => f.accuracy), result.cv!.folds.map((f) => f.accuracy));
   t.deepEqual(again.result.test!.predictions, result.test!.predictions);
+});
+
+test('a pipeline reads Kaggle-layout CSV files named relative to the pipeline file', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'train.csv'), toCsv(fashionSample(600, 3)));
+  writeFileSync(join(dir, 'test.csv'), toCsv(fashionTestSample(150, 3)));
+  const file = join(dir, 'csv.yaml');
+  writeFileSync(
+    file,
+    `name: csv-run
+data: { format: csv, train: train.csv, test: test.csv }
+steps:
+  - normalize: { method: minmax }
+  - pca: { components: 10 }
+  - knn: { k: 3 }
+evaluation: { folds: 2, seed: 1 }
+`,
+  );
+  const out = tempDir();
+  const { result } = await runRun({ file, out, pictures: false });
+  t.is(result.data.format, 'csv');
+  t.is(result.data.train_rows, 600);
+  t.is(result.test!.rows, 150);
+  t.is(Object.keys(result.data.checksums).length, 2);
+  t.true(result.test!.accuracy > 0.5);
+  writeFileSync(join(dir, 'test.csv'), 'label,pixel1\n1,2\n');
+  const r = spawnSync(process.execPath, [BIN, 'run', file, '--out', out], { encoding: 'utf8' });
+  t.is(r.status, 1);
+  t.regex(r.stderr, /test\.csv:1: header must be label,pixel1/);
 });
 
 test('CLI: a bad pipeline file is one line with file:line:col, exit 2, nothing written', (t) => {
