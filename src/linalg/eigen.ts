@@ -161,7 +161,7 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
   };
 
   if (norm === 0) {
-    // Zero matrix: any orthonormal set; take unit vectors.
+    // Zero matrix: every orthonormal set is an eigenbasis; take unit vectors.
     const vectors = new Float64Array(k * n);
     for (let c = 0; c < k; c++) vectors[c * n + c] = 1;
     return { values: new Float64Array(k), vectors, steps: 0 };

@@ -3,7 +3,8 @@ import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import { svmPredictModel, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
 import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
-import { buildModelText, type LibsvmParams, type PairModel } from './svm-libsvm.js';
+import type { LibsvmParams, PairModel } from './svm-libsvm.js';
+import { buildModelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
 
 export const SvmParams = z
