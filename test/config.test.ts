@@ -67,6 +67,7 @@ const cases: Array<[string, string, RegExp]> = [
   ['step not a map', valid.replace('  - knn: { k: 3 }', '  - knn'), /^p\.yaml:5:5: each step is a one-key map/],
   ['yaml syntax', 'name: [unclosed\nsteps: []\n', /^p\.yaml:\d+:\d+: YAML syntax: /],
   ['bad name', valid.replace('name: t', 'name: "a b"'), /^p\.yaml:1:7: name: name must be letters/],
+  ['reserved name', valid.replace('name: t', 'name: data'), /^p\.yaml:1:7: name: name must not be data or COMPARISON/],
   ['csv without files', valid.replace('evaluation:', 'data: { format: csv }\nevaluation:'), /data\.format csv needs data\.train/],
 ];
 

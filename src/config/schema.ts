@@ -33,11 +33,15 @@ export const EvaluationSection = z
   .strict();
 export type EvaluationSection = z.infer<typeof EvaluationSection>;
 
+/** Report names other commands write in the results folder (show: data.md, compare: COMPARISON.md). */
+const RESERVED_NAMES = ['data', 'COMPARISON'];
+
 export const PipelineFile = z
   .object({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'name must be letters, digits, ".", "_" or "-" (it names the report files)'),
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'name must be letters, digits, ".", "_" or "-" (it names the report files)')
+      .refine((n) => !RESERVED_NAMES.includes(n), { message: `name must not be ${RESERVED_NAMES.join(' or ')}: pipeline show and pipeline compare write those reports` }),
     description: z.string().optional(),
     data: DataSection.default({ format: 'idx' }),
     /** Ordered stages, each a one-key map `{stage: params}`; validated against the registry separately. */
