@@ -61,6 +61,28 @@ test('grid keys and values are validated with file positions; --param problems a
   t.throws(() => applyParamOptions(loaded.grid, ['knn.k']), { instanceOf: UsageError, message: /expected stage\.param=value/ });
 });
 
+test('a grid value that cannot fit the data is reported at that value (or names the --param option)', async (t) => {
+  const text = base.replace('knn.k: [1, 3, 5]', 'knn.k: [1, 700]');
+  const err = await t.throwsAsync(() => runGridCommand({ file: file(text), out: tempDir(), cacheDir: tempDir() }), { instanceOf: ConfigError });
+  t.regex(err!.message, /g\.yaml:10:14: knn\.k: .*700/);
+  await t.throwsAsync(() => runGridCommand({ file: file(base), out: tempDir(), cacheDir: tempDir(), params: ['knn.k=1,700'] }), {
+    instanceOf: UsageError,
+    message: /^--param knn\.k=1,700: knn\.k: .*700/,
+  });
+});
+
+test('command-line overrides are validated like the file and named as options', async (t) => {
+  const path = file(base);
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), seed: 1.5 }), { instanceOf: UsageError, message: /^--seed 1\.5: / });
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), seed: 5_000_000_000 }), { instanceOf: UsageError, message: /^--seed 5000000000: / });
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), folds: 500 }), { instanceOf: UsageError, message: /^--folds 500: / });
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), folds: 95, cacheDir: tempDir() }), {
+    instanceOf: UsageError,
+    message: /^--folds 95: the smallest class in the training data has 90 rows/,
+  });
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), cacheSizeMb: 0 }), { instanceOf: UsageError, message: /--cache-size/ });
+});
+
 test('a search ranks candidates, refits the best and writes the leaderboard; worker count does not change it', async (t) => {
   const path = file(base);
   const cacheDir = tempDir();

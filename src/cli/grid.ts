@@ -54,6 +54,9 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
     throw new UsageError(`--folds must be a whole number ≥ 2, got ${options.folds}`);
   }
+  if (options.cacheSizeMb !== undefined && !(options.cacheSizeMb > 0)) {
+    throw new UsageError(`--cache-size must be a number of megabytes > 0, got ${options.cacheSizeMb}`);
+  }
   const loaded = loadPipelineFile(options.file, { folds: options.folds, seed: options.seed });
   const candidates = expandGrid(applyParamOptions(loaded.grid, options.params ?? []), loaded.config.steps, loaded.source);
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());

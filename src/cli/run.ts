@@ -40,9 +40,6 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
     throw new UsageError(`--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`);
   }
-  if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0)) {
-    throw new UsageError(`--seed must be a whole number ≥ 0, got ${options.seed}`);
-  }
   const loaded = loadPipelineFile(options.file, {
     folds: options.cv === false ? 0 : options.folds,
     seed: options.seed,

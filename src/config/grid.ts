@@ -7,7 +7,7 @@ import { featureFlowProblem, type StepConfig } from './chain.js';
 import type { SourceMap } from './positions.js';
 
 /** Where a grid value came from: a place in the pipeline file, or a --param option. */
-type Origin = { path: PropertyKey[] } | { option: string };
+export type Origin = { path: PropertyKey[] } | { option: string };
 
 interface GridValue {
   value: unknown;
@@ -23,6 +23,8 @@ export interface Candidate {
   key: string;
   /** The grid params, `stage.param` → value, in the order the keys were written. */
   params: Record<string, unknown>;
+  /** Where each of those values was written (errors found while fitting point there). */
+  origins: Record<string, Origin>;
   steps: StepConfig[];
 }
 
@@ -107,10 +109,12 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
     for (const combo of cartesian(axes.map((a) => a.values))) {
       const resolved = steps.map((s) => ({ ...s, params: { ...s.params } }));
       const params: Record<string, unknown> = {};
+      const origins: Record<string, Origin> = {};
       combo.forEach((v, i) => {
         const axis = axes[i];
         resolved[axis.index].params[axis.param] = v.value;
         params[axis.key] = v.value;
+        origins[axis.key] = v.origin;
       });
       const problem = featureFlowProblem(resolved);
       if (problem) {
@@ -119,7 +123,7 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
         throw fail(where, `${resolved[problem.index].id}.${problem.param}: ${problem.message}`);
       }
       const key = candidateKey(resolved);
-      if (!candidates.has(key)) candidates.set(key, { key, params, steps: resolved });
+      if (!candidates.has(key)) candidates.set(key, { key, params, origins, steps: resolved });
     }
   }
   return [...candidates.values()];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { registry, stageNames } from '../stages/registry.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, UsageError } from './errors.js';
 import { featureFlowProblem, type StepConfig } from './chain.js';
 import { expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
@@ -23,6 +23,8 @@ export interface LoadedConfig {
   config: PipelineConfig;
   /** The file's `grid:` section, validated against the steps (empty when there is none). */
   grid: GridMap[];
+  /** Evaluation values that came from the command line (errors about them name the option, not the file). */
+  overridden: Set<keyof EvaluationOverrides>;
   /** Positions in the file, for errors found after loading (e.g. folds against the class counts). */
   source: SourceMap;
 }
@@ -60,8 +62,13 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
   const top = PipelineFile.safeParse(raw);
   if (!top.success) throw fromZod(source, [], top.error, PipelineFile);
   const evaluation: EvaluationSection = { ...top.data.evaluation };
+  const overridden = new Set<keyof EvaluationOverrides>();
   for (const key of ['folds', 'seed', 'test'] as const) {
-    if (overrides[key] !== undefined) (evaluation[key] as unknown) = overrides[key];
+    if (overrides[key] === undefined) continue;
+    const checked = EvaluationSection.shape[key].safeParse(overrides[key]);
+    if (!checked.success) throw new UsageError(`--${key} ${String(overrides[key])}: ${checked.error.issues[0].message}`);
+    (evaluation[key] as unknown) = checked.data;
+    overridden.add(key);
   }
   const parsed = top.data.steps.map((item, i) => parseStep(source, item, i, evaluation.seed));
   const steps = parsed.map((p) => p.step);
@@ -82,7 +89,7 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
   }
   const grid = parseGridSection(source, top.data.grid);
   expandGrid(grid, steps, source);
-  return { file, config, grid, source };
+  return { file, config, grid, source, overridden };
 }
 
 /** A ConfigError at the position of `path` in the file (for checks that need the data first). */

@@ -144,8 +144,12 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
             score = await scoreUnit(options, candidate, f, foldsKey, Xtr, ytr, Xte, yte);
           } catch (err) {
             if (err instanceof StepParamError) {
-              const stage = candidate.steps[err.stepIndex].stage;
-              throw source.error(['steps', err.stepIndex, stage], `${stage}.${err.param}: ${err.detail} (grid candidate ${describe(candidate.params)})`, true);
+              const step = candidate.steps[err.stepIndex];
+              const key = `${step.id}.${err.param}`;
+              const origin = candidate.origins[key];
+              const message = `${key}: ${err.detail} (grid candidate ${describe(candidate.params)})`;
+              if (origin && 'option' in origin) throw new UsageError(`${origin.option}: ${message}`);
+              throw source.error(origin ? origin.path : ['steps', err.stepIndex, step.stage, err.param], message);
             }
             throw err;
           }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UsageError } from '../config/errors.js';
 import type { LoadedConfig, PipelineConfig } from '../config/load.js';
 import { late } from '../config/load.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
@@ -123,10 +124,13 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
 }
 
 /** Refuses more folds than the smallest class has rows (reported at evaluation.folds in the file). */
-export function checkFolds({ config, source }: LoadedConfig, data: LoadedData): void {
+export function checkFolds({ config, source, overridden }: LoadedConfig, data: LoadedData): void {
   const k = config.evaluation.folds;
   if (k === 0) return;
   const smallest = smallestClassCount(data.train.y);
+  if (k > smallest && overridden.has('folds')) {
+    throw new UsageError(`--folds ${k}: the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+  }
   if (k > smallest) {
     throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
   }

@@ -122,8 +122,13 @@ export function sharedFloat32(src: Float32Array): Float32Array {
   return out;
 }
 
-/** Stops all workers (tests and the CLI call it when done; the pool also never holds the process open). */
+/**
+ * Stops all workers (tests and the CLI call it when done, or after an error; the pool also never holds the process open
+ * by itself). Tasks still queued are rejected rather than started: after a failed runAll its sibling tasks must not
+ * keep the process computing.
+ */
 export async function shutdownPool(): Promise<void> {
+  for (const job of queue.splice(0)) job.reject(new Error('pool: shut down before the task started'));
   const old = slots;
   slots = [];
   await Promise.all(old.map((s) => s.worker.terminate()));
