@@ -1,5 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { foldsId } from '../src/evaluate/run.js';
 import { smallestClassCount, stratifiedKFold, stratifiedSubset } from '../src/evaluate/split.js';
 
 const labelsArb = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 10, maxLength: 400 });
@@ -71,4 +72,10 @@ test('property: stratified subsets have the asked size and keep class proportion
     { numRuns: 200 },
   );
   t.pass();
+});
+
+test('fold ids tell apart partitions whose concatenated test indices are equal', (t) => {
+  const fold = (test: number[]) => ({ train: new Int32Array(0), test: Int32Array.from(test) });
+  t.not(foldsId([fold([0, 1]), fold([2])]), foldsId([fold([0]), fold([1, 2])]));
+  t.is(foldsId([fold([0, 1]), fold([2])]), foldsId([fold([0, 1]), fold([2])]));
 });

@@ -20,7 +20,7 @@ const PACKAGES = ['ml-matrix', 'ml-pca', 'ml-knn', 'ml-random-forest', 'ml-svm',
 
 /** The machine and library versions a run used, for the report. */
 export function environment(): Environment {
-  const versions: Record<string, string> = { 'fashion-pipeline': ownVersion() };
+  const versions: Record<string, string> = { 'fashion-pipeline': toolVersion() };
   for (const name of PACKAGES) {
     const version = packageVersion(name);
     if (version) versions[name] = version;
@@ -56,7 +56,8 @@ function packageVersion(name: string): string | null {
   return null;
 }
 
-function ownVersion(): string {
+/** This tool's version (package.json). */
+export function toolVersion(): string {
   const url = new URL('../../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
 }

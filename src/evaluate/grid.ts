@@ -9,7 +9,7 @@ import { fitStep, Pipeline, StepParamError } from '../pipeline/pipeline.js';
 import { registry } from '../stages/registry.js';
 import type { Estimator, Transformer } from '../stages/stage.js';
 import type { Checkpoint, FoldScore } from './checkpoint.js';
-import { environment, type Environment } from './environment.js';
+import { environment, toolVersion, type Environment } from './environment.js';
 import type { CacheStats, FitCache, PrefixOutput } from './fit-cache.js';
 import type { ProgressSink } from './progress.js';
 import { checkFolds, evaluateOnTest, foldScores, foldsId, type TestResult } from './run.js';
@@ -99,7 +99,8 @@ function prepare(options: GridOptions): Prepared {
   checkFolds(options.loaded, data);
   const folds = stratifiedKFold(data.train.y, k, seed);
   const dataKey = canonical({ checksums: data.info.checksums, rows: data.info.train_rows, limit: config.data.limit ?? null });
-  const foldsKey = hash(`${dataKey}|${foldsId(folds)}|${k}|${seed}`);
+  // The tool's version is part of every cache and checkpoint key: entries written by another version's stages are never served.
+  const foldsKey = hash(`${toolVersion()}|${dataKey}|${foldsId(folds)}|${k}|${seed}`);
   const checkpoint = options.checkpoint(foldsKey);
   // Candidates sharing a transformer prefix run one after another, so the prefix stays in memory between them.
   const order = [...options.candidates].sort((a, b) => prefixSignature(a.steps).localeCompare(prefixSignature(b.steps)));

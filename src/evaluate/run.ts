@@ -142,10 +142,15 @@ export function foldScores(yTrue: Uint8Array, yPred: Uint8Array): { accuracy: nu
   return { accuracy: report.accuracy, macro_f1: report.macroAvg.f1 };
 }
 
-/** Identifies a fold assignment (SHA-256 of the test indices of every fold), so runs can tell they share folds. */
+/** Identifies a fold assignment (SHA-256 of the fold count, each fold's size and test indices), so runs can tell they share folds. */
 export function foldsId(folds: readonly Fold[]): string {
   const hash = createHash('sha256');
-  for (const fold of folds) hash.update(new Uint8Array(fold.test.buffer, fold.test.byteOffset, fold.test.byteLength));
+  hash.update(`k=${folds.length};`);
+  for (const fold of folds) {
+    // Each fold's size goes in before its indices, so two partitions of the same rows never hash alike.
+    hash.update(`n=${fold.test.length};`);
+    hash.update(new Uint8Array(fold.test.buffer, fold.test.byteOffset, fold.test.byteLength));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
