@@ -16,8 +16,10 @@ test('a CSV written from real images reads back identical (CRLF and trailing new
   const back = parseCsv(text, 'x.csv');
   t.deepEqual(Array.from(back.y), Array.from(sample.y));
   t.deepEqual(Array.from(back.X.data), Array.from(sample.X.data));
-  const crlf = parseCsv(text.replace(/\n/g, '\r\n'), 'x.csv');
+  const crlf = parseCsv(text.replace(/\n/g, '\r\n') + '\r\n', 'x.csv');
   t.deepEqual(Array.from(crlf.X.data), Array.from(sample.X.data));
+  const spaced = parseCsv(text.replace(/,/g, ' , '), 'x.csv');
+  t.deepEqual(Array.from(spaced.y), Array.from(sample.y), 'spaces around values are allowed');
 });
 
 test('malformed lines are errors with the line number', (t) => {
@@ -30,6 +32,7 @@ test('malformed lines are errors with the line number', (t) => {
     [`${header}\n3,,${new Array(783).fill(0).join(',')}\n`, /f\.csv:2: column 2 is empty/],
     [`label,a,b\n1,2,3\n`, /f\.csv:1: header must be label,pixel1/],
     ['', /empty file/],
+    [`${header}\n3,1 2,${new Array(783).fill(0).join(',')}\n`, /f\.csv:2: column 2 has a space inside the number/],
   ];
   for (const [text, message] of cases) t.throws(() => parseCsv(text, 'f.csv'), { instanceOf: DataError, message });
 });

@@ -10,7 +10,7 @@ import { CLASS_NAMES, PIXELS } from './fashion-mnist.js';
  */
 export function parseCsv(text: string, what: string): Dataset {
   const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   if (lines.length === 0) throw new DataError(`${what}: empty file; expected a header label,pixel1,…,pixel${PIXELS}`);
   const header = lines[0].replace(/\r$/, '').split(',');
   if (header.length !== PIXELS + 1 || header[0].trim() !== 'label') {
@@ -27,6 +27,7 @@ export function parseCsv(text: string, what: string): Dataset {
     let field = 0;
     let value = 0;
     let digits = 0;
+    let spaceAfterDigits = false;
     const end = line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
     for (let i = 0; i <= end; i++) {
       const ch = i < end ? line.charCodeAt(i) : 44;
@@ -43,10 +44,14 @@ export function parseCsv(text: string, what: string): Dataset {
         field++;
         value = 0;
         digits = 0;
+        spaceAfterDigits = false;
       } else if (ch >= 48 && ch <= 57) {
+        if (spaceAfterDigits) throw new DataError(`${what}:${lineNo}: column ${field + 1} has a space inside the number`);
         value = value * 10 + (ch - 48);
         digits++;
-      } else if (ch !== 32) {
+      } else if (ch === 32 || ch === 9) {
+        if (digits > 0) spaceAfterDigits = true; // spaces around a value are fine, inside it they are not
+      } else {
         throw new DataError(`${what}:${lineNo}: column ${field + 1} is not a whole number (found "${line[i]}")`);
       }
     }
