@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
@@ -140,21 +140,7 @@ for (const [weights, metric] of [
   test(`${weights} weights, ${metric}: kd_tree and brute equal the plain reference`, async (t) => {
     const { Xtr, ytr, Xte: all } = await fashion();
     const Xte = takeRows(all, Array.from({ length: 203 }, (_, i) => i));
-    const params = { k: 7, weights, metric };
-    const ref = reference(Xtr, ytr, Xte, params);
-    for (const algorithm of ['kd_tree', 'brute'] as const) {
-      const m = await new Knn({ ...params, algorithm }).fit(Xtr, ytr);
-      const nb = await m.kneighbors(Xte);
-      const pred = await m.predict(Xte);
-      const proba = await m.predictProba(Xte);
-      t.is(proba.cols, 10);
-      for (let i = 0; i < Xte.rows; i++) {
-        t.deepEqual(Array.from(nb.index.subarray(i * 7, i * 7 + 7)), ref.index[i], `${algorithm} row ${i}`);
-        for (let j = 0; j < 7; j++) t.true(Math.abs(nb.distance[i * 7 + j] - ref.distance[i][j]) < 1e-9 * (1 + ref.distance[i][j]));
-        t.is(pred[i], ref.pred[i], `${algorithm} row ${i}`);
-        for (let l = 0; l < 10; l++) t.true(Math.abs(proba.data[i * 10 + l] - ref.proba[i][l]) < 1e-6);
-      }
-    }
+    await matchesReference(t, Xtr, ytr, Xte, { k: 7, weights, metric }, 10, true);
   });
 }
 
@@ -168,19 +154,7 @@ test('ties: equal distances go to the lower training index, equal votes to the l
   const Xte = matrix(61, d, Float32Array.from({ length: 61 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)));
   for (const metric of ['euclidean', 'manhattan'] as const) {
     for (const weights of ['uniform', 'distance'] as const) {
-      const params = { k: 6, weights, metric };
-      const ref = reference(Xtr, ytr, Xte, params);
-      for (const algorithm of ['kd_tree', 'brute'] as const) {
-        const m = await new Knn({ ...params, algorithm }).fit(Xtr, ytr);
-        const nb = await m.kneighbors(Xte);
-        const pred = await m.predict(Xte);
-        const proba = await m.predictProba(Xte);
-        for (let i = 0; i < Xte.rows; i++) {
-          t.deepEqual(Array.from(nb.index.subarray(i * 6, i * 6 + 6)), ref.index[i], `${metric} ${algorithm} row ${i}`);
-          t.is(pred[i], ref.pred[i]);
-          for (let l = 0; l < 4; l++) t.true(Math.abs(proba.data[i * 4 + l] - ref.proba[i][l]) < 1e-6);
-        }
-      }
+      await matchesReference(t, Xtr, ytr, Xte, { k: 6, weights, metric }, 4, false);
     }
   }
 });
@@ -237,3 +211,33 @@ test.serial('FASHION_WORKERS=1 and the default pool give identical output (sever
     else process.env.FASHION_WORKERS = saved;
   }
 });
+
+/**
+ * Both search algorithms against the plain reference: neighbour indices, predictions and probabilities per row (and
+ * distances when `distances` is set), with the reference's tie rules.
+ */
+async function matchesReference(
+  t: ExecutionContext,
+  Xtr: Matrix,
+  ytr: Uint8Array,
+  Xte: Matrix,
+  params: { k: number; weights: 'uniform' | 'distance'; metric: 'euclidean' | 'manhattan' },
+  labels: number,
+  distances: boolean,
+): Promise<void> {
+  const { k } = params;
+  const ref = reference(Xtr, ytr, Xte, params);
+  for (const algorithm of ['kd_tree', 'brute'] as const) {
+    const m = await new Knn({ ...params, algorithm }).fit(Xtr, ytr);
+    const nb = await m.kneighbors(Xte);
+    const pred = await m.predict(Xte);
+    const proba = await m.predictProba(Xte);
+    t.is(proba.cols, labels);
+    for (let i = 0; i < Xte.rows; i++) {
+      t.deepEqual(Array.from(nb.index.subarray(i * k, i * k + k)), ref.index[i], `${params.metric} ${algorithm} row ${i}`);
+      if (distances) for (let j = 0; j < k; j++) t.true(Math.abs(nb.distance[i * k + j] - ref.distance[i][j]) < 1e-9 * (1 + ref.distance[i][j]));
+      t.is(pred[i], ref.pred[i], `${algorithm} row ${i}`);
+      for (let l = 0; l < labels; l++) t.true(Math.abs(proba.data[i * labels + l] - ref.proba[i][l]) < 1e-6);
+    }
+  }
+}
