@@ -201,9 +201,8 @@ export async function evaluateOnTest(template: Pipeline, data: LoadedData, progr
   const t0 = performance.now();
   await pipeline.fit(data.train.X, data.train.y, timings, (id) => progress?.advance(`final fit ${id}`));
   const t1 = performance.now();
-  const yPred = await pipeline.predict(test.X, timings, () => progress?.advance('test predict'));
+  const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, timings, () => progress?.advance('test predict'));
   const t2 = performance.now();
-  const proba = await pipeline.predictProba(test.X);
   const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
   const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);
   const report = classificationReport(cm);

@@ -117,20 +117,28 @@ export class Pipeline {
   }
 
   async predict(X: Matrix, timings?: Timings, onStep?: StepListener): Promise<Uint8Array> {
+    return this.estimate(await this.transform(X, timings), timings, onStep);
+  }
+
+  /**
+   * Predicted labels and, when the estimator gives them, class probabilities, from one pass of the transformers
+   * (probabilities are not timed: they are for the report's pictures, not part of predicting).
+   */
+  async predictWithProba(X: Matrix, timings?: Timings, onStep?: StepListener): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
     const features = await this.transform(X, timings);
+    const labels = await this.estimate(features, timings, onStep);
+    const proba = this.estimator.predictProba ? await this.estimator.predictProba(features) : null;
+    return { labels, proba };
+  }
+
+  /** The estimator's predict on transformed features, timed. */
+  private async estimate(features: Matrix, timings?: Timings, onStep?: StepListener): Promise<Uint8Array> {
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
     const out = await this.estimator.predict(features);
     timings?.add(last.id, 'predict_ms', performance.now() - t0);
     onStep?.(last.id, 'predict_ms');
     return out;
-  }
-
-  /** Class probabilities when the estimator gives them, else null. */
-  async predictProba(X: Matrix, timings?: Timings): Promise<Matrix | null> {
-    if (!this.estimator.predictProba) return null;
-    const features = await this.transform(X, timings);
-    return this.estimator.predictProba(features);
   }
 }
 
