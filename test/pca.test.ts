@@ -288,3 +288,25 @@ test('symmetricTopEigen: repeated and zero eigenvalues, against a known spectrum
     }
   }
 });
+
+test('8-bit chunks and a chunk off the grid: all chunks redone in float64, matching ml-pca', async (t) => {
+  const { X: full } = fashion(3000);
+  const d = 196;
+  const X = matrix(full.rows, d);
+  for (let i = 0; i < full.rows; i++) for (let f = 0; f < d; f++) X.data[i * d + f] = full.data[i * 784 + 4 * f];
+  X.data[2500 * d + 100] += 1e-3; // only the third chunk (rows 2048..2999) leaves the x/255 grid
+  const ours = await new Pca({ components: 5 }).fit(X, new Uint8Array(X.rows));
+  const ref = new MlPca(toNested(X));
+  const ev = ref.getEigenvalues();
+  for (let c = 0; c < 5; c++) {
+    t.true(Math.abs(ours.explainedVariance[c] - ev[c]) <= 1e-6 * ev[0], `variance ${c}: ${ours.explainedVariance[c]} vs ${ev[c]}`);
+  }
+  const mean = ours.mean;
+  let worst = 0;
+  for (let f = 0; f < d; f++) {
+    let s = 0;
+    for (let i = 0; i < X.rows; i++) s += X.data[i * d + f];
+    worst = Math.max(worst, Math.abs(mean[f] - s / X.rows));
+  }
+  t.true(worst < 1e-9, `mean off by ${worst}`);
+});

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { matrix } from '../linalg/matrix.js';
+import { matrix, sharedFloats } from '../linalg/matrix.js';
 import type { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { CLASS_NAMES, PIXELS } from './fashion-mnist.js';
@@ -19,7 +19,7 @@ export function parseCsv(text: string, what: string): Dataset {
     );
   }
   const n = lines.length - 1;
-  const X = new Float32Array(n * PIXELS);
+  const X = sharedFloats(n * PIXELS);
   const y = new Uint8Array(n);
   for (let r = 0; r < n; r++) {
     const lineNo = r + 2;

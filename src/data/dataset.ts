@@ -1,4 +1,4 @@
-import { matrix, type Matrix } from '../linalg/matrix.js';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { DataError } from './errors.js';
 
 /** Images as rows of pixel values (0..255 as floats), with their labels. */
@@ -12,7 +12,7 @@ export function datasetFromBytes(pixels: Uint8Array, labels: Uint8Array, feature
   if (pixels.length !== labels.length * features) {
     throw new DataError(`${what}: ${pixels.length / features} images but ${labels.length} labels`);
   }
-  const data = new Float32Array(pixels.length);
+  const data = sharedFloats(pixels.length);
   for (let i = 0; i < pixels.length; i++) data[i] = pixels[i];
   return { X: matrix(labels.length, features, data), y: labels };
 }

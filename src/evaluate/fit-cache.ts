@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { matrix, type Matrix } from '../linalg/matrix.js';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 
 /** What a fitted transformer prefix produced for one fold: its training rows and held-out rows, transformed. */
 export interface PrefixOutput {
@@ -131,7 +131,7 @@ export class FitCache {
       const start = 4 + len;
       const floats = (h.trainRows + h.testRows) * h.cols;
       if (buf.length !== start + floats * 4) throw new Error('size mismatch');
-      const all = new Float32Array(floats);
+      const all = sharedFloats(floats);
       new Uint8Array(all.buffer).set(buf.subarray(start));
       const now = new Date();
       utimesSync(path, now, now);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { matrix, type Matrix } from '../linalg/matrix.js';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { BaseStage, checkFeatures, checkXy, type StageSpec, type Transformer } from './stage.js';
 
 export const NormalizeParams = z
@@ -63,7 +63,7 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
     const fitted = this.state;
     checkFeatures(this.name, X, fitted.features);
     const { rows, cols, data } = X;
-    const out = new Float32Array(rows * cols);
+    const out = sharedFloats(rows * cols);
     if (this.params.method === 'minmax') {
       for (let i = 0; i < data.length; i++) out[i] = data[i] / 255;
     } else if (this.params.method === 'standard') {

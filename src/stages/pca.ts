@@ -1,8 +1,9 @@
 import { PCA as MlPca } from 'ml-pca';
 import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
-import { dotBlock, gramAccumulate, gramScratch } from '../linalg/kernels.js';
-import { matrix, toNested, type Matrix } from '../linalg/matrix.js';
+import type { GramPart } from '../linalg/gram.js';
+import { dotBlock } from '../linalg/kernels.js';
+import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
 import { BaseStage, checkFeatures, checkXy, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
 
@@ -107,7 +108,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     checkFeatures(this.name, X, f.features);
     const k = this.params.components;
     const { rows, cols: d } = X;
-    const out = new Float32Array(rows * k);
+    const out = sharedFloats(rows * k);
     // workers read the rows from shared memory (one copy, unless they are shared already)
     const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
     const tasks = [];
@@ -122,6 +123,10 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     return matrix(rows, k, out);
   }
 }
+
+/** Pixel scales tried for the exact integer path: x/255 (normalize minmax), then raw 0..255. */
+const GRID_DIVISORS = [255, 1];
+const gramModule = new URL('../linalg/gram.js', import.meta.url).href;
 
 function componentsMessage(k: number, features: number): string {
   return `components must be ≤ the ${features} features it receives, got ${k}`;
@@ -156,36 +161,59 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
     if (mu * mu > 1e3 * spread) shift[f] = mu;
   }
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
-  const tasks = [];
-  const step = chunkRows(n);
-  for (let r0 = 0; r0 < n; r0 += step) {
-    const r1 = Math.min(n, r0 + step);
-    const chunk = source.subarray(r0 * d, r1 * d);
-    tasks.push({ module: import.meta.url, fn: 'pcaGramTask', args: [chunk, r1 - r0, d, shift] });
-  }
-  const parts = await runAll<{ gram: Float64Array; sums: Float64Array }>(tasks);
-  // Sum in chunk order, then covariance = (Σ(x−s)(x−s)ᵀ − n·(μ−s)(μ−s)ᵀ) / (n − 1), symmetric.
+  const gramParts = (divisors: number[]): Promise<GramPart[]> => {
+    const tasks = [];
+    const step = chunkRows(n);
+    for (let r0 = 0; r0 < n; r0 += step) {
+      const r1 = Math.min(n, r0 + step);
+      const chunk = source.subarray(r0 * d, r1 * d);
+      tasks.push({ module: gramModule, fn: 'gramOfRows', args: [chunk, r1 - r0, d, shift, divisors] });
+    }
+    return runAll<GramPart>(tasks);
+  };
+  // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers; other data, or chunks that disagree
+  // on the scale, in float64.
+  let parts = await gramParts(GRID_DIVISORS);
+  if (parts.some((p) => p.divisor !== parts[0].divisor)) parts = await gramParts([]);
   const d4 = (d + 3) & ~3;
   const gram = new Float64Array(d4 * d4);
-  const ms = new Float64Array(d);
+  const sums = new Float64Array(d);
   for (const part of parts) {
     for (let i = 0; i < gram.length; i++) gram[i] += part.gram[i];
-    for (let f = 0; f < d; f++) ms[f] += part.sums[f];
+    for (let f = 0; f < d; f++) sums[f] += part.sums[f];
   }
+  const divisor = parts[0].divisor;
   const mean = new Float64Array(d);
-  for (let f = 0; f < d; f++) {
-    ms[f] /= n;
-    mean[f] = shift[f] + ms[f];
-  }
   const cov = new Float64Array(d * d);
   let total = 0;
-  for (let a = 0; a < d; a++) {
-    for (let b = a; b < d; b++) {
-      const v = (gram[a * d4 + b] - n * ms[a] * ms[b]) / (n - 1);
-      cov[a * d + b] = v;
-      cov[b * d + a] = v;
+  if (divisor > 0) {
+    // integer sums: n·G − SₐS_b is exact in float64 while n·255 < 2^26.5 (up to 370 000 rows), so each entry is
+    // rounded once
+    for (let f = 0; f < d; f++) mean[f] = sums[f] / n / divisor;
+    const denominator = n * (n - 1) * divisor * divisor;
+    for (let a = 0; a < d; a++) {
+      for (let b = a; b < d; b++) {
+        const v = (n * gram[a * d4 + b] - sums[a] * sums[b]) / denominator;
+        cov[a * d + b] = v;
+        cov[b * d + a] = v;
+      }
+      total += cov[a * d + a];
     }
-    total += cov[a * d + a];
+  } else {
+    // covariance = (Σ(x−s)(x−s)ᵀ − n·(μ−s)(μ−s)ᵀ) / (n − 1)
+    const ms = new Float64Array(d);
+    for (let f = 0; f < d; f++) {
+      ms[f] = sums[f] / n;
+      mean[f] = shift[f] + ms[f];
+    }
+    for (let a = 0; a < d; a++) {
+      for (let b = a; b < d; b++) {
+        const v = (gram[a * d4 + b] - n * ms[a] * ms[b]) / (n - 1);
+        cov[a * d + b] = v;
+        cov[b * d + a] = v;
+      }
+      total += cov[a * d + a];
+    }
   }
   const eig = symmetricTopEigen(cov, d, k);
   const explainedVariance = new Float64Array(k);
@@ -227,26 +255,6 @@ function flipSigns(components: Float64Array, k: number, d: number): void {
     for (let f = 1; f < d; f++) if (Math.abs(components[o + f]) > Math.abs(components[o + best])) best = f;
     if (components[o + best] < 0) for (let f = 0; f < d; f++) components[o + f] = -components[o + f];
   }
-}
-
-/**
- * Pool task: the upper 4×4 tiles of Σ(x − shift)(x − shift)ᵀ over a chunk of rows (d4×d4, d4 = d rounded up to 4),
- * and the column sums of x − shift.
- */
-export function pcaGramTask(
-  chunk: Float32Array,
-  rows: number,
-  d: number,
-  shift: Float64Array,
-): { gram: Float64Array; sums: Float64Array } {
-  const scratch = gramScratch(d);
-  gramAccumulate(chunk, d, 0, rows, shift, scratch);
-  const sums = new Float64Array(d);
-  for (let i = 0; i < rows; i++) {
-    const o = i * d;
-    for (let f = 0; f < d; f++) sums[f] += chunk[o + f] - shift[f];
-  }
-  return { gram: scratch.gram, sums };
 }
 
 /** Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32. */

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The WebAssembly SIMD kernels of src/wasm/kernels.ts (AssemblyScript, built to dist/wasm/kernels.wasm).
+ * Pointers are byte offsets into `memory`; an Arena lays the regions out.
+ */
+export interface WasmKernels {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  packPairsI16(src: number, pairs: number, d4: number, D: number, dst: number, sums: number): number;
+  gramPairsI16(P: number, pairs: number, d4: number, gram: number): void;
+  packRowsF64(src: number, rows: number, d4: number, shift: number, dst: number, sums: number): void;
+  gramRowsF64(X: number, rows: number, d4: number, gram: number): void;
+  flushI32(src: number, dst: number, count: number): void;
+}
+
+const WASM_FILE = new URL('../../wasm/kernels.wasm', import.meta.url);
+let instance: WasmKernels | undefined;
+
+/** This thread's instance of the kernels, compiled on first use (each worker thread has its own memory). */
+export function wasmKernels(): WasmKernels {
+  if (!instance) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(WASM_FILE);
+    } catch {
+      throw new Error(`SIMD kernels not built: ${fileURLToPath(WASM_FILE)} is missing (run \`npm run build\`)`);
+    }
+    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as WasmKernels;
+  }
+  return instance;
+}
+
+/**
+ * Regions of kernel memory laid out one after another (16-byte aligned) from the module's heap base, the memory grown
+ * to fit. Typed views are taken after all regions are reserved (growing memory detaches earlier views).
+ */
+export class Arena {
+  readonly kernels: WasmKernels;
+  #next: number;
+
+  constructor(kernels: WasmKernels = wasmKernels()) {
+    this.kernels = kernels;
+    this.#next = kernels.heapBase();
+  }
+
+  /** Reserves `bytes` and returns the region's offset. */
+  reserve(bytes: number): number {
+    const at = this.#next;
+    this.#next = (at + bytes + 15) & ~15;
+    const memory = this.kernels.memory;
+    const missing = this.#next - memory.buffer.byteLength;
+    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+    return at;
+  }
+
+  f32(at: number, length: number): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, at, length);
+  }
+
+  f64(at: number, length: number): Float64Array {
+    return new Float64Array(this.kernels.memory.buffer, at, length);
+  }
+
+  i32(at: number, length: number): Int32Array {
+    return new Int32Array(this.kernels.memory.buffer, at, length);
+  }
+}
