@@ -2,7 +2,7 @@ import test from 'ava';
 import { shutdownPool } from '../src/linalg/pool.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { registry } from '../src/stages/registry.js';
-import { NotFittedError, type Estimator, type Stage, type Transformer } from '../src/stages/stage.js';
+import { NotFittedError, SnapshotError, type Estimator, type Stage, type Transformer } from '../src/stages/stage.js';
 import { blobs } from './helpers.js';
 
 test.after.always(() => shutdownPool());
@@ -56,5 +56,40 @@ for (const spec of registry.values()) {
 
     const wrong = { rows: 2, cols: data.X.cols + 1, data: new Float32Array(2 * (data.X.cols + 1)) };
     await t.throwsAsync(() => output(stage, wrong), undefined, 'a different feature count is refused');
+  });
+}
+
+/** Param variants whose fitted state differs in shape (snapshots must cover each). */
+const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
+  normalize: [{ method: 'minmax' }, { method: 'standard' }, { method: 'l2' }],
+  pca: [{ components: 4 }, { components: 3, whiten: true }],
+  knn: [{ k: 3 }, { k: 4, algorithm: 'brute', weights: 'distance' }, { k: 2, metric: 'manhattan' }],
+  random_forest: [{ trees: 5, seed: 3 }, { trees: 3, max_depth: 2, seed: 1 }],
+  svm: [{ C: 1 }, { kernel: 'linear', C: 0.5 }],
+};
+
+for (const spec of registry.values()) {
+  test(`${spec.name}: snapshot → restore gives the same outputs; engine mljs refuses to be saved`, async (t) => {
+    for (const variant of VARIANTS[spec.name] ?? [{}]) {
+      const params = spec.schema.parse(variant) as Record<string, unknown>;
+      const stage = await spec.create(params).fit(data.X, data.y);
+      t.throws(() => spec.create(params).snapshot(), { instanceOf: NotFittedError });
+      const restored = spec.create(params).restore(stage.snapshot());
+      const a = await output(stage, data.X);
+      const b = await output(restored, data.X);
+      const values = (o: Matrix | Uint8Array) => Array.from(o instanceof Uint8Array ? o : o.data);
+      t.deepEqual(values(b), values(a), `${JSON.stringify(variant)}: restored output`);
+      if (spec.kind === 'estimator' && (stage as Estimator).predictProba) {
+        const pa = await (stage as Estimator).predictProba!(data.X);
+        const pb = await (restored as Estimator).predictProba!(data.X);
+        t.deepEqual(Array.from(pb.data), Array.from(pa.data), `${JSON.stringify(variant)}: restored probabilities`);
+      }
+    }
+    const withOracle = spec.schema.safeParse({ ...(SMALL[spec.name] ?? {}), engine: 'mljs' });
+    if (withOracle.success) {
+      const oracle = await spec.create(withOracle.data as never).fit(data.X, data.y);
+      if (spec.name === 'pca') t.notThrows(() => oracle.snapshot(), 'PCA keeps plain arrays whichever engine solved it');
+      else t.throws(() => oracle.snapshot(), { instanceOf: SnapshotError });
+    }
   });
 }

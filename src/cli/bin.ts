@@ -9,6 +9,9 @@ import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
 import { interruptNote } from './interrupt.js';
 import { compareCommand } from './compare.js';
+import { predictCommand } from './predict.js';
+import { ModelError } from '../model/snapshot.js';
+import { SnapshotError } from '../stages/stage.js';
 import { runCommand } from './run.js';
 import { showCommand } from './show.js';
 
@@ -23,8 +26,9 @@ async function main(argv: string[]): Promise<number> {
       .command(compareCommand)
       .command(showCommand)
       .command(gridCommand)
+      .command(predictCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run, grid, compare or show')
+      .demandCommand(1, 'name a command: run, grid, compare, show or predict')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)
@@ -38,7 +42,12 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error;
     const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
-    const known = err instanceof ConfigError || err instanceof UsageError || err instanceof DataError;
+    const known =
+      err instanceof ConfigError ||
+      err instanceof UsageError ||
+      err instanceof DataError ||
+      err instanceof ModelError ||
+      err instanceof SnapshotError;
     process.stderr.write(`pipeline: ${known ? e.message : `${e.name}: ${e.message}`}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + '\n');
     else if (!known) process.stderr.write('(run again with --verbose for the stack trace)\n');

@@ -10,6 +10,9 @@ import { runPictures } from '../report/pictures.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { encodeModel, type ModelInfo } from '../model/file.js';
+import { toolVersion } from '../evaluate/environment.js';
 import { progressFor } from './progress.js';
 
 export interface RunCommandOptions {
@@ -26,10 +29,17 @@ export interface RunCommandOptions {
   command?: string;
   /** false skips the PNG pictures (--no-pictures). */
   pictures?: boolean;
+  /** Also write the pipeline fitted on all training rows to this model file (see `pipeline predict`). */
+  saveModel?: string;
 }
 
 export interface RunCommandResult extends RunOutcome {
-  files: { markdown: string; json: string; pictures: string[] };
+  files: { markdown: string; json: string; pictures: string[]; model?: string };
+}
+
+/** Where `--save-model` without a path puts the model of pipeline `name` (and where `predict` looks for it). */
+export function defaultModelPath(name: string, dir = 'models'): string {
+  return join(dir, `${name}.model`);
 }
 
 /**
@@ -46,16 +56,43 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     test: options.test,
   });
   const { evaluation } = loaded.config;
+  if (options.saveModel !== undefined) {
+    for (const s of loaded.config.steps) {
+      if (s.params.engine === 'mljs') {
+        throw new UsageError(`--save-model: step ${s.id} uses engine mljs (a test oracle), which has no saved form; use the default engine`);
+      }
+    }
+  }
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
   }
-  const outcome = await runPipeline({ loaded, dataDir: options.data, progress: options.progress });
+  const outcome = await runPipeline({ loaded, dataDir: options.data, progress: options.progress, keepFitted: options.saveModel !== undefined });
   const { result } = outcome;
   const base = join(options.out, result.name);
   const pictures = options.pictures === false ? [] : await runPictures(result, outcome.data);
   const pictureFile = (file: string) => `${result.name}/${file}`;
-  const files = { markdown: `${base}.md`, json: `${base}.json`, pictures: pictures.map((p) => join(options.out, pictureFile(p.file))) };
+  const files: RunCommandResult['files'] = {
+    markdown: `${base}.md`,
+    json: `${base}.json`,
+    pictures: pictures.map((p) => join(options.out, pictureFile(p.file))),
+  };
+  const model: Array<{ path: string; content: Uint8Array }> = [];
+  if (options.saveModel !== undefined) {
+    files.model = options.saveModel || defaultModelPath(result.name);
+    const info: ModelInfo = {
+      name: result.name,
+      description: result.config.description,
+      source: options.file,
+      tool: toolVersion(),
+      created: new Date().toISOString(),
+      classes: [...CLASS_NAMES],
+      training: { rows: outcome.data.train.y.length, data: `${result.data.format} ${result.data.location}` },
+      ...(result.test ? { test_accuracy: result.test.accuracy } : {}),
+    };
+    model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
+  }
   writeFilesAtomic([
+    ...model,
     { path: files.markdown, content: runToMarkdown(result, options.command, pictures.map((p) => ({ ...p, file: pictureFile(p.file) }))) },
     { path: files.json, content: stringifyJson(runToJson(result)) },
     ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
@@ -69,6 +106,7 @@ export function summaryLines({ result, files }: { result: RunResult; files: RunC
   if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
   if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
   lines.push(`  wrote ${files.markdown} and ${files.json}` + (files.pictures.length > 0 ? `, ${files.pictures.length} pictures in ${dirname(files.pictures[0])}/` : ''));
+  if (files.model) lines.push(`  saved the fitted pipeline to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
   return lines;
 }
 
@@ -82,6 +120,7 @@ interface RunArgs {
   out: string;
   quiet: boolean;
   pictures: boolean;
+  saveModel?: string;
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -98,9 +137,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ...seedOption,
         ...outputOptions,
         pictures: { type: 'boolean', default: true, describe: 'draw the PNG pictures: samples, confusion heatmap, prediction and mistake galleries (--no-pictures skips them)' },
+        'save-model': {
+          type: 'string',
+          describe: 'also save the pipeline fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
+        },
       })
       .example('$0 run pipelines/pca-rf.yaml', 'the main job: 5-fold CV + test, report in results/pca-rf.md')
       .example('$0 run pipelines/pca-knn.yaml --no-cv --seed 7', 'fit on all training rows and test once')
+      .example('$0 run pipelines/pca-rf.yaml --no-cv --save-model', 'fit, test, and save models/pca-rf.model')
       .example('$0 run pipelines/quick.yaml --data /usr/share/datasets/fashion-mnist', 'read the IDX files from another folder') as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     const outcome = await runRun({
@@ -114,6 +158,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       progress: progressFor(args.quiet),
       command: `pipeline ${process.argv.slice(2).join(' ')}`,
       pictures: args.pictures,
+      saveModel: args.saveModel,
     });
     if (!args.quiet) console.log(summaryLines(outcome).join('\n'));
   },

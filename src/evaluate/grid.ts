@@ -171,7 +171,7 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
     }
     const ranked = rank(options.candidates, partial, options.metric);
     const winner = options.candidates.find((c) => c.key === ranked[0].key)!;
-    const test = config.evaluation.test ? await evaluateOnTest(Pipeline.fromSteps(winner.steps), data, progress) : null;
+    const test = config.evaluation.test ? (await evaluateOnTest(Pipeline.fromSteps(winner.steps), data, progress)).test : null;
     return {
       name: config.name,
       file,

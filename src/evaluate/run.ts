@@ -72,6 +72,8 @@ export interface RunResult {
 export interface RunOutcome {
   result: RunResult;
   data: LoadedData;
+  /** The pipeline fitted on all training rows (when asked for with keepFitted, or when it was tested). */
+  fitted: Pipeline | null;
 }
 
 export interface RunOptions {
@@ -79,6 +81,8 @@ export interface RunOptions {
   /** --data: IDX folder replacing the file's data section. */
   dataDir?: string;
   progress?: ProgressSink;
+  /** Also fit on all training rows when there is no test evaluation to do it (for saving the model). */
+  keepFitted?: boolean;
 }
 
 /**
@@ -95,10 +99,18 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   const template = Pipeline.fromSteps(config.steps);
   const progress = options.progress;
   const unitsPerFit = config.steps.length + 1;
-  progress?.begin((k + (withTest ? 1 : 0)) * unitsPerFit, config.name);
+  const finalFit = withTest || options.keepFitted === true;
+  progress?.begin((k + (finalFit ? 1 : 0)) * unitsPerFit, config.name);
   try {
     const cv = k > 0 ? await crossValidate(template, data, k, seed, progress) : null;
-    const test = withTest ? await evaluateOnTest(template, data, progress) : null;
+    let test: TestResult | null = null;
+    let fitted: Pipeline | null = null;
+    if (withTest) {
+      ({ test, fitted } = await evaluateOnTest(template, data, progress));
+    } else if (finalFit) {
+      fitted = await template.clone().fit(data.train.X, data.train.y, undefined, (id) => progress?.advance(`final fit ${id}`));
+      progress?.advance('done');
+    }
     const result: RunResult = {
       name: config.name,
       file,
@@ -111,7 +123,7 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
       duration_ms: Math.round(performance.now() - t0),
       environment: environment(),
     };
-    return { result, data };
+    return { result, data, fitted };
   } catch (err) {
     if (err instanceof StepParamError) {
       const step = config.steps[err.stepIndex];
@@ -193,8 +205,12 @@ async function crossValidate(template: Pipeline, data: LoadedData, k: number, se
   };
 }
 
-/** Fits a clone of the pipeline on all training rows and evaluates it once on the test set. */
-export async function evaluateOnTest(template: Pipeline, data: LoadedData, progress?: ProgressSink): Promise<TestResult> {
+/** Fits a clone of the pipeline on all training rows and evaluates it once on the test set; returns both. */
+export async function evaluateOnTest(
+  template: Pipeline,
+  data: LoadedData,
+  progress?: ProgressSink,
+): Promise<{ test: TestResult; fitted: Pipeline }> {
   const test = data.test!;
   const pipeline = template.clone();
   const timings = new Timings();
@@ -206,7 +222,7 @@ export async function evaluateOnTest(template: Pipeline, data: LoadedData, progr
   const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
   const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);
   const report = classificationReport(cm);
-  return {
+  const result: TestResult = {
     rows: test.y.length,
     accuracy: accuracy(test.y, yPred),
     macro_f1: report.macroAvg.f1,
@@ -220,4 +236,5 @@ export async function evaluateOnTest(template: Pipeline, data: LoadedData, progr
     predict_ms: Math.round(t2 - t1),
     timings_ms: timings.toJSON(),
   };
+  return { test: result, fitted: pipeline };
 }

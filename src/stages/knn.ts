@@ -5,7 +5,17 @@ import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
 import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { arrayField, numberField } from '../model/snapshot.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  SnapshotError,
+  type Estimator,
+  type Snapshot,
+  type StageSpec,
+} from './stage.js';
 
 export const KnnParams = z
   .object({
@@ -79,13 +89,44 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       const options: { k: number; distance?: (a: number[], b: number[]) => number } = { k };
       if (metric === 'manhattan') options.distance = manhattan;
       fitted.mljs = new MlKnn(toNested(X), Array.from(labels), options);
-    } else if (this.params.algorithm === 'brute') {
-      fitted.brute = buildBruteIndex(X, metric);
     } else {
-      fitted.tree = buildKdTree(X);
+      this.#index(fitted, X);
     }
     this.state = fitted;
     return this;
+  }
+
+  #index(fitted: Fitted, X: Matrix): void {
+    if (this.params.algorithm === 'brute') fitted.brute = buildBruteIndex(X, this.params.metric);
+    else fitted.tree = buildKdTree(X);
+  }
+
+  /** The training rows in their original order (read back from the index). */
+  #trainingRows(f: Fitted): Matrix {
+    const d = f.features;
+    if (f.brute) return matrix(f.brute.rows, d, f.brute.train.slice());
+    const tree = f.tree!;
+    const X = matrix(tree.rowIndex.length, d);
+    for (let i = 0; i < tree.rowIndex.length; i++) {
+      const o = tree.rowIndex[i] * d;
+      for (let j = 0; j < d; j++) X.data[o + tree.order[j]] = tree.train[i * d + j];
+    }
+    return X;
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    if (f.mljs) throw new SnapshotError(this.name, "engine mljs (ml-knn, the test oracle) has no saved form; use engine 'native'");
+    return { features: f.features, classes: f.nClasses, labels: f.labels, rows: this.#trainingRows(f).data };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
+    const features = numberField(s, 'features', true);
+    const labels = arrayField(s, 'labels', Uint8Array);
+    const rows = arrayField(s, 'rows', Float32Array, labels.length * features);
+    const fitted: Fitted = { features, nClasses: numberField(s, 'classes', true), brute: null, tree: null, labels, mljs: null };
+    this.#index(fitted, matrix(labels.length, features, rows));
+    return fitted;
   }
 
   /** The k nearest training rows of each row of X (ties: lower training index first). */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { BaseStage, checkFeatures, checkXy, type StageSpec, type Transformer } from './stage.js';
+import { arrayField, numberField } from '../model/snapshot.js';
+import { BaseStage, checkFeatures, checkXy, type Snapshot, type StageSpec, type Transformer } from './stage.js';
 
 export const NormalizeParams = z
   .object({
@@ -83,6 +84,20 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
       }
     }
     return matrix(rows, cols, out);
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    return { features: f.features, mean: f.mean ?? null, scale: f.scale ?? null };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    const features = numberField(s, 'features', true);
+    const fitted: Fitted = { features };
+    if (this.params.method === 'standard') {
+      fitted.mean = arrayField(s, 'mean', Float64Array, features);
+      fitted.scale = arrayField(s, 'scale', Float64Array, features);
+    }
+    return fitted; // minmax and l2 learn nothing
   }
 }
 

@@ -5,7 +5,8 @@ import type { GramPart } from '../linalg/gram.js';
 import { dotBlock } from '../linalg/kernels.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type StageSpec, type Transformer } from './stage.js';
+import { arrayField, numberField } from '../model/snapshot.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Snapshot, type StageSpec, type Transformer } from './stage.js';
 
 export const PcaParams = z
   .object({
@@ -121,6 +122,26 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     const parts = await runAll<Float32Array>(tasks);
     parts.forEach((part, t) => out.set(part, t * step * k));
     return matrix(rows, k, out);
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    const { features, mean, components, explainedVariance, explainedVarianceRatio, scale } = f;
+    return { features, mean, components, explainedVariance, explainedVarianceRatio, scale };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    const d = numberField(s, 'features', true);
+    const k = this.params.components;
+    const components = arrayField(s, 'components', Float64Array, k * d);
+    return {
+      features: d,
+      mean: arrayField(s, 'mean', Float64Array, d),
+      components,
+      components32: Float32Array.from(components),
+      explainedVariance: arrayField(s, 'explainedVariance', Float64Array, k),
+      explainedVarianceRatio: arrayField(s, 'explainedVarianceRatio', Float64Array, k),
+      scale: arrayField(s, 'scale', Float64Array, k),
+    };
   }
 }
 

@@ -6,7 +6,17 @@ import { deriveSeed } from '../linalg/rng.js';
 import { MAX_BINS, type BinnedData } from './random-forest/bins.js';
 import type { TreeArrays, TreeOptions } from './random-forest/grow.js';
 import { accumulateLeaves } from './random-forest/predict.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { arrayField, listField, ModelError, numberField } from '../model/snapshot.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  SnapshotError,
+  type Estimator,
+  type Snapshot,
+  type StageSpec,
+} from './stage.js';
 
 const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in (0, 1] or a whole number ≥ 1';
 
@@ -213,6 +223,47 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     const fitted = this.state;
     checkFeatures(this.name, X, fitted.features);
     return fitted;
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    if (f.model.engine === 'mljs') {
+      throw new SnapshotError(this.name, "engine mljs (ml-random-forest, the test oracle) has no saved form; use engine 'native'");
+    }
+    const trees = f.model.trees.map((t) => ({ ...t }));
+    return { features: f.features, classes: f.classes, trees };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
+    const features = numberField(s, 'features', true);
+    const classes = numberField(s, 'classes', true);
+    const trees = listField(s, 'trees', (v, i): TreeArrays => {
+      if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
+        throw new ModelError(`model file: tree ${i} should be an object`);
+      }
+      const t = v as Snapshot;
+      const feature = arrayField(t, 'feature', Int32Array);
+      const m = feature.length;
+      const tree = {
+        feature,
+        threshold: arrayField(t, 'threshold', Float64Array, m),
+        left: arrayField(t, 'left', Int32Array, m),
+        right: arrayField(t, 'right', Int32Array, m),
+        leafValue: arrayField(t, 'leafValue', Float32Array),
+      };
+      // children come after their parent, and a leaf's `left` is its row in leafValue: prediction cannot loop or overrun
+      const leaves = tree.leafValue.length / classes;
+      for (let n = 0; n < m; n++) {
+        const { left, right } = tree;
+        const ok =
+          feature[n] < 0
+            ? left[n] >= 0 && left[n] < leaves
+            : feature[n] < features && left[n] > n && left[n] < m && right[n] > n && right[n] < m;
+        if (!ok) throw new ModelError(`model file: tree ${i} node ${n} points outside the tree`);
+      }
+      return tree;
+    });
+    return { features, classes, model: { engine: 'native', trees } };
   }
 }
 

@@ -6,7 +6,8 @@ import type { Matrix } from '../linalg/matrix.js';
  * - the constructor only stores params (validated, defaults filled); it never fits;
  * - fitted state lives apart from params, and fit never rewrites a param;
  * - using an unfitted stage throws NotFittedError;
- * - clone() is a new, unfitted instance from a copy of the params.
+ * - clone() is a new, unfitted instance from a copy of the params;
+ * - snapshot() gives the fitted state as plain data (for model files) and restore() takes it back.
  * Methods are async because the hot paths may run in worker threads or WebAssembly.
  */
 export interface StageBase<P> {
@@ -14,7 +15,17 @@ export interface StageBase<P> {
   readonly name: string;
   readonly params: Readonly<P>;
   clone(): this;
+  /** The fitted state as plain data; throws NotFittedError before fit, SnapshotError where a stage cannot be saved. */
+  snapshot(): Snapshot;
+  /** Takes a snapshot of a stage with the same params back as this stage's fitted state; returns this. */
+  restore(snapshot: Snapshot): this;
 }
+
+/** Typed arrays a snapshot may hold. */
+export type SnapshotArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/** JSON values and typed arrays, nested: what a model file stores for a stage. */
+export type SnapshotValue = null | boolean | number | string | SnapshotArray | SnapshotValue[] | { [key: string]: SnapshotValue };
+export type Snapshot = { [key: string]: SnapshotValue };
 
 export interface Transformer<P = unknown> extends StageBase<P> {
   readonly kind: 'transformer';
@@ -82,6 +93,28 @@ export abstract class BaseStage<P extends object, F> implements StageBase<P> {
   /** Set by fit (null: back to unfitted). */
   protected set state(fitted: F | null) {
     this.#fitted = fitted;
+  }
+
+  snapshot(): Snapshot {
+    return this.encode(this.state);
+  }
+
+  restore(snapshot: Snapshot): this {
+    this.state = this.decode(snapshot);
+    return this;
+  }
+
+  /** The fitted state as plain data. */
+  protected abstract encode(fitted: F): Snapshot;
+  /** The fitted state from encode's output (read with the typed getters of model/snapshot.ts, which check shapes). */
+  protected abstract decode(snapshot: Snapshot): F;
+}
+
+/** A fitted stage that cannot be written to a model file (the ml-* engines, kept as test oracles). */
+export class SnapshotError extends Error {
+  constructor(stage: string, why: string) {
+    super(`${stage}: cannot be saved in a model file: ${why}`);
+    this.name = 'SnapshotError';
   }
 }
 

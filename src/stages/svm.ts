@@ -2,7 +2,17 @@ import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import { svmPredictModel, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Estimator, type StageSpec } from './stage.js';
+import { arrayField, listField, ModelError, numberField, objectField, stringField } from '../model/snapshot.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  SnapshotError,
+  type Estimator,
+  type Snapshot,
+  type StageSpec,
+} from './stage.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
 import { buildModelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
@@ -243,6 +253,61 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       at += part.length;
     }
     return out;
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    if (!f.native || !f.model) {
+      throw new SnapshotError(this.name, "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'libsvm'");
+    }
+    const { info, native: m } = f;
+    const nSupport = Array.from({ length: m.labels.length }, (_, c) => m.classStart[c + 1] - m.classStart[c]);
+    return {
+      info: { ...info, classes: [...info.classes], n_support: [...info.n_support] },
+      libsvmModel: f.model.slice(),
+      native: { kernel: m.kernel, gamma: m.gamma, coef0: m.coef0, degree: m.degree, features: m.features, nSupport, sv: m.sv, coef: m.coef, rho: m.rho },
+    };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'libsvm'");
+    const i = objectField(s, 'info');
+    const whole = (v: unknown): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelError('model file: svm counts and classes should be whole numbers');
+      return v;
+    };
+    const classes = listField(i, 'classes', whole);
+    const info: SvmFittedInfo = Object.freeze({
+      engine: 'libsvm',
+      kernel: stringField(i, 'kernel') as SvmFittedInfo['kernel'],
+      gamma: numberField(i, 'gamma'),
+      classes,
+      n_support: listField(i, 'n_support', whole),
+      features: numberField(i, 'features', true),
+      machines: numberField(i, 'machines', true),
+    });
+    const n = objectField(s, 'native');
+    const text = arrayField(s, 'libsvmModel', Uint8Array);
+    const model = new Uint8Array(new SharedArrayBuffer(text.length));
+    model.set(text);
+    let native: SvmPredictModel;
+    try {
+      native = svmPredictModel({
+        kernel: stringField(n, 'kernel') as SvmPredictModel['kernel'],
+        gamma: numberField(n, 'gamma'),
+        coef0: numberField(n, 'coef0'),
+        degree: numberField(n, 'degree'),
+        features: info.features,
+        labels: classes,
+        nSupport: listField(n, 'nSupport', whole),
+        sv: arrayField(n, 'sv', Float32Array),
+        coef: arrayField(n, 'coef', Float64Array),
+        rho: arrayField(n, 'rho', Float64Array),
+      });
+    } catch (err) {
+      if (err instanceof ModelError) throw err;
+      throw new ModelError(`model file: ${(err as Error).message}`);
+    }
+    return { info, model, native };
   }
 }
 

@@ -1,0 +1,239 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { canonical } from '../config/grid.js';
+import { UsageError } from '../config/errors.js';
+import { loadPipelineFile } from '../config/load.js';
+import { DataError } from '../data/errors.js';
+import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
+import { prepareImage, type InvertMode } from '../data/image.js';
+import { loadData } from '../data/load.js';
+import { toolVersion } from '../evaluate/environment.js';
+import type { ProgressSink } from '../evaluate/progress.js';
+import { matrix } from '../linalg/matrix.js';
+import { decodeModel, encodeModel, loadModel, type ModelInfo } from '../model/file.js';
+import { ModelError } from '../model/snapshot.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { fixed, markdownTable } from '../report/text.js';
+import { writeFilesAtomic } from '../report/write.js';
+import { dataOption, outputOptions } from './options.js';
+import { progressFor } from './progress.js';
+import { defaultModelPath } from './run.js';
+
+/** File name endings taken from a folder (files named on the command line are tried whatever their ending). */
+const IMAGE_ENDINGS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp']);
+
+export interface PredictOptions {
+  /** A model file (from `run --save-model`), or a pipeline file: fitted on the training set first, then saved. */
+  model: string;
+  /** Image files, or folders of them. */
+  images: string[];
+  /** Training data for fitting a pipeline file (as `run --data`). */
+  data?: string;
+  /** Where models fitted from pipeline files are kept (models). */
+  modelsDir?: string;
+  invert?: InvertMode;
+  /** Classes listed per image, most probable first (3). */
+  top?: number;
+  progress?: ProgressSink;
+}
+
+export interface Prediction {
+  file: string;
+  label: number;
+  class: string;
+  /** The predicted class's probability, when the estimator gives probabilities. */
+  confidence: number | null;
+  /** The `top` most probable classes (empty without probabilities). */
+  top: Array<{ class: string; probability: number }>;
+  /** The photo was negated (light background). */
+  inverted: boolean;
+}
+
+export interface PredictResult {
+  /** The model file used. */
+  model: string;
+  info: ModelInfo;
+  /** How the model was obtained: loaded from its file, or fitted now (from a pipeline file) and saved. */
+  origin: 'loaded' | 'fitted';
+  fitSeconds: number | null;
+  predictions: Prediction[];
+}
+
+/** `pipeline predict`: classify photos with a saved model, or with a pipeline file fitted (once) on the training set. */
+export async function runPredict(options: PredictOptions): Promise<PredictResult> {
+  const top = options.top ?? 3;
+  if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
+    throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
+  }
+  const files = imageFiles(options.images);
+  const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
+  const rows = [];
+  for (const file of files) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  const X = matrix(rows.length, PIXELS);
+  rows.forEach((r, i) => X.data.set(r.pixels, i * PIXELS));
+  const { labels, proba } = await pipeline.predictWithProba(X);
+  const predictions = rows.map((r, i): Prediction => {
+    const label = labels[i];
+    const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
+    const ranked = p ? p.map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability })).sort((a, b) => b.probability - a.probability) : [];
+    return {
+      file: r.file,
+      label,
+      class: CLASS_NAMES[label] ?? `class ${label}`,
+      confidence: p ? p[label] : null,
+      top: ranked.slice(0, top),
+      inverted: r.inverted,
+    };
+  });
+  return { model: path, info, origin, fitSeconds, predictions };
+}
+
+function readImage(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DataError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`}`);
+  }
+}
+
+/** The files named, with folders replaced by the images in them (sorted). */
+function imageFiles(paths: string[]): string[] {
+  if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify');
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new DataError(`${p}: no such file or folder`);
+    if (statSync(p).isDirectory()) {
+      const inside = readdirSync(p)
+        .filter((f) => IMAGE_ENDINGS.has(extname(f).toLowerCase()))
+        .sort()
+        .map((f) => join(p, f));
+      if (inside.length === 0) throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
+      out.push(...inside);
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+async function obtainModel(
+  options: PredictOptions,
+): Promise<{ pipeline: Pipeline; info: ModelInfo; path: string; origin: PredictResult['origin']; fitSeconds: number | null }> {
+  if (!/\.ya?ml$/i.test(options.model)) {
+    const { pipeline, info } = loadModel(options.model);
+    return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
+  }
+  // A pipeline file: reuse models/<name>.model when it holds exactly these steps, else fit on all training rows.
+  const loaded = loadPipelineFile(options.model, { test: false });
+  const { config } = loaded;
+  const path = defaultModelPath(config.name, options.modelsDir);
+  if (existsSync(path)) {
+    try {
+      const saved = decodeModel(readFileSync(path), path);
+      if (saved.info.tool === toolVersion() && canonical(saved.steps) === canonical(config.steps)) {
+        return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
+      }
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err; // a damaged or older model is fitted again below
+    }
+  }
+  for (const s of config.steps) {
+    if (s.params.engine === 'mljs') {
+      throw new UsageError(`${options.model}: step ${s.id} uses engine mljs, which cannot be saved; predict needs the default engine`);
+    }
+  }
+  const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed: config.evaluation.seed });
+  const progress = options.progress;
+  progress?.begin(config.steps.length, `fitting ${config.name}`);
+  const t0 = performance.now();
+  let pipeline: Pipeline;
+  try {
+    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, undefined, (id) => progress?.advance(`fit ${id}`));
+  } finally {
+    progress?.end();
+  }
+  const fitSeconds = (performance.now() - t0) / 1000;
+  const info: ModelInfo = {
+    name: config.name,
+    description: config.description,
+    source: options.model,
+    tool: toolVersion(),
+    created: new Date().toISOString(),
+    classes: [...CLASS_NAMES],
+    training: { rows: data.train.y.length, data: `${data.info.format} ${data.info.location}` },
+  };
+  writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
+  return { pipeline, info, path, origin: 'fitted', fitSeconds };
+}
+
+/** The terminal table (markdown, so it can be pasted into a report). */
+export function predictionTable(result: PredictResult): string {
+  const withTop = result.predictions.some((p) => p.top.length > 1);
+  const header = ['image', 'class', 'probability', ...(withTop ? ['runners-up'] : [])];
+  const rows = result.predictions.map((p) => [
+    p.file + (p.inverted ? ' (negated)' : ''),
+    p.class,
+    p.confidence === null ? '—' : fixed(p.confidence, 2),
+    ...(withTop ? [p.top.slice(1).filter((t) => t.probability >= 0.005).map((t) => `${t.class} ${fixed(t.probability, 2)}`).join(', ')] : []),
+  ]);
+  return markdownTable(header, rows, ['l', 'l', 'r', ...(withTop ? ['l' as const] : [])]);
+}
+
+interface PredictArgs {
+  model: string;
+  images: string[];
+  data?: string;
+  invert: InvertMode;
+  top: number;
+  json: boolean;
+  quiet: boolean;
+  models: string;
+}
+
+export const predictCommand: CommandModule<object, PredictArgs> = {
+  command: 'predict <model> <images..>',
+  describe: 'classify photos (PNG, JPEG, WebP, GIF, BMP) with a model saved by `run --save-model`, or with a pipeline file (fitted once, then kept in models/)',
+  builder: (y: Argv) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'a model file (models/<name>.model) or a pipeline YAML file' })
+      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files, or folders of images' })
+      .options({
+        ...dataOption,
+        invert: {
+          choices: ['auto', 'always', 'never'] as const,
+          default: 'auto' as InvertMode,
+          describe: 'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the border is light)',
+        },
+        top: { type: 'number', default: 3, describe: 'most probable classes to list per image' },
+        json: { type: 'boolean', default: false, describe: 'print the predictions as JSON instead of a table' },
+        models: { type: 'string', default: 'models', normalize: true, describe: 'folder where models fitted from pipeline files are kept' },
+        quiet: outputOptions.quiet,
+      })
+      .example('$0 predict pipelines/pca-rf.yaml photos/', 'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/')
+      .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model') as unknown as Argv<PredictArgs>,
+  handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
+    const result = await runPredict({
+      model: args.model,
+      images: args.images,
+      data: args.data,
+      invert: args.invert,
+      top: args.top,
+      modelsDir: args.models,
+      progress: progressFor(args.quiet),
+    });
+    if (args.json) {
+      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, predictions: result.predictions }, null, 2));
+      return;
+    }
+    if (!args.quiet) {
+      const how =
+        result.origin === 'fitted'
+          ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
+          : `loaded from ${result.model}`;
+      console.log(`${result.info.name}: ${how}`);
+    }
+    console.log(predictionTable(result));
+  },
+};

@@ -1,0 +1,152 @@
+import { createCanvas, loadImage, type Image } from '@napi-rs/canvas';
+import { DataError } from './errors.js';
+import { IMAGE_SIDE } from './fashion-mnist.js';
+
+/** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
+export type InvertMode = 'auto' | 'always' | 'never';
+
+/** A photo as the model sees it, and what was done to get there. */
+export interface PreparedImage {
+  /** 28×28 pixel values 0..255, row-major. */
+  pixels: Float32Array;
+  /** The photo's size. */
+  width: number;
+  height: number;
+  /** Whether it was negated (auto: the border was lighter than mid-grey). */
+  inverted: boolean;
+  /** The garment's bounding box in the photo (after trimming the background), x, y, width, height. */
+  box: [number, number, number, number];
+}
+
+/** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
+const TRIM = 0.05 * 255;
+
+/**
+ * Turns a photo (PNG, JPEG, WebP, GIF, BMP; any size) into a Fashion-MNIST-like 28×28 image, following the steps
+ * Zalando used to make the data set: greyscale (transparency over white); negated when the background is light
+ * (`auto` looks at the border), so the garment is light on black; trimmed to the garment (pixels within 5% of the
+ * border's intensity are background); background to 0 and the brightest pixel to 255; the longest edge resized to 28
+ * by area averaging; centred. Zalando also sharpened; that step is left out.
+ */
+export async function prepareImage(bytes: Uint8Array, what: string, invert: InvertMode = 'auto'): Promise<PreparedImage> {
+  let image: Image;
+  try {
+    image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch {
+    throw new DataError(`${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`);
+  }
+  const { width: W, height: H } = image;
+  if (!(W > 0 && H > 0)) throw new DataError(`${what}: the image is empty (${W}×${H})`);
+  const canvas = createCanvas(W, H);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image, 0, 0);
+  const rgba = ctx.getImageData(0, 0, W, H).data;
+
+  // grey, with transparent parts over white (product cut-outs)
+  const grey = new Float32Array(W * H);
+  for (let i = 0; i < W * H; i++) {
+    const a = rgba[4 * i + 3] / 255;
+    const lum = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
+    grey[i] = lum * a + 255 * (1 - a);
+  }
+  const inverted = invert === 'always' || (invert === 'auto' && borderMean(grey, W, H) > 127.5);
+  if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
+  const background = borderMean(grey, W, H);
+
+  // trim to the pixels that differ from the background
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  let peak = background;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const v = grey[y * W + x];
+      if (Math.abs(v - background) > TRIM) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+        if (v > peak) peak = v;
+      }
+    }
+  }
+  if (x1 < 0) throw new DataError(`${what}: nothing stands out from the background (a blank or uniform image)`);
+  const bw = x1 - x0 + 1;
+  const bh = y1 - y0 + 1;
+  // background to 0, brightest garment pixel to 255
+  const crop = new Float32Array(bw * bh);
+  const gain = peak > background ? 255 / (peak - background) : 1;
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const v = (grey[(y0 + y) * W + x0 + x] - background) * gain;
+      crop[y * bw + x] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+
+  const scale = IMAGE_SIDE / Math.max(bw, bh);
+  const w = Math.max(1, Math.min(IMAGE_SIDE, Math.round(bw * scale)));
+  const h = Math.max(1, Math.min(IMAGE_SIDE, Math.round(bh * scale)));
+  const small = resizeArea(crop, bw, bh, w, h);
+  const pixels = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
+  const ox = Math.floor((IMAGE_SIDE - w) / 2);
+  const oy = Math.floor((IMAGE_SIDE - h) / 2);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) pixels[(oy + y) * IMAGE_SIDE + ox + x] = Math.round(small[y * w + x]);
+  }
+  return { pixels, width: W, height: H, inverted, box: [x0, y0, bw, bh] };
+}
+
+/** Mean of the outermost rows and columns. */
+function borderMean(grey: Float32Array, W: number, H: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let x = 0; x < W; x++) {
+    sum += grey[x] + (H > 1 ? grey[(H - 1) * W + x] : 0);
+    count += H > 1 ? 2 : 1;
+  }
+  for (let y = 1; y < H - 1; y++) {
+    sum += grey[y * W] + (W > 1 ? grey[y * W + W - 1] : 0);
+    count += W > 1 ? 2 : 1;
+  }
+  return sum / count;
+}
+
+/**
+ * Resamples a W×H image to w×h by area averaging: each output pixel is the mean of the input area it covers (partly
+ * covered input pixels count by the covered fraction). Separable: rows first, then columns.
+ */
+export function resizeArea(src: Float32Array, W: number, H: number, w: number, h: number): Float32Array {
+  const rows = new Float32Array(w * H);
+  const wx = coverage(W, w);
+  for (let y = 0; y < H; y++) {
+    for (const { out, from, weights } of wx) {
+      let s = 0;
+      for (let i = 0; i < weights.length; i++) s += src[y * W + from + i] * weights[i];
+      rows[y * w + out] = s;
+    }
+  }
+  const dst = new Float32Array(w * h);
+  const wy = coverage(H, h);
+  for (const { out, from, weights } of wy) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let i = 0; i < weights.length; i++) s += rows[(from + i) * w + x] * weights[i];
+      dst[out * w + x] = s;
+    }
+  }
+  return dst;
+}
+
+/** For each of n output pixels over N input pixels: the first input pixel it covers and the weights (summing to 1). */
+function coverage(N: number, n: number): Array<{ out: number; from: number; weights: Float64Array }> {
+  const step = N / n;
+  const out = [];
+  for (let o = 0; o < n; o++) {
+    const a = o * step;
+    const b = (o + 1) * step;
+    const from = Math.floor(a);
+    const to = Math.min(N, Math.ceil(b));
+    const weights = new Float64Array(to - from);
+    for (let i = from; i < to; i++) weights[i - from] = (Math.min(b, i + 1) - Math.max(a, i)) / step;
+    out.push({ out: o, from, weights });
+  }
+  return out;
+}

@@ -1,0 +1,171 @@
+import test from 'ava';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPredict } from '../src/cli/predict.js';
+import { runRun } from '../src/cli/run.js';
+import { UsageError } from '../src/config/errors.js';
+import { loadPipelineFile } from '../src/config/load.js';
+import { loadData } from '../src/data/load.js';
+import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
+import { prepareImage } from '../src/data/image.js';
+import { matrix } from '../src/linalg/matrix.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { decodeModel, encodeModel, loadModel } from '../src/model/file.js';
+import { ModelError } from '../src/model/snapshot.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { blobs, fashionTestSample, photoOf, tempDir } from './helpers.js';
+
+test.after.always(() => shutdownPool());
+
+const PIPELINE = `name: small-knn
+description: a small pipeline for the predict tests
+data:
+  limit: { train: 3000, test: 500 }
+steps:
+  - normalize: { method: minmax }
+  - pca: { components: 20 }
+  - knn: { k: 5, weights: distance }
+evaluation:
+  folds: 0
+  seed: 42
+  test: true
+`;
+
+/** 30 test images written as photos (PNG and JPEG), with their labels and the images themselves. */
+function photoFolder(): { dir: string; labels: number[]; images: Float32Array } {
+  const sample = fashionTestSample(30, 9);
+  const dir = tempDir('fp-photos-');
+  for (let i = 0; i < 30; i++) {
+    const format = i % 3 === 0 ? 'jpeg' : 'png';
+    writeFileSync(join(dir, `photo-${String(i).padStart(2, '0')}.${format === 'jpeg' ? 'jpg' : 'png'}`), photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), format, 5 + (i % 5)));
+  }
+  writeFileSync(join(dir, 'notes.txt'), 'not an image: folders only contribute image files');
+  return { dir, labels: Array.from(sample.y), images: sample.X.data };
+}
+
+test.serial('a pipeline file is fitted once and saved; the saved model gives the same answers; photos are classified well', async (t) => {
+  const work = tempDir();
+  const file = join(work, 'small-knn.yaml');
+  writeFileSync(file, PIPELINE);
+  const modelsDir = join(work, 'models');
+  const { dir, labels, images } = photoFolder();
+
+  const first = await runPredict({ model: file, images: [dir], modelsDir });
+  t.is(first.origin, 'fitted');
+  t.is(first.model, join(modelsDir, 'small-knn.model'));
+  t.true(existsSync(first.model));
+  t.is(first.predictions.length, 30, 'the .txt file in the folder is skipped');
+  t.is(first.info.training.rows, 3000);
+  // the photos should be classified about as the original 28×28 images are
+  const direct = await loadModel(first.model).pipeline.predict(matrix(30, 784, images));
+  const right = first.predictions.filter((p, i) => p.label === labels[i]).length;
+  const rightDirect = Array.from(direct).filter((p, i) => p === labels[i]).length;
+  const agree = first.predictions.filter((p, i) => p.label === direct[i]).length;
+  t.log(`right: ${right} of 30 photos, ${rightDirect} of 30 originals; photo and original agree on ${agree}`);
+  t.true(agree >= 24, `photo and original agree on ${agree} of 30`);
+  t.true(right >= rightDirect - 4, `${right} photos right, ${rightDirect} originals`);
+  for (const p of first.predictions) {
+    t.is(p.class, CLASS_NAMES[p.label]);
+    t.is(p.top.length, 3);
+    t.is(p.top[0].class, p.class, 'the most probable class is the prediction');
+    t.true(p.inverted);
+  }
+
+  const mtime = statSync(first.model).mtimeMs;
+  const second = await runPredict({ model: file, images: [dir], modelsDir });
+  t.is(second.origin, 'loaded', 'the saved model is reused');
+  t.is(statSync(first.model).mtimeMs, mtime);
+  t.deepEqual(second.predictions, first.predictions);
+
+  const third = await runPredict({ model: first.model, images: [join(dir, 'photo-03.jpg')], top: 1 });
+  t.deepEqual(third.predictions[0], { ...first.predictions[3], top: first.predictions[3].top.slice(0, 1) });
+
+  // changing the steps fits again
+  writeFileSync(file, PIPELINE.replace('k: 5', 'k: 3'));
+  const changed = await runPredict({ model: file, images: [join(dir, 'photo-01.png')], modelsDir });
+  t.is(changed.origin, 'fitted');
+});
+
+test.serial('run --save-model writes the model fitted for the test evaluation; it predicts as the run did', async (t) => {
+  const work = tempDir();
+  const file = join(work, 'small-knn.yaml');
+  writeFileSync(file, PIPELINE);
+  const modelPath = join(work, 'saved', 'small.model');
+  const { result, files } = await runRun({ file, out: join(work, 'results'), pictures: false, saveModel: modelPath });
+  t.is(files.model, modelPath);
+  const { pipeline, info } = loadModel(modelPath);
+  t.is(info.name, 'small-knn');
+  t.is(info.test_accuracy, result.test!.accuracy);
+  // the saved pipeline reproduces the run's test predictions
+  const loaded = loadData(loadPipelineFile(file).config.data, { pipelineFile: file, withTest: true, seed: 42 });
+  const predicted = await pipeline.predict(loaded.test!.X);
+  t.deepEqual(Array.from(predicted), result.test!.predictions);
+});
+
+test('run --save-model refuses an mljs engine before any work', async (t) => {
+  const work = tempDir();
+  const file = join(work, 'oracle.yaml');
+  writeFileSync(file, PIPELINE.replace('knn: { k: 5, weights: distance }', 'knn: { k: 5, engine: mljs }'));
+  await t.throwsAsync(() => runRun({ file, out: join(work, 'r'), saveModel: join(work, 'm.model') }), {
+    instanceOf: UsageError,
+    message: /--save-model: step knn uses engine mljs/,
+  });
+});
+
+test('model files: a damaged byte, a wrong magic, a newer format and a bad tree are refused with one line', async (t) => {
+  const data = blobs(90, 6, 3, 5);
+  const steps = [
+    { id: 'normalize', stage: 'normalize', params: { method: 'standard' } },
+    { id: 'random_forest', stage: 'random_forest', params: { trees: 3, seed: 2 } },
+  ];
+  const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
+  const info = { name: 't', source: 't.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 90, data: 'blobs' } };
+  const bytes = encodeModel(pipeline, steps, info);
+  const back = decodeModel(bytes);
+  t.deepEqual(Array.from(await back.pipeline.predict(data.X)), Array.from(await pipeline.predict(data.X)));
+
+  const damaged = Buffer.from(bytes);
+  damaged[damaged.length - 3] ^= 0xff;
+  t.throws(() => decodeModel(damaged, 'm.model'), { instanceOf: ModelError, message: 'm.model: damaged (the checksum of its arrays does not match)' });
+  t.throws(() => decodeModel(Buffer.from('PK\u0003\u0004 a zip file, not a model'), 'x.zip'), { instanceOf: ModelError, message: /not a fashion-pipeline model/ });
+  const length = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.toString('utf8', 16, 16 + length));
+  const rewrite = (h: unknown): Buffer => {
+    const json = Buffer.from(JSON.stringify(h));
+    const head = Buffer.alloc(16);
+    head.write('FPMODEL\n', 0, 'latin1');
+    head.writeUInt32LE(json.length, 8);
+    return Buffer.concat([head, json, Buffer.alloc(((json.length + 7) & ~7) - json.length, 0x20), bytes.subarray(16 + ((length + 7) & ~7))]);
+  };
+  t.throws(() => decodeModel(rewrite({ ...header, format: 2 }), 'new.model'), { instanceOf: ModelError, message: /model format 2, this version of fashion-pipeline reads format 1/ });
+  const bad = structuredClone(header);
+  bad.steps[1].stage = 'no_such_stage';
+  t.throws(() => decodeModel(rewrite(bad), 'odd.model'), { instanceOf: ModelError, message: /odd\.model: unknown stage "no_such_stage"/ });
+  // a child pointer moved outside its tree: found before any prediction walks it
+  const forest = decodeModel(bytes).pipeline.steps[1].stage.snapshot();
+  const tree = (forest.trees as Array<Record<string, Int32Array>>)[0];
+  tree.left[0] = 0;
+  t.throws(() => Pipeline.fromSteps(steps).steps[1].stage.restore(forest), { instanceOf: ModelError, message: /tree 0 node 0 points outside the tree/ });
+  t.throws(() => loadModel(join(tempDir(), 'missing.model')), { instanceOf: ModelError, message: /no such model file/ });
+});
+
+test('predict: clear errors for a missing image, an empty folder, a file that is not an image', async (t) => {
+  const data = blobs(60, 784, 3, 6);
+  const steps = [{ id: 'knn', stage: 'knn', params: { k: 3 } }];
+  const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
+  const dir = tempDir();
+  const model = join(dir, 'm.model');
+  writeFileSync(model, encodeModel(pipeline, steps, { name: 'm', source: 'm.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 60, data: 'blobs' } }));
+  await t.throwsAsync(() => runPredict({ model, images: [join(dir, 'nope.jpg')] }), { message: /nope\.jpg: no such file or folder/ });
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  await t.throwsAsync(() => runPredict({ model, images: [empty] }), { message: /no \.png, \.jpg, \.jpeg, \.webp, \.gif or \.bmp files in this folder/ });
+  writeFileSync(join(dir, 'fake.png'), 'text');
+  await t.throwsAsync(() => runPredict({ model, images: [join(dir, 'fake.png')] }), { message: /fake\.png: not an image/ });
+  const photo = join(dir, 'p.png');
+  writeFileSync(photo, photoOf(fashionTestSample(1, 2).X.data, 'png'));
+  const r = await runPredict({ model, images: [photo], top: 2 });
+  t.is(r.predictions.length, 1);
+  const direct = await pipeline.predict(matrix(1, 784, (await prepareImage(readFileSync(photo), photo)).pixels));
+  t.is(r.predictions[0].label, direct[0]);
+});
