@@ -2,7 +2,7 @@
  * Our side of the benchmark: one task per process (so peak memory is the task's own), the same tasks and the same JSON
  * lines as bench/sklearn_bench.py: {"task", "seconds": [...], "accuracy", "peak_rss_mb"}.
  *
- *   node dist/bench/tasks.js --task pca-fit|knn-predict|rf-pca-fit|rf-raw-fit|svm|run-pca-rf [--repeats 3]
+ *   node dist/bench/tasks.js --task pca-fit|pca-fit-standard|knn-predict|rf-pca-fit|rf-raw-fit|svm|run-pca-rf [--repeats 3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { accuracy } from '../src/metrics/classification.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator, Transformer } from '../src/stages/stage.js';
 
-const TASKS = ['pca-fit', 'knn-predict', 'rf-pca-fit', 'rf-raw-fit', 'svm', 'run-pca-rf'] as const;
+const TASKS = ['pca-fit', 'pca-fit-standard', 'knn-predict', 'rf-pca-fit', 'rf-raw-fit', 'svm', 'run-pca-rf'] as const;
 type TaskName = (typeof TASKS)[number];
 
 function transformer(stage: string, params: object): Transformer {
@@ -61,6 +61,13 @@ async function main(task: TaskName, repeats: number): Promise<void> {
 
   if (task === 'pca-fit') {
     const { seconds } = await timed(repeats, () => transformer('pca', { components: 50 }).fit(Xtr, train.y));
+    emit(task, seconds, null);
+    return;
+  }
+  if (task === 'pca-fit-standard') {
+    const standard = await transformer('normalize', { method: 'standard' }).fit(train.X, train.y);
+    const Xs = await standard.transform(train.X);
+    const { seconds } = await timed(repeats, () => transformer('pca', { components: 50 }).fit(Xs, train.y));
     emit(task, seconds, null);
     return;
   }

@@ -60,7 +60,7 @@ test('sums past int32 are moved to float64 in time: 40 000 rows of 255 stay exac
   t.is(part.sums[2], rows * 255);
 });
 
-test('data off the grid (a value not q/255, NaN, 256) falls back to float64 over x − shift', (t) => {
+test('data off the grid (a value not q/255, NaN, 256) falls back to the float path over x − shift', (t) => {
   const rows = 130, d = 6;
   const cases: Array<[string, (x: Float32Array) => void]> = [
     ['one value nudged', (x) => (x[rows * d - 1] = Math.fround(x[rows * d - 1] + 1e-3))],
@@ -81,8 +81,9 @@ test('data off the grid (a value not q/255, NaN, 256) falls back to float64 over
     for (let a = 0; a < d; a++) {
       t.true(Math.abs(part.sums[a] - ref.sums[a]) <= 1e-12 * Math.abs(ref.sums[a]) + 1e-12, `${what}: sum ${a}`);
       for (let b = a; b < d; b++) {
-        const got = part.gram[a * 8 + b];
-        t.true(Math.abs(got - ref.gram[a][b]) <= 1e-12 * Math.abs(ref.gram[a][b]) + 1e-12, `${what}: gram ${a},${b}`);
+        // float32 products summed in float32 over 64-row blocks: within 1e-6 of float64, relative to √(G_aa·G_bb)
+        const bound = 1e-6 * Math.sqrt(ref.gram[a][a] * ref.gram[b][b]);
+        t.true(Math.abs(part.gram[a * 8 + b] - ref.gram[a][b]) <= bound, `${what}: gram ${a},${b}`);
       }
     }
   }
@@ -102,6 +103,6 @@ test('no divisors: the float path even for 8-bit data, agreeing with the integer
       worst = Math.max(worst, Math.abs(float.gram[a * d + b] - e) / Math.max(1, Math.abs(e)));
     }
   }
-  // float32(q/255) differs from q/255 by at most 2^-24 relative
-  t.true(worst < 2e-7, `largest difference ${worst}`);
+  // float32(q/255) differs from q/255 by at most 2^-24 relative; float32 sums over 64 rows add about 1e-7
+  t.true(worst < 1e-6, `largest difference ${worst}`);
 });

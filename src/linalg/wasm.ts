@@ -10,8 +10,8 @@ export interface WasmKernels {
   heapBase(): number;
   packPairsI16(src: number, pairs: number, d4: number, D: number, dst: number, sums: number): number;
   gramPairsI16(P: number, pairs: number, d4: number, gram: number): void;
-  packRowsF64(src: number, rows: number, d4: number, shift: number, dst: number, sums: number): void;
-  gramRowsF64(X: number, rows: number, d4: number, gram: number): void;
+  packRowsF32(src: number, rows: number, d4: number, shift: number, dst: number, sums: number): void;
+  gramRowsF32(X: number, rows: number, d4: number, gram: number): void;
   flushI32(src: number, dst: number, count: number): void;
 }
 

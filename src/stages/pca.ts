@@ -193,7 +193,7 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
     return runAll<GramPart>(tasks);
   };
   // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers; other data, or chunks that disagree
-  // on the scale, in float64.
+  // on the scale, in float32 blocks summed in float64 (src/linalg/gram.ts).
   let parts = await gramParts(GRID_DIVISORS);
   if (parts.some((p) => p.divisor !== parts[0].divisor)) parts = await gramParts([]);
   const d4 = (d + 3) & ~3;

@@ -113,66 +113,91 @@ export function gramPairsI16(P: usize, pairs: i32, d4: i32, gram: usize): void {
   v128.store(g, i32x4.add(v128.load(g), c));
 }
 
-/** Converts `rows` float32 rows at src (d4 wide) to float64 x − shift at dst; adds Σ(x − shift) to the float64 sums. */
-export function packRowsF64(src: usize, rows: i32, d4: i32, shift: usize, dst: usize, sums: usize): void {
+/**
+ * Writes `rows` float32 rows at src (d4 wide) as float32 x − shift (the difference taken in float64, then rounded) at
+ * dst; adds Σ(x − shift) in float64 to the sums.
+ */
+export function packRowsF32(src: usize, rows: i32, d4: i32, shift: usize, dst: usize, sums: usize): void {
   const rowBytes = <usize>d4 << 2;
   for (let t = 0; t < rows; t++) {
     const r = src + <usize>t * rowBytes;
-    const out = dst + <usize>t * (rowBytes << 1);
+    const out = dst + <usize>t * rowBytes;
     for (let f: usize = 0; f < rowBytes; f += 16) {
       const x = v128.load(r + f);
       const o = f << 1;
       const lo = f64x2.sub(f64x2.promote_low_f32x4(x), v128.load(shift + o));
       const hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1)), v128.load(shift + o, 16));
-      v128.store(out + o, lo);
-      v128.store(out + o, hi, 16);
+      v128.store(out + f, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
       v128.store(sums + o, f64x2.add(v128.load(sums + o), lo));
       v128.store(sums + o, f64x2.add(v128.load(sums + o, 16), hi), 16);
     }
   }
 }
 
-/** gram[a·d4 + b] += Σ_t x[t][a]·x[t][b] over `rows` float64 rows at X (d4 wide), for a ≤ b by 4×4 tiles. */
-export function gramRowsF64(X: usize, rows: i32, d4: i32, gram: usize): void {
-  const rowBytes = <usize>d4 << 3;
+/**
+ * gram[a·d4 + b] += Σ_t x[t][a]·x[t][b] over `rows` float32 rows at X (d4 wide), for a ≤ b by 4×4 tiles: products and
+ * sums in float32 over the block (keep it short: 64 rows keep the relative error near 1e-7), added to the float64 gram.
+ */
+export function gramRowsF32(X: usize, rows: i32, d4: i32, gram: usize): void {
+  const rowBytes = <usize>d4 << 2;
+  const ld = <usize>d4 << 3;
   const end = X + <usize>rows * rowBytes;
   for (let a = 0; a < d4; a += 4) {
-    const ao = <usize>a << 3;
-    for (let b = a; b < d4; b += 4) {
-      const bo = <usize>b << 3;
-      let c00 = f64x2.splat(0), c01 = c00, c10 = c00, c11 = c00;
+    const ao = <usize>a << 2;
+    let b = a;
+    for (; b + 8 <= d4; b += 8) {
+      const bo = <usize>b << 2;
+      let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
       let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
       for (let r = X; r < end; r += rowBytes) {
         const y0 = v128.load(r + bo);
         const y1 = v128.load(r + bo, 16);
-        let x = v128.load64_splat(r + ao);
-        c00 = f64x2.add(c00, f64x2.mul(x, y0));
-        c01 = f64x2.add(c01, f64x2.mul(x, y1));
-        x = v128.load64_splat(r + ao, 8);
-        c10 = f64x2.add(c10, f64x2.mul(x, y0));
-        c11 = f64x2.add(c11, f64x2.mul(x, y1));
-        x = v128.load64_splat(r + ao, 16);
-        c20 = f64x2.add(c20, f64x2.mul(x, y0));
-        c21 = f64x2.add(c21, f64x2.mul(x, y1));
-        x = v128.load64_splat(r + ao, 24);
-        c30 = f64x2.add(c30, f64x2.mul(x, y0));
-        c31 = f64x2.add(c31, f64x2.mul(x, y1));
+        let x = v128.load32_splat(r + ao);
+        c00 = f32x4.add(c00, f32x4.mul(x, y0));
+        c01 = f32x4.add(c01, f32x4.mul(x, y1));
+        x = v128.load32_splat(r + ao, 4);
+        c10 = f32x4.add(c10, f32x4.mul(x, y0));
+        c11 = f32x4.add(c11, f32x4.mul(x, y1));
+        x = v128.load32_splat(r + ao, 8);
+        c20 = f32x4.add(c20, f32x4.mul(x, y0));
+        c21 = f32x4.add(c21, f32x4.mul(x, y1));
+        x = v128.load32_splat(r + ao, 12);
+        c30 = f32x4.add(c30, f32x4.mul(x, y0));
+        c31 = f32x4.add(c31, f32x4.mul(x, y1));
       }
       const g = gram + ((<usize>a * <usize>d4 + <usize>b) << 3);
-      addF64(g, c00);
-      addF64(g + 16, c01);
-      addF64(g + rowBytes, c10);
-      addF64(g + rowBytes + 16, c11);
-      addF64(g + 2 * rowBytes, c20);
-      addF64(g + 2 * rowBytes + 16, c21);
-      addF64(g + 3 * rowBytes, c30);
-      addF64(g + 3 * rowBytes + 16, c31);
+      addF32(g, c00);
+      addF32(g + 32, c01);
+      addF32(g + ld, c10);
+      addF32(g + ld + 32, c11);
+      addF32(g + 2 * ld, c20);
+      addF32(g + 2 * ld + 32, c21);
+      addF32(g + 3 * ld, c30);
+      addF32(g + 3 * ld + 32, c31);
+    }
+    for (; b < d4; b += 4) {
+      const bo = <usize>b << 2;
+      let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+      for (let r = X; r < end; r += rowBytes) {
+        const y = v128.load(r + bo);
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(r + ao), y));
+        c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(r + ao, 4), y));
+        c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(r + ao, 8), y));
+        c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(r + ao, 12), y));
+      }
+      const g = gram + ((<usize>a * <usize>d4 + <usize>b) << 3);
+      addF32(g, c0);
+      addF32(g + ld, c1);
+      addF32(g + 2 * ld, c2);
+      addF32(g + 3 * ld, c3);
     }
   }
 }
 
-@inline function addF64(g: usize, c: v128): void {
-  v128.store(g, f64x2.add(v128.load(g), c));
+/** Adds the four float32 lanes of c to the four float64 at g. */
+@inline function addF32(g: usize, c: v128): void {
+  v128.store(g, f64x2.add(v128.load(g), f64x2.promote_low_f32x4(c)));
+  v128.store(g, f64x2.add(v128.load(g, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(c, c, 2, 3, 0, 1))), 16);
 }
 
 /** dst[i] += src[i] (float64 += int32) for `count` entries, then src[i] = 0. */
