@@ -39,7 +39,7 @@ test('photos made from Fashion-MNIST images come back close to the originals (PN
   t.true(scores[0] > 0.75, `worst correlation ${scores[0].toFixed(3)}`);
 });
 
-test('an image that is already light on black is kept as it is (auto), negated with always', async (t) => {
+test('an image that is already light on black is kept as it is (auto); forcing negation is refused', async (t) => {
   const sample = fashionTestSample(5, 4);
   const original = sample.X.data.subarray(0, 784);
   const canvas = createCanvas(28, 28);
@@ -54,7 +54,11 @@ test('an image that is already light on black is kept as it is (auto), negated w
   const kept = await prepareImage(png, 'fmnist.png');
   t.false(kept.inverted);
   t.true(correlation(kept.pixels, original) > 0.95);
-  t.true((await prepareImage(png, 'fmnist.png', 'always')).inverted);
+  // forced negation makes the garment dark on light: refused, with the way out
+  await t.throwsAsync(() => prepareImage(png, 'fmnist.png', 'always'), {
+    instanceOf: DataError,
+    message: 'fmnist.png: the garment is darker than its background after negating; try --invert never',
+  });
 });
 
 test('transparent parts count as a white background (product cut-outs)', async (t) => {
@@ -80,6 +84,11 @@ test('wrong input: not an image, a blank image', async (t) => {
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, 50, 50);
   await t.throwsAsync(() => prepareImage(blank.encodeSync('png'), 'blank.png'), { instanceOf: DataError, message: /nothing stands out/ });
+  const photo = photoOf(fashionTestSample(1, 8).X.data, 'png');
+  await t.throwsAsync(() => prepareImage(photo, 'dark-on-light.png', 'never'), {
+    instanceOf: DataError,
+    message: 'dark-on-light.png: the garment is darker than its background without negating; try --invert always',
+  });
 });
 
 test('resizeArea keeps the mean and maps a constant image to the same constant', (t) => {

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from '../src/cli/predict.js';
@@ -80,17 +81,21 @@ test.serial('a pipeline file is fitted once and saved; the saved model gives the
   const third = await runPredict({ model: first.model, images: [join(dir, 'photo-03.jpg')], top: 1 });
   t.deepEqual(third.predictions[0], { ...first.predictions[3], top: first.predictions[3].top.slice(0, 1) });
 
-  // changing the steps fits again
+  // changing the steps, or the training data, fits again
   writeFileSync(file, PIPELINE.replace('k: 5', 'k: 3'));
   const changed = await runPredict({ model: file, images: [join(dir, 'photo-01.png')], modelsDir });
   t.is(changed.origin, 'fitted');
+  writeFileSync(file, PIPELINE.replace('k: 5', 'k: 3').replace('train: 3000', 'train: 2000'));
+  const otherData = await runPredict({ model: file, images: [join(dir, 'photo-01.png')], modelsDir });
+  t.is(otherData.origin, 'fitted');
+  t.is(otherData.info.training.rows, 2000);
 });
 
 test.serial('run --save-model writes the model fitted for the test evaluation; it predicts as the run did', async (t) => {
   const work = tempDir();
   const file = join(work, 'small-knn.yaml');
   writeFileSync(file, PIPELINE);
-  const modelPath = join(work, 'saved', 'small.model');
+  const modelPath = join(work, 'models', 'small-knn.model');
   const { result, files } = await runRun({ file, out: join(work, 'results'), pictures: false, saveModel: modelPath });
   t.is(files.model, modelPath);
   const { pipeline, info } = loadModel(modelPath);
@@ -100,6 +105,11 @@ test.serial('run --save-model writes the model fitted for the test evaluation; i
   const loaded = loadData(loadPipelineFile(file).config.data, { pipelineFile: file, withTest: true, seed: 42 });
   const predicted = await pipeline.predict(loaded.test!.X);
   t.deepEqual(Array.from(predicted), result.test!.predictions);
+  // predict with the pipeline file finds it: same steps, training data and seed
+  const photo = join(work, 'photo.png');
+  writeFileSync(photo, photoOf(fashionTestSample(1, 5).X.data, 'png'));
+  const reused = await runPredict({ model: file, images: [photo], modelsDir: join(work, 'models') });
+  t.is(reused.origin, 'loaded');
 });
 
 test('run --save-model refuses an mljs engine before any work', async (t) => {
@@ -112,35 +122,67 @@ test('run --save-model refuses an mljs engine before any work', async (t) => {
   });
 });
 
-test('model files: a damaged byte, a wrong magic, a newer format and a bad tree are refused with one line', async (t) => {
+const INFO = { name: 't', source: 't.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 90, data: 'blobs' }, fit_key: '' };
+
+/** The model file's bytes with its JSON header replaced (and the checksum made right again, unless `stale`). */
+function withHeader(bytes: Buffer, edit: (header: Record<string, any>) => void, stale = false): Buffer {
+  const length = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.toString('utf8', 48, 48 + length));
+  edit(header);
+  const json = Buffer.from(JSON.stringify(header));
+  const pad = Buffer.alloc(((json.length + 7) & ~7) - json.length, 0x20);
+  const blob = bytes.subarray(48 + ((length + 7) & ~7));
+  const head = Buffer.from(bytes.subarray(0, 48));
+  head.writeUInt32LE(json.length, 8);
+  if (!stale) createHash('sha256').update(json).update(pad).update(blob).digest().copy(head, 16);
+  return Buffer.concat([head, json, pad, blob]);
+}
+
+test('model files: damaged arrays or header, a wrong magic, a newer format, bad state are refused with one line', async (t) => {
   const data = blobs(90, 6, 3, 5);
   const steps = [
     { id: 'normalize', stage: 'normalize', params: { method: 'standard' } },
     { id: 'random_forest', stage: 'random_forest', params: { trees: 3, seed: 2 } },
   ];
   const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
-  const info = { name: 't', source: 't.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 90, data: 'blobs' } };
-  const bytes = encodeModel(pipeline, steps, info);
+  const bytes = encodeModel(pipeline, steps, INFO);
   const back = decodeModel(bytes);
   t.deepEqual(Array.from(await back.pipeline.predict(data.X)), Array.from(await pipeline.predict(data.X)));
+  t.deepEqual(back.info, INFO);
 
   const damaged = Buffer.from(bytes);
   damaged[damaged.length - 3] ^= 0xff;
-  t.throws(() => decodeModel(damaged, 'm.model'), { instanceOf: ModelError, message: 'm.model: damaged (the checksum of its arrays does not match)' });
-  t.throws(() => decodeModel(Buffer.from('PK\u0003\u0004 a zip file, not a model'), 'x.zip'), { instanceOf: ModelError, message: /not a fashion-pipeline model/ });
-  const length = bytes.readUInt32LE(8);
-  const header = JSON.parse(bytes.toString('utf8', 16, 16 + length));
-  const rewrite = (h: unknown): Buffer => {
-    const json = Buffer.from(JSON.stringify(h));
-    const head = Buffer.alloc(16);
-    head.write('FPMODEL\n', 0, 'latin1');
-    head.writeUInt32LE(json.length, 8);
-    return Buffer.concat([head, json, Buffer.alloc(((json.length + 7) & ~7) - json.length, 0x20), bytes.subarray(16 + ((length + 7) & ~7))]);
-  };
-  t.throws(() => decodeModel(rewrite({ ...header, format: 2 }), 'new.model'), { instanceOf: ModelError, message: /model format 2, this version of fashion-pipeline reads format 1/ });
-  const bad = structuredClone(header);
-  bad.steps[1].stage = 'no_such_stage';
-  t.throws(() => decodeModel(rewrite(bad), 'odd.model'), { instanceOf: ModelError, message: /odd\.model: unknown stage "no_such_stage"/ });
+  t.throws(() => decodeModel(damaged, 'm.model'), { instanceOf: ModelError, message: 'm.model: damaged (its SHA-256 does not match its content)' });
+  const paramChanged = withHeader(bytes, (h) => (h.steps[1].params.trees = 2), true);
+  t.throws(() => decodeModel(paramChanged, 'm.model'), { instanceOf: ModelError, message: /m\.model: damaged/ });
+  t.throws(() => decodeModel(Buffer.from('PK\u0003\u0004 a zip file, not a model at all, long enough'), 'x.zip'), {
+    instanceOf: ModelError,
+    message: /not a fashion-pipeline model/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.format = 2)), 'new.model'), {
+    instanceOf: ModelError,
+    message: /model format 2, this version of fashion-pipeline reads format 1/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.steps[1].stage = 'no_such_stage')), 'odd.model'), {
+    instanceOf: ModelError,
+    message: /odd\.model: unknown stage "no_such_stage"/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.stages[0].mean.$array = 'constructor')), 'odd.model'), {
+    instanceOf: ModelError,
+    message: /odd\.model: damaged array reference/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.stages[1] = 7)), 'odd.model'), {
+    instanceOf: ModelError,
+    message: /odd\.model: damaged state for step random_forest/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.stages[0].features = 5)), 'odd.model'), {
+    instanceOf: ModelError,
+    message: /odd\.model: step normalize: "mean" has 6 values, expected 5/,
+  });
+  t.throws(() => decodeModel(withHeader(bytes, (h) => (h.stages[1].trees = [])), 'odd.model'), {
+    instanceOf: ModelError,
+    message: /odd\.model: step random_forest: a forest without trees/,
+  });
   // a child pointer moved outside its tree: found before any prediction walks it
   const forest = decodeModel(bytes).pipeline.steps[1].stage.snapshot();
   const tree = (forest.trees as Array<Record<string, Int32Array>>)[0];
@@ -155,7 +197,7 @@ test('predict: clear errors for a missing image, an empty folder, a file that is
   const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
   const dir = tempDir();
   const model = join(dir, 'm.model');
-  writeFileSync(model, encodeModel(pipeline, steps, { name: 'm', source: 'm.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 60, data: 'blobs' } }));
+  writeFileSync(model, encodeModel(pipeline, steps, INFO));
   await t.throwsAsync(() => runPredict({ model, images: [join(dir, 'nope.jpg')] }), { message: /nope\.jpg: no such file or folder/ });
   const empty = join(dir, 'empty');
   mkdirSync(empty);

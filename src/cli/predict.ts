@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { canonical } from '../config/grid.js';
 import { UsageError } from '../config/errors.js';
 import { loadPipelineFile } from '../config/load.js';
 import { DataError } from '../data/errors.js';
@@ -11,7 +10,7 @@ import { loadData } from '../data/load.js';
 import { toolVersion } from '../evaluate/environment.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix } from '../linalg/matrix.js';
-import { decodeModel, encodeModel, loadModel, type ModelInfo } from '../model/file.js';
+import { decodeModel, encodeModel, fitKey, loadModel, type ModelInfo } from '../model/file.js';
 import { ModelError } from '../model/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { fixed, markdownTable } from '../report/text.js';
@@ -66,10 +65,10 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
     throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
   }
-  const files = imageFiles(options.images);
-  const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
+  // the photos first: a bad one is reported before a fit that may take minutes
   const rows = [];
-  for (const file of files) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
   const X = matrix(rows.length, PIXELS);
   rows.forEach((r, i) => X.data.set(r.pixels, i * PIXELS));
   const { labels, proba } = await pipeline.predictWithProba(X);
@@ -125,26 +124,28 @@ async function obtainModel(
     const { pipeline, info } = loadModel(options.model);
     return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
   }
-  // A pipeline file: reuse models/<name>.model when it holds exactly these steps, else fit on all training rows.
-  const loaded = loadPipelineFile(options.model, { test: false });
-  const { config } = loaded;
+  // A pipeline file: reuse models/<name>.model when it was fitted from the same steps, training data and seed by this
+  // version; otherwise fit on all training rows and save.
+  const { config } = loadPipelineFile(options.model, { test: false });
+  for (const s of config.steps) {
+    if (s.params.engine === 'mljs') {
+      throw new UsageError(`${options.model}: step ${s.id} uses engine mljs, which cannot be saved; predict needs the default engine`);
+    }
+  }
+  const seed = config.evaluation.seed;
+  const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
+  const key = fitKey(config.steps, data.info, seed);
   const path = defaultModelPath(config.name, options.modelsDir);
   if (existsSync(path)) {
     try {
       const saved = decodeModel(readFileSync(path), path);
-      if (saved.info.tool === toolVersion() && canonical(saved.steps) === canonical(config.steps)) {
+      if (saved.info.tool === toolVersion() && saved.info.fit_key === key) {
         return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
       }
     } catch (err) {
       if (!(err instanceof ModelError)) throw err; // a damaged or older model is fitted again below
     }
   }
-  for (const s of config.steps) {
-    if (s.params.engine === 'mljs') {
-      throw new UsageError(`${options.model}: step ${s.id} uses engine mljs, which cannot be saved; predict needs the default engine`);
-    }
-  }
-  const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed: config.evaluation.seed });
   const progress = options.progress;
   progress?.begin(config.steps.length, `fitting ${config.name}`);
   const t0 = performance.now();
@@ -163,6 +164,7 @@ async function obtainModel(
     created: new Date().toISOString(),
     classes: [...CLASS_NAMES],
     training: { rows: data.train.y.length, data: `${data.info.format} ${data.info.location}` },
+    fit_key: key,
   };
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
@@ -204,7 +206,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         invert: {
           choices: ['auto', 'always', 'never'] as const,
           default: 'auto' as InvertMode,
-          describe: 'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the border is light)',
+          describe: 'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the garment is darker than the border)',
         },
         top: { type: 'number', default: 3, describe: 'most probable classes to list per image' },
         json: { type: 'boolean', default: false, describe: 'print the predictions as JSON instead of a table' },

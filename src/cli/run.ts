@@ -11,7 +11,7 @@ import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { encodeModel, type ModelInfo } from '../model/file.js';
+import { encodeModel, fitKey, type ModelInfo } from '../model/file.js';
 import { toolVersion } from '../evaluate/environment.js';
 import { progressFor } from './progress.js';
 
@@ -88,6 +88,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       classes: [...CLASS_NAMES],
       training: { rows: outcome.data.train.y.length, data: `${result.data.format} ${result.data.location}` },
       ...(result.test ? { test_accuracy: result.test.accuracy } : {}),
+      fit_key: fitKey(loaded.config.steps, result.data, result.seed),
     };
     model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
   }

@@ -12,7 +12,7 @@ export interface PreparedImage {
   /** The photo's size. */
   width: number;
   height: number;
-  /** Whether it was negated (auto: the border was lighter than mid-grey). */
+  /** Whether it was negated (auto: what stands out from the border was darker than it). */
   inverted: boolean;
   /** The garment's bounding box in the photo (after trimming the background), x, y, width, height. */
   box: [number, number, number, number];
@@ -23,8 +23,8 @@ const TRIM = 0.05 * 255;
 
 /**
  * Turns a photo (PNG, JPEG, WebP, GIF, BMP; any size) into a Fashion-MNIST-like 28×28 image, following the steps
- * Zalando used to make the data set: greyscale (transparency over white); negated when the background is light
- * (`auto` looks at the border), so the garment is light on black; trimmed to the garment (pixels within 5% of the
+ * Zalando used to make the data set: greyscale (transparency over white); negated so the garment is light on black
+ * (`auto`: when the pixels that stand out from the border are darker than it on average); trimmed to the garment (pixels within 5% of the
  * border's intensity are background); background to 0 and the brightest pixel to 255; the longest edge resized to 28
  * by area averaging; centred. Zalando also sharpened; that step is left out.
  */
@@ -49,9 +49,23 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
     const lum = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
     grey[i] = lum * a + 255 * (1 - a);
   }
-  const inverted = invert === 'always' || (invert === 'auto' && borderMean(grey, W, H) > 127.5);
+  const border = borderMean(grey, W, H);
+  let inverted = invert === 'always';
+  if (invert === 'auto') {
+    // negate when what stands out from the border is darker than it on average (a garment on a lighter backdrop)
+    let deviation = 0;
+    let count = 0;
+    for (let i = 0; i < grey.length; i++) {
+      const dv = grey[i] - border;
+      if (Math.abs(dv) > TRIM) {
+        deviation += dv;
+        count++;
+      }
+    }
+    inverted = count > 0 ? deviation < 0 : border > 127.5;
+  }
   if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
-  const background = borderMean(grey, W, H);
+  const background = inverted ? 255 - border : border;
 
   // trim to the pixels that differ from the background
   let x0 = W, y0 = H, x1 = -1, y1 = -1;
@@ -69,6 +83,11 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
     }
   }
   if (x1 < 0) throw new DataError(`${what}: nothing stands out from the background (a blank or uniform image)`);
+  if (peak - background <= TRIM) {
+    throw new DataError(
+      `${what}: the garment is darker than its background ${inverted ? 'after negating' : 'without negating'}; try --invert ${inverted ? 'never' : 'always'}`,
+    );
+  }
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
   // background to 0, brightest garment pixel to 255

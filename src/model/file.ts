@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { StepConfig } from '../config/chain.js';
+import { canonical } from '../config/grid.js';
+import type { LoadedData } from '../data/load.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Snapshot, SnapshotArray, SnapshotValue } from '../stages/stage.js';
 import { ModelError } from './snapshot.js';
 
 /**
- * A fitted pipeline on disk: an 8-byte magic, the header length (uint32 LE), a JSON header, then the typed arrays of
- * every stage back to back (8-byte aligned). In the header a typed array is `{"$array": type, "offset", "length"}`, and
- * the SHA-256 of the array bytes catches a damaged file before any stage reads it.
+ * A fitted pipeline on disk: an 8-byte magic, the header length (uint32 LE), 4 bytes of padding, the SHA-256 of all
+ * that follows, a JSON header (padded to 8 bytes), then the typed arrays of every stage back to back (8-byte aligned).
+ * In the header a typed array is `{"$array": type, "offset", "length"}`. The checksum covers the header (params,
+ * scalars) and the arrays, so a damaged file is refused before any stage reads it.
  */
 const MAGIC = 'FPMODEL\n';
 const FORMAT = 1;
@@ -29,6 +32,8 @@ export interface ModelInfo {
   training: { rows: number; data: string };
   /** Test accuracy when the run evaluated one. */
   test_accuracy?: number;
+  /** Steps, training-data checksums and rows, and seed: `predict` reuses a model for a pipeline file only on a match. */
+  fit_key: string;
 }
 
 interface Header {
@@ -36,8 +41,10 @@ interface Header {
   info: ModelInfo;
   steps: StepConfig[];
   stages: Snapshot[];
-  sha256: string;
 }
+
+/** Bytes before the JSON header: magic, header length, padding, SHA-256. */
+const PREFIX = 48;
 
 const ARRAY_TYPES = { Float32Array, Float64Array, Int32Array, Uint8Array } as const;
 type ArrayTypeName = keyof typeof ARRAY_TYPES;
@@ -45,6 +52,16 @@ type ArrayTypeName = keyof typeof ARRAY_TYPES;
 function arrayTypeName(a: SnapshotArray): ArrayTypeName {
   for (const name of Object.keys(ARRAY_TYPES) as ArrayTypeName[]) if (a instanceof ARRAY_TYPES[name]) return name;
   throw new Error(`model file: cannot store a ${a.constructor.name}`);
+}
+
+/**
+ * What a fit depends on besides the code: the steps with their params, the training data (checksums of the training
+ * files, rows after any limit) and the seed. Two fits with the same key give the same model.
+ */
+export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], seed: number): string {
+  const training = Object.entries(data.checksums).filter(([file]) => file.startsWith('train-') || file === data.location);
+  const key = canonical({ steps: steps.map((s) => [s.id, s.stage, s.params]), training, rows: data.train_rows, seed });
+  return createHash('sha256').update(key).digest('hex');
 }
 
 /** The bytes of a model file for a fitted pipeline. */
@@ -73,43 +90,47 @@ export function encodeModel(pipeline: Pipeline, steps: readonly StepConfig[], in
     info,
     steps: steps.map((s) => ({ id: s.id, stage: s.stage, params: s.params })),
     stages: stages as Snapshot[],
-    sha256: createHash('sha256').update(blob).digest('hex'),
   };
   const json = Buffer.from(JSON.stringify(header));
-  const head = Buffer.alloc(16);
+  const pad = Buffer.alloc(((json.length + 7) & ~7) - json.length, 0x20);
+  const head = Buffer.alloc(PREFIX);
   head.write(MAGIC, 0, 'latin1');
   head.writeUInt32LE(json.length, 8);
-  const pad = Buffer.alloc(((json.length + 7) & ~7) - json.length, 0x20);
+  createHash('sha256').update(json).update(pad).update(blob).digest().copy(head, 16);
   return Buffer.concat([head, json, pad, blob]);
 }
 
 /** A fitted pipeline and its info from model-file bytes; ModelError when they are not a model this version reads. */
 export function decodeModel(bytes: Buffer, what = 'model file'): { pipeline: Pipeline; steps: StepConfig[]; info: ModelInfo } {
-  if (bytes.length < 16 || bytes.toString('latin1', 0, 8) !== MAGIC) {
+  if (bytes.length < PREFIX || bytes.toString('latin1', 0, 8) !== MAGIC) {
     throw new ModelError(`${what}: not a fashion-pipeline model (save one with \`pipeline run FILE --save-model\`)`);
   }
+  if (!createHash('sha256').update(bytes.subarray(PREFIX)).digest().equals(bytes.subarray(16, PREFIX))) {
+    throw new ModelError(`${what}: damaged (its SHA-256 does not match its content)`);
+  }
   const length = bytes.readUInt32LE(8);
-  const start = 16 + ((length + 7) & ~7);
+  const start = PREFIX + ((length + 7) & ~7);
   let header: Header;
   try {
     if (start > bytes.length) throw new Error('short');
-    header = JSON.parse(bytes.toString('utf8', 16, 16 + length)) as Header;
+    header = JSON.parse(bytes.toString('utf8', PREFIX, PREFIX + length)) as Header;
   } catch {
     throw new ModelError(`${what}: damaged header`);
   }
+  if (header === null || typeof header !== 'object') throw new ModelError(`${what}: damaged header`);
   if (header.format !== FORMAT) {
     throw new ModelError(`${what}: model format ${header.format}, this version of fashion-pipeline reads format ${FORMAT}`);
   }
-  const blob = bytes.subarray(start);
-  if (createHash('sha256').update(blob).digest('hex') !== header.sha256) {
-    throw new ModelError(`${what}: damaged (the checksum of its arrays does not match)`);
+  if (!Array.isArray(header.steps) || !Array.isArray(header.stages) || header.steps.length !== header.stages.length) {
+    throw new ModelError(`${what}: damaged header (steps and stages disagree)`);
   }
+  const blob = bytes.subarray(start);
   const decode = (v: unknown): SnapshotValue => {
     if (Array.isArray(v)) return v.map(decode);
     if (v !== null && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (typeof o.$array === 'string') {
-        const Type = ARRAY_TYPES[o.$array as ArrayTypeName];
+        const Type = Object.hasOwn(ARRAY_TYPES, o.$array) ? ARRAY_TYPES[o.$array as ArrayTypeName] : undefined;
         const offset = o.offset as number;
         const n = o.length as number;
         if (!Type || !Number.isInteger(offset) || !Number.isInteger(n) || offset < 0 || n < 0 || offset % 8 !== 0) {
@@ -126,16 +147,24 @@ export function decodeModel(bytes: Buffer, what = 'model file'): { pipeline: Pip
     }
     return v as SnapshotValue;
   };
-  if (!Array.isArray(header.steps) || !Array.isArray(header.stages) || header.steps.length !== header.stages.length) {
-    throw new ModelError(`${what}: damaged header (steps and stages disagree)`);
-  }
   let pipeline: Pipeline;
   try {
     pipeline = Pipeline.fromSteps(header.steps);
   } catch (err) {
     throw new ModelError(`${what}: ${(err as Error).message}`);
   }
-  pipeline.steps.forEach((s, i) => s.stage.restore(decode(header.stages[i]) as Snapshot));
+  pipeline.steps.forEach((s, i) => {
+    const state = decode(header.stages[i]);
+    if (state === null || typeof state !== 'object' || Array.isArray(state) || ArrayBuffer.isView(state)) {
+      throw new ModelError(`${what}: damaged state for step ${s.id}`);
+    }
+    try {
+      s.stage.restore(state as Snapshot);
+    } catch (err) {
+      if (err instanceof ModelError) throw new ModelError(`${what}: step ${s.id}: ${err.message.replace(/^model file: /, '')}`);
+      throw new ModelError(`${what}: step ${s.id} cannot be restored (${(err as Error).message})`);
+    }
+  });
   return { pipeline, steps: header.steps, info: header.info };
 }
 

@@ -5,7 +5,7 @@ import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
 import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
-import { arrayField, numberField } from '../model/snapshot.js';
+import { arrayField, ModelError, numberField } from '../model/snapshot.js';
 import {
   BaseStage,
   checkFeatures,
@@ -124,7 +124,10 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const features = numberField(s, 'features', true);
     const labels = arrayField(s, 'labels', Uint8Array);
     const rows = arrayField(s, 'rows', Float32Array, labels.length * features);
-    const fitted: Fitted = { features, nClasses: numberField(s, 'classes', true), brute: null, tree: null, labels, mljs: null };
+    const nClasses = numberField(s, 'classes', true);
+    if (this.params.k > labels.length) throw new ModelError(`model file: k = ${this.params.k} but only ${labels.length} training rows`);
+    if (labels.some((l) => l >= nClasses)) throw new ModelError('model file: a label is outside the classes');
+    const fitted: Fitted = { features, nClasses, brute: null, tree: null, labels, mljs: null };
     this.#index(fitted, matrix(labels.length, features, rows));
     return fitted;
   }

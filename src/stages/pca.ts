@@ -163,7 +163,7 @@ interface Solved {
 async function fitNative(X: Matrix, k: number): Promise<Solved> {
   const { rows: n, cols: d, data } = X;
   // Shift a feature (by its mean, estimated on a sample of rows) only when its offset would swamp its spread in
-  // Σxxᵀ − n·μμᵀ; features near zero stay unshifted, so image zeros stay zeros and the Gram kernel skips them.
+  // Σxxᵀ − n·μμᵀ (float path only; 8-bit data is summed exactly without a shift).
   const stride = Math.max(1, Math.floor(n / 2048));
   const sampleMean = new Float64Array(d);
   const sampleSq = new Float64Array(d);

@@ -237,6 +237,7 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
     const features = numberField(s, 'features', true);
     const classes = numberField(s, 'classes', true);
+    if (classes < 1) throw new ModelError('model file: a forest needs at least one class');
     const trees = listField(s, 'trees', (v, i): TreeArrays => {
       if (v === null || typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v)) {
         throw new ModelError(`model file: tree ${i} should be an object`);
@@ -253,6 +254,7 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
       };
       // children come after their parent, and a leaf's `left` is its row in leafValue: prediction cannot loop or overrun
       const leaves = tree.leafValue.length / classes;
+      if (m === 0 || !Number.isInteger(leaves)) throw new ModelError(`model file: tree ${i} is empty or its leaves do not match the classes`);
       for (let n = 0; n < m; n++) {
         const { left, right } = tree;
         const ok =
@@ -263,6 +265,7 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
       }
       return tree;
     });
+    if (trees.length === 0) throw new ModelError('model file: a forest without trees');
     return { features, classes, model: { engine: 'native', trees } };
   }
 }

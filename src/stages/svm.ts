@@ -276,15 +276,21 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       return v;
     };
     const classes = listField(i, 'classes', whole);
+    const kernel = stringField(i, 'kernel');
+    if (!SvmParams.shape.kernel.safeParse(kernel).success) throw new ModelError(`model file: unknown svm kernel "${kernel}"`);
     const info: SvmFittedInfo = Object.freeze({
       engine: 'libsvm',
-      kernel: stringField(i, 'kernel') as SvmFittedInfo['kernel'],
+      kernel: kernel as SvmFittedInfo['kernel'],
       gamma: numberField(i, 'gamma'),
       classes,
       n_support: listField(i, 'n_support', whole),
       features: numberField(i, 'features', true),
       machines: numberField(i, 'machines', true),
     });
+    const k = classes.length;
+    if (k < 2 || classes.some((c) => c > 255) || info.n_support.length !== k || info.machines !== (k * (k - 1)) / 2) {
+      throw new ModelError('model file: svm classes, support counts and machines do not agree');
+    }
     const n = objectField(s, 'native');
     const text = arrayField(s, 'libsvmModel', Uint8Array);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
@@ -292,13 +298,13 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     let native: SvmPredictModel;
     try {
       native = svmPredictModel({
-        kernel: stringField(n, 'kernel') as SvmPredictModel['kernel'],
+        kernel: info.kernel,
         gamma: numberField(n, 'gamma'),
         coef0: numberField(n, 'coef0'),
         degree: numberField(n, 'degree'),
         features: info.features,
         labels: classes,
-        nSupport: listField(n, 'nSupport', whole),
+        nSupport: info.n_support,
         sv: arrayField(n, 'sv', Float32Array),
         coef: arrayField(n, 'coef', Float64Array),
         rho: arrayField(n, 'rho', Float64Array),
