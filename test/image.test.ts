@@ -1,5 +1,6 @@
 import { createCanvas } from '@napi-rs/canvas';
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { DataError } from '../src/data/errors.js';
 import { prepareImage, resizeArea } from '../src/data/image.js';
 import { fashionTestSample, photoOf } from './helpers.js';
@@ -99,4 +100,11 @@ test('resizeArea keeps the mean and maps a constant image to the same constant',
   t.true(Math.abs(mean(dst) - mean(src)) < 1.5, `${mean(dst)} vs ${mean(src)}`);
   const flat = resizeArea(new Float32Array(W * H).fill(100), W, H, 5, 9);
   t.true(flat.every((v) => Math.abs(v - 100) < 1e-4));
+});
+
+test('phone photos: the EXIF orientation is applied (a 60×30 JPEG tagged "rotate 90°" is read as 30×60)', async (t) => {
+  // test/fixtures/exif-rotated.jpg: left half black, right half white, stored 60×30 with orientation 6 (Pillow)
+  const prepared = await prepareImage(readFileSync(new URL('../../test/fixtures/exif-rotated.jpg', import.meta.url)), 'exif-rotated.jpg', 'never');
+  t.is(prepared.width, 30);
+  t.is(prepared.height, 60);
 });
