@@ -206,8 +206,10 @@ test('predict: clear errors for a missing image, an empty folder, a file that is
   await t.throwsAsync(() => runPredict({ model, images: [join(dir, 'fake.png')] }), { message: /fake\.png: not an image/ });
   const photo = join(dir, 'p.png');
   writeFileSync(photo, photoOf(fashionTestSample(1, 2).X.data, 'png'));
-  const r = await runPredict({ model, images: [photo], top: 2 });
+  const seen = join(dir, 'seen.png');
+  const r = await runPredict({ model, images: [photo], top: 2, show: seen });
   t.is(r.predictions.length, 1);
+  t.deepEqual([...readFileSync(seen).subarray(1, 4)], [...Buffer.from('PNG')], '--show writes a PNG');
   const direct = await pipeline.predict(matrix(1, 784, (await prepareImage(readFileSync(photo), photo)).pixels));
   t.is(r.predictions[0].label, direct[0]);
 });

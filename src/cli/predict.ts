@@ -5,7 +5,7 @@ import { UsageError } from '../config/errors.js';
 import { loadPipelineFile } from '../config/load.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
-import { prepareImage, type InvertMode } from '../data/image.js';
+import { prepareImage, type InvertMode, type PreparedImage } from '../data/image.js';
 import { loadData } from '../data/load.js';
 import { toolVersion } from '../evaluate/environment.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -13,6 +13,7 @@ import { matrix } from '../linalg/matrix.js';
 import { decodeModel, encodeModel, fitKey, loadModel, type ModelInfo } from '../model/file.js';
 import { ModelError } from '../model/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { sampleGrid } from '../report/plots/galleries.js';
 import { fixed, markdownTable } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions } from './options.js';
@@ -34,6 +35,8 @@ export interface PredictOptions {
   invert?: InvertMode;
   /** Classes listed per image, most probable first (3). */
   top?: number;
+  /** Also write a PNG of the images as the model saw them (28×28, grouped by predicted class). */
+  show?: string;
   progress?: ProgressSink;
 }
 
@@ -66,7 +69,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
   }
   // the photos first: a bad one is reported before a fit that may take minutes
-  const rows = [];
+  const rows: Array<PreparedImage & { file: string }> = [];
   for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
   const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
   const X = matrix(rows.length, PIXELS);
@@ -85,6 +88,17 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
       inverted: r.inverted,
     };
   });
+  if (options.show) {
+    const picture = await sampleGrid({
+      title: `What ${info.name} saw: ${rows.length} image${rows.length === 1 ? '' : 's'} by predicted class`,
+      subtitle: ['each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)'],
+      rows: CLASS_NAMES.flatMap((name, c) => {
+        const images = rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : []));
+        return images.length > 0 ? [{ name, label: c, images }] : [];
+      }),
+    });
+    writeFilesAtomic([{ path: options.show, content: picture.png }]);
+  }
   return { model: path, info, origin, fitSeconds, predictions };
 }
 
@@ -192,6 +206,7 @@ interface PredictArgs {
   json: boolean;
   quiet: boolean;
   models: string;
+  show?: string;
 }
 
 export const predictCommand: CommandModule<object, PredictArgs> = {
@@ -211,10 +226,12 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         top: { type: 'number', default: 3, describe: 'most probable classes to list per image' },
         json: { type: 'boolean', default: false, describe: 'print the predictions as JSON instead of a table' },
         models: { type: 'string', default: 'models', normalize: true, describe: 'folder where models fitted from pipeline files are kept' },
+        show: { type: 'string', normalize: true, describe: 'also write a PNG of the images as the model saw them (28×28, grouped by predicted class)' },
         quiet: outputOptions.quiet,
       })
       .example('$0 predict pipelines/pca-rf.yaml photos/', 'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/')
-      .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model') as unknown as Argv<PredictArgs>,
+      .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model')
+      .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given') as unknown as Argv<PredictArgs>,
   handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
     const result = await runPredict({
       model: args.model,
@@ -223,6 +240,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       invert: args.invert,
       top: args.top,
       modelsDir: args.models,
+      show: args.show,
       progress: progressFor(args.quiet),
     });
     if (args.json) {
@@ -237,5 +255,6 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       console.log(`${result.info.name}: ${how}`);
     }
     console.log(predictionTable(result));
+    if (args.show && !args.quiet) console.log(`wrote ${args.show}`);
   },
 };
