@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { runGridCommand } from '../src/cli/grid.js';
 import { ConfigError, UsageError } from '../src/config/errors.js';
 import { applyParamOptions, expandGrid } from '../src/config/grid.js';
-import { parsePipeline } from '../src/config/load.js';
+import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
+import { loadData } from '../src/data/load.js';
+import { loadModel } from '../src/model/file.js';
 import { InterruptedError } from '../src/evaluate/grid.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { tempDir } from './helpers.js';
@@ -173,4 +175,25 @@ test('an interrupted search resumes from its checkpoint without recomputing and 
     reference.result.candidates.map((c) => [c.key, c.mean, c.folds.map((f) => f.accuracy)]),
   );
   t.deepEqual(readdirSync(join(cacheDir, 'checkpoints')), [], 'the checkpoint is removed once the report is written');
+});
+
+test('grid --save-model saves the refit best candidate; it predicts the test set as the report says', async (t) => {
+  const path = file(base);
+  const model = join(tempDir(), 'best.model');
+  const done = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), saveModel: model });
+  if (done.kind !== 'done') throw new Error('expected a finished search');
+  t.is(done.files.model, model);
+  const { pipeline, steps, info } = loadModel(model);
+  t.deepEqual(steps, done.result.best_steps);
+  t.is(info.test_accuracy, done.result.test!.accuracy);
+  t.regex(info.description ?? '', /^best of the grid \(/);
+  const loaded = loadPipelineFile(path);
+  const data = loadData(loaded.config.data, { pipelineFile: path, withTest: true, seed: loaded.config.evaluation.seed });
+  t.deepEqual(Array.from(await pipeline.predict(data.test!.X)), done.result.test!.predictions);
+
+  const oracle = base.replace('knn: { k: 3 }', 'knn: { k: 3, engine: mljs }');
+  await t.throwsAsync(() => runGridCommand({ file: file(oracle), out: tempDir(), cacheDir: tempDir(), saveModel: '' }), {
+    instanceOf: UsageError,
+    message: /--save-model: step knn uses engine mljs/,
+  });
 });

@@ -12,6 +12,9 @@ import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
 import { stringifyJson } from '../report/json.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
+import { encodeModel, modelInfo, unsavableSteps } from '../model/file.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { defaultModelPath } from './run.js';
 import { setInterruptNote } from './interrupt.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
 import { progressFor } from './progress.js';
@@ -33,11 +36,13 @@ export interface GridCommandOptions {
   progress?: ProgressSink;
   signal?: AbortSignal;
   command?: string;
+  /** Also write the best candidate fitted on all training rows to this model file ('' = models/<name>.model). */
+  saveModel?: string;
 }
 
 export type GridCommandResult =
   | { kind: 'plan'; plan: GridPlan; text: string }
-  | { kind: 'done'; result: GridResult; files: { markdown: string; json: string } };
+  | { kind: 'done'; result: GridResult; files: { markdown: string; json: string; model?: string } };
 
 /** Default cache folder: $FASHION_CACHE_DIR, else .cache/fashion-pipeline under the working directory. */
 export function defaultCacheDir(): string {
@@ -69,6 +74,11 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     maxEntryBytes: 64 * 2 ** 20,
   });
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
+  const oracles = options.saveModel === undefined ? [] : candidates.flatMap((c) => unsavableSteps(c.steps));
+  if (oracles.length > 0) {
+    throw new UsageError(`--save-model: step ${oracles[0]} uses engine mljs (a test oracle) in some candidate, which has no saved form`);
+  }
+  let fitted: Pipeline | null = null;
   const gridOptions = {
     loaded,
     candidates,
@@ -78,6 +88,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     timings: new TimingHistory(join(cacheDir, 'timings.json')),
     progress: options.progress,
     signal: options.signal,
+    onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
   };
   if (options.dryRun) {
     // A dry run only reads the checkpoint; it never starts or truncates one.
@@ -91,8 +102,23 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')),
   });
   const base = join(options.out, gridReportName(result.name));
-  const files = { markdown: `${base}.md`, json: `${base}.json` };
+  const files: { markdown: string; json: string; model?: string } = { markdown: `${base}.md`, json: `${base}.json` };
+  const model: Array<{ path: string; content: Uint8Array }> = [];
+  if (fitted) {
+    files.model = options.saveModel || defaultModelPath(result.name);
+    const info = modelInfo({
+      name: result.name,
+      description: `best of the grid (${describeParams(result.best.params)}): ${result.config.description ?? ''}`.trim(),
+      source: options.file,
+      steps: result.best_steps,
+      data: result.data,
+      seed: result.seed,
+      testAccuracy: result.test?.accuracy,
+    });
+    model.push({ path: files.model, content: encodeModel(fitted, result.best_steps, info) });
+  }
   writeFilesAtomic([
+    ...model,
     { path: files.markdown, content: gridToMarkdown(result, options.command) },
     { path: files.json, content: stringifyJson(gridToJson(result)) },
   ]);
@@ -114,6 +140,7 @@ interface GridArgs {
   cacheSize: number;
   resume: boolean;
   dryRun: boolean;
+  saveModel?: string;
 }
 
 export const gridCommand: CommandModule<object, GridArgs> = {
@@ -134,6 +161,10 @@ export const gridCommand: CommandModule<object, GridArgs> = {
         'cache-size': { type: 'number', default: 2048, describe: 'disk cache bound in MB; least recently used entries go first' },
         resume: { type: 'boolean', default: false, describe: 'continue an interrupted search from its checkpoint' },
         'dry-run': { type: 'boolean', default: false, describe: 'print the plan (candidates, fits, cache hits, estimated time) and stop' },
+        'save-model': {
+          type: 'string',
+          describe: 'also save the best candidate fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
+        },
       })
       .example('$0 grid pipelines/pca-knn-grid.yaml', 'PCA 30/50/100 × k 1/3/5/9 × uniform/distance, 3 folds')
       .example('$0 grid pipelines/pca-knn-grid.yaml --dry-run', 'what would run, and how much the cache saves')
@@ -155,6 +186,7 @@ export const gridCommand: CommandModule<object, GridArgs> = {
       dryRun: args.dryRun,
       progress: args.dryRun ? undefined : progressFor(args.quiet),
       command: `pipeline ${process.argv.slice(2).join(' ')}`,
+      saveModel: args.saveModel,
     });
     if (outcome.kind === 'plan') {
       console.log(outcome.text);
@@ -166,5 +198,6 @@ export const gridCommand: CommandModule<object, GridArgs> = {
     console.log(`  best ${describeParams(result.best.params)}: CV ${result.metric} ${fixed(result.best.mean)} ± ${fixed(result.best.std)}`);
     if (result.test) console.log(`  test accuracy ${fixed(result.test.accuracy)} (refit on all training rows)`);
     console.log(`  wrote ${files.markdown} and ${files.json}`);
+    if (files.model) console.log(`  saved the best candidate to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
   },
 };

@@ -10,7 +10,7 @@ import { loadData } from '../data/load.js';
 import { toolVersion } from '../evaluate/environment.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix } from '../linalg/matrix.js';
-import { decodeModel, encodeModel, fitKey, loadModel, type ModelInfo } from '../model/file.js';
+import { decodeModel, encodeModel, fitKey, loadModel, modelInfo, unsavableSteps, type ModelInfo } from '../model/file.js';
 import { ModelError } from '../model/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
@@ -141,10 +141,9 @@ async function obtainModel(
   // A pipeline file: reuse models/<name>.model when it was fitted from the same steps, training data and seed by this
   // version; otherwise fit on all training rows and save.
   const { config } = loadPipelineFile(options.model, { test: false });
-  for (const s of config.steps) {
-    if (s.params.engine === 'mljs') {
-      throw new UsageError(`${options.model}: step ${s.id} uses engine mljs, which cannot be saved; predict needs the default engine`);
-    }
+  const oracles = unsavableSteps(config.steps);
+  if (oracles.length > 0) {
+    throw new UsageError(`${options.model}: step ${oracles[0]} uses engine mljs, which cannot be saved; predict needs the default engine`);
   }
   const seed = config.evaluation.seed;
   const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
@@ -170,16 +169,7 @@ async function obtainModel(
     progress?.end();
   }
   const fitSeconds = (performance.now() - t0) / 1000;
-  const info: ModelInfo = {
-    name: config.name,
-    description: config.description,
-    source: options.model,
-    tool: toolVersion(),
-    created: new Date().toISOString(),
-    classes: [...CLASS_NAMES],
-    training: { rows: data.train.y.length, data: `${data.info.format} ${data.info.location}` },
-    fit_key: key,
-  };
+  const info = modelInfo({ name: config.name, description: config.description, source: options.model, steps: config.steps, data: data.info, seed });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
 }

@@ -10,9 +10,7 @@ import { runPictures } from '../report/pictures.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { encodeModel, fitKey, type ModelInfo } from '../model/file.js';
-import { toolVersion } from '../evaluate/environment.js';
+import { encodeModel, modelInfo, unsavableSteps } from '../model/file.js';
 import { progressFor } from './progress.js';
 
 export interface RunCommandOptions {
@@ -56,12 +54,9 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     test: options.test,
   });
   const { evaluation } = loaded.config;
-  if (options.saveModel !== undefined) {
-    for (const s of loaded.config.steps) {
-      if (s.params.engine === 'mljs') {
-        throw new UsageError(`--save-model: step ${s.id} uses engine mljs (a test oracle), which has no saved form; use the default engine`);
-      }
-    }
+  const oracles = options.saveModel === undefined ? [] : unsavableSteps(loaded.config.steps);
+  if (oracles.length > 0) {
+    throw new UsageError(`--save-model: step ${oracles[0]} uses engine mljs (a test oracle), which has no saved form; use the default engine`);
   }
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
@@ -79,17 +74,15 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   const model: Array<{ path: string; content: Uint8Array }> = [];
   if (options.saveModel !== undefined) {
     files.model = options.saveModel || defaultModelPath(result.name);
-    const info: ModelInfo = {
+    const info = modelInfo({
       name: result.name,
       description: result.config.description,
       source: options.file,
-      tool: toolVersion(),
-      created: new Date().toISOString(),
-      classes: [...CLASS_NAMES],
-      training: { rows: outcome.data.train.y.length, data: `${result.data.format} ${result.data.location}` },
-      ...(result.test ? { test_accuracy: result.test.accuracy } : {}),
-      fit_key: fitKey(loaded.config.steps, result.data, result.seed),
-    };
+      steps: loaded.config.steps,
+      data: result.data,
+      seed: result.seed,
+      testAccuracy: result.test?.accuracy,
+    });
     model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
   }
   writeFilesAtomic([

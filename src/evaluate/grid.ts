@@ -70,6 +70,8 @@ export interface GridOptions {
   progress?: ProgressSink;
   /** Aborting stops between two units; everything finished stays in the checkpoint. */
   signal?: AbortSignal;
+  /** Called with the best candidate fitted on all training rows (fitting it when there is no test evaluation). */
+  onFitted?: (pipeline: Pipeline) => void;
 }
 
 /** Thrown when a search is stopped through its AbortSignal. */
@@ -171,7 +173,14 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
     }
     const ranked = rank(options.candidates, partial, options.metric);
     const winner = options.candidates.find((c) => c.key === ranked[0].key)!;
-    const test = config.evaluation.test ? (await evaluateOnTest(Pipeline.fromSteps(winner.steps), data, progress)).test : null;
+    let test: TestResult | null = null;
+    if (config.evaluation.test) {
+      const evaluated = await evaluateOnTest(Pipeline.fromSteps(winner.steps), data, progress);
+      test = evaluated.test;
+      options.onFitted?.(evaluated.fitted);
+    } else if (options.onFitted) {
+      options.onFitted(await Pipeline.fromSteps(winner.steps).fit(data.train.X, data.train.y));
+    }
     return {
       name: config.name,
       file,

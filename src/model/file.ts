@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { StepConfig } from '../config/chain.js';
 import { canonical } from '../config/grid.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { LoadedData } from '../data/load.js';
+import { toolVersion } from '../evaluate/environment.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { Snapshot, SnapshotArray, SnapshotValue } from '../stages/stage.js';
 import { ModelError } from './snapshot.js';
@@ -62,6 +64,34 @@ export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], s
   const training = Object.entries(data.checksums).filter(([file]) => file.startsWith('train-') || file === data.location);
   const key = canonical({ steps: steps.map((s) => [s.id, s.stage, s.params]), training, rows: data.train_rows, seed });
   return createHash('sha256').update(key).digest('hex');
+}
+
+/** The step ids that use an ml-* oracle engine, which has no saved form. */
+export function unsavableSteps(steps: readonly StepConfig[]): string[] {
+  return steps.filter((s) => s.params.engine === 'mljs').map((s) => s.id);
+}
+
+/** The info of a model fitted from `steps` on `data` (as loaded for the fit) with `seed`. */
+export function modelInfo(o: {
+  name: string;
+  description?: string;
+  source: string;
+  steps: readonly StepConfig[];
+  data: LoadedData['info'];
+  seed: number;
+  testAccuracy?: number;
+}): ModelInfo {
+  return {
+    name: o.name,
+    ...(o.description === undefined ? {} : { description: o.description }),
+    source: o.source,
+    tool: toolVersion(),
+    created: new Date().toISOString(),
+    classes: [...CLASS_NAMES],
+    training: { rows: o.data.train_rows, data: `${o.data.format} ${o.data.location}` },
+    ...(o.testAccuracy === undefined ? {} : { test_accuracy: o.testAccuracy }),
+    fit_key: fitKey(o.steps, o.data, o.seed),
+  };
 }
 
 /** The bytes of a model file for a fitted pipeline. */
