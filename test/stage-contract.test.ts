@@ -2,6 +2,7 @@ import test from 'ava';
 import { shutdownPool } from '../src/linalg/pool.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { registry } from '../src/stages/registry.js';
+import { Svm } from '../src/stages/svm.js';
 import { NotFittedError, SnapshotError, type Estimator, type Stage, type Transformer } from '../src/stages/stage.js';
 import { blobs } from './helpers.js';
 
@@ -79,6 +80,7 @@ for (const spec of registry.values()) {
       const b = await output(restored, data.X);
       const values = (o: Matrix | Uint8Array) => Array.from(o instanceof Uint8Array ? o : o.data);
       t.deepEqual(values(b), values(a), `${JSON.stringify(variant)}: restored output`);
+      if (stage instanceof Svm) t.is((restored as Svm).modelText(), stage.modelText(), 'libsvm model text rebuilt exactly');
       if (spec.kind === 'estimator' && (stage as Estimator).predictProba) {
         const pa = await (stage as Estimator).predictProba!(data.X);
         const pb = await (restored as Estimator).predictProba!(data.X);

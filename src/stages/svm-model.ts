@@ -63,33 +63,6 @@ export function buildModelText(
       }
     }
   }
-  const header = [
-    'svm_type c_svc',
-    `kernel_type ${KERNEL_NAMES[p.kernel]}`,
-    ...(p.kernel === 'poly' ? [`degree ${p.degree}`] : []),
-    ...(p.kernel !== 'linear' ? [`gamma ${num(p.gamma)}`] : []),
-    ...(p.kernel === 'poly' ? [`coef0 ${num(p.coef0)}`] : []),
-    `nr_class ${k}`,
-    `total_sv ${total}`,
-    `rho ${ordered.map((m) => num(m.rho)).join(' ')}`,
-    `label ${classes.join(' ')}`,
-    `nr_sv ${perClass.map((s) => s.length).join(' ')}`,
-    'SV',
-  ];
-  const lines: string[] = [header.join('\n')];
-  for (let i = 0; i < k; i++) {
-    for (const r of perClass[i]) {
-      const s = slot.get(r)!;
-      let line = '';
-      for (let c = 0; c < k - 1; c++) line += num(coef[c][s]) + ' ';
-      const from = r * cols;
-      for (let f = 0; f < cols; f++) {
-        const v = X[from + f];
-        if (v !== 0) line += `${f + 1}:${num(v)} `;
-      }
-      lines.push(line);
-    }
-  }
   // The same numbers for the native predict (svm-predict.ts): what libsvm reads back from the text above.
   const sv = new Float32Array(total * cols);
   let row = 0;
@@ -111,7 +84,42 @@ export function buildModelText(
     coef: flatCoef,
     rho: Float64Array.from(ordered, (m) => m.rho),
   };
-  return { text: lines.join('\n') + '\n', nSupport, parts };
+  return { text: modelText(parts), nSupport, parts };
+}
+
+/**
+ * The model in libsvm's model-file format from its arrays: support vectors (zeros left out) in class order, each after
+ * its k − 1 coefficients. Saved models keep only the arrays and rebuild the text with this.
+ */
+export function modelText(parts: SvmModelParts): string {
+  const k = parts.labels.length;
+  const total = parts.nSupport.reduce((s, n) => s + n, 0);
+  const cols = parts.features;
+  const header = [
+    'svm_type c_svc',
+    `kernel_type ${KERNEL_NAMES[parts.kernel]}`,
+    ...(parts.kernel === 'poly' ? [`degree ${parts.degree}`] : []),
+    ...(parts.kernel !== 'linear' ? [`gamma ${num(parts.gamma)}`] : []),
+    ...(parts.kernel === 'poly' ? [`coef0 ${num(parts.coef0)}`] : []),
+    `nr_class ${k}`,
+    `total_sv ${total}`,
+    `rho ${Array.from(parts.rho, num).join(' ')}`,
+    `label ${parts.labels.join(' ')}`,
+    `nr_sv ${parts.nSupport.join(' ')}`,
+    'SV',
+  ];
+  const lines: string[] = [header.join('\n')];
+  for (let s = 0; s < total; s++) {
+    let line = '';
+    for (let c = 0; c < k - 1; c++) line += num(parts.coef[c * total + s]) + ' ';
+    const from = s * cols;
+    for (let f = 0; f < cols; f++) {
+      const v = parts.sv[from + f];
+      if (v !== 0) line += `${f + 1}:${num(v)} `;
+    }
+    lines.push(line);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Shortest text that reads back as the same double ("-0" for negative zero, which libsvm reads as 0 anyway). */

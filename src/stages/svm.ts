@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
-import { svmPredictModel, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
+import { svmPredictModel, type SvmModelParts, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
 import { arrayField, listField, ModelError, numberField, objectField, stringField } from '../model/snapshot.js';
 import {
   BaseStage,
@@ -14,7 +14,7 @@ import {
   type StageSpec,
 } from './stage.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
-import { buildModelText } from './svm-model.js';
+import { buildModelText, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
 
 export const SvmParams = z
@@ -260,11 +260,10 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       throw new SnapshotError(this.name, "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'libsvm'");
     }
     const { info, native: m } = f;
-    const nSupport = Array.from({ length: m.labels.length }, (_, c) => m.classStart[c + 1] - m.classStart[c]);
     return {
+      // libsvm's text model is rebuilt from the arrays on restore (modelText), not stored twice
       info: { ...info, classes: [...info.classes], n_support: [...info.n_support] },
-      libsvmModel: f.model.slice(),
-      native: { kernel: m.kernel, gamma: m.gamma, coef0: m.coef0, degree: m.degree, features: m.features, nSupport, sv: m.sv, coef: m.coef, rho: m.rho },
+      native: { gamma: m.gamma, coef0: m.coef0, degree: m.degree, sv: m.sv, coef: m.coef, rho: m.rho },
     };
   }
 
@@ -292,27 +291,27 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       throw new ModelError('model file: svm classes, support counts and machines do not agree');
     }
     const n = objectField(s, 'native');
-    const text = arrayField(s, 'libsvmModel', Uint8Array);
-    const model = new Uint8Array(new SharedArrayBuffer(text.length));
-    model.set(text);
+    const parts: SvmModelParts = {
+      kernel: info.kernel,
+      gamma: numberField(n, 'gamma'),
+      coef0: numberField(n, 'coef0'),
+      degree: numberField(n, 'degree'),
+      features: info.features,
+      labels: classes,
+      nSupport: info.n_support,
+      sv: arrayField(n, 'sv', Float32Array),
+      coef: arrayField(n, 'coef', Float64Array),
+      rho: arrayField(n, 'rho', Float64Array),
+    };
     let native: SvmPredictModel;
     try {
-      native = svmPredictModel({
-        kernel: info.kernel,
-        gamma: numberField(n, 'gamma'),
-        coef0: numberField(n, 'coef0'),
-        degree: numberField(n, 'degree'),
-        features: info.features,
-        labels: classes,
-        nSupport: info.n_support,
-        sv: arrayField(n, 'sv', Float32Array),
-        coef: arrayField(n, 'coef', Float64Array),
-        rho: arrayField(n, 'rho', Float64Array),
-      });
+      native = svmPredictModel(parts);
     } catch (err) {
-      if (err instanceof ModelError) throw err;
       throw new ModelError(`model file: ${(err as Error).message}`);
     }
+    const text = modelText(parts);
+    const model = new Uint8Array(new SharedArrayBuffer(text.length));
+    model.set(Buffer.from(text, 'latin1'));
     return { info, model, native };
   }
 }
