@@ -1,5 +1,7 @@
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from '../src/cli/predict.js';
@@ -212,4 +214,22 @@ test('predict: clear errors for a missing image, an empty folder, a file that is
   t.deepEqual([...readFileSync(seen).subarray(1, 4)], [...Buffer.from('PNG')], '--show writes a PNG');
   const direct = await pipeline.predict(matrix(1, 784, (await prepareImage(readFileSync(photo), photo)).pixels));
   t.is(r.predictions[0].label, direct[0]);
+});
+
+test('the predict command: one-line errors with exit code 1 (bad input, missing model) or 2 (usage)', (t) => {
+  const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+  const dir = tempDir();
+  const notImage = join(dir, 'notes.png');
+  writeFileSync(notImage, 'plain text');
+  const bad = spawnSync(process.execPath, [BIN, 'predict', join(dir, 'm.model'), notImage], { encoding: 'utf8' });
+  t.is(bad.status, 1);
+  t.is(bad.stderr, `pipeline: ${notImage}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)\n`);
+  const usage = spawnSync(process.execPath, [BIN, 'predict', join(dir, 'm.model'), notImage, '--invert', 'sometimes'], { encoding: 'utf8' });
+  t.is(usage.status, 2);
+  t.is(usage.stderr, 'pipeline: Invalid values: Argument: invert, Given: "sometimes", Choices: "auto", "always", "never" (see: pipeline predict --help)\n');
+  const photo = join(dir, 'boot.png');
+  writeFileSync(photo, photoOf(fashionTestSample(1, 3).X.data, 'png'));
+  const missingModel = spawnSync(process.execPath, [BIN, 'predict', join(dir, 'm.model'), photo], { encoding: 'utf8' });
+  t.is(missingModel.status, 1);
+  t.is(missingModel.stderr, `pipeline: ${join(dir, 'm.model')}: no such model file\n`);
 });

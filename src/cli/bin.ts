@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
       .wrap(Math.min(110, process.stdout.columns ?? 110))
       .fail((msg, err) => {
         if (err) throw err;
-        throw new UsageError(`${msg} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`);
+        // yargs puts some messages on two lines ("Invalid values:\n  Argument: …"); errors here are one line
+        throw new UsageError(`${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`);
       })
       .parseAsync();
     return 0;
