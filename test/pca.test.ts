@@ -5,7 +5,7 @@ import { symmetricTopEigen } from '../src/linalg/eigen.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
-import { Pca, pcaSpec } from '../src/stages/pca.js';
+import { Pca, pcaProjectTask, pcaSpec } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
 test.after.always(async () => {
@@ -309,4 +309,29 @@ test('8-bit chunks and a chunk off the grid: all chunks redone in float64, match
     worst = Math.max(worst, Math.abs(mean[f] - s / X.rows));
   }
   t.true(worst < 1e-9, `mean off by ${worst}`);
+});
+
+test('the SIMD projection is bit-identical to summing float32(x − mean)·v over the features in order in float64', (t) => {
+  const rng = createRng(21);
+  for (const [rows, d, k] of [
+    [7, 13, 3],
+    [300, 37, 9],
+    [513, 20, 16],
+  ]) {
+    const X = Float32Array.from({ length: rows * d }, () => (rng.float() - 0.3) * 7);
+    const mean = Float64Array.from({ length: d }, () => rng.float());
+    const components = Float32Array.from({ length: k * d }, () => rng.float() - 0.5);
+    const scale = Float64Array.from({ length: k }, () => 0.5 + rng.float());
+    const expected = new Float32Array(rows * k);
+    const centred = new Float32Array(d);
+    for (let i = 0; i < rows; i++) {
+      for (let f = 0; f < d; f++) centred[f] = X[i * d + f] - mean[f];
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let f = 0; f < d; f++) s += centred[f] * components[c * d + f];
+        expected[i * k + c] = s * scale[c];
+      }
+    }
+    t.deepEqual(pcaProjectTask(X, rows, d, mean, components, k, scale), expected, `${rows}×${d} → ${k}`);
+  }
 });

@@ -13,6 +13,9 @@ export interface WasmKernels {
   packRowsF32(src: number, rows: number, d4: number, shift: number, dst: number, sums: number): void;
   gramRowsF32(X: number, rows: number, d4: number, gram: number): void;
   flushI32(src: number, dst: number, count: number): void;
+  projectRows(
+    src: number, rows: number, d: number, mean: number, w: number, k8: number, scale: number, out: number, k: number, scratch: number,
+  ): void;
 }
 
 const WASM_FILE = new URL('../../wasm/kernels.wasm', import.meta.url);

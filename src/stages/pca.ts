@@ -2,7 +2,7 @@ import { PCA as MlPca } from 'ml-pca';
 import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import type { GramPart } from '../linalg/gram.js';
-import { dotBlock } from '../linalg/kernels.js';
+import { Arena } from '../linalg/wasm.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
 import { arrayField, numberField } from '../model/snapshot.js';
@@ -278,7 +278,13 @@ function flipSigns(components: Float64Array, k: number, d: number): void {
   }
 }
 
-/** Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32. */
+/** Rows per projection block copied into the kernels' memory. */
+const PROJECT_BLOCK = 256;
+
+/**
+ * Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32, by the WebAssembly kernel projectRows
+ * (bit-identical to summing float32(x − mean)·v over the features in order in float64).
+ */
 export function pcaProjectTask(
   chunk: Float32Array,
   rows: number,
@@ -288,22 +294,26 @@ export function pcaProjectTask(
   k: number,
   scale: Float64Array,
 ): Float32Array {
+  const k8 = (k + 7) & ~7;
+  const arena = new Arena();
+  const src = arena.reserve(PROJECT_BLOCK * d * 4);
+  const meanAt = arena.reserve(d * 8);
+  const weights = arena.reserve(d * k8 * 8);
+  const scaleAt = arena.reserve(k8 * 8);
+  const outAt = arena.reserve(PROJECT_BLOCK * k * 4);
+  const scratch = arena.reserve(2 * d * 4);
+  arena.f64(meanAt, d).set(mean);
+  const w = arena.f64(weights, d * k8).fill(0);
+  for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) w[f * k8 + c] = components[c * d + f];
+  arena.f64(scaleAt, k8).fill(0).set(scale);
+  const srcView = arena.f32(src, PROJECT_BLOCK * d);
+  const outView = arena.f32(outAt, PROJECT_BLOCK * k);
   const out = new Float32Array(rows * k);
-  const block = 64;
-  const centred = new Float32Array(block * d);
-  const dots = new Float64Array(block * k);
-  for (let r0 = 0; r0 < rows; r0 += block) {
-    const m = Math.min(block, rows - r0);
-    for (let t = 0; t < m; t++) {
-      const a = (r0 + t) * d;
-      const o = t * d;
-      for (let f = 0; f < d; f++) centred[o + f] = chunk[a + f] - mean[f];
-    }
-    dotBlock(centred, 0, m, components, 0, k, d, dots, 0, k);
-    for (let t = 0; t < m; t++) {
-      const o = (r0 + t) * k;
-      for (let c = 0; c < k; c++) out[o + c] = dots[t * k + c] * scale[c];
-    }
+  for (let r0 = 0; r0 < rows; r0 += PROJECT_BLOCK) {
+    const m = Math.min(PROJECT_BLOCK, rows - r0);
+    srcView.set(chunk.subarray(r0 * d, (r0 + m) * d));
+    arena.kernels.projectRows(src, m, d, meanAt, weights, k8, scaleAt, outAt, k, scratch);
+    out.set(outView.subarray(0, m * k), r0 * k);
   }
   return out;
 }
