@@ -11,7 +11,9 @@ import { loadPipelineFile } from '../src/config/load.js';
 import { loadData } from '../src/data/load.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { prepareImage } from '../src/data/image.js';
+import { toCsv } from '../src/data/csv.js';
 import { matrix } from '../src/linalg/matrix.js';
+import { accuracy } from '../src/metrics/classification.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { decodeModel, encodeModel, loadModel } from '../src/model/file.js';
 import { ModelError } from '../src/model/snapshot.js';
@@ -232,4 +234,32 @@ test('the predict command: one-line errors with exit code 1 (bad input, missing 
   const missingModel = spawnSync(process.execPath, [BIN, 'predict', join(dir, 'm.model'), photo], { encoding: 'utf8' });
   t.is(missingModel.status, 1);
   t.is(missingModel.stderr, `pipeline: ${join(dir, 'm.model')}: no such model file\n`);
+});
+
+test.serial('--csv classifies the rows of a Kaggle CSV: the pipeline\'s own predictions, accuracy against the label column', async (t) => {
+  const work = tempDir();
+  const file = join(work, 'small-knn.yaml');
+  writeFileSync(file, PIPELINE);
+  const sample = fashionTestSample(200, 12);
+  const csv = join(work, 'rows.csv');
+  writeFileSync(csv, toCsv(sample));
+  const modelsDir = join(work, 'models');
+  const result = await runPredict({ model: file, images: [], csv, modelsDir });
+  const direct = await loadModel(result.model).pipeline.predict(sample.X);
+  t.deepEqual(result.predictions.map((p) => p.label), Array.from(direct));
+  t.is(result.accuracy, accuracy(sample.y, direct));
+  t.is(result.predictions[0].file, `${csv}:2`);
+  t.log(`accuracy on 200 test rows: ${result.accuracy}`);
+
+  const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+  const cli = spawnSync(process.execPath, [BIN, 'predict', file, '--csv', csv, '--models', modelsDir], { encoding: 'utf8' });
+  t.is(cli.status, 0);
+  const lines = cli.stdout.trim().split('\n');
+  t.is(lines[0], 'line,label,class,probability');
+  t.is(lines.length, 201);
+  t.is(lines[1].split(',')[1], String(direct[0]));
+  t.regex(cli.stderr, /small-knn \(.*small-knn\.model\): 200 rows of .*rows\.csv, accuracy 0\.\d{4} against its label column/);
+  const both = spawnSync(process.execPath, [BIN, 'predict', file, csv, '--csv', csv], { encoding: 'utf8' });
+  t.is(both.status, 2);
+  t.is(both.stderr, 'pipeline: give images or --csv, not both\n');
 });

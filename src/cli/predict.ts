@@ -5,7 +5,9 @@ import { UsageError } from '../config/errors.js';
 import { loadPipelineFile } from '../config/load.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
+import { readCsv } from '../data/csv.js';
 import { prepareImage, type InvertMode, type PreparedImage } from '../data/image.js';
+import { accuracy } from '../metrics/classification.js';
 import { loadData } from '../data/load.js';
 import { toolVersion } from '../evaluate/environment.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -28,6 +30,8 @@ export interface PredictOptions {
   model: string;
   /** Image files, or folders of them. */
   images: string[];
+  /** Instead of images: rows of a CSV file in Kaggle's layout (label,pixel1,…,pixel784), pixels 0..255. */
+  csv?: string;
   /** Training data for fitting a pipeline file (as `run --data`). */
   data?: string;
   /** Where models fitted from pipeline files are kept (models). */
@@ -60,6 +64,8 @@ export interface PredictResult {
   origin: 'loaded' | 'fitted';
   fitSeconds: number | null;
   predictions: Prediction[];
+  /** CSV input: accuracy against the file's label column. */
+  accuracy?: number;
 }
 
 /** `pipeline predict`: classify photos with a saved model, or with a pipeline file fitted (once) on the training set. */
@@ -68,9 +74,19 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
     throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
   }
-  // the photos first: a bad one is reported before a fit that may take minutes
-  const rows: Array<PreparedImage & { file: string }> = [];
-  for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
+  // the inputs first: a bad one is reported before a fit that may take minutes
+  const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
+  let truth: Uint8Array | null = null;
+  if (options.csv !== undefined) {
+    const data = readCsv(options.csv);
+    truth = data.y;
+    for (let i = 0; i < data.y.length; i++) {
+      rows.push({ file: `${options.csv}:${i + 2}`, pixels: data.X.data.subarray(i * PIXELS, (i + 1) * PIXELS), inverted: false });
+    }
+  } else {
+    for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  }
   const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
   const X = matrix(rows.length, PIXELS);
   rows.forEach((r, i) => X.data.set(r.pixels, i * PIXELS));
@@ -91,7 +107,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (options.show) {
     const picture = await sampleGrid({
       title: `What ${info.name} saw: ${rows.length} image${rows.length === 1 ? '' : 's'} by predicted class`,
-      subtitle: ['each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)'],
+      subtitle: [options.csv ? `rows of ${options.csv}, 28×28 (shown 3×)` : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)'],
       rows: CLASS_NAMES.flatMap((name, c) => {
         const images = rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : []));
         return images.length > 0 ? [{ name, label: c, images }] : [];
@@ -99,7 +115,16 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     });
     writeFilesAtomic([{ path: options.show, content: picture.png }]);
   }
-  return { model: path, info, origin, fitSeconds, predictions };
+  return { model: path, info, origin, fitSeconds, predictions, ...(truth ? { accuracy: accuracy(truth, labels) } : {}) };
+}
+
+/** CSV input's predictions as CSV: the file's line, label, class name and probability (empty without one). */
+export function predictionCsv(result: PredictResult): string {
+  const lines = ['line,label,class,probability'];
+  for (const p of result.predictions) {
+    lines.push(`${p.file.slice(p.file.lastIndexOf(':') + 1)},${p.label},${p.class},${p.confidence === null ? '' : p.confidence.toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function readImage(file: string): Uint8Array {
@@ -113,7 +138,7 @@ function readImage(file: string): Uint8Array {
 
 /** The files named, with folders replaced by the images in them (sorted). */
 function imageFiles(paths: string[]): string[] {
-  if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify');
+  if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify (or --csv FILE)');
   const out: string[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new DataError(`${p}: no such file or folder`);
@@ -190,6 +215,7 @@ export function predictionTable(result: PredictResult): string {
 interface PredictArgs {
   model: string;
   images: string[];
+  csv?: string;
   data?: string;
   invert: InvertMode;
   top: number;
@@ -200,14 +226,19 @@ interface PredictArgs {
 }
 
 export const predictCommand: CommandModule<object, PredictArgs> = {
-  command: 'predict <model> <images..>',
+  command: 'predict <model> [images..]',
   describe: 'classify photos (PNG, JPEG, WebP, GIF, BMP) with a model saved by `run --save-model`, or with a pipeline file (fitted once, then kept in models/)',
   builder: (y: Argv) =>
     y
       .positional('model', { type: 'string', demandOption: true, describe: 'a model file (models/<name>.model) or a pipeline YAML file' })
-      .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files, or folders of images' })
+      .positional('images', { type: 'string', array: true, describe: 'image files, or folders of images' })
       .options({
         ...dataOption,
+        csv: {
+          type: 'string',
+          normalize: true,
+          describe: "instead of images: classify every row of a CSV in Kaggle's layout; prints CSV (line,label,class,probability) and the accuracy against its label column",
+        },
         invert: {
           choices: ['auto', 'always', 'never'] as const,
           default: 'auto' as InvertMode,
@@ -221,11 +252,13 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       })
       .example('$0 predict pipelines/pca-rf.yaml photos/', 'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/')
       .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model')
-      .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given') as unknown as Argv<PredictArgs>,
+      .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given')
+      .example('$0 predict models/pca-rf.model --csv fashion-mnist_test.csv > predictions.csv', 'classify the rows of a Kaggle CSV') as unknown as Argv<PredictArgs>,
   handler: async (args: ArgumentsCamelCase<PredictArgs>) => {
     const result = await runPredict({
       model: args.model,
-      images: args.images,
+      images: args.images ?? [],
+      csv: args.csv,
       data: args.data,
       invert: args.invert,
       top: args.top,
@@ -234,7 +267,16 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       progress: progressFor(args.quiet),
     });
     if (args.json) {
-      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, predictions: result.predictions }, null, 2));
+      const extra = result.accuracy === undefined ? {} : { accuracy: result.accuracy };
+      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, ...extra, predictions: result.predictions }, null, 2));
+      return;
+    }
+    if (args.csv !== undefined) {
+      // the predictions are the output (stdout, for a pipe or a redirect); the summary goes to stderr
+      process.stdout.write(predictionCsv(result));
+      if (!args.quiet) {
+        process.stderr.write(`${result.info.name} (${result.model}): ${result.predictions.length} rows of ${args.csv}, accuracy ${fixed(result.accuracy!)} against its label column\n`);
+      }
       return;
     }
     if (!args.quiet) {
