@@ -22,6 +22,9 @@ import { dataOption, outputOptions } from './options.js';
 import { progressFor } from './progress.js';
 import { defaultModelPath } from './run.js';
 
+/** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
+const SHOW_PER_CLASS = 16;
+
 /** File name endings taken from a folder (files named on the command line are tried whatever their ending). */
 const IMAGE_ENDINGS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp']);
 
@@ -105,13 +108,15 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     };
   });
   if (options.show) {
+    const perClass = CLASS_NAMES.map((_, c) => rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])));
+    const cut = perClass.some((images) => images.length > SHOW_PER_CLASS);
     const picture = await sampleGrid({
       title: `What ${info.name} saw: ${rows.length} image${rows.length === 1 ? '' : 's'} by predicted class`,
-      subtitle: [options.csv ? `rows of ${options.csv}, 28×28 (shown 3×)` : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)'],
-      rows: CLASS_NAMES.flatMap((name, c) => {
-        const images = rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : []));
-        return images.length > 0 ? [{ name, label: c, images }] : [];
-      }),
+      subtitle: [
+        (options.csv ? `rows of ${options.csv}, 28×28 (shown 3×)` : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)') +
+          (cut ? `; the first ${SHOW_PER_CLASS} of each class` : ''),
+      ],
+      rows: CLASS_NAMES.flatMap((name, c) => (perClass[c].length > 0 ? [{ name, label: c, images: perClass[c].slice(0, SHOW_PER_CLASS) }] : [])),
     });
     writeFilesAtomic([{ path: options.show, content: picture.png }]);
   }
