@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGridCommand } from '../src/cli/grid.js';
+import { runPredict } from '../src/cli/predict.js';
 import { ConfigError, UsageError } from '../src/config/errors.js';
 import { applyParamOptions, expandGrid } from '../src/config/grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
@@ -9,7 +10,7 @@ import { loadData } from '../src/data/load.js';
 import { loadModel } from '../src/model/file.js';
 import { InterruptedError } from '../src/evaluate/grid.js';
 import { shutdownPool } from '../src/linalg/pool.js';
-import { tempDir } from './helpers.js';
+import { fashionTestSample, photoOf, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
 
@@ -179,7 +180,8 @@ test('an interrupted search resumes from its checkpoint without recomputing and 
 
 test('grid --save-model saves the refit best candidate; it predicts the test set as the report says', async (t) => {
   const path = file(base);
-  const model = join(tempDir(), 'best.model');
+  const modelsDir = tempDir();
+  const model = join(modelsDir, 'g.model');
   const done = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), saveModel: model });
   if (done.kind !== 'done') throw new Error('expected a finished search');
   t.is(done.files.model, model);
@@ -190,6 +192,17 @@ test('grid --save-model saves the refit best candidate; it predicts the test set
   const loaded = loadPipelineFile(path);
   const data = loadData(loaded.config.data, { pipelineFile: path, withTest: true, seed: loaded.config.evaluation.seed });
   t.deepEqual(Array.from(await pipeline.predict(data.test!.X)), done.result.test!.predictions);
+
+  // predict with the grid file takes that model (the best candidate), and never refits the base steps over it
+  const photo = join(tempDir(), 'p.png');
+  writeFileSync(photo, photoOf(fashionTestSample(1, 4).X.data, 'png'));
+  const used = await runPredict({ model: path, images: [photo], modelsDir });
+  t.is(used.origin, 'loaded');
+  t.deepEqual(used.info, info);
+  await t.throwsAsync(() => runPredict({ model: path, images: [photo], modelsDir: tempDir() }), {
+    instanceOf: UsageError,
+    message: /g\.yaml has a grid: section; run `pipeline grid .*g\.yaml --save-model` first/,
+  });
 
   const oracle = base.replace('knn: { k: 3 }', 'knn: { k: 3, engine: mljs }');
   await t.throwsAsync(() => runGridCommand({ file: file(oracle), out: tempDir(), cacheDir: tempDir(), saveModel: '' }), {

@@ -258,7 +258,10 @@ test.serial('--csv classifies the rows of a Kaggle CSV: the pipeline\'s own pred
   t.is(lines[0], 'line,label,class,probability');
   t.is(lines.length, 201);
   t.is(lines[1].split(',')[1], String(direct[0]));
-  t.regex(cli.stderr, /small-knn \(.*small-knn\.model\): 200 rows of .*rows\.csv, accuracy 0\.\d{4} against its label column/);
+  t.regex(cli.stderr, /^small-knn: loaded from .*small-knn\.model\n200 rows of .*rows\.csv: accuracy 0\.\d{4} against its label column\n$/);
+  const headerOnly = join(work, 'empty.csv');
+  writeFileSync(headerOnly, toCsv({ X: matrix(0, 784), y: new Uint8Array(0) }));
+  await t.throwsAsync(() => runPredict({ model: result.model, images: [], csv: headerOnly }), { message: /empty\.csv: no rows to classify/ });
   const both = spawnSync(process.execPath, [BIN, 'predict', file, csv, '--csv', csv], { encoding: 'utf8' });
   t.is(both.status, 2);
   t.is(both.stderr, 'pipeline: give images or --csv, not both\n');

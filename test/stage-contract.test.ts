@@ -66,7 +66,7 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
   pca: [{ components: 4 }, { components: 3, whiten: true }],
   knn: [{ k: 3 }, { k: 4, algorithm: 'brute', weights: 'distance' }, { k: 2, metric: 'manhattan' }],
   random_forest: [{ trees: 5, seed: 3 }, { trees: 3, max_depth: 2, seed: 1 }],
-  svm: [{ C: 1 }, { kernel: 'linear', C: 0.5 }],
+  svm: [{ C: 1 }, { kernel: 'linear', C: 0.5 }, { kernel: 'poly', degree: 3, coef0: 0.5, gamma: 0.2 }],
 };
 
 for (const spec of registry.values()) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UsageError } from '../config/errors.js';
+import { expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
@@ -83,6 +84,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   let truth: Uint8Array | null = null;
   if (options.csv !== undefined) {
     const data = readCsv(options.csv);
+    if (data.y.length === 0) throw new DataError(`${options.csv}: no rows to classify (only a header)`);
     truth = data.y;
     for (let i = 0; i < data.y.length; i++) {
       rows.push({ file: `${options.csv}:${i + 2}`, pixels: data.X.data.subarray(i * PIXELS, (i + 1) * PIXELS), inverted: false });
@@ -170,7 +172,8 @@ async function obtainModel(
   }
   // A pipeline file: reuse models/<name>.model when it was fitted from the same steps, training data and seed by this
   // version; otherwise fit on all training rows and save.
-  const { config } = loadPipelineFile(options.model, { test: false });
+  const loaded = loadPipelineFile(options.model, { test: false });
+  const { config } = loaded;
   const oracles = unsavableSteps(config.steps);
   if (oracles.length > 0) {
     throw new UsageError(`${options.model}: step ${oracles[0]} uses engine mljs, which cannot be saved; predict needs the default engine`);
@@ -179,15 +182,23 @@ async function obtainModel(
   const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
   const key = fitKey(config.steps, data.info, seed);
   const path = defaultModelPath(config.name, options.modelsDir);
+  // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
+  const searched = loaded.grid.length > 0;
+  const accepted = new Set(searched ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed)) : [key]);
   if (existsSync(path)) {
     try {
       const saved = decodeModel(readFileSync(path), path);
-      if (saved.info.tool === toolVersion() && saved.info.fit_key === key) {
+      if (saved.info.tool === toolVersion() && accepted.has(saved.info.fit_key)) {
         return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
       }
     } catch (err) {
       if (!(err instanceof ModelError)) throw err; // a damaged or older model is fitted again below
     }
+  }
+  if (searched) {
+    throw new UsageError(
+      `${options.model} has a grid: section; run \`pipeline grid ${options.model} --save-model\` first, then predict with that file (or with ${path})`,
+    );
   }
   const progress = options.progress;
   progress?.begin(config.steps.length, `fitting ${config.name}`);
@@ -202,6 +213,15 @@ async function obtainModel(
   const info = modelInfo({ name: config.name, description: config.description, source: options.model, steps: config.steps, data: data.info, seed });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
+}
+
+/** Where the model came from, one line. */
+function modelLine(result: PredictResult): string {
+  const how =
+    result.origin === 'fitted'
+      ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
+      : `loaded from ${result.model}`;
+  return `${result.info.name}: ${how}`;
 }
 
 /** The terminal table (markdown, so it can be pasted into a report). */
@@ -280,17 +300,13 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       // the predictions are the output (stdout, for a pipe or a redirect); the summary goes to stderr
       process.stdout.write(predictionCsv(result));
       if (!args.quiet) {
-        process.stderr.write(`${result.info.name} (${result.model}): ${result.predictions.length} rows of ${args.csv}, accuracy ${fixed(result.accuracy!)} against its label column\n`);
+        process.stderr.write(`${modelLine(result)}\n`);
+        process.stderr.write(`${result.predictions.length} rows of ${args.csv}: accuracy ${fixed(result.accuracy!)} against its label column\n`);
+        if (args.show) process.stderr.write(`wrote ${args.show}\n`);
       }
       return;
     }
-    if (!args.quiet) {
-      const how =
-        result.origin === 'fitted'
-          ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
-          : `loaded from ${result.model}`;
-      console.log(`${result.info.name}: ${how}`);
-    }
+    if (!args.quiet) console.log(modelLine(result));
     console.log(predictionTable(result));
     if (args.show && !args.quiet) console.log(`wrote ${args.show}`);
   },

@@ -61,7 +61,11 @@ function arrayTypeName(a: SnapshotArray): ArrayTypeName {
  * files, rows after any limit) and the seed. Two fits with the same key give the same model.
  */
 export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], seed: number): string {
-  const training = Object.entries(data.checksums).filter(([file]) => file.startsWith('train-') || file === data.location);
+  // the training files' checksums, not their paths: the same data read from elsewhere is the same fit
+  const training = Object.entries(data.checksums)
+    .filter(([file]) => file.startsWith('train-') || file === data.location)
+    .map(([, checksum]) => checksum)
+    .sort();
   const key = canonical({ steps: steps.map((s) => [s.id, s.stage, s.params]), training, rows: data.train_rows, seed });
   return createHash('sha256').update(key).digest('hex');
 }
