@@ -204,6 +204,10 @@ test('grid --save-model saves the refit best candidate; it predicts the test set
     message: /g\.yaml has a grid: section; run `pipeline grid .*g\.yaml --save-model` first/,
   });
 
+  await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), dryRun: true, saveModel: '' }), {
+    instanceOf: UsageError,
+    message: /--dry-run only prints the plan/,
+  });
   const oracle = base.replace('knn: { k: 3 }', 'knn: { k: 3, engine: mljs }');
   await t.throwsAsync(() => runGridCommand({ file: file(oracle), out: tempDir(), cacheDir: tempDir(), saveModel: '' }), {
     instanceOf: UsageError,

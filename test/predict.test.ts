@@ -262,6 +262,8 @@ test.serial('--csv classifies the rows of a Kaggle CSV: the pipeline\'s own pred
   const headerOnly = join(work, 'empty.csv');
   writeFileSync(headerOnly, toCsv({ X: matrix(0, 784), y: new Uint8Array(0) }));
   await t.throwsAsync(() => runPredict({ model: result.model, images: [], csv: headerOnly }), { message: /empty\.csv: no rows to classify/ });
+  await t.throwsAsync(() => runPredict({ model: result.model, images: [csv] }), { instanceOf: UsageError, message: `${csv} is a CSV file: classify its rows with --csv ${csv}` });
+  await t.throwsAsync(() => runPredict({ model: result.model, images: [], csv: work }), { instanceOf: UsageError, message: /--csv needs a CSV file, got the folder/ });
   const both = spawnSync(process.execPath, [BIN, 'predict', file, csv, '--csv', csv], { encoding: 'utf8' });
   t.is(both.status, 2);
   t.is(both.stderr, 'pipeline: give images or --csv, not both\n');

@@ -90,6 +90,9 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     signal: options.signal,
     onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
   };
+  if (options.dryRun && options.saveModel !== undefined) {
+    throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');
+  }
   if (options.dryRun) {
     // A dry run only reads the checkpoint; it never starts or truncates one.
     const plan = await planGrid({ ...gridOptions, checkpoint: (id) => new Checkpoint(checkpointPath, id, options.resume ? 'read' : 'none') });

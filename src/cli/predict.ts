@@ -83,6 +83,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
   let truth: Uint8Array | null = null;
   if (options.csv !== undefined) {
+    if (existsSync(options.csv) && statSync(options.csv).isDirectory()) throw new UsageError(`--csv needs a CSV file, got the folder ${options.csv}`);
     const data = readCsv(options.csv);
     if (data.y.length === 0) throw new DataError(`${options.csv}: no rows to classify (only a header)`);
     truth = data.y;
@@ -156,6 +157,8 @@ function imageFiles(paths: string[]): string[] {
         .map((f) => join(p, f));
       if (inside.length === 0) throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
       out.push(...inside);
+    } else if (extname(p).toLowerCase() === '.csv') {
+      throw new UsageError(`${p} is a CSV file: classify its rows with --csv ${p}`);
     } else {
       out.push(p);
     }
