@@ -12,7 +12,7 @@ import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
 import { stringifyJson } from '../report/json.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
-import { encodeModel, modelInfo, unsavableSteps } from '../model/file.js';
+import { assertSavable, encodeModel, modelInfo } from '../model/file.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { defaultModelPath } from './run.js';
 import { setInterruptNote } from './interrupt.js';
@@ -74,10 +74,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     maxEntryBytes: 64 * 2 ** 20,
   });
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
-  const oracles = options.saveModel === undefined ? [] : candidates.flatMap((c) => unsavableSteps(c.steps));
-  if (oracles.length > 0) {
-    throw new UsageError(`--save-model: step ${oracles[0]} uses engine mljs (a test oracle) in some candidate, which has no saved form`);
-  }
+  if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   let fitted: Pipeline | null = null;
   const gridOptions = {
     loaded,

@@ -13,7 +13,7 @@ import { loadData } from '../data/load.js';
 import { toolVersion } from '../evaluate/environment.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix } from '../linalg/matrix.js';
-import { decodeModel, encodeModel, fitKey, loadModel, modelInfo, unsavableSteps, type ModelInfo } from '../model/file.js';
+import { assertSavable, encodeModel, fitKey, loadModel, modelInfo, type ModelInfo } from '../model/file.js';
 import { ModelError } from '../model/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
@@ -177,10 +177,7 @@ async function obtainModel(
   // version; otherwise fit on all training rows and save.
   const loaded = loadPipelineFile(options.model, { test: false });
   const { config } = loaded;
-  const oracles = unsavableSteps(config.steps);
-  if (oracles.length > 0) {
-    throw new UsageError(`${options.model}: step ${oracles[0]} uses engine mljs, which cannot be saved; predict needs the default engine`);
-  }
+  assertSavable(config.steps, options.model);
   const seed = config.evaluation.seed;
   const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
   const key = fitKey(config.steps, data.info, seed);
@@ -188,15 +185,13 @@ async function obtainModel(
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
   const searched = loaded.grid.length > 0;
   const accepted = new Set(searched ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed)) : [key]);
-  if (existsSync(path)) {
-    try {
-      const saved = decodeModel(readFileSync(path), path);
-      if (saved.info.tool === toolVersion() && accepted.has(saved.info.fit_key)) {
-        return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
-      }
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err; // a damaged or older model is fitted again below
+  try {
+    const saved = loadModel(path);
+    if (saved.info.tool === toolVersion() && accepted.has(saved.info.fit_key)) {
+      return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
     }
+  } catch (err) {
+    if (!(err instanceof ModelError)) throw err; // none yet, or a damaged or older one: fitted below
   }
   if (searched) {
     throw new UsageError(

@@ -10,7 +10,7 @@ import { runPictures } from '../report/pictures.js';
 import { fixed, seconds } from '../report/text.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { dataOption, outputOptions, seedOption } from './options.js';
-import { encodeModel, modelInfo, unsavableSteps } from '../model/file.js';
+import { assertSavable, encodeModel, modelInfo } from '../model/file.js';
 import { progressFor } from './progress.js';
 
 export interface RunCommandOptions {
@@ -54,10 +54,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     test: options.test,
   });
   const { evaluation } = loaded.config;
-  const oracles = options.saveModel === undefined ? [] : unsavableSteps(loaded.config.steps);
-  if (oracles.length > 0) {
-    throw new UsageError(`--save-model: step ${oracles[0]} uses engine mljs (a test oracle), which has no saved form; use the default engine`);
-  }
+  if (options.saveModel !== undefined) assertSavable(loaded.config.steps, '--save-model');
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { StepConfig } from '../config/chain.js';
+import { UsageError } from '../config/errors.js';
 import { canonical } from '../config/grid.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { LoadedData } from '../data/load.js';
@@ -70,9 +71,15 @@ export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], s
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** The step ids that use an ml-* oracle engine, which has no saved form. */
-export function unsavableSteps(steps: readonly StepConfig[]): string[] {
-  return steps.filter((s) => s.params.engine === 'mljs').map((s) => s.id);
+/**
+ * Refuses, before any work, steps that could not be saved: the ml-* oracle engines have no saved form. `what` names
+ * what asked for a model (an option or a file), for the message.
+ */
+export function assertSavable(steps: readonly StepConfig[], what: string): void {
+  const oracle = steps.find((s) => s.params.engine === 'mljs');
+  if (oracle) {
+    throw new UsageError(`${what}: step ${oracle.id} uses engine mljs (a test oracle), which has no saved form; use the default engine`);
+  }
 }
 
 /** The info of a model fitted from `steps` on `data` (as loaded for the fit) with `seed`. */
