@@ -5,7 +5,7 @@ import { symmetricTopEigen } from '../src/linalg/eigen.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
-import { Pca, pcaProjectTask, pcaSpec } from '../src/stages/pca.js';
+import { Pca, pcaProjectTask, pcaSpec, projectionWeights } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
 test.after.always(async () => {
@@ -332,6 +332,6 @@ test('the SIMD projection is bit-identical to summing float32(x − mean)·v ove
         expected[i * k + c] = s * scale[c];
       }
     }
-    t.deepEqual(pcaProjectTask(X, rows, d, mean, components, k, scale), expected, `${rows}×${d} → ${k}`);
+    t.deepEqual(pcaProjectTask(X, rows, d, mean, projectionWeights(components, k, d), k, scale), expected, `${rows}×${d} → ${k}`);
   }
 });

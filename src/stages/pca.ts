@@ -26,8 +26,8 @@ interface Fitted {
   mean: Float64Array;
   /** Components, row c = unit eigenvector c (k×d, Float64). */
   components: Float64Array;
-  /** The same as Float32 for the projection kernel. */
-  components32: Float32Array;
+  /** The same rounded to float32, transposed for the projection kernel (projectionWeights). */
+  weights: Float64Array;
   /** Variance along each component (eigenvalues of the covariance with n − 1). */
   explainedVariance: Float64Array;
   explainedVarianceRatio: Float64Array;
@@ -96,7 +96,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
       features: d,
       mean,
       components,
-      components32: Float32Array.from(components),
+      weights: projectionWeights(components, k, d),
       explainedVariance,
       explainedVarianceRatio: ratio,
       scale,
@@ -117,7 +117,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     for (let r0 = 0; r0 < rows; r0 += step) {
       const r1 = Math.min(rows, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);
-      tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.components32, k, f.scale] });
+      tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.weights, k, f.scale] });
     }
     const parts = await runAll<Float32Array>(tasks);
     parts.forEach((part, t) => out.set(part, t * step * k));
@@ -137,7 +137,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
       features: d,
       mean: arrayField(s, 'mean', Float64Array, d),
       components,
-      components32: Float32Array.from(components),
+      weights: projectionWeights(components, k, d),
       explainedVariance: arrayField(s, 'explainedVariance', Float64Array, k),
       explainedVarianceRatio: arrayField(s, 'explainedVarianceRatio', Float64Array, k),
       scale: arrayField(s, 'scale', Float64Array, k),
@@ -282,15 +282,27 @@ function flipSigns(components: Float64Array, k: number, d: number): void {
 const PROJECT_BLOCK = 256;
 
 /**
+ * The projection kernel's weights: w[f·k8 + c] = float32(component c at feature f), k8 = k rounded up to 8, zero past
+ * k. Made once per fit, not per task.
+ */
+export function projectionWeights(components: ArrayLike<number>, k: number, d: number): Float64Array {
+  const k8 = (k + 7) & ~7;
+  const w = new Float64Array(d * k8);
+  for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) w[f * k8 + c] = Math.fround(components[c * d + f]);
+  return w;
+}
+
+/**
  * Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32, by the WebAssembly kernel projectRows
- * (bit-identical to summing float32(x − mean)·v over the features in order in float64).
+ * (bit-identical to summing float32(x − mean)·float32(v) over the features in order in float64). `weights` come from
+ * projectionWeights.
  */
 export function pcaProjectTask(
   chunk: Float32Array,
   rows: number,
   d: number,
   mean: Float64Array,
-  components: Float32Array,
+  weights: Float64Array,
   k: number,
   scale: Float64Array,
 ): Float32Array {
@@ -298,13 +310,12 @@ export function pcaProjectTask(
   const arena = new Arena();
   const src = arena.reserve(PROJECT_BLOCK * d * 4);
   const meanAt = arena.reserve(d * 8);
-  const weights = arena.reserve(d * k8 * 8);
+  const weightsAt = arena.reserve(d * k8 * 8);
   const scaleAt = arena.reserve(k8 * 8);
   const outAt = arena.reserve(PROJECT_BLOCK * k * 4);
   const scratch = arena.reserve(2 * d * 4);
   arena.f64(meanAt, d).set(mean);
-  const w = arena.f64(weights, d * k8).fill(0);
-  for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) w[f * k8 + c] = components[c * d + f];
+  arena.f64(weightsAt, d * k8).set(weights);
   arena.f64(scaleAt, k8).fill(0).set(scale);
   const srcView = arena.f32(src, PROJECT_BLOCK * d);
   const outView = arena.f32(outAt, PROJECT_BLOCK * k);
@@ -312,7 +323,7 @@ export function pcaProjectTask(
   for (let r0 = 0; r0 < rows; r0 += PROJECT_BLOCK) {
     const m = Math.min(PROJECT_BLOCK, rows - r0);
     srcView.set(chunk.subarray(r0 * d, (r0 + m) * d));
-    arena.kernels.projectRows(src, m, d, meanAt, weights, k8, scaleAt, outAt, k, scratch);
+    arena.kernels.projectRows(src, m, d, meanAt, weightsAt, k8, scaleAt, outAt, k, scratch);
     out.set(outView.subarray(0, m * k), r0 * k);
   }
   return out;
