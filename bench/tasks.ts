@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runRun } from '../src/cli/run.js';
+import { runRun } from '../src/app/run.js';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';

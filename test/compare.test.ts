@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCompare } from '../src/cli/compare.js';
+import { runCompare } from '../src/app/compare.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { confusionMatrix } from '../src/metrics/classification.js';
 import { comparePair, leaderboard, type RunRecord } from '../src/metrics/comparison.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { stratifiedSubset } from '../src/evaluate/split.js';
+import { stratifiedSubset } from '../src/data/split.js';
 import { matrix, takeLabels, takeRows } from '../src/linalg/matrix.js';
 import { createRng } from '../src/linalg/rng.js';
 

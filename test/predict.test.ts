@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPredict } from '../src/cli/predict.js';
-import { runRun } from '../src/cli/run.js';
+import { runPredict } from '../src/app/predict.js';
+import { runRun } from '../src/app/run.js';
 import { UsageError } from '../src/config/errors.js';
 import { loadPipelineFile } from '../src/config/load.js';
 import { loadData } from '../src/data/load.js';
@@ -15,8 +15,8 @@ import { toCsv } from '../src/data/csv.js';
 import { matrix } from '../src/linalg/matrix.js';
 import { accuracy } from '../src/metrics/classification.js';
 import { shutdownPool } from '../src/linalg/pool.js';
-import { decodeModel, encodeModel, loadModel } from '../src/model/file.js';
-import { ModelError } from '../src/model/snapshot.js';
+import { decodeModel, encodeModel, loadModel } from '../src/model/format.js';
+import { ModelError } from '../src/stages/snapshot.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { blobs, fashionTestSample, photoOf, tempDir } from './helpers.js';
 
@@ -122,7 +122,7 @@ test('run --save-model refuses an mljs engine before any work', async (t) => {
   writeFileSync(file, PIPELINE.replace('knn: { k: 5, weights: distance }', 'knn: { k: 5, engine: mljs }'));
   await t.throwsAsync(() => runRun({ file, out: join(work, 'r'), saveModel: join(work, 'm.model') }), {
     instanceOf: UsageError,
-    message: /--save-model: step knn uses engine mljs/,
+    message: /--save-model: step knn: engine mljs/,
   });
 });
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runRun } from '../src/cli/run.js';
+import { runRun } from '../src/app/run.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { toCsv } from '../src/data/csv.js';
 import { fashionSample, fashionTestSample, tempDir } from './helpers.js';

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runShow } from '../src/cli/show.js';
+import { runShow } from '../src/app/show.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { classCounts, classPixelStats } from '../src/metrics/pixels.js';
 import { tempDir } from './helpers.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { foldsId } from '../src/evaluate/run.js';
-import { smallestClassCount, stratifiedKFold, stratifiedSubset } from '../src/evaluate/split.js';
+import { foldsId } from '../src/evaluate/fit-and-score.js';
+import { smallestClassCount, stratifiedKFold, stratifiedSubset } from '../src/data/split.js';
 
 const labelsArb = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 10, maxLength: 400 });
 

@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, UsageError } from '../config/errors.js';
-import { DataError } from '../data/errors.js';
+import { Interrupted, UsageError, UserError } from '../util/errors.js';
 import { shutdownPool } from '../linalg/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
-import { interruptNote } from './interrupt.js';
+import { handleInterrupts, interruptedExitCode } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
-import { ModelError } from '../model/snapshot.js';
-import { SnapshotError } from '../stages/stage.js';
 import { runCommand } from './run.js';
 import { showCommand } from './show.js';
 
@@ -42,13 +39,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error;
-    const code = err instanceof ConfigError || err instanceof UsageError ? 2 : 1;
-    const known =
-      err instanceof ConfigError ||
-      err instanceof UsageError ||
-      err instanceof DataError ||
-      err instanceof ModelError ||
-      err instanceof SnapshotError;
+    const known = err instanceof UserError;
+    const code = err instanceof Interrupted ? interruptedExitCode() : known ? err.exitCode : 1;
     process.stderr.write(`pipeline: ${known ? e.message : `${e.name}: ${e.message}`}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + '\n');
     else if (!known) process.stderr.write('(run again with --verbose for the stack trace)\n');
@@ -58,14 +50,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    process.stderr.write(`\npipeline: interrupted (${signal}); ${interruptNote()}\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
-}
+handleInterrupts();
 
 process.exitCode = await main(hideBin(process.argv));

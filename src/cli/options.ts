@@ -1,4 +1,4 @@
-import type { Options } from 'yargs';
+import type { Argv, Options } from 'yargs';
 
 /** Option groups shared by commands, defined once. */
 export const dataOption = {
@@ -21,3 +21,11 @@ export const outputOptions = {
 export const verboseOption = {
   verbose: { type: 'boolean', default: false, describe: 'show stack traces on errors' },
 } satisfies Record<string, Options>;
+
+/** The parsed arguments a command's builder declares (so handlers never restate them by hand). */
+export type ArgsOf<B> = B extends (y: Argv) => Argv<infer T> ? T : never;
+
+/** The command line as typed, for reports and resume hints. */
+export function commandLine(): string {
+  return `pipeline ${process.argv.slice(2).join(' ')}`;
+}

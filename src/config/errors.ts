@@ -1,20 +1,15 @@
+import { UserError } from '../util/errors.js';
+
 /** A pipeline file that cannot be used, with the position of the problem: printed as `file:line:col: message`, exit 2. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(
     readonly file: string,
     readonly line: number,
     readonly col: number,
     readonly detail: string,
   ) {
-    super(`${file}:${line}:${col}: ${detail}`);
-    this.name = 'ConfigError';
+    super(`${file}:${line}:${col}: ${detail}`, 2);
   }
 }
 
-/** A command-line value that cannot work (printed as one line, exit 2). */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../util/errors.js';

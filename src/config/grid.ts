@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import { parse as parseYamlScalar } from 'yaml';
 import { z } from 'zod';
 import { registry } from '../stages/registry.js';
 import { UsageError } from './errors.js';
-import { featureFlowProblem, type StepConfig } from './chain.js';
+import { featureFlowProblem, stepsKey, type StepConfig } from '../pipeline/steps.js';
 import type { SourceMap } from './positions.js';
 
 /** Where a grid value came from: a place in the pipeline file, or a --param option. */
@@ -122,26 +121,13 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
         const where = culprit >= 0 ? combo[culprit].origin : { path: ['grid'] };
         throw fail(where, `${resolved[problem.index].id}.${problem.param}: ${problem.message}`);
       }
-      const key = candidateKey(resolved);
+      const key = stepsKey(resolved);
       if (!candidates.has(key)) candidates.set(key, { key, params, origins, steps: resolved });
     }
   }
   return [...candidates.values()];
 }
 
-/** Stable hash of a list of steps with their params (key order normalised). */
-export function candidateKey(steps: readonly StepConfig[]): string {
-  return createHash('sha256').update(canonical(steps.map((s) => [s.id, s.stage, s.params]))).digest('hex').slice(0, 16);
-}
-
-/** JSON with object keys sorted, so equal params always give the same text. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 function cartesian<T>(lists: T[][]): T[][] {
   return lists.reduce<T[][]>((acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]);

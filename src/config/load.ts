@@ -2,20 +2,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { registry, stageNames } from '../stages/registry.js';
 import { ConfigError, UsageError } from './errors.js';
-import { featureFlowProblem, type StepConfig } from './chain.js';
+import { featureFlowProblem, type PipelineConfig, type StepConfig } from '../pipeline/steps.js';
 import { expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
-import { DataSection, EvaluationSection, PipelineFile } from './schema.js';
+import { EvaluationSection, PipelineFile } from './schema.js';
 
-export type { StepConfig };
-
-export interface PipelineConfig {
-  name: string;
-  description?: string;
-  data: DataSection;
-  steps: StepConfig[];
-  evaluation: EvaluationSection;
-}
+export type { PipelineConfig, StepConfig };
 
 export interface LoadedConfig {
   /** The pipeline file as given on the command line. */

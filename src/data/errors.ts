@@ -1,7 +1,8 @@
+import { UserError } from '../util/errors.js';
+
 /** A problem with input data a user supplied (file missing, corrupt, malformed): reported as one line, exit code 1. */
-export class DataError extends Error {
+export class DataError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DataError';
+    super(message, 1);
   }
 }

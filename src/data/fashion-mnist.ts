@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/hash.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +122,7 @@ function readChecked(
   } else {
     throw new DataError(`missing data file ${gz} (or ${plain}); point --data or FASHION_MNIST_DIR at a folder with the four Fashion-MNIST IDX files`);
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Hex(bytes);
   if (verify && sha256 !== spec.sha256) {
     throw new DataError(
       `${path}: SHA-256 of the decompressed data is ${sha256}, expected ${spec.sha256} (${spec.bytes} bytes, got ${bytes.length}); the file is altered or truncated`,

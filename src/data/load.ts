@@ -1,12 +1,23 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import type { DataSection } from '../config/schema.js';
-import { stratifiedSubset } from '../evaluate/split.js';
+import { sha256Hex } from '../util/hash.js';
+import { stratifiedSubset } from './split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { readCsv } from './csv.js';
 import type { Dataset } from './dataset.js';
 import { loadSplit, resolveDataDir } from './fashion-mnist.js';
+
+/** Where the images come from (a pipeline file's `data` section, validated; paths relative to that file). */
+export interface DataSource {
+  format: 'idx' | 'csv';
+  /** IDX folder (default: --data, $FASHION_MNIST_DIR, then the bundled copy). */
+  dir?: string;
+  /** CSV files (format csv). */
+  train?: string;
+  test?: string;
+  /** Stratified subsets: at most this many rows of each split. */
+  limit?: { train?: number; test?: number };
+}
 
 export interface LoadedData {
   train: Dataset;
@@ -35,7 +46,7 @@ export interface LoadOptions {
 }
 
 /** Loads train (and test) as the pipeline's `data` section says, applying stratified `limit`s. */
-export function loadData(section: DataSection, options: LoadOptions): LoadedData {
+export function loadData(section: DataSource, options: LoadOptions): LoadedData {
   const base = dirname(resolve(options.pipelineFile));
   let train: Dataset;
   let test: Dataset | undefined;
@@ -97,5 +108,5 @@ function displayPath(path: string): string {
 }
 
 function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256Hex(readFileSync(path));
 }

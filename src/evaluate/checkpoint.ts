@@ -1,14 +1,11 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { canonical, digest } from '../util/hash.js';
+import type { JobResult } from './fit-and-score.js';
 
-/** The score of one candidate on one fold. */
-export interface FoldScore {
-  fold: number;
-  accuracy: number;
-  macro_f1: number;
-  fit_ms: number;
-  predict_ms: number;
-}
+
+/** A line's own digest, so a line changed on disk is recomputed rather than trusted. */
+const lineCheck = (candidate: string, score: JobResult) => digest(canonical({ candidate, ...score }));
 
 /**
  * An append-only record of finished (candidate, fold) scores. Each line is written whole and synchronously, so an
@@ -16,7 +13,7 @@ export interface FoldScore {
  * (data, folds, seed): a checkpoint for another plan is never mixed in.
  */
 export class Checkpoint {
-  private readonly done = new Map<string, FoldScore>();
+  private readonly done = new Map<string, JobResult>();
   /** How many scores were read back from an earlier, interrupted run. */
   readonly resumed: number;
 
@@ -37,14 +34,14 @@ export class Checkpoint {
     }
   }
 
-  get(candidate: string, fold: number): FoldScore | undefined {
+  get(candidate: string, fold: number): JobResult | undefined {
     return this.done.get(`${candidate}/${fold}`);
   }
 
-  record(candidate: string, score: FoldScore): void {
+  record(candidate: string, score: JobResult): void {
     this.done.set(`${candidate}/${score.fold}`, score);
     if (this.mode === 'read' || this.mode === 'none') return;
-    appendFileSync(this.path, JSON.stringify({ candidate, ...score }) + '\n');
+    appendFileSync(this.path, JSON.stringify({ candidate, ...score, check: lineCheck(candidate, score) }) + '\n');
   }
 
   /** Removes the file once the search has finished and its report is written. */
@@ -54,7 +51,7 @@ export class Checkpoint {
 }
 
 /** The scores in a checkpoint file written for `plan` (none when absent or written for another plan). */
-function readEntries(path: string, plan: string): Array<[string, FoldScore]> {
+function readEntries(path: string, plan: string): Array<[string, JobResult]> {
   if (!existsSync(path)) return [];
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
   let header: { plan?: string } = {};
@@ -64,10 +61,11 @@ function readEntries(path: string, plan: string): Array<[string, FoldScore]> {
     return [];
   }
   if (header.plan !== plan) return [];
-  const out: Array<[string, FoldScore]> = [];
+  const out: Array<[string, JobResult]> = [];
   for (const line of lines.slice(1)) {
     try {
-      const { candidate, ...score } = JSON.parse(line) as FoldScore & { candidate: string };
+      const { candidate, check, ...score } = JSON.parse(line) as JobResult & { candidate: string; check: string };
+      if (check !== lineCheck(candidate, score)) continue; // altered or torn: that unit is recomputed
       out.push([`${candidate}/${score.fold}`, score]);
     } catch {
       // a line cut by a crash mid-write: that unit is simply recomputed

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { workerCount } from '../linalg/pool.js';
+import { codeVersion, toolVersion } from '../util/code-version.js';
 
 export interface Environment {
   node: string;
@@ -20,7 +21,7 @@ const PACKAGES = ['ml-matrix', 'ml-pca', 'ml-knn', 'ml-random-forest', 'ml-svm',
 
 /** The machine and library versions a run used, for the report. */
 export function environment(): Environment {
-  const versions: Record<string, string> = { 'fashion-pipeline': toolVersion() };
+  const versions: Record<string, string> = { 'fashion-pipeline': toolVersion(), 'fashion-pipeline code': codeVersion() };
   for (const name of PACKAGES) {
     const version = packageVersion(name);
     if (version) versions[name] = version;
@@ -56,8 +57,3 @@ function packageVersion(name: string): string | null {
   return null;
 }
 
-/** This tool's version (package.json). */
-export function toolVersion(): string {
-  const url = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
-}

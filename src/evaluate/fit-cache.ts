@@ -1,19 +1,19 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { matrix, sharedFloats } from '../linalg/matrix.js';
+import type { PrefixStore, Remembered } from '../pipeline/pipeline.js';
+import { packSnapshots, unpackSnapshot } from '../stages/snapshot-bytes.js';
+import type { Snapshot } from '../stages/stage.js';
+import { sha256Hex } from '../util/hash.js';
 
-/** What a fitted transformer prefix produced for one fold: its training rows and held-out rows, transformed. */
-export interface PrefixOutput {
-  train: Matrix;
-  test: Matrix;
-  /** Time the prefix's last stage took to fit and transform when it was computed. */
-  ms: number;
-}
-
+/** Counts of fitted-prefix lookups (held-out outputs, cheap to recompute, are not counted). */
 export interface CacheStats {
-  memoryHits: number;
-  diskHits: number;
+  memory_hits: number;
+  disk_hits: number;
+  /** Transformer prefixes fitted because no remembered one applied. */
   misses: number;
+  /** Disk entries found damaged (checksum or layout), discarded and recomputed. */
+  damaged: number;
 }
 
 export interface FitCacheOptions {
@@ -26,21 +26,43 @@ export interface FitCacheOptions {
   /** Entries larger than this stay in memory only (e.g. 784-column outputs of a cheap normalize). */
   maxEntryBytes: number;
   enabled: boolean;
+  /** Told once per damaged entry (the CLI prints it on stderr). */
+  onDamaged?: (file: string) => void;
 }
 
-const bytesOf = (out: PrefixOutput) => (out.train.data.byteLength + out.test.data.byteLength);
+interface DiskHeader {
+  rows: number;
+  cols: number;
+  ms: number;
+  states: unknown[] | null;
+  /** Bytes of output data, then of the snapshot blob, and their SHA-256. */
+  outputBytes: number;
+  blobBytes: number;
+  sha256: string;
+}
+
+const bytesOf = (entry: Remembered) => entry.output.data.byteLength;
 
 /**
- * Outputs of fitted transformer prefixes (normalize → PCA 50 …) keyed by data, fold and the prefix's params, so every
- * grid candidate that shares a prefix reuses one fit: in memory within a run, on disk across runs.
+ * The pipelines' memory in a search (scikit-learn's `Pipeline(memory=…)`): fitted transformer prefixes with their
+ * outputs, and transformed held-out rows, keyed by the pipeline (input, steps), so every candidate that shares a prefix
+ * reuses one fit: in memory within a run, on disk across runs. Disk entries carry a SHA-256 checked on every read; a
+ * damaged one is discarded and recomputed. The cache's own trouble (full or read-only disk) costs the cache, never the
+ * run.
  */
-export class FitCache {
-  readonly stats: CacheStats = { memoryHits: 0, diskHits: 0, misses: 0 };
-  private readonly memory = new Map<string, PrefixOutput>();
+export class FitCache implements PrefixStore {
+  readonly stats: CacheStats = { memory_hits: 0, disk_hits: 0, misses: 0, damaged: 0 };
+  private readonly memory = new Map<string, Remembered>();
   private memoryBytes = 0;
 
   constructor(private readonly options: FitCacheOptions) {
-    if (options.enabled && options.dir) mkdirSync(options.dir, { recursive: true });
+    if (options.enabled && options.dir) {
+      try {
+        mkdirSync(options.dir, { recursive: true });
+      } catch {
+        this.options = { ...options, dir: null }; // an unusable folder: memory only
+      }
+    }
   }
 
   get enabled(): boolean {
@@ -54,29 +76,30 @@ export class FitCache {
     return this.options.dir && existsSync(this.file(key)) ? 'disk' : null;
   }
 
-  get(key: string): PrefixOutput | null {
+  get(key: string, kind: 'fit' | 'transform'): Remembered | null {
     if (!this.options.enabled) return null;
     const hit = this.memory.get(key);
     if (hit) {
       this.memory.delete(key);
       this.memory.set(key, hit);
-      this.stats.memoryHits++;
+      if (kind === 'fit') this.stats.memory_hits++;
       return hit;
     }
-    const fromDisk = this.read(key);
+    const fromDisk = kind === 'fit' ? this.read(key) : null;
     if (fromDisk) {
-      this.stats.diskHits++;
+      this.stats.disk_hits++;
       this.remember(key, fromDisk);
       return fromDisk;
     }
-    this.stats.misses++;
     return null;
   }
 
-  set(key: string, out: PrefixOutput): void {
+  set(key: string, entry: Remembered): void {
     if (!this.options.enabled) return;
-    this.remember(key, out);
-    if (this.options.dir && bytesOf(out) <= this.options.maxEntryBytes) this.write(key, out);
+    if (entry.states) this.stats.misses++;
+    this.remember(key, entry);
+    // fitted prefixes go to disk; transformed held-out rows are cheap to recompute from them
+    if (this.options.dir && entry.states && bytesOf(entry) <= this.options.maxEntryBytes) this.write(key, entry);
   }
 
   /** Forgets the in-memory entries (between folds, whose prefixes are never shared). */
@@ -85,9 +108,11 @@ export class FitCache {
     this.memoryBytes = 0;
   }
 
-  private remember(key: string, out: PrefixOutput): void {
-    this.memory.set(key, out);
-    this.memoryBytes += bytesOf(out);
+  private remember(key: string, entry: Remembered): void {
+    const old = this.memory.get(key);
+    if (old) this.memoryBytes -= bytesOf(old);
+    this.memory.set(key, entry);
+    this.memoryBytes += bytesOf(entry);
     for (const [k, v] of this.memory) {
       if (this.memoryBytes <= this.options.maxMemoryBytes || k === key) break;
       this.memory.delete(k);
@@ -99,51 +124,58 @@ export class FitCache {
     return join(this.options.dir!, `${key}.fit`);
   }
 
-  /** Layout: uint32 header length, JSON header {trainRows, testRows, cols, ms}, then train and test float32 data. */
-  private write(key: string, out: PrefixOutput): void {
-    const header = Buffer.from(JSON.stringify({ trainRows: out.train.rows, testRows: out.test.rows, cols: out.train.cols, ms: out.ms }));
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(header.length);
+  /** Layout: uint32 header length, JSON header (DiskHeader), the output's float32 data, then the snapshots' arrays. */
+  private write(key: string, entry: Remembered): void {
     const path = this.file(key);
     const tmp = `${path}.tmp-${process.pid}`;
     try {
-      writeFileSync(tmp, Buffer.concat([len, header, Buffer.from(out.train.data.buffer, out.train.data.byteOffset, out.train.data.byteLength), Buffer.from(out.test.data.buffer, out.test.data.byteOffset, out.test.data.byteLength)]));
+      const { refs, blob } = packSnapshots(entry.states ?? []);
+      const { output } = entry;
+      const data = Buffer.from(output.data.buffer, output.data.byteOffset, output.data.byteLength);
+      const sha256 = sha256Hex(Buffer.concat([data, blob]));
+      const header: DiskHeader = {
+        rows: output.rows,
+        cols: output.cols,
+        ms: entry.ms,
+        states: refs,
+        outputBytes: data.length,
+        blobBytes: blob.length,
+        sha256,
+      };
+      const json = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(json.length);
+      writeFileSync(tmp, Buffer.concat([len, json, data, blob]));
       renameSync(tmp, path);
+      this.evict();
     } catch {
-      rmSync(tmp, { force: true }); // a full or read-only disk costs the cache, never the run
-      return;
+      rmSync(tmp, { force: true }); // a full or read-only disk, or a folder in the way, costs the cache, never the run
     }
-    this.evict();
   }
 
-  private read(key: string): PrefixOutput | null {
+  private read(key: string): Remembered | null {
     if (!this.options.dir) return null;
     const path = this.file(key);
     let buf: Buffer;
     try {
       buf = readFileSync(path);
     } catch {
+      return null; // absent (or unreadable: treated as absent)
+    }
+    const entry = decodeEntry(buf, path);
+    if (!entry) {
+      this.stats.damaged++;
+      this.options.onDamaged?.(path);
+      rmSync(path, { force: true, recursive: true });
       return null;
     }
     try {
-      const len = buf.readUInt32LE(0);
-      const h = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as { trainRows: number; testRows: number; cols: number; ms: number };
-      const start = 4 + len;
-      const floats = (h.trainRows + h.testRows) * h.cols;
-      if (buf.length !== start + floats * 4) throw new Error('size mismatch');
-      const all = sharedFloats(floats);
-      new Uint8Array(all.buffer).set(buf.subarray(start));
       const now = new Date();
-      utimesSync(path, now, now);
-      return {
-        train: matrix(h.trainRows, h.cols, all.subarray(0, h.trainRows * h.cols)),
-        test: matrix(h.testRows, h.cols, all.subarray(h.trainRows * h.cols)),
-        ms: h.ms,
-      };
+      utimesSync(path, now, now); // least-recently-used order; a failed touch costs nothing but that order
     } catch {
-      rmSync(path, { force: true }); // a damaged entry is recomputed
-      return null;
+      // read-only folder: the entry is still good
     }
+    return entry;
   }
 
   private evict(): void {
@@ -161,5 +193,25 @@ export class FitCache {
       rmSync(e.path, { force: true });
       total -= e.size;
     }
+  }
+}
+
+/** A disk entry's content, or null when anything about it is wrong (layout, sizes, checksum, snapshot references). */
+function decodeEntry(buf: Buffer, what: string): Remembered | null {
+  try {
+    const len = buf.readUInt32LE(0);
+    const h = JSON.parse(buf.subarray(4, 4 + len).toString('utf8')) as DiskHeader;
+    const start = 4 + len;
+    if (!Number.isInteger(h.rows) || !Number.isInteger(h.cols) || h.outputBytes !== h.rows * h.cols * 4) return null;
+    if (buf.length !== start + h.outputBytes + h.blobBytes) return null;
+    const body = buf.subarray(start);
+    if (sha256Hex(body) !== h.sha256) return null;
+    const floats = sharedFloats(h.rows * h.cols);
+    new Uint8Array(floats.buffer).set(body.subarray(0, h.outputBytes));
+    const blob = body.subarray(h.outputBytes);
+    const states = h.states === null ? null : h.states.map((ref) => unpackSnapshot(ref, blob, what) as Snapshot);
+    return { output: matrix(h.rows, h.cols, floats), states, ms: h.ms };
+  } catch {
+    return null;
   }
 }

@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
-import { canonical, type Candidate } from '../config/grid.js';
-import type { StepConfig } from '../config/load.js';
+import type { Fold } from '../data/split.js';
+import { memoryKey } from '../pipeline/pipeline.js';
+import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
 import { registry } from '../stages/registry.js';
 import type { Checkpoint } from './checkpoint.js';
+import { foldInput } from './fit-and-score.js';
 import type { FitCache } from './fit-cache.js';
-import type { Fold } from './split.js';
+import type { CandidateSpec } from './search.js';
 import { TimingHistory } from './timing-history.js';
 
 /** What a search will do, known before it starts (`--dry-run` prints it). */
@@ -25,10 +26,11 @@ export interface GridPlan {
 }
 
 /**
- * Counts what the remaining units need: estimator fits, distinct transformer-prefix fits per fold (those on disk are
- * served from the cache), and an estimate from the timing history.
+ * Counts what the remaining units need: estimator fits, transformer fits per fold (a candidate restores its longest
+ * prefix already fitted in this run or on disk, and fits only the stages after it), and an estimate from the timing
+ * history.
  */
-export function makePlan(options: { cache: FitCache; timings: TimingHistory }, order: Candidate[], folds: Fold[], foldsKey: string, checkpoint: Checkpoint, inputCols: number): GridPlan {
+export function makePlan(options: { cache: FitCache; timings: TimingHistory }, order: CandidateSpec[], folds: Fold[], plan: string, checkpoint: Checkpoint, inputCols: number): GridPlan {
   let fromCheckpoint = 0;
   let transformerFits = 0;
   let cached = 0;
@@ -45,29 +47,39 @@ export function makePlan(options: { cache: FitCache; timings: TimingHistory }, o
         continue;
       }
       estimatorFits++;
+      const depth = c.steps.length - 1;
+      const keys = Array.from({ length: depth }, (_, d) => memoryKey('fit', foldInput(plan, f + 1, 'train'), c.steps.slice(0, d + 1)));
+      // a pipeline restores its longest remembered prefix and fits only the stages after it (as Pipeline.fit does)
+      let from = 0;
+      if (options.cache.enabled) {
+        for (let d = depth; d >= 1; d--) {
+          const key = keys[d - 1];
+          if (seen.has(key)) {
+            from = d;
+            break;
+          }
+          if (options.cache.where(key) === 'disk') {
+            cached++;
+            seen.add(key);
+            from = d;
+            break;
+          }
+        }
+      }
       let cols = inputCols;
       for (let d = 0; d < c.steps.length; d++) {
         const step = c.steps[d];
-        const timing = options.timings.get(TimingHistory.key(step.stage, step.params, trainRows, cols));
         const spec = registry.get(step.stage)!;
-        const outCols = spec.outputFeatures ? spec.outputFeatures(step.params, cols) : cols;
-        if (d === c.steps.length - 1) {
-          add(timing);
-        } else {
-          const key = prefixKey(foldsKey, f, c.steps.slice(0, d + 1));
-          if (!seen.has(key)) {
-            seen.add(key);
-            if (options.cache.where(key) === 'disk') cached++;
-            else {
-              transformerFits++;
-              add(timing);
-            }
-          } else if (!options.cache.enabled) {
+        if (d >= from) {
+          const timing = options.timings.get(TimingHistory.key(step.stage, step.params, trainRows, cols));
+          if (d === depth) add(timing);
+          else {
             transformerFits++;
             add(timing);
+            if (options.cache.enabled) seen.add(keys[d]);
           }
         }
-        cols = outCols;
+        cols = spec.outputFeatures ? spec.outputFeatures(step.params, cols) : cols;
       }
     }
   }
@@ -84,15 +96,7 @@ export function makePlan(options: { cache: FitCache; timings: TimingHistory }, o
   };
 }
 
-/** Cache key of a fitted transformer prefix on one fold. */
-export function prefixKey(foldsKey: string, fold: number, prefix: StepConfig[]): string {
-  return hash(`${foldsKey}|${fold}|${canonical(prefix.map((s) => [s.id, s.stage, s.params]))}`);
-}
-
+/** Candidates with equal signatures share every transformer. */
 export function prefixSignature(steps: StepConfig[]): string {
-  return canonical(steps.slice(0, -1).map((s) => [s.id, s.stage, s.params]));
-}
-
-export function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+  return stepsIdentity(steps.slice(0, -1));
 }

@@ -1,25 +1,14 @@
-import { createHash } from 'node:crypto';
-import { UsageError } from '../config/errors.js';
-import type { LoadedConfig, PipelineConfig } from '../config/load.js';
-import { late } from '../config/load.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
-import { loadData, type LoadedData } from '../data/load.js';
-import { takeLabels, takeRows } from '../linalg/matrix.js';
+import type { LoadedData } from '../data/load.js';
 import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
-import { Pipeline, StepParamError, Timings, type StageTiming } from '../pipeline/pipeline.js';
-import type { ProgressSink } from './progress.js';
-import { smallestClassCount, stratifiedKFold, type Fold } from './split.js';
+import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
+import { stepsKey, type PipelineConfig } from '../pipeline/steps.js';
 import { environment, type Environment } from './environment.js';
+import { dataKey, FoldSource, type FoldResult, type JobResult } from './fit-and-score.js';
+import type { ProgressSink } from './progress.js';
+import { crossValidateCandidates, InterruptedError } from './search.js';
 
-export interface FoldResult {
-  fold: number;
-  train_rows: number;
-  test_rows: number;
-  accuracy: number;
-  macro_f1: number;
-  fit_ms: number;
-  predict_ms: number;
-}
+export type { FoldResult };
 
 export interface CvResult {
   k: number;
@@ -77,38 +66,39 @@ export interface RunOutcome {
 }
 
 export interface RunOptions {
-  loaded: LoadedConfig;
-  /** --data: IDX folder replacing the file's data section. */
-  dataDir?: string;
+  config: PipelineConfig;
+  /** The pipeline file (or other source) it came from, for the report. */
+  file: string;
+  data: LoadedData;
   progress?: ProgressSink;
   /** Also fit on all training rows when there is no test evaluation to do it (for saving the model). */
   keepFitted?: boolean;
+  /** Aborting stops between two fold fits (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 /**
- * Cross-validates the pipeline on the training set (stratified, seeded folds; every fold fits a fresh clone), then fits
- * a clone on the whole training set and evaluates it once on the test set. Returns numbers only; nothing is written.
+ * Cross-validates the pipeline on the training set (stratified, seeded folds, through the one fit-and-score unit: a
+ * search with one candidate), then fits it on the whole training set and evaluates it once on the test set. Returns
+ * numbers only; nothing is written.
  */
 export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
-  const { config, source, file } = options.loaded;
+  const { config, data, file, progress } = options;
   const { folds: k, seed, test: withTest } = config.evaluation;
   const startedAt = new Date();
   const t0 = performance.now();
-  const data = loadData(config.data, { dataDir: options.dataDir, pipelineFile: file, withTest, seed });
-  checkFolds(options.loaded, data);
-  const template = Pipeline.fromSteps(config.steps);
-  const progress = options.progress;
   const unitsPerFit = config.steps.length + 1;
   const finalFit = withTest || options.keepFitted === true;
   progress?.begin((k + (finalFit ? 1 : 0)) * unitsPerFit, config.name);
   try {
-    const cv = k > 0 ? await crossValidate(template, data, k, seed, progress) : null;
+    const cv = k > 0 ? await crossValidate(config, data, progress, options.signal) : null;
     let test: TestResult | null = null;
     let fitted: Pipeline | null = null;
+    if (options.signal?.aborted) throw new InterruptedError(k);
     if (withTest) {
-      ({ test, fitted } = await evaluateOnTest(template, data, progress));
+      ({ test, fitted } = await evaluateOnTest(Pipeline.fromSteps(config.steps), data, progress));
     } else if (finalFit) {
-      fitted = await template.clone().fit(data.train.X, data.train.y, undefined, (id) => progress?.advance(`final fit ${id}`));
+      fitted = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, { onStep: (id) => progress?.advance(`final fit ${id}`) });
       progress?.advance('done');
     }
     const result: RunResult = {
@@ -124,79 +114,42 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
       environment: environment(),
     };
     return { result, data, fitted };
-  } catch (err) {
-    if (err instanceof StepParamError) {
-      const step = config.steps[err.stepIndex];
-      throw late(source, ['steps', err.stepIndex, step.stage, err.param], `${step.stage}.${err.param}: ${err.detail}`);
-    }
-    throw err;
   } finally {
     progress?.end();
   }
 }
 
-/** Refuses more folds than the smallest class has rows (reported at evaluation.folds in the file). */
-export function checkFolds({ config, source, overridden }: LoadedConfig, data: LoadedData): void {
-  const k = config.evaluation.folds;
-  if (k === 0) return;
-  const smallest = smallestClassCount(data.train.y);
-  if (k > smallest && overridden.has('folds')) {
-    throw new UsageError(`--folds ${k}: the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
-  }
-  if (k > smallest) {
-    throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
-  }
+/** Cross-validation of one pipeline: the search loop with a single candidate, then the fold table and its summary. */
+async function crossValidate(config: PipelineConfig, data: LoadedData, progress?: ProgressSink, signal?: AbortSignal): Promise<CvResult> {
+  const { folds: k, seed } = config.evaluation;
+  const source = new FoldSource(data.train, k, seed);
+  const candidate = { key: stepsKey(config.steps), params: {}, steps: config.steps };
+  const scores = await crossValidateCandidates({
+    candidates: [candidate],
+    source,
+    data: dataKey(data.info, config.data.limit),
+    signal,
+    onStep: (_c, fold, id, what) => progress?.advance(`fold ${fold}/${k} ${what === 'predict_ms' ? 'predict' : id}`),
+  });
+  return summarizeFolds(scores.get(candidate.key)!, k, seed, source.identity.id);
 }
 
-/** Accuracy and macro-F1 of one fold's predictions. */
-export function foldScores(yTrue: Uint8Array, yPred: Uint8Array): { accuracy: number; macro_f1: number } {
-  const report = classificationReport(confusionMatrix(yTrue, yPred, CLASS_NAMES.length));
-  return { accuracy: report.accuracy, macro_f1: report.macroAvg.f1 };
-}
-
-/** Identifies a fold assignment (SHA-256 of the fold count, each fold's size and test indices), so runs can tell they share folds. */
-export function foldsId(folds: readonly Fold[]): string {
-  const hash = createHash('sha256');
-  hash.update(`k=${folds.length};`);
-  for (const fold of folds) {
-    // Each fold's size goes in before its indices, so two partitions of the same rows never hash alike.
-    hash.update(`n=${fold.test.length};`);
-    hash.update(new Uint8Array(fold.test.buffer, fold.test.byteOffset, fold.test.byteLength));
-  }
-  return hash.digest('hex').slice(0, 16);
-}
-
-async function crossValidate(template: Pipeline, data: LoadedData, k: number, seed: number, progress?: ProgressSink): Promise<CvResult> {
-  const { X, y } = data.train;
-  const folds = stratifiedKFold(y, k, seed);
+/** The CV section of a report from one candidate's fold results. */
+export function summarizeFolds(list: readonly JobResult[], k: number, seed: number, foldsIdentity: string): CvResult {
   const timings = new Timings();
-  const results: FoldResult[] = [];
-  for (let f = 0; f < folds.length; f++) {
-    const { train, test } = folds[f];
-    const pipeline = template.clone();
-    const label = `fold ${f + 1}/${k}`;
-    const t0 = performance.now();
-    await pipeline.fit(takeRows(X, train), takeLabels(y, train), timings, (id) => progress?.advance(`${label} ${id}`));
-    const t1 = performance.now();
-    const yTrue = takeLabels(y, test);
-    const yPred = await pipeline.predict(takeRows(X, test), timings, () => progress?.advance(`${label} predict`));
-    const t2 = performance.now();
-    results.push({
-      fold: f + 1,
-      train_rows: train.length,
-      test_rows: test.length,
-      ...foldScores(yTrue, yPred),
-      fit_ms: Math.round(t1 - t0),
-      predict_ms: Math.round(t2 - t1),
-    });
+  for (const r of list) {
+    for (const [id, t] of Object.entries(r.timings_ms)) {
+      for (const kind of ['fit_ms', 'transform_ms', 'predict_ms'] as const) timings.add(id, kind, t[kind]);
+    }
   }
-  const acc = meanStd(results.map((r) => r.accuracy));
-  const f1 = meanStd(results.map((r) => r.macro_f1));
+  const folds: FoldResult[] = list.map(({ timings_ms: _t, ...r }) => r);
+  const acc = meanStd(folds.map((r) => r.accuracy));
+  const f1 = meanStd(folds.map((r) => r.macro_f1));
   return {
     k,
     seed,
-    folds_id: foldsId(folds),
-    folds: results,
+    folds_id: foldsIdentity,
+    folds,
     mean_accuracy: acc.mean,
     std_accuracy: acc.std,
     mean_macro_f1: f1.mean,
@@ -215,9 +168,9 @@ export async function evaluateOnTest(
   const pipeline = template.clone();
   const timings = new Timings();
   const t0 = performance.now();
-  await pipeline.fit(data.train.X, data.train.y, timings, (id) => progress?.advance(`final fit ${id}`));
+  await pipeline.fit(data.train.X, data.train.y, { timings, onStep: (id) => progress?.advance(`final fit ${id}`) });
   const t1 = performance.now();
-  const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, timings, () => progress?.advance('test predict'));
+  const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, { timings, onStep: () => progress?.advance('test predict') });
   const t2 = performance.now();
   const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
   const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);

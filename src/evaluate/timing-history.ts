@@ -1,7 +1,6 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonical } from '../config/grid.js';
-import { createHash } from 'node:crypto';
+import { digest } from '../util/hash.js';
 
 /**
  * How long fits took before, by stage, params and data shape: `--dry-run` estimates a search from it. Kept beside the
@@ -23,7 +22,7 @@ export class TimingHistory {
   }
 
   static key(stage: string, params: Record<string, unknown>, rows: number, cols: number): string {
-    return createHash('sha256').update(canonical([stage, params, rows, cols])).digest('hex').slice(0, 20);
+    return digest([stage, params, rows, cols]);
   }
 
   get(key: string): number | undefined {

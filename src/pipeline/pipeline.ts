@@ -1,7 +1,8 @@
-import type { StepConfig } from '../config/load.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { registry } from '../stages/registry.js';
-import { ParamRangeError, type Estimator, type Stage, type Transformer } from '../stages/stage.js';
+import { ParamRangeError, SnapshotError, type Estimator, type Snapshot, type Stage, type Transformer } from '../stages/stage.js';
+import { digest } from '../util/hash.js';
+import { stepsIdentity, type StepConfig } from './steps.js';
 
 /** Milliseconds spent in each kind of call of one stage, summed over calls. */
 export interface StageTiming {
@@ -52,11 +53,46 @@ export class StepParamError extends Error {
 /** Called after each stage finishes a call; progress bars hang off it. */
 export type StepListener = (id: string, what: keyof StageTiming) => void;
 
+/** A transformer prefix's work, remembered: its output and (for fits) the fitted state of each of its stages. */
+export interface Remembered {
+  output: Matrix;
+  /** Snapshots of the prefix's fitted stages, in order (fit entries); null for transform entries. */
+  states: Snapshot[] | null;
+  /** Time the prefix's last stage took when it was computed. */
+  ms: number;
+}
+
+/** Where a pipeline remembers transformer-prefix work (the grid's fit cache implements it). */
+export interface PrefixStore {
+  /** `fit` entries hold fitted prefixes; `transform` entries the outputs of fitted prefixes on other rows. */
+  get(key: string, kind: 'fit' | 'transform'): Remembered | null;
+  set(key: string, value: Remembered): void;
+}
+
+/**
+ * The memory option of fit/transform/predict, as scikit-learn's `Pipeline(memory=…)`: fitted transformer prefixes and
+ * their outputs are looked up before being computed. `input` names the rows X holds (e.g. data checksums + code +
+ * fold + "train"); a key is derived from it and the prefix's steps, so only the same rows through the same steps hit.
+ */
+export interface Memory {
+  store: PrefixStore;
+  input: string;
+}
+
+export interface CallOptions {
+  timings?: Timings;
+  onStep?: StepListener;
+  memory?: Memory;
+}
+
 /**
  * Transformers then one estimator. fit() fits each transformer on the output of the ones before it (training data
  * only) and the estimator on the last output; predict() runs the fitted transformers then the estimator.
  */
 export class Pipeline {
+  /** The memory input the pipeline was fitted on (transform entries are keyed by it too); null without memory. */
+  #fittedOn: string | null = null;
+
   constructor(readonly steps: readonly Step[]) {
     if (steps.length === 0) throw new Error('a pipeline needs at least one stage');
     if (this.estimator.kind !== 'estimator') throw new Error(`the last stage must be an estimator, got ${this.estimator.name}`);
@@ -86,53 +122,98 @@ export class Pipeline {
     return new Pipeline(this.steps.map((s) => ({ id: s.id, stage: s.stage.clone() })));
   }
 
-  async fit(X: Matrix, y: Uint8Array, timings?: Timings, onStep?: StepListener): Promise<this> {
+  /** The steps as plain data (id, stage, params), the form keys are derived from. */
+  get configs(): StepConfig[] {
+    return this.steps.map((s) => ({ id: s.id, stage: s.stage.name, params: s.stage.params as Record<string, unknown> }));
+  }
+
+  /**
+   * Fits each transformer on the output of the ones before it (training rows only), then the estimator on the last
+   * output. With `memory`, the longest transformer prefix already fitted on the same input is restored instead of
+   * refitted, and every prefix fitted here is remembered.
+   */
+  async fit(X: Matrix, y: Uint8Array, options: CallOptions = {}): Promise<this> {
+    const { timings, onStep, memory } = options;
+    const transformers = this.transformers;
     let current = X;
-    for (const [i, { id, stage }] of this.transformers.entries()) {
+    let start = 0;
+    if (memory) {
+      for (let d = transformers.length; d >= 1; d--) {
+        const hit = memory.store.get(this.prefixKey('fit', memory.input, d), 'fit');
+        if (!hit?.states) continue;
+        hit.states.forEach((state, i) => transformers[i].stage.restore(state));
+        current = hit.output;
+        start = d;
+        break;
+      }
+    }
+    for (let i = start; i < transformers.length; i++) {
+      const { id, stage } = transformers[i];
       const t0 = performance.now();
       await fitStep(stage, i, current, y);
       const t1 = performance.now();
       current = await stage.transform(current);
+      const t2 = performance.now();
       timings?.add(id, 'fit_ms', t1 - t0);
-      timings?.add(id, 'transform_ms', performance.now() - t1);
+      timings?.add(id, 'transform_ms', t2 - t1);
       onStep?.(id, 'fit_ms');
+      const states = memory ? snapshots(transformers.slice(0, i + 1).map((t) => t.stage)) : null;
+      if (memory && states) memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms: t2 - t0 });
     }
+    for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
     await fitStep(this.estimator, this.steps.length - 1, current, y);
     timings?.add(last.id, 'fit_ms', performance.now() - t0);
     onStep?.(last.id, 'fit_ms');
+    this.#fittedOn = memory?.input ?? null;
     return this;
   }
 
-  /** Runs the fitted transformers over X. */
-  async transform(X: Matrix, timings?: Timings): Promise<Matrix> {
+  /** Runs the fitted transformers over X (with `memory`: outputs remembered per input, prefix and fit). */
+  async transform(X: Matrix, options: CallOptions = {}): Promise<Matrix> {
+    const { timings, memory } = options;
+    const transformers = this.transformers;
+    const remember = memory && this.#fittedOn !== null ? memory : null;
     let current = X;
-    for (const { id, stage } of this.transformers) {
+    let start = 0;
+    if (remember) {
+      for (let d = transformers.length; d >= 1; d--) {
+        const hit = remember.store.get(this.prefixKey(`transform|${this.#fittedOn}`, remember.input, d), 'transform');
+        if (!hit) continue;
+        current = hit.output;
+        start = d;
+        break;
+      }
+    }
+    for (let i = start; i < transformers.length; i++) {
+      const { id, stage } = transformers[i];
       const t0 = performance.now();
       current = await stage.transform(current);
-      timings?.add(id, 'transform_ms', performance.now() - t0);
+      const ms = performance.now() - t0;
+      timings?.add(id, 'transform_ms', ms);
+      remember?.store.set(this.prefixKey(`transform|${this.#fittedOn}`, remember.input, i + 1), { output: current, states: null, ms });
     }
     return current;
   }
 
-  async predict(X: Matrix, timings?: Timings, onStep?: StepListener): Promise<Uint8Array> {
-    return this.estimate(await this.transform(X, timings), timings, onStep);
+  async predict(X: Matrix, options: CallOptions = {}): Promise<Uint8Array> {
+    return this.estimate(await this.transform(X, options), options);
   }
 
   /**
    * Predicted labels and, when the estimator gives them, class probabilities, from one pass of the transformers
    * (probabilities are not timed: they are for the report's pictures, not part of predicting).
    */
-  async predictWithProba(X: Matrix, timings?: Timings, onStep?: StepListener): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
-    const features = await this.transform(X, timings);
-    const labels = await this.estimate(features, timings, onStep);
+  async predictWithProba(X: Matrix, options: CallOptions = {}): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
+    const features = await this.transform(X, options);
+    const labels = await this.estimate(features, options);
     const proba = this.estimator.predictProba ? await this.estimator.predictProba(features) : null;
     return { labels, proba };
   }
 
   /** The estimator's predict on transformed features, timed. */
-  private async estimate(features: Matrix, timings?: Timings, onStep?: StepListener): Promise<Uint8Array> {
+  private async estimate(features: Matrix, { timings, onStep }: CallOptions): Promise<Uint8Array> {
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
     const out = await this.estimator.predict(features);
@@ -140,8 +221,27 @@ export class Pipeline {
     onStep?.(last.id, 'predict_ms');
     return out;
   }
+
+  /** Key of the first `depth` transformers' work of one kind on one input. */
+  private prefixKey(kind: string, input: string, depth: number): string {
+    return memoryKey(kind, input, this.configs.slice(0, depth));
+  }
 }
 
+/** Key of a remembered prefix: `fit` on an input, or `transform|<fit input>` of another input. */
+export function memoryKey(kind: string, input: string, prefix: readonly StepConfig[]): string {
+  return digest(kind, '|', input, '|', stepsIdentity(prefix));
+}
+
+/** The fitted states of stages, or null when one of them has no saved form (an mljs oracle: never remembered). */
+function snapshots(stages: Stage[]): Snapshot[] | null {
+  try {
+    return stages.map((s) => s.snapshot());
+  } catch (err) {
+    if (err instanceof SnapshotError) return null;
+    throw err;
+  }
+}
 /** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
 export async function fitStep(stage: Stage, index: number, X: Matrix, y: Uint8Array): Promise<void> {
   try {

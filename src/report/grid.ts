@@ -52,7 +52,7 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
         ['fold fits (candidates × folds)', String(plan.units)],
         ['of those read from the checkpoint', String(result.resumed)],
         ['transformer-prefix fits needed / served from disk cache', `${plan.transformer_fits} / ${plan.transformer_fits_cached}`],
-        ['cache', cache.enabled ? `on: ${cache.memoryHits} memory hits, ${cache.diskHits} disk hits, ${cache.misses} fits` : 'off (--no-cache): every candidate refits its transformers'],
+        ['cache', cache.enabled ? `on: ${cache.memory_hits} memory hits, ${cache.disk_hits} disk hits, ${cache.misses} fits` : 'off (--no-cache): every candidate refits its transformers'],
       ],
       ['l', 'r'],
     ),

@@ -5,7 +5,7 @@ import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
 import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
-import { arrayField, ModelError, numberField } from '../model/snapshot.js';
+import { arrayField, ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,
   checkFeatures,
@@ -14,8 +14,7 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec,
-} from './stage.js';
+  type StageSpec, savableUnlessMljs } from './stage.js';
 
 export const KnnParams = z
   .object({
@@ -232,5 +231,6 @@ export const knnSpec: StageSpec<KnnParams> = {
   kind: 'estimator',
   summary: 'k-nearest neighbours: majority (or 1/distance-weighted) vote of the k closest training rows',
   schema: KnnParams,
+  savable: savableUnlessMljs,
   create: (params) => new Knn(params),
 };

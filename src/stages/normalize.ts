@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { arrayField, numberField } from '../model/snapshot.js';
-import { BaseStage, checkFeatures, checkXy, type Snapshot, type StageSpec, type Transformer } from './stage.js';
+import { arrayField, numberField } from './snapshot.js';
+import { BaseStage, checkFeatures, checkXy, type Snapshot, type StageSpec, type Transformer, alwaysSavable } from './stage.js';
 
 export const NormalizeParams = z
   .object({
@@ -106,6 +106,7 @@ export const normalizeSpec: StageSpec<NormalizeParams> = {
   kind: 'transformer',
   summary: 'rescale features: minmax (x/255), standard (zero mean, unit variance) or l2 (unit-length rows)',
   schema: NormalizeParams,
+  savable: alwaysSavable,
   create: (params) => new Normalize(params),
   outputFeatures: (_params, inputFeatures) => inputFeatures,
 };

@@ -5,8 +5,8 @@ import type { GramPart } from '../linalg/gram.js';
 import { Arena } from '../linalg/wasm.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
-import { arrayField, numberField } from '../model/snapshot.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Snapshot, type StageSpec, type Transformer } from './stage.js';
+import { arrayField, numberField } from './snapshot.js';
+import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Snapshot, type StageSpec, type Transformer, alwaysSavable } from './stage.js';
 
 export const PcaParams = z
   .object({
@@ -334,6 +334,7 @@ export const pcaSpec: StageSpec<PcaParams> = {
   kind: 'transformer',
   summary: 'principal component analysis: project onto the top `components` directions of variance (optionally whitened)',
   schema: PcaParams,
+  savable: alwaysSavable,
   create: (params) => new Pca(params),
   outputFeatures: (params, inputFeatures) => {
     if (params.components > inputFeatures) {

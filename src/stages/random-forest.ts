@@ -6,7 +6,7 @@ import { deriveSeed } from '../linalg/rng.js';
 import { MAX_BINS, type BinnedData } from './random-forest/bins.js';
 import type { TreeArrays, TreeOptions } from './random-forest/grow.js';
 import { accumulateLeaves } from './random-forest/predict.js';
-import { arrayField, listField, ModelError, numberField } from '../model/snapshot.js';
+import { arrayField, listField, ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,
   checkFeatures,
@@ -15,8 +15,7 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec,
-} from './stage.js';
+  type StageSpec, savableUnlessMljs } from './stage.js';
 
 const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in (0, 1] or a whole number ≥ 1';
 
@@ -275,5 +274,6 @@ export const randomForestSpec: StageSpec<RandomForestParams> = {
   kind: 'estimator',
   summary: 'random forest of Gini CART trees (bootstrap, max_features drawn at each split, soft voting), as scikit-learn',
   schema: RandomForestParams,
+  savable: savableUnlessMljs,
   create: (params) => new RandomForest(params),
 };

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * The stage contract, after scikit-learn's base estimator:
@@ -62,6 +63,16 @@ export interface StageSpec<P extends object = object> {
    * work with that input (e.g. more PCA components than features).
    */
   outputFeatures?(params: P, inputFeatures: number): number;
+  /** true when a fitted instance with these params can be written to a model file; otherwise why not. */
+  savable(params: P): true | string;
+}
+
+/** savable() of stages whose every engine can be saved. */
+export const alwaysSavable = (): true => true;
+
+/** savable() of stages whose `engine: mljs` (an ml-* test oracle) has no saved form. */
+export function savableUnlessMljs(params: { engine: string }): true | string {
+  return params.engine === 'mljs' ? 'engine mljs (a test oracle) has no saved form; use the default engine' : true;
 }
 
 /**
@@ -111,10 +122,9 @@ export abstract class BaseStage<P extends object, F> implements StageBase<P> {
 }
 
 /** A fitted stage that cannot be written to a model file (the ml-* engines, kept as test oracles). */
-export class SnapshotError extends Error {
+export class SnapshotError extends UserError {
   constructor(stage: string, why: string) {
-    super(`${stage}: cannot be saved in a model file: ${why}`);
-    this.name = 'SnapshotError';
+    super(`${stage}: cannot be saved in a model file: ${why}`, 1);
   }
 }
 

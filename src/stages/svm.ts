@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import { svmPredictModel, type SvmModelParts, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
-import { arrayField, listField, ModelError, numberField, objectField, stringField } from '../model/snapshot.js';
+import { arrayField, listField, ModelError, numberField, objectField, stringField } from './snapshot.js';
 import {
   BaseStage,
   checkFeatures,
@@ -11,8 +11,7 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec,
-} from './stage.js';
+  type StageSpec, savableUnlessMljs } from './stage.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
 import { buildModelText, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
@@ -330,5 +329,6 @@ export const svmSpec: StageSpec<SvmParams> = {
   kind: 'estimator',
   summary: 'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel) on libsvm, or ml-svm for small data',
   schema: SvmParams,
+  savable: savableUnlessMljs,
   create: (params) => new Svm(params),
 };

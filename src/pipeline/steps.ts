@@ -1,6 +1,8 @@
 import { PIXELS } from '../data/fashion-mnist.js';
+import type { DataSource } from '../data/load.js';
 import { registry } from '../stages/registry.js';
 import { ParamRangeError } from '../stages/stage.js';
+import { canonical, digest } from '../util/hash.js';
 
 /** One stage of a pipeline, params validated and defaults filled in. */
 export interface StepConfig {
@@ -8,6 +10,22 @@ export interface StepConfig {
   id: string;
   stage: string;
   params: Record<string, unknown>;
+}
+
+/** How a pipeline is evaluated: stratified folds on the training set (0 = none), the seed, and the one test evaluation. */
+export interface EvaluationSettings {
+  folds: number;
+  seed: number;
+  test: boolean;
+}
+
+/** A validated pipeline: what `run` and `grid` need, whatever file or request it came from. */
+export interface PipelineConfig {
+  name: string;
+  description?: string;
+  data: DataSource;
+  steps: StepConfig[];
+  evaluation: EvaluationSettings;
 }
 
 /**
@@ -29,3 +47,13 @@ export function featureFlowProblem(steps: readonly StepConfig[]): { index: numbe
   return null;
 }
 
+
+/** The steps as plain data, in the one form every key is derived from (ids, stage names, params; key order normalised). */
+export function stepsIdentity(steps: readonly StepConfig[]): string {
+  return canonical(steps.map((s) => [s.id, s.stage, s.params]));
+}
+
+/** Stable id of a list of steps with their params (same params → same key, across runs and machines). */
+export function stepsKey(steps: readonly StepConfig[]): string {
+  return digest(stepsIdentity(steps));
+}

@@ -1,10 +1,10 @@
-import type { Snapshot, SnapshotArray, SnapshotValue } from '../stages/stage.js';
+import { UserError } from '../util/errors.js';
+import type { Snapshot, SnapshotArray, SnapshotValue } from './stage.js';
 
 /** A model file whose content is not what the reader expects (damaged, or from another format version). */
-export class ModelError extends Error {
+export class ModelError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
+    super(message, 1);
   }
 }
 

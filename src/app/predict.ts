@@ -1,0 +1,184 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { UsageError } from '../config/errors.js';
+import { expandGrid } from '../config/grid.js';
+import { loadPipelineFile } from '../config/load.js';
+import { DataError } from '../data/errors.js';
+import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
+import { readCsv } from '../data/csv.js';
+import { prepareImage, type InvertMode, type PreparedImage } from '../data/image.js';
+import { accuracy } from '../metrics/classification.js';
+import { loadData } from '../data/load.js';
+import type { ProgressSink } from '../evaluate/progress.js';
+import { matrix } from '../linalg/matrix.js';
+import { encodeModel, loadModel } from '../model/format.js';
+import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
+
+export type { Prediction, PredictResult };
+import { ModelError } from '../stages/snapshot.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { sampleGrid } from '../report/plots/galleries.js';
+import type { Prediction, PredictResult } from '../report/summaries.js';
+import { writeFilesAtomic } from '../report/write.js';
+import { defaultModelPath } from './run.js';
+
+/** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
+const SHOW_PER_CLASS = 16;
+
+/** File name endings taken from a folder (files named on the command line are tried whatever their ending). */
+const IMAGE_ENDINGS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp']);
+
+export interface PredictOptions {
+  /** A model file (from `run --save-model`), or a pipeline file: fitted on the training set first, then saved. */
+  model: string;
+  /** Image files, or folders of them. */
+  images: string[];
+  /** Instead of images: rows of a CSV file in Kaggle's layout (label,pixel1,…,pixel784), pixels 0..255. */
+  csv?: string;
+  /** Training data for fitting a pipeline file (as `run --data`). */
+  data?: string;
+  /** Where models fitted from pipeline files are kept (models). */
+  modelsDir?: string;
+  invert?: InvertMode;
+  /** Classes listed per image, most probable first (3). */
+  top?: number;
+  /** Also write a PNG of the images as the model saw them (28×28, grouped by predicted class). */
+  show?: string;
+  progress?: ProgressSink;
+}
+
+/** `pipeline predict`: classify photos with a saved model, or with a pipeline file fitted (once) on the training set. */
+export async function runPredict(options: PredictOptions): Promise<PredictResult> {
+  const top = options.top ?? 3;
+  if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
+    throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
+  }
+  if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
+  // the inputs first: a bad one is reported before a fit that may take minutes
+  const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
+  let truth: Uint8Array | null = null;
+  if (options.csv !== undefined) {
+    if (existsSync(options.csv) && statSync(options.csv).isDirectory()) throw new UsageError(`--csv needs a CSV file, got the folder ${options.csv}`);
+    const data = readCsv(options.csv);
+    if (data.y.length === 0) throw new DataError(`${options.csv}: no rows to classify (only a header)`);
+    truth = data.y;
+    for (let i = 0; i < data.y.length; i++) {
+      rows.push({ file: `${options.csv}:${i + 2}`, pixels: data.X.data.subarray(i * PIXELS, (i + 1) * PIXELS), inverted: false });
+    }
+  } else {
+    for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+  }
+  const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
+  const X = matrix(rows.length, PIXELS);
+  rows.forEach((r, i) => X.data.set(r.pixels, i * PIXELS));
+  const { labels, proba } = await pipeline.predictWithProba(X);
+  const predictions = rows.map((r, i): Prediction => {
+    const label = labels[i];
+    const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
+    const ranked = p ? p.map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability })).sort((a, b) => b.probability - a.probability) : [];
+    return {
+      file: r.file,
+      label,
+      class: CLASS_NAMES[label] ?? `class ${label}`,
+      confidence: p ? p[label] : null,
+      top: ranked.slice(0, top),
+      inverted: r.inverted,
+    };
+  });
+  if (options.show) {
+    const perClass = CLASS_NAMES.map((_, c) => rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])));
+    const cut = perClass.some((images) => images.length > SHOW_PER_CLASS);
+    const picture = await sampleGrid({
+      title: `What ${info.name} saw: ${rows.length} image${rows.length === 1 ? '' : 's'} by predicted class`,
+      subtitle: [
+        (options.csv ? `rows of ${options.csv}, 28×28 (shown 3×)` : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)') +
+          (cut ? `; the first ${SHOW_PER_CLASS} of each class` : ''),
+      ],
+      rows: CLASS_NAMES.flatMap((name, c) => (perClass[c].length > 0 ? [{ name, label: c, images: perClass[c].slice(0, SHOW_PER_CLASS) }] : [])),
+    });
+    writeFilesAtomic([{ path: options.show, content: picture.png }]);
+  }
+  return { model: path, info, origin, fitSeconds, predictions, ...(truth ? { accuracy: accuracy(truth, labels) } : {}) };
+}
+
+
+function readImage(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DataError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`}`);
+  }
+}
+
+/** The files named, with folders replaced by the images in them (sorted). */
+function imageFiles(paths: string[]): string[] {
+  if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify (or --csv FILE)');
+  const out: string[] = [];
+  for (const p of paths) {
+    if (!existsSync(p)) throw new DataError(`${p}: no such file or folder`);
+    if (statSync(p).isDirectory()) {
+      const inside = readdirSync(p)
+        .filter((f) => IMAGE_ENDINGS.has(extname(f).toLowerCase()))
+        .sort()
+        .map((f) => join(p, f));
+      if (inside.length === 0) throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
+      out.push(...inside);
+    } else if (extname(p).toLowerCase() === '.csv') {
+      throw new UsageError(`${p} is a CSV file: classify its rows with --csv ${p}`);
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+async function obtainModel(
+  options: PredictOptions,
+): Promise<{ pipeline: Pipeline; info: ModelInfo; path: string; origin: PredictResult['origin']; fitSeconds: number | null }> {
+  if (!/\.ya?ml$/i.test(options.model)) {
+    const { pipeline, info } = loadModel(options.model);
+    return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
+  }
+  // A pipeline file: reuse models/<name>.model when it was fitted from the same steps, training data and seed by this
+  // version; otherwise fit on all training rows and save.
+  const loaded = loadPipelineFile(options.model, { test: false });
+  const { config } = loaded;
+  assertSavable(config.steps, options.model);
+  const seed = config.evaluation.seed;
+  const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
+  const key = fitKey(config.steps, data.info, seed);
+  const path = defaultModelPath(config.name, options.modelsDir);
+  // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
+  const searched = loaded.grid.length > 0;
+  const accepted = new Set(searched ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed)) : [key]);
+  try {
+    const saved = loadModel(path);
+    if (reusable(saved.info, accepted)) {
+      return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
+    }
+  } catch (err) {
+    if (!(err instanceof ModelError)) throw err; // none yet, or a damaged or older one: fitted below
+  }
+  if (searched) {
+    throw new UsageError(
+      `${options.model} has a grid: section; run \`pipeline grid ${options.model} --save-model\` first, then predict with that file (or with ${path})`,
+    );
+  }
+  const progress = options.progress;
+  progress?.begin(config.steps.length, `fitting ${config.name}`);
+  const t0 = performance.now();
+  let pipeline: Pipeline;
+  try {
+    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, { onStep: (id) => progress?.advance(`fit ${id}`) });
+  } finally {
+    progress?.end();
+  }
+  const fitSeconds = (performance.now() - t0) / 1000;
+  const info = modelInfo({ name: config.name, description: config.description, source: options.model, steps: config.steps, data: data.info, seed });
+  writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
+  return { pipeline, info, path, origin: 'fitted', fitSeconds };
+}
+
+
+

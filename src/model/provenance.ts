@@ -1,0 +1,83 @@
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import type { LoadedData } from '../data/load.js';
+import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
+import { registry } from '../stages/registry.js';
+import { codeVersion, toolVersion } from '../util/code-version.js';
+import { UsageError } from '../util/errors.js';
+import { digest } from '../util/hash.js';
+
+/** What a model file says about itself besides the stages. */
+export interface ModelInfo {
+  /** Pipeline name and description, from its file. */
+  name: string;
+  description?: string;
+  /** The pipeline file the model was fitted from, as given on the command line. */
+  source: string;
+  /** fashion-pipeline version that wrote it. */
+  tool: string;
+  /** Digest of the code that fitted it (codeVersion); absent in models written before it was recorded. */
+  code?: string;
+  created: string;
+  /** Class names, label order. */
+  classes: string[];
+  /** Training rows and where they came from. */
+  training: { rows: number; data: string };
+  /** Test accuracy when the run evaluated one. */
+  test_accuracy?: number;
+  /** Steps, training-data checksums and rows, and seed: `predict` reuses a model for a pipeline file only on a match. */
+  fit_key: string;
+}
+
+
+/**
+ * What a fit depends on: the code (codeVersion), the steps with their params, the training data (checksums of the
+ * training files, rows after any limit) and the seed. Two fits with the same key give the same model.
+ */
+export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], seed: number): string {
+  // the training files' checksums, not their paths: the same data read from elsewhere is the same fit
+  const training = Object.entries(data.checksums)
+    .filter(([file]) => file.startsWith('train-') || file === data.location)
+    .map(([, checksum]) => checksum)
+    .sort();
+  return digest(codeVersion(), '|', stepsIdentity(steps), '|', { training, rows: data.train_rows, seed });
+}
+
+/**
+ * Refuses, before any work, steps that could not be saved (each stage spec says which params it can save). `what`
+ * names what asked for a model (an option or a file), for the message.
+ */
+export function assertSavable(steps: readonly StepConfig[], what: string): void {
+  for (const step of steps) {
+    const answer = registry.get(step.stage)?.savable(step.params as never) ?? true;
+    if (answer !== true) throw new UsageError(`${what}: step ${step.id}: ${answer}`);
+  }
+}
+
+/** Reuse policy: a saved model stands for a fit when it was written by this very code for one of the accepted fit keys. */
+export function reusable(info: ModelInfo, acceptedFitKeys: ReadonlySet<string>): boolean {
+  return info.code === codeVersion() && acceptedFitKeys.has(info.fit_key);
+}
+
+/** The info of a model fitted from `steps` on `data` (as loaded for the fit) with `seed`. */
+export function modelInfo(o: {
+  name: string;
+  description?: string;
+  source: string;
+  steps: readonly StepConfig[];
+  data: LoadedData['info'];
+  seed: number;
+  testAccuracy?: number;
+}): ModelInfo {
+  return {
+    name: o.name,
+    ...(o.description === undefined ? {} : { description: o.description }),
+    source: o.source,
+    tool: toolVersion(),
+    code: codeVersion(),
+    created: new Date().toISOString(),
+    classes: [...CLASS_NAMES],
+    training: { rows: o.data.train_rows, data: `${o.data.format} ${o.data.location}` },
+    ...(o.testAccuracy === undefined ? {} : { test_accuracy: o.testAccuracy }),
+    fit_key: fitKey(o.steps, o.data, o.seed),
+  };
+}

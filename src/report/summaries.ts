@@ -1,0 +1,91 @@
+import { dirname } from 'node:path';
+import type { GridResult } from '../evaluate/grid.js';
+import { describe as describeParams } from '../evaluate/grid.js';
+import type { RunResult } from '../evaluate/run.js';
+import type { ModelInfo } from '../model/provenance.js';
+import { fixed, markdownTable, seconds } from './text.js';
+
+/** Text for the terminal: a run's summary, predictions as a table or CSV. Pure functions of result objects. */
+
+/** Files a run wrote. */
+export interface RunFiles {
+  markdown: string;
+  json: string;
+  pictures: string[];
+  model?: string;
+}
+
+export interface Prediction {
+  file: string;
+  label: number;
+  class: string;
+  /** The predicted class's probability, when the estimator gives probabilities. */
+  confidence: number | null;
+  /** The `top` most probable classes (empty without probabilities). */
+  top: Array<{ class: string; probability: number }>;
+  /** The photo was negated (light background). */
+  inverted: boolean;
+}
+
+export interface PredictResult {
+  /** The model file used. */
+  model: string;
+  info: ModelInfo;
+  /** How the model was obtained: loaded from its file, or fitted now (from a pipeline file) and saved. */
+  origin: 'loaded' | 'fitted';
+  fitSeconds: number | null;
+  predictions: Prediction[];
+  /** CSV input: accuracy against the file's label column. */
+  accuracy?: number;
+}
+
+/** A few lines for the terminal. */
+export function summaryLines({ result, files }: { result: RunResult; files: RunFiles }): string[] {
+  const lines = [`${result.name}: done in ${seconds(result.duration_ms)}`];
+  if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
+  if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
+  lines.push(`  wrote ${files.markdown} and ${files.json}` + (files.pictures.length > 0 ? `, ${files.pictures.length} pictures in ${dirname(files.pictures[0])}/` : ''));
+  if (files.model) lines.push(`  saved the fitted pipeline to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
+  return lines;
+}
+
+/** CSV input's predictions as CSV: the file's line, label, class name and probability (empty without one). */
+export function predictionCsv(result: PredictResult): string {
+  const lines = ['line,label,class,probability'];
+  for (const p of result.predictions) {
+    lines.push(`${p.file.slice(p.file.lastIndexOf(':') + 1)},${p.label},${p.class},${p.confidence === null ? '' : p.confidence.toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Where the model came from, one line. */
+export function modelLine(result: PredictResult): string {
+  const how =
+    result.origin === 'fitted'
+      ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
+      : `loaded from ${result.model}`;
+  return `${result.info.name}: ${how}`;
+}
+
+/** The terminal table (markdown, so it can be pasted into a report). */
+export function predictionTable(result: PredictResult): string {
+  const withTop = result.predictions.some((p) => p.top.length > 1);
+  const header = ['image', 'class', 'probability', ...(withTop ? ['runners-up'] : [])];
+  const rows = result.predictions.map((p) => [
+    p.file + (p.inverted ? ' (negated)' : ''),
+    p.class,
+    p.confidence === null ? '—' : fixed(p.confidence, 2),
+    ...(withTop ? [p.top.slice(1).filter((t) => t.probability >= 0.005).map((t) => `${t.class} ${fixed(t.probability, 2)}`).join(', ')] : []),
+  ]);
+  return markdownTable(header, rows, ['l', 'l', 'r', ...(withTop ? ['l' as const] : [])]);
+}
+
+/** A finished search, a few lines. */
+export function gridSummaryLines({ result, files }: { result: GridResult; files: { markdown: string; json: string; model?: string } }): string[] {
+  const lines = [`${result.name}: ${result.candidates.length} candidates × ${result.k} folds in ${seconds(result.duration_ms)}`];
+  lines.push(`  best ${describeParams(result.best.params)}: CV ${result.metric} ${fixed(result.best.mean)} ± ${fixed(result.best.std)}`);
+  if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)} (refit on all training rows)`);
+  lines.push(`  wrote ${files.markdown} and ${files.json}`);
+  if (files.model) lines.push(`  saved the best candidate to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
+  return lines;
+}
