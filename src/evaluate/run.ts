@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from '../config/errors.js';
 import type { LoadedConfig, PipelineConfig } from '../config/load.js';
-import { late } from '../config/load.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { loadData, type LoadedData } from '../data/load.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
@@ -127,7 +126,7 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   } catch (err) {
     if (err instanceof StepParamError) {
       const step = config.steps[err.stepIndex];
-      throw late(source, ['steps', err.stepIndex, step.stage, err.param], `${step.stage}.${err.param}: ${err.detail}`);
+      throw source.error(['steps', err.stepIndex, step.stage, err.param], `${step.stage}.${err.param}: ${err.detail}`);
     }
     throw err;
   } finally {
@@ -144,7 +143,7 @@ export function checkFolds({ config, source, overridden }: LoadedConfig, data: L
     throw new UsageError(`--folds ${k}: the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
   }
   if (k > smallest) {
-    throw late(source, ['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+    throw source.error(['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
   }
 }
 
