@@ -14,6 +14,9 @@ import { fashionTestSample, photoOf, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
 
+// The searches are serial (ava runs serial tests one at a time, before the concurrent ones): one of them sets
+// process.env.FASHION_WORKERS for a while, and any search running beside it would read that for its pool.
+
 const base = `name: g
 data:
   limit: { train: 900, test: 200 }
@@ -64,7 +67,7 @@ test('grid keys and values are validated with file positions; --param problems a
   t.throws(() => applyParamOptions(loaded.grid, ['knn.k']), { instanceOf: UsageError, message: /expected stage\.param=value/ });
 });
 
-test('a grid value that cannot fit the data is reported at that value (or names the --param option)', async (t) => {
+test.serial('a grid value that cannot fit the data is reported at that value (or names the --param option)', async (t) => {
   const text = base.replace('knn.k: [1, 3, 5]', 'knn.k: [1, 700]');
   const err = await t.throwsAsync(() => runGridCommand({ file: file(text), out: tempDir(), cacheDir: tempDir() }), { instanceOf: ConfigError });
   t.regex(err!.message, /g\.yaml:10:14: knn\.k: .*700/);
@@ -74,7 +77,7 @@ test('a grid value that cannot fit the data is reported at that value (or names 
   });
 });
 
-test('command-line overrides are validated like the file and named as options', async (t) => {
+test.serial('command-line overrides are validated like the file and named as options', async (t) => {
   const path = file(base);
   await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), seed: 1.5 }), { instanceOf: UsageError, message: /^--seed 1\.5: / });
   await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), seed: 5_000_000_000 }), { instanceOf: UsageError, message: /^--seed 5000000000: / });
@@ -86,7 +89,7 @@ test('command-line overrides are validated like the file and named as options', 
   await t.throwsAsync(() => runGridCommand({ file: path, out: tempDir(), cacheSizeMb: 0 }), { instanceOf: UsageError, message: /--cache-size/ });
 });
 
-test('a search ranks candidates, refits the best and writes the leaderboard; worker count does not change it', async (t) => {
+test.serial('a search ranks candidates, refits the best and writes the leaderboard; worker count does not change it', async (t) => {
   const path = file(base);
   const cacheDir = tempDir();
   const out = tempDir();
@@ -117,7 +120,7 @@ test('a search ranks candidates, refits the best and writes the leaderboard; wor
   }
 });
 
-test('the disk cache serves a second run, and changes of params or data miss it', async (t) => {
+test.serial('the disk cache serves a second run, and changes of params or data miss it', async (t) => {
   const path = file(base);
   const cacheDir = tempDir();
   const cold = await runGridCommand({ file: path, out: tempDir(), cacheDir });
@@ -146,7 +149,7 @@ test('the disk cache serves a second run, and changes of params or data miss it'
   t.deepEqual(noCache.result.candidates.map((c) => c.mean), cold.result.candidates.map((c) => c.mean));
 });
 
-test('an interrupted search resumes from its checkpoint without recomputing and gives the same leaderboard', async (t) => {
+test.serial('an interrupted search resumes from its checkpoint without recomputing and gives the same leaderboard', async (t) => {
   const path = file(base);
   const reference = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), cache: false });
   if (reference.kind !== 'done') throw new Error('expected a finished search');
@@ -179,7 +182,7 @@ test('an interrupted search resumes from its checkpoint without recomputing and 
   t.deepEqual(readdirSync(join(cacheDir, 'checkpoints')), [], 'the checkpoint is removed once the report is written');
 });
 
-test('grid --save-model saves the refit best candidate; it predicts the test set as the report says', async (t) => {
+test.serial('grid --save-model saves the refit best candidate; it predicts the test set as the report says', async (t) => {
   const path = file(base);
   const modelsDir = tempDir();
   const model = join(modelsDir, 'g.model');

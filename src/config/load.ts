@@ -74,19 +74,14 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
     evaluation,
   };
   if (config.data.format === 'csv' && !config.data.train) {
-    throw late(source, ['data', 'format'], 'data.format csv needs data.train (and data.test when evaluation.test is true): paths to Kaggle-layout CSV files');
+    throw source.error(['data', 'format'], 'data.format csv needs data.train (and data.test when evaluation.test is true): paths to Kaggle-layout CSV files');
   }
   if (config.data.format === 'csv' && evaluation.test && !config.data.test) {
-    throw late(source, ['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
+    throw source.error(['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
   }
   const grid = parseGridSection(source, top.data.grid);
   expandGrid(grid, steps, source);
   return { file, config, grid, source, overridden };
-}
-
-/** A ConfigError at the position of `path` in the file (for checks that need the data first). */
-export function late(source: SourceMap, path: PropertyKey[], message: string, key = false): ConfigError {
-  return source.error(path, message, key);
 }
 
 interface ParsedStep {
@@ -102,12 +97,12 @@ interface ParsedStep {
 function parseStep(source: SourceMap, item: unknown, i: number, seed: number): ParsedStep {
   const here = ['steps', i];
   if (item === null || typeof item !== 'object' || Array.isArray(item) || Object.keys(item).length !== 1) {
-    throw late(source, here, `each step is a one-key map {stage: params}; stages: ${stageNames().join(', ')}`);
+    throw source.error(here, `each step is a one-key map {stage: params}; stages: ${stageNames().join(', ')}`);
   }
   const [stage, rawParams] = Object.entries(item)[0];
   const spec = registry.get(stage);
   if (!spec) {
-    throw late(source, [...here, stage], `unknown stage "${stage}"; stages: ${stageNames().join(', ')}`, true);
+    throw source.error([...here, stage], `unknown stage "${stage}"; stages: ${stageNames().join(', ')}`, true);
   }
   const params = (rawParams ?? {}) as Record<string, unknown>;
   const given = new Set(typeof params === 'object' ? Object.keys(params) : []);
@@ -138,11 +133,11 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
     const spec = registry.get(step.stage)!;
     const last = i === steps.length - 1;
     if (spec.kind === 'estimator' && !last) {
-      throw late(source, ['steps', i, step.stage], `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`, true);
+      throw source.error(['steps', i, step.stage], `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`, true);
     }
     if (last && spec.kind !== 'estimator') {
       const estimators = [...registry.values()].filter((s) => s.kind === 'estimator').map((s) => s.name);
-      throw late(source, ['steps', i, step.stage], `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`, true);
+      throw source.error(['steps', i, step.stage], `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`, true);
     }
   });
   const problem = featureFlowProblem(steps.map((p) => p.step));
@@ -150,7 +145,7 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
     const { index, param, message } = problem;
     const stage = steps[index].step.stage;
     const given = steps[index].given.has(param);
-    throw late(source, given ? ['steps', index, stage, param] : ['steps', index, stage], `${stage}.${param}: ${message}`, !given);
+    throw source.error(given ? ['steps', index, stage, param] : ['steps', index, stage], `${stage}.${param}: ${message}`, !given);
   }
 }
 
@@ -161,10 +156,10 @@ function fromZod(source: SourceMap, base: PropertyKey[], error: z.ZodError, sche
   if (issue.code === 'unrecognized_keys') {
     const keys = allowedKeys(schema, issue.path);
     const what = stage ? `param "${issue.keys[0]}" for stage ${stage}` : `key "${issue.keys[0]}"`;
-    return late(source, [...path, issue.keys[0]], `unknown ${what}; allowed: ${keys.join(', ')}`, true);
+    return source.error([...path, issue.keys[0]], `unknown ${what}; allowed: ${keys.join(', ')}`, true);
   }
   const name = issue.path.length > 0 ? issue.path.join('.') : where;
-  return late(source, path, `${stage && issue.path.length > 0 ? `${stage}.` : ''}${name}: ${issue.message}`);
+  return source.error(path, `${stage && issue.path.length > 0 ? `${stage}.` : ''}${name}: ${issue.message}`);
 }
 
 /** The keys a (nested) object schema accepts, for "allowed: …" lists. */

@@ -55,18 +55,6 @@ export function toNested(X: Matrix): number[][] {
   return out;
 }
 
-/** From nested arrays (tests, ml-* results). */
-export function fromNested(rows: ArrayLike<ArrayLike<number>>): Matrix {
-  const n = rows.length;
-  const cols = n === 0 ? 0 : rows[0].length;
-  const out = new Float32Array(n * cols);
-  for (let i = 0; i < n; i++) {
-    if (rows[i].length !== cols) throw new Error(`fromNested: row ${i} has ${rows[i].length} values, expected ${cols}`);
-    for (let j = 0; j < cols; j++) out[i * cols + j] = rows[i][j];
-  }
-  return matrix(n, cols, out);
-}
-
 /** Number of classes implied by labels 0..max (max + 1). */
 export function labelCount(y: Uint8Array): number {
   let max = -1;

@@ -26,11 +26,6 @@ export function arrayField<T extends SnapshotArray>(s: Snapshot, key: string, Ty
   return a;
 }
 
-/** An optional typed array field (null when absent). */
-export function optionalArrayField<T extends SnapshotArray>(s: Snapshot, key: string, Type: ArrayType<T>, length?: number): T | null {
-  return s[key] === null || s[key] === undefined ? null : arrayField(s, key, Type, length);
-}
-
 /** A finite number field; `integer` also asks for a whole number ≥ 0. */
 export function numberField(s: Snapshot, key: string, integer = false): number {
   const v = get(s, key);

@@ -40,7 +40,11 @@ export interface Estimator<P = unknown> extends StageBase<P> {
   /** Predicted label per row. */
   predict(X: Matrix): Promise<Uint8Array>;
   /**
-   * Class probabilities, rows × nClasses, where column c is label c and nClasses is (largest label seen in fit) + 1.
+   * Class probabilities, rows × nClasses, where column c is label c and nClasses is (largest label seen in fit) + 1;
+   * a label not seen in fit has probability 0, and each row sums to 1 (up to float32 rounding).
+   * predict's label has the row's largest probability. When labels tie for it, predict may take any of them by its own
+   * rule: knn's distance weights and a forest's summed leaf fractions are compared in float64, and two of them can
+   * round to the same float32 probability; the mljs engines break even votes as their library does.
    * Optional: estimators that cannot give probabilities leave it out.
    */
   predictProba?(X: Matrix): Promise<Matrix>;
