@@ -26,12 +26,37 @@ interface Row {
 /** What each task measures and the issue's target ratio (ours / scikit-learn). */
 const TASKS: Array<{ task: string; emits: string[]; what: string[]; target: string[] }> = [
   { task: 'pca-fit', emits: ['pca-fit'], what: ['PCA 50 components, fit on 60k×784'], target: ['≤ 1.0'] },
-  { task: 'pca-fit-standard', emits: ['pca-fit-standard'], what: ['PCA 50 components, fit on standardized pixels (not 8-bit: the float path)'], target: ['—'] },
-  { task: 'knn-predict', emits: ['knn-predict'], what: ['k-NN k=5 distance, predict 10k rows on PCA-50'], target: ['≤ 1.0'] },
+  {
+    task: 'pca-fit-standard',
+    emits: ['pca-fit-standard'],
+    what: ['PCA 50 components, fit on standardized pixels (not 8-bit: the float path)'],
+    target: ['—'],
+  },
+  {
+    task: 'knn-predict',
+    emits: ['knn-predict'],
+    what: ['k-NN k=5 distance, predict 10k rows on PCA-50'],
+    target: ['≤ 1.0'],
+  },
   { task: 'rf-pca-fit', emits: ['rf-pca-fit'], what: ['random forest 100 trees on PCA-50, fit'], target: ['≤ 0.5'] },
-  { task: 'rf-raw-fit', emits: ['rf-raw-fit'], what: ['random forest 100 trees on 784 pixels, fit'], target: ['≤ 0.5'] },
-  { task: 'svm', emits: ['svm-fit', 'svm-predict'], what: ['SVM rbf C=10 on standardized PCA-50, fit', 'SVM rbf C=10, predict 10k rows'], target: ['≤ 1.0', '≤ 1.0'] },
-  { task: 'run-pca-rf', emits: ['run-pca-rf'], what: ['`pipeline run pipelines/pca-rf.yaml` (5-fold CV + test)'], target: ['≤ 0.5'] },
+  {
+    task: 'rf-raw-fit',
+    emits: ['rf-raw-fit'],
+    what: ['random forest 100 trees on 784 pixels, fit'],
+    target: ['≤ 0.5'],
+  },
+  {
+    task: 'svm',
+    emits: ['svm-fit', 'svm-predict'],
+    what: ['SVM rbf C=10 on standardized PCA-50, fit', 'SVM rbf C=10, predict 10k rows'],
+    target: ['≤ 1.0', '≤ 1.0'],
+  },
+  {
+    task: 'run-pca-rf',
+    emits: ['run-pca-rf'],
+    what: ['`pipeline run pipelines/pca-rf.yaml` (5-fold CV + test)'],
+    target: ['≤ 0.5'],
+  },
 ];
 
 const PYTHON = '/usr/bin/python3';
@@ -53,7 +78,7 @@ if (unknown.length > 0) {
 function sklearnAvailable(): string | null {
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const r = spawnSync(PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], { encoding: 'utf8' });
-  return r.status === 0 ? null : 'scikit-learn is not installed for Debian\'s python3 (apt-get install python3-sklearn)';
+  return r.status === 0 ? null : "scikit-learn is not installed for Debian's python3 (apt-get install python3-sklearn)";
 }
 
 function runLines(cmd: string, argv: string[], label: string): Row[] {
@@ -82,7 +107,11 @@ if (gridFile) {
 function timeGrid(file: string, extra: string[]): { seconds: number; lines: string } {
   const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, 'grid', file, '--out', mkdtempSync(join(tmpdir(), 'bench-grid-')), ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(
+    process.execPath,
+    [bin, 'grid', file, '--out', mkdtempSync(join(tmpdir(), 'bench-grid-')), ...extra],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   if (r.status !== 0) throw new Error(`bench: grid ${extra.join(' ')} failed (exit ${r.status})`);
   return { seconds: (performance.now() - t0) / 1000, lines: r.stdout.trim() };
 }
@@ -127,15 +156,28 @@ const tasksJs = fileURLToPath(new URL('./tasks.js', import.meta.url));
 const sklearnPy = fileURLToPath(new URL('../../bench/sklearn_bench.py', import.meta.url));
 let sklearnVersion = '';
 if (vsSklearn && !skip) {
-  const v = spawnSync(PYTHON, ['-c', 'import sklearn, numpy; print(sklearn.__version__, numpy.__version__)'], { encoding: 'utf8' });
+  const v = spawnSync(PYTHON, ['-c', 'import sklearn, numpy; print(sklearn.__version__, numpy.__version__)'], {
+    encoding: 'utf8',
+  });
   sklearnVersion = v.stdout.trim();
 }
 
 const lines: string[] = [];
 const started = new Date();
 for (const spec of TASKS.filter((t) => wanted.includes(t.task))) {
-  const ours = runLines(process.execPath, [tasksJs, '--task', spec.task, '--repeats', String(repeats)], `ours ${spec.task}`);
-  const theirs = vsSklearn && !skip ? runLines(PYTHON, [sklearnPy, '--data', dataDir, '--tasks', spec.task, '--repeats', String(repeats)], `scikit-learn ${spec.task}`) : [];
+  const ours = runLines(
+    process.execPath,
+    [tasksJs, '--task', spec.task, '--repeats', String(repeats)],
+    `ours ${spec.task}`,
+  );
+  const theirs =
+    vsSklearn && !skip
+      ? runLines(
+          PYTHON,
+          [sklearnPy, '--data', dataDir, '--tasks', spec.task, '--repeats', String(repeats)],
+          `scikit-learn ${spec.task}`,
+        )
+      : [];
   spec.emits.forEach((name, i) => {
     const a = ours.find((r) => r.task === name);
     const b = theirs.find((r) => r.task === name);
@@ -144,9 +186,18 @@ for (const spec of TASKS.filter((t) => wanted.includes(t.task))) {
     const mb = b ? median(b.seconds) : null;
     const ratio = mb ? ma / mb : null;
     const cols = [spec.what[i], `${f2(ma)} (${a.seconds.length}×)`, f2(a.accuracy, 4), String(a.peak_rss_mb)];
-    if (vsSklearn) cols.push(mb === null ? '—' : `${f2(mb)} (${b!.seconds.length}×)`, f2(b?.accuracy, 4), b ? String(b.peak_rss_mb) : '—', ratio === null ? '—' : `**${f2(ratio)}**`, spec.target[i]);
+    if (vsSklearn)
+      cols.push(
+        mb === null ? '—' : `${f2(mb)} (${b!.seconds.length}×)`,
+        f2(b?.accuracy, 4),
+        b ? String(b.peak_rss_mb) : '—',
+        ratio === null ? '—' : `**${f2(ratio)}**`,
+        spec.target[i],
+      );
     lines.push(`| ${cols.join(' | ')} |`);
-    process.stderr.write(`bench: ${name}: ours ${f2(ma)} s${mb !== null ? `, scikit-learn ${f2(mb)} s, ratio ${f2(ratio)}` : ''}\n`);
+    process.stderr.write(
+      `bench: ${name}: ours ${f2(ma)} s${mb !== null ? `, scikit-learn ${f2(mb)} s, ratio ${f2(ratio)}` : ''}\n`,
+    );
   });
 }
 

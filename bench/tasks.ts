@@ -48,7 +48,10 @@ async function main(task: TaskName, repeats: number): Promise<void> {
     const file = fileURLToPath(new URL('../../pipelines/pca-rf.yaml', import.meta.url));
     const { seconds, last } = await timed(1, () => runRun({ file, out }));
     rmSync(out, { recursive: true, force: true });
-    emit(task, seconds, last.result.test!.accuracy, { cv_mean: last.result.cv!.mean_accuracy, cv_std: last.result.cv!.std_accuracy });
+    emit(task, seconds, last.result.test!.accuracy, {
+      cv_mean: last.result.cv!.mean_accuracy,
+      cv_std: last.result.cv!.std_accuracy,
+    });
     return;
   }
   const dir = resolveDataDir();
@@ -97,8 +100,17 @@ async function main(task: TaskName, repeats: number): Promise<void> {
   }
 }
 
-async function forest(task: string, Xtr: Matrix, Xte: Matrix, ytr: Uint8Array, yte: Uint8Array, repeats: number): Promise<void> {
-  const { seconds, last } = await timed(repeats, () => estimator('random_forest', { trees: 100, seed: 0 }).fit(Xtr, ytr));
+async function forest(
+  task: string,
+  Xtr: Matrix,
+  Xte: Matrix,
+  ytr: Uint8Array,
+  yte: Uint8Array,
+  repeats: number,
+): Promise<void> {
+  const { seconds, last } = await timed(repeats, () =>
+    estimator('random_forest', { trees: 100, seed: 0 }).fit(Xtr, ytr),
+  );
   emit(task, seconds, accuracy(yte, await last.predict(Xte)));
 }
 

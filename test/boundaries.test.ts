@@ -21,7 +21,21 @@ const ALLOWED: Record<string, string[]> = {
   app: ['config', 'evaluate', 'report', 'model', 'pipeline', 'stages', 'metrics', 'data', 'linalg', 'util'],
   serve: ['app', 'config', 'evaluate', 'report', 'model', 'pipeline', 'stages', 'metrics', 'data', 'linalg', 'util'],
   queue: ['app', 'config', 'evaluate', 'report', 'model', 'pipeline', 'stages', 'metrics', 'data', 'linalg', 'util'],
-  cli: ['app', 'serve', 'queue', 'config', 'evaluate', 'report', 'model', 'pipeline', 'stages', 'metrics', 'data', 'linalg', 'util'],
+  cli: [
+    'app',
+    'serve',
+    'queue',
+    'config',
+    'evaluate',
+    'report',
+    'model',
+    'pipeline',
+    'stages',
+    'metrics',
+    'data',
+    'linalg',
+    'util',
+  ],
   wasm: [],
 };
 

@@ -4,6 +4,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCompare } from '../src/app/compare.js';
+import { runRun } from '../src/app/run.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { RunJson } from '../src/report/json.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { confusionMatrix } from '../src/metrics/classification.js';
 import { comparePair, leaderboard, type RunRecord } from '../src/metrics/comparison.js';
@@ -32,13 +35,25 @@ function runJson(
     format: 'fashion-pipeline/run',
     format_version: 1,
     name,
-    config: { name, steps: [{ id: 'normalize', stage: 'normalize', params: {} }, { id: 'knn', stage: 'knn', params: {} }] },
+    config: {
+      name,
+      steps: [
+        { id: 'normalize', stage: 'normalize', params: {} },
+        { id: 'knn', stage: 'knn', params: {} },
+      ],
+    },
     cv: folds
       ? {
           k: folds.length,
           seed: 1,
           folds_id: foldsId,
-          folds: folds.map((accuracy, i) => ({ fold: i + 1, train_rows: 400, test_rows: 100, accuracy, macro_f1: accuracy })),
+          folds: folds.map((accuracy, i) => ({
+            fold: i + 1,
+            train_rows: 400,
+            test_rows: 100,
+            accuracy,
+            macro_f1: accuracy,
+          })),
           mean_accuracy: mean,
           std_accuracy: Math.sqrt(folds.reduce((a, b) => a + (b - mean) ** 2, 0) / folds.length),
         }
@@ -69,7 +84,10 @@ function pairFolder(): { dir: string; a: string; b: string } {
   const a = join(dir, 'a.json');
   const b = join(dir, 'b.json');
   writeFileSync(a, JSON.stringify(runJson('alpha', new Set([0, 1, ...range(20, 30)]), [0.9, 0.91, 0.92, 0.9, 0.91])));
-  writeFileSync(b, JSON.stringify(runJson('beta', new Set([...range(20, 30), ...range(40, 50)]), [0.88, 0.9, 0.9, 0.89, 0.9])));
+  writeFileSync(
+    b,
+    JSON.stringify(runJson('beta', new Set([...range(20, 30), ...range(40, 50)]), [0.88, 0.9, 0.9, 0.89, 0.9])),
+  );
   return { dir, a, b };
 }
 
@@ -86,14 +104,20 @@ test('two runs: McNemar b = 10, c = 2 → exact binomial p = 0.0386, said in wor
   t.true(existsSync(r.files.chart));
   const md = readFileSync(r.files.markdown, 'utf8');
   t.is(md, r.markdown);
-  t.regex(md, /\*\*Test set: significant\.\*\* alpha is more accurate: test accuracy 0\.9400 → 0\.9000 \(−4\.00 points\); McNemar exact binomial p = 0\.0386 < 0\.05/);
+  t.regex(
+    md,
+    /\*\*Test set: significant\.\*\* alpha is more accurate: test accuracy 0\.9400 → 0\.9000 \(−4\.00 points\); McNemar exact binomial p = 0\.0386 < 0\.05/,
+  );
   t.regex(md, /exact binomial test, since b \+ c = 12 < 25/);
   t.regex(md, /!\[[^\]]*\]\(alpha-vs-beta-accuracy\.png\)/);
   // Labels 2..9 are wrong once in alpha (rows 22..29) and twice in beta (22..29 and 42..49), always as label + 1.
   t.regex(md, /\| Pullover → Dress \| 1 \| 2 \| \+1 \|/);
   const perClass = r.comparison!.test!.perClass;
   t.is(perClass.length, 10);
-  t.true(perClass.every((c) => !c.significant), 'one or two images per class are not significant after Holm');
+  t.true(
+    perClass.every((c) => !c.significant),
+    'one or two images per class are not significant after Holm',
+  );
   t.is(perClass[2].recall.a, 19 / 20);
   t.is(perClass[2].recall.b, 18 / 20);
   t.is(perClass[0].recall.a, perClass[0].recall.b);
@@ -126,22 +150,38 @@ test('two runs on the same folds: Nadeau–Bengio corrected t-test, with the cav
 test('two runs with different test labels are refused in one line; so is a file that is not a run', async (t) => {
   const { dir, a } = pairFolder();
   const shifted = join(dir, 'shifted.json');
-  writeFileSync(shifted, JSON.stringify(runJson('shifted', new Set(), null, { labels: LABELS.map((y) => (y + 3) % 10) })));
+  writeFileSync(
+    shifted,
+    JSON.stringify(runJson('shifted', new Set(), null, { labels: LABELS.map((y) => (y + 3) % 10) })),
+  );
   const err = await t.throwsAsync(() => runCompare({ files: [a, shifted], out: dir }));
   t.is(err!.name, 'UsageError');
-  t.regex(err!.message, /^cannot compare .*a\.json and .*shifted\.json: alpha and shifted have different test labels \(first difference at row 0\)/);
+  t.regex(
+    err!.message,
+    /^cannot compare .*a\.json and .*shifted\.json: alpha and shifted have different test labels \(first difference at row 0\)/,
+  );
   t.false(err!.message.includes('\n'));
   const short = join(dir, 'short.json');
   writeFileSync(short, JSON.stringify(runJson('short', new Set(), null, { labels: LABELS.slice(0, 100) })));
-  await t.throwsAsync(() => runCompare({ files: [a, short], out: dir }), { message: /tested on 200 images and short on 100/ });
+  await t.throwsAsync(() => runCompare({ files: [a, short], out: dir }), {
+    message: /tested on 200 images and short on 100/,
+  });
   const grid = join(dir, 'grid.json');
   writeFileSync(grid, JSON.stringify({ format: 'fashion-pipeline/grid' }));
-  await t.throwsAsync(() => runCompare({ files: [a, grid], out: dir }), { message: /grid\.json: format fashion-pipeline\/grid, not a run/ });
-  await t.throwsAsync(() => runCompare({ files: [a, join(dir, 'nope.json')], out: dir }), { message: /nope\.json: no such file/ });
+  await t.throwsAsync(() => runCompare({ files: [a, grid], out: dir }), {
+    message: /grid\.json: format fashion-pipeline\/grid, not a run/,
+  });
+  await t.throwsAsync(() => runCompare({ files: [a, join(dir, 'nope.json')], out: dir }), {
+    message: /nope\.json: no such file/,
+  });
   const broken = join(dir, 'broken.json');
   writeFileSync(broken, JSON.stringify({ ...runJson('broken', new Set(), null), test: { rows: 'many' } }));
-  await t.throwsAsync(() => runCompare({ files: [a, broken], out: dir }), { message: /broken\.json: damaged run file: test\.\w+/ });
-  await t.throwsAsync(() => runCompare({ files: [a, a], out: dir, alpha: 2 }), { message: /--alpha must be between 0 and 1/ });
+  await t.throwsAsync(() => runCompare({ files: [a, broken], out: dir }), {
+    message: /broken\.json: damaged run file: test\.\w+/,
+  });
+  await t.throwsAsync(() => runCompare({ files: [a, a], out: dir, alpha: 2 }), {
+    message: /--alpha must be between 0 and 1/,
+  });
 });
 
 test('leaderboard of a folder: every run file, other JSON skipped, sorted, best of each column in bold, chart embedded', async (t) => {
@@ -154,27 +194,54 @@ test('leaderboard of a folder: every run file, other JSON skipped, sorted, best 
   writeFileSync(join(dir, 'notes.json'), '{ not json');
   const r = await runCompare({ out: dir });
   t.is(r.mode, 'leaderboard');
-  t.deepEqual(r.board.rows.map((x) => x.name), ['two', 'three-long-name', 'one']);
-  t.deepEqual(r.skipped.map((s) => s.file), ['grid-result.json', 'notes.json']);
-  t.deepEqual(readdirSync(dir).filter((f) => f.startsWith('COMPARISON')).sort(), ['COMPARISON-accuracy.png', 'COMPARISON.md']);
+  t.deepEqual(
+    r.board.rows.map((x) => x.name),
+    ['two', 'three-long-name', 'one'],
+  );
+  t.deepEqual(
+    r.skipped.map((s) => s.file),
+    ['grid-result.json', 'notes.json'],
+  );
+  t.deepEqual(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('COMPARISON'))
+      .sort(),
+    ['COMPARISON-accuracy.png', 'COMPARISON.md'],
+  );
   const md = readFileSync(join(dir, 'COMPARISON.md'), 'utf8');
   t.regex(md, /^# Comparison of 3 runs/);
   t.regex(md, /!\[[^\]]*\]\(COMPARISON-accuracy\.png\)/);
-  t.regex(md, /Not compared: `grid-result\.json` \(format fashion-pipeline\/grid, not a run\), `notes\.json` \(not JSON/);
+  t.regex(
+    md,
+    /Not compared: `grid-result\.json` \(format fashion-pipeline\/grid, not a run\), `notes\.json` \(not JSON/,
+  );
   const header = md.split('\n').find((l) => l.startsWith('| pipeline'))!;
-  t.is(header, `| pipeline | CV accuracy (mean ± std) | test accuracy | macro-F1 | ${CLASS_NAMES.join(' | ')} | fit | predict |`);
+  t.is(
+    header,
+    `| pipeline | CV accuracy (mean ± std) | test accuracy | macro-F1 | ${CLASS_NAMES.join(' | ')} | fit | predict |`,
+  );
   const row = (name: string) => md.split('\n').find((l) => l.startsWith(`| ${name}`) || l.startsWith(`| [${name}]`))!;
   t.regex(row('two'), /^\| \[two\]\(two\.md\) \| \*\*0\.9550 ± 0\.0050\*\* \| \*\*0\.9500\*\* \| \*\*0\.9500\*\* \|/);
   t.regex(row('three-long-name'), /^\| three-long-name \| — \| 0\.9000 \|/);
-  t.regex(row('one'), /\| \*\*0\.90 s\*\* \| \*\*0\.05 s\*\* \|$/, 'shortest fit time in bold (ties for predict all bold)');
+  t.regex(
+    row('one'),
+    /\| \*\*0\.90 s\*\* \| \*\*0\.05 s\*\* \|$/,
+    'shortest fit time in bold (ties for predict all bold)',
+  );
   t.deepEqual(r.board.best.predict, [0, 1, 2]);
   t.is(r.chart.width > 0 && r.chart.height > 0, true);
-  t.deepEqual(r.chart.texts.filter((x) => x.role === 'run-name').map((x) => x.text), ['two', 'three-long-name', 'one']);
+  t.deepEqual(
+    r.chart.texts.filter((x) => x.role === 'run-name').map((x) => x.text),
+    ['two', 'three-long-name', 'one'],
+  );
 });
 
 test('an empty results folder is a one-line usage error', async (t) => {
   const dir = tempDir();
-  await t.throwsAsync(() => runCompare({ out: dir }), { name: 'UsageError', message: /no run files in .*; run a pipeline first/ });
+  await t.throwsAsync(() => runCompare({ out: dir }), {
+    name: 'UsageError',
+    message: /no run files in .*; run a pipeline first/,
+  });
   await t.throwsAsync(() => runCompare({ out: join(dir, 'missing') }), { name: 'UsageError', message: /no folder/ });
 });
 
@@ -199,11 +266,37 @@ test('CLI: compare prints the page; mismatched runs exit 2 with one line on stde
   t.regex(ok.stdout, /^# alpha vs beta/);
   t.regex(ok.stdout, /wrote .*alpha-vs-beta\.md/);
   const shifted = join(dir, 'shifted.json');
-  writeFileSync(shifted, JSON.stringify(runJson('shifted', new Set(), null, { labels: LABELS.map((y) => (y + 1) % 10) })));
+  writeFileSync(
+    shifted,
+    JSON.stringify(runJson('shifted', new Set(), null, { labels: LABELS.map((y) => (y + 1) % 10) })),
+  );
   const bad = spawnSync(process.execPath, [BIN, 'compare', a, shifted, '--out', dir], { encoding: 'utf8' });
   t.is(bad.status, 2);
   t.is(bad.stderr.trim().split('\n').length, 1);
   t.regex(bad.stderr, /^pipeline: cannot compare .* different test labels/);
   const help = spawnSync(process.execPath, [BIN, 'compare', '--help'], { encoding: 'utf8' });
   t.regex(help.stdout, /Examples:/);
+});
+
+test.after.always(() => shutdownPool());
+
+test('real runRun output matches the run JSON schema and feeds compare (pair and leaderboard)', async (t) => {
+  const out = tempDir();
+  const pipeline = (name: string, k: number) => {
+    const path = join(tempDir(), `${name}.yaml`);
+    writeFileSync(
+      path,
+      `name: ${name}\ndata:\n  limit: { train: 900, test: 300 }\nsteps:\n  - normalize: {}\n  - pca: { components: 10 }\n  - knn: { k: ${k} }\nevaluation:\n  folds: 3\n  seed: 4\n`,
+    );
+    return path;
+  };
+  const a = await runRun({ file: pipeline('real-a', 1), out, pictures: false });
+  const b = await runRun({ file: pipeline('real-b', 7), out, pictures: false });
+  for (const run of [a, b]) t.true(RunJson.safeParse(JSON.parse(readFileSync(run.files.json, 'utf8'))).success);
+  const pair = await runCompare({ files: [a.files.json, b.files.json], out, alpha: 0.05 });
+  t.regex(pair.markdown, /McNemar/);
+  t.regex(pair.markdown, /corrected resampled t-test|Nadeau/);
+  const board = await runCompare({ out, alpha: 0.05 });
+  t.regex(board.markdown, /real-a/);
+  t.regex(board.markdown, /real-b/);
 });

@@ -39,13 +39,19 @@ test('malformed lines are errors with the line number', (t) => {
 
 test('property: any valid dataset survives toCsv → parseCsv', (t) => {
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: 784, maxLength: 784 })), { minLength: 1, maxLength: 5 }), (rows) => {
-      const X = new Float32Array(rows.length * 784);
-      rows.forEach(([, px], i) => X.set(px, i * 784));
-      const data = { X: matrix(rows.length, 784, X), y: Uint8Array.from(rows.map(([l]) => l)) };
-      const back = parseCsv(toCsv(data), 'p.csv');
-      return back.y.every((v, i) => v === data.y[i]) && back.X.data.every((v, i) => v === X[i]);
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ minLength: 784, maxLength: 784 })), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      (rows) => {
+        const X = new Float32Array(rows.length * 784);
+        rows.forEach(([, px], i) => X.set(px, i * 784));
+        const data = { X: matrix(rows.length, 784, X), y: Uint8Array.from(rows.map(([l]) => l)) };
+        const back = parseCsv(toCsv(data), 'p.csv');
+        return back.y.every((v, i) => v === data.y[i]) && back.X.data.every((v, i) => v === X[i]);
+      },
+    ),
     { numRuns: 30 },
   );
   t.pass();

@@ -3,7 +3,14 @@ import { gramOfRows } from '../src/linalg/gram.js';
 import { createRng } from '../src/linalg/rng.js';
 
 /** Integers q in [lo, hi] (rows × d), and the same as float32(q / D). */
-function gridData(rows: number, d: number, D: number, lo: number, hi: number, seed: number): { q: Int32Array; x: Float32Array } {
+function gridData(
+  rows: number,
+  d: number,
+  D: number,
+  lo: number,
+  hi: number,
+  seed: number,
+): { q: Int32Array; x: Float32Array } {
   const rng = createRng(seed);
   const q = new Int32Array(rows * d);
   const x = new Float32Array(rows * d);
@@ -16,7 +23,12 @@ function gridData(rows: number, d: number, D: number, lo: number, hi: number, se
 }
 
 /** Σ a·b over rows for every pair a ≤ b, and the column sums, in plain float64 loops. */
-function reference(v: ArrayLike<number>, rows: number, d: number, shift?: Float64Array): { gram: number[][]; sums: number[] } {
+function reference(
+  v: ArrayLike<number>,
+  rows: number,
+  d: number,
+  shift?: Float64Array,
+): { gram: number[][]; sums: number[] } {
   const gram = Array.from({ length: d }, () => new Array<number>(d).fill(0));
   const sums = new Array<number>(d).fill(0);
   for (let t = 0; t < rows; t++) {
@@ -30,7 +42,9 @@ function reference(v: ArrayLike<number>, rows: number, d: number, shift?: Float6
 }
 
 test('8-bit data scaled by 1/255: the integer path, exactly Σqqᵀ (odd rows and features, several blocks)', (t) => {
-  const rows = 515, d = 13, d4 = 16;
+  const rows = 515,
+    d = 13,
+    d4 = 16;
   const { q, x } = gridData(rows, d, 255, 0, 255, 1);
   const part = gramOfRows(x, rows, d, new Float64Array(d), [255, 1]);
   t.is(part.divisor, 255);
@@ -42,7 +56,8 @@ test('8-bit data scaled by 1/255: the integer path, exactly Σqqᵀ (odd rows an
 });
 
 test('raw pixels take divisor 1, negative integers too; the shift is not applied on the integer path', (t) => {
-  const rows = 300, d = 8;
+  const rows = 300,
+    d = 8;
   const { q, x } = gridData(rows, d, 1, -255, 255, 2);
   const part = gramOfRows(x, rows, d, new Float64Array(d).fill(7), [255, 1]);
   t.is(part.divisor, 1);
@@ -52,7 +67,8 @@ test('raw pixels take divisor 1, negative integers too; the shift is not applied
 });
 
 test('sums past int32 are moved to float64 in time: 40 000 rows of 255 stay exact', (t) => {
-  const rows = 40000, d = 4;
+  const rows = 40000,
+    d = 4;
   const x = new Float32Array(rows * d).fill(255);
   const part = gramOfRows(x, rows, d, new Float64Array(d), [1]);
   t.is(part.divisor, 1);
@@ -61,7 +77,8 @@ test('sums past int32 are moved to float64 in time: 40 000 rows of 255 stay exac
 });
 
 test('data off the grid (a value not q/255, NaN, 256) falls back to the float path over x − shift', (t) => {
-  const rows = 130, d = 6;
+  const rows = 130,
+    d = 6;
   const cases: Array<[string, (x: Float32Array) => void]> = [
     ['one value nudged', (x) => (x[rows * d - 1] = Math.fround(x[rows * d - 1] + 1e-3))],
     ['a NaN', (x) => (x[17] = NaN)],
@@ -90,7 +107,8 @@ test('data off the grid (a value not q/255, NaN, 256) falls back to the float pa
 });
 
 test('no divisors: the float path even for 8-bit data, agreeing with the integer path to rounding', (t) => {
-  const rows = 257, d = 784;
+  const rows = 257,
+    d = 784;
   const { x } = gridData(rows, d, 255, 0, 255, 4);
   const exact = gramOfRows(x, rows, d, new Float64Array(d), [255]);
   const float = gramOfRows(x, rows, d, new Float64Array(d), []);

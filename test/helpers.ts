@@ -49,7 +49,12 @@ export function blobs(n: number, features: number, classes: number, seed = 3, sp
  * A Fashion-MNIST image dressed up as a product photo: negated (dark garment on a light grey-blue backdrop),
  * enlarged `scale`× with smoothing, placed off-centre on a larger canvas, encoded as PNG or JPEG.
  */
-export function photoOf(pixels: Float32Array, format: 'png' | 'jpeg', scale = 8, offset: [number, number] = [40, 20]): Buffer {
+export function photoOf(
+  pixels: Float32Array,
+  format: 'png' | 'jpeg',
+  scale = 8,
+  offset: [number, number] = [40, 20],
+): Buffer {
   const small = createCanvas(28, 28);
   const sctx = small.getContext('2d');
   const img = sctx.createImageData(28, 28);

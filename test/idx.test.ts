@@ -25,7 +25,9 @@ test('parseIdx rejects a bad magic number, unknown types, truncation and trailin
   const floats = good.slice();
   floats[2] = 0x0d;
   t.throws(() => parseIdx(floats, 'f'), { message: /only unsigned byte/ });
-  t.throws(() => parseIdx(good.subarray(0, good.length - 1), 'f'), { message: /need 16 bytes but the file has 15 \(truncated\)/ });
+  t.throws(() => parseIdx(good.subarray(0, good.length - 1), 'f'), {
+    message: /need 16 bytes but the file has 15 \(truncated\)/,
+  });
   const longer = new Uint8Array(good.length + 3);
   longer.set(good);
   t.throws(() => parseIdx(longer, 'f'), { message: /trailing data/ });
@@ -57,7 +59,10 @@ test('an altered file is named with the checksum it should have', (t) => {
   const labels = encodeIdx([2], Uint8Array.from([1, 2]));
   const dir = fakeFolder(images, labels);
   const err = t.throws(() => loadSplit(dir, 'test'), { instanceOf: DataError });
-  t.regex(err!.message, /t10k-images-idx3-ubyte\.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected 5b4141f0/);
+  t.regex(
+    err!.message,
+    /t10k-images-idx3-ubyte\.gz: SHA-256 of the decompressed data is [0-9a-f]{64}, expected 5b4141f0/,
+  );
   t.notRegex(err!.message, /\n/);
 });
 
@@ -72,14 +77,25 @@ test('verify:false reads other IDX data and still checks that the files agree', 
   t.throws(() => loadSplit(fakeFolder(images, encodeIdx([2], Uint8Array.from([1, 12]))), 'test', { verify: false }), {
     message: /label 12 at index 1 is not a class/,
   });
-  t.throws(() => loadSplit(fakeFolder(encodeIdx([2, 27, 29], new Uint8Array(2 * 27 * 29)), encodeIdx([2], Uint8Array.from([1, 2]))), 'test', { verify: false }), {
-    message: /expected images of 28×28, got dimensions 2×27×29/,
-  });
+  t.throws(
+    () =>
+      loadSplit(
+        fakeFolder(encodeIdx([2, 27, 29], new Uint8Array(2 * 27 * 29)), encodeIdx([2], Uint8Array.from([1, 2]))),
+        'test',
+        { verify: false },
+      ),
+    {
+      message: /expected images of 28×28, got dimensions 2×27×29/,
+    },
+  );
 });
 
 test('missing and truncated gzip files are one-line errors naming the file', (t) => {
   const empty = tempDir();
-  t.throws(() => loadSplit(empty, 'test'), { instanceOf: DataError, message: /missing data file .*t10k-images-idx3-ubyte\.gz/ });
+  t.throws(() => loadSplit(empty, 'test'), {
+    instanceOf: DataError,
+    message: /missing data file .*t10k-images-idx3-ubyte\.gz/,
+  });
   const dir = tempDir();
   mkdirSync(dir, { recursive: true });
   const gz = gzipSync(encodeIdx([1, 28, 28], new Uint8Array(784)));

@@ -7,12 +7,15 @@ import { fashionTestSample, photoOf } from './helpers.js';
 
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let ma = 0, mb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) {
     ma += a[i] / n;
     mb += b[i] / n;
   }
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < n; i++) {
     ab += (a[i] - ma) * (b[i] - mb);
     aa += (a[i] - ma) ** 2;
@@ -84,7 +87,10 @@ test('wrong input: not an image, a blank image', async (t) => {
   const ctx = blank.getContext('2d');
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, 50, 50);
-  await t.throwsAsync(() => prepareImage(blank.encodeSync('png'), 'blank.png'), { instanceOf: DataError, message: /nothing stands out/ });
+  await t.throwsAsync(() => prepareImage(blank.encodeSync('png'), 'blank.png'), {
+    instanceOf: DataError,
+    message: /nothing stands out/,
+  });
   const photo = photoOf(fashionTestSample(1, 8).X.data, 'png');
   await t.throwsAsync(() => prepareImage(photo, 'dark-on-light.png', 'never'), {
     instanceOf: DataError,
@@ -93,7 +99,8 @@ test('wrong input: not an image, a blank image', async (t) => {
 });
 
 test('resizeArea keeps the mean and maps a constant image to the same constant', (t) => {
-  const W = 37, H = 23;
+  const W = 37,
+    H = 23;
   const src = Float32Array.from({ length: W * H }, (_, i) => (i * 7919) % 256);
   const dst = resizeArea(src, W, H, 28, 17);
   const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
@@ -104,7 +111,11 @@ test('resizeArea keeps the mean and maps a constant image to the same constant',
 
 test('phone photos: the EXIF orientation is applied (a 60×30 JPEG tagged "rotate 90°" is read as 30×60)', async (t) => {
   // test/fixtures/exif-rotated.jpg: left half black, right half white, stored 60×30 with orientation 6 (Pillow)
-  const prepared = await prepareImage(readFileSync(new URL('../../test/fixtures/exif-rotated.jpg', import.meta.url)), 'exif-rotated.jpg', 'never');
+  const prepared = await prepareImage(
+    readFileSync(new URL('../../test/fixtures/exif-rotated.jpg', import.meta.url)),
+    'exif-rotated.jpg',
+    'never',
+  );
   t.is(prepared.width, 30);
   t.is(prepared.height, 60);
 });

@@ -12,7 +12,11 @@ test.after.always(async () => {
   await shutdownPool();
 });
 
-type MlKnn = new (X: number[][], y: number[], o: { k: number; distance?: (a: number[], b: number[]) => number }) => {
+type MlKnn = new (
+  X: number[][],
+  y: number[],
+  o: { k: number; distance?: (a: number[], b: number[]) => number },
+) => {
   predict(rows: number[][]): number[];
 };
 const MlKnnClass = createRequire(import.meta.url)('ml-knn') as MlKnn;
@@ -30,10 +34,19 @@ const fashion = (() => {
   return (): Promise<Data> => {
     cached ??= (async () => {
       const split = loadSplit(resolveDataDir(), 'train');
-      const X = takeRows(split.X, Array.from({ length: 2600 }, (_, i) => i));
+      const X = takeRows(
+        split.X,
+        Array.from({ length: 2600 }, (_, i) => i),
+      );
       for (let i = 0; i < X.data.length; i++) X.data[i] /= 255;
-      const tr = takeRows(X, Array.from({ length: 2000 }, (_, i) => i));
-      const te = takeRows(X, Array.from({ length: 600 }, (_, i) => 2000 + i));
+      const tr = takeRows(
+        X,
+        Array.from({ length: 2000 }, (_, i) => i),
+      );
+      const te = takeRows(
+        X,
+        Array.from({ length: 600 }, (_, i) => 2000 + i),
+      );
       const ytr = split.y.slice(0, 2000);
       const pca = await new Pca({ components: 16 }).fit(tr, ytr);
       return { Xtr: await pca.transform(tr), ytr, Xte: await pca.transform(te), yte: split.y.slice(2000, 2600) };
@@ -139,7 +152,10 @@ for (const [weights, metric] of [
 ] as const) {
   test(`${weights} weights, ${metric}: kd_tree and brute equal the plain reference`, async (t) => {
     const { Xtr, ytr, Xte: all } = await fashion();
-    const Xte = takeRows(all, Array.from({ length: 203 }, (_, i) => i));
+    const Xte = takeRows(
+      all,
+      Array.from({ length: 203 }, (_, i) => i),
+    );
     await matchesReference(t, Xtr, ytr, Xte, { k: 7, weights, metric }, 10, true);
   });
 }
@@ -149,9 +165,17 @@ test('ties: equal distances go to the lower training index, equal votes to the l
   const rng = createRng(5);
   const n = 301;
   const d = 3;
-  const Xtr = matrix(n, d, Float32Array.from({ length: n * d }, () => rng.int(4)));
+  const Xtr = matrix(
+    n,
+    d,
+    Float32Array.from({ length: n * d }, () => rng.int(4)),
+  );
   const ytr = Uint8Array.from({ length: n }, () => rng.int(4));
-  const Xte = matrix(61, d, Float32Array.from({ length: 61 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)));
+  const Xte = matrix(
+    61,
+    d,
+    Float32Array.from({ length: 61 * d }, () => rng.int(4) + (rng.int(2) ? 0.5 : 0)),
+  );
   for (const metric of ['euclidean', 'manhattan'] as const) {
     for (const weights of ['uniform', 'distance'] as const) {
       await matchesReference(t, Xtr, ytr, Xte, { k: 6, weights, metric }, 4, false);
@@ -188,9 +212,17 @@ test('the mljs engine with distance weights agrees with native', async (t) => {
 test.serial('FASHION_WORKERS=1 and the default pool give identical output (several query chunks)', async (t) => {
   const rng = createRng(9);
   const d = 10;
-  const Xtr = matrix(3001, d, Float32Array.from({ length: 3001 * d }, () => rng.float()));
+  const Xtr = matrix(
+    3001,
+    d,
+    Float32Array.from({ length: 3001 * d }, () => rng.float()),
+  );
   const ytr = Uint8Array.from({ length: 3001 }, () => rng.int(10));
-  const Xte = matrix(1501, d, Float32Array.from({ length: 1501 * d }, () => rng.float()));
+  const Xte = matrix(
+    1501,
+    d,
+    Float32Array.from({ length: 1501 * d }, () => rng.float()),
+  );
   const saved = process.env.FASHION_WORKERS;
   try {
     for (const algorithm of ['kd_tree', 'brute'] as const) {
@@ -234,8 +266,14 @@ async function matchesReference(
     const proba = await m.predictProba(Xte);
     t.is(proba.cols, labels);
     for (let i = 0; i < Xte.rows; i++) {
-      t.deepEqual(Array.from(nb.index.subarray(i * k, i * k + k)), ref.index[i], `${params.metric} ${algorithm} row ${i}`);
-      if (distances) for (let j = 0; j < k; j++) t.true(Math.abs(nb.distance[i * k + j] - ref.distance[i][j]) < 1e-9 * (1 + ref.distance[i][j]));
+      t.deepEqual(
+        Array.from(nb.index.subarray(i * k, i * k + k)),
+        ref.index[i],
+        `${params.metric} ${algorithm} row ${i}`,
+      );
+      if (distances)
+        for (let j = 0; j < k; j++)
+          t.true(Math.abs(nb.distance[i * k + j] - ref.distance[i][j]) < 1e-9 * (1 + ref.distance[i][j]));
       t.is(pred[i], ref.pred[i], `${algorithm} row ${i}`);
       for (let l = 0; l < labels; l++) t.true(Math.abs(proba.data[i * labels + l] - ref.proba[i][l]) < 1e-6);
     }

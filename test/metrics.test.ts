@@ -5,7 +5,6 @@ import { accuracy, classificationReport, confusionMatrix, meanStd } from '../src
 import { classificationReportText } from '../src/report/text.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 
-
 /** Produced by scikit-learn 1.2.1 (Debian python3-sklearn): classification_report(..., digits=4) and output_dict. */
 interface SklearnFixture {
   y_true: number[];
@@ -13,12 +12,18 @@ interface SklearnFixture {
   text: string;
   dict: Record<string, { precision: number; recall: number; 'f1-score': number; support: number } | number>;
 }
-const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/sklearn-report.json', import.meta.url), 'utf8')) as SklearnFixture;
+const fixture = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/sklearn-report.json', import.meta.url), 'utf8'),
+) as SklearnFixture;
 
 test('a hand-computed case: precision, recall, F1, supports, averages', (t) => {
   // true: 0 0 0 1 1 2 ; predicted: 0 0 1 1 1 0
   const cm = confusionMatrix([0, 0, 0, 1, 1, 2], [0, 0, 1, 1, 1, 0], 3);
-  t.deepEqual(cm, [[2, 1, 0], [0, 2, 0], [1, 0, 0]]);
+  t.deepEqual(cm, [
+    [2, 1, 0],
+    [0, 2, 0],
+    [1, 0, 0],
+  ]);
   const r = classificationReport(cm);
   t.is(r.perClass[0].precision, 2 / 3);
   t.is(r.perClass[0].recall, 2 / 3);
@@ -36,7 +41,12 @@ test('a hand-computed case: precision, recall, F1, supports, averages', (t) => {
 test('numbers match scikit-learn output_dict on a 300-sample, 10-class case', (t) => {
   const r = classificationReport(confusionMatrix(fixture.y_true, fixture.y_pred, 10));
   for (const c of r.perClass) {
-    const ref = fixture.dict[String(c.label)] as { precision: number; recall: number; 'f1-score': number; support: number };
+    const ref = fixture.dict[String(c.label)] as {
+      precision: number;
+      recall: number;
+      'f1-score': number;
+      support: number;
+    };
     t.true(Math.abs(c.precision - ref.precision) < 1e-12);
     t.true(Math.abs(c.recall - ref.recall) < 1e-12);
     t.true(Math.abs(c.f1 - ref['f1-score']) < 1e-12);

@@ -62,7 +62,9 @@ function column(M: Matrix, c: number): Float64Array {
 }
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     ab += a[i] * b[i];
     aa += a[i] * a[i];
@@ -299,7 +301,10 @@ test('8-bit chunks and a chunk off the grid: all chunks redone in float64, match
   const ref = new MlPca(toNested(X));
   const ev = ref.getEigenvalues();
   for (let c = 0; c < 5; c++) {
-    t.true(Math.abs(ours.explainedVariance[c] - ev[c]) <= 1e-6 * ev[0], `variance ${c}: ${ours.explainedVariance[c]} vs ${ev[c]}`);
+    t.true(
+      Math.abs(ours.explainedVariance[c] - ev[c]) <= 1e-6 * ev[0],
+      `variance ${c}: ${ours.explainedVariance[c]} vs ${ev[c]}`,
+    );
   }
   const mean = ours.mean;
   let worst = 0;
@@ -332,6 +337,10 @@ test('the SIMD projection is bit-identical to summing float32(x − mean)·v ove
         expected[i * k + c] = s * scale[c];
       }
     }
-    t.deepEqual(pcaProjectTask(X, rows, d, mean, projectionWeights(components, k, d), k, scale), expected, `${rows}×${d} → ${k}`);
+    t.deepEqual(
+      pcaProjectTask(X, rows, d, mean, projectionWeights(components, k, d), k, scale),
+      expected,
+      `${rows}×${d} → ${k}`,
+    );
   }
 });

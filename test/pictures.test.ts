@@ -25,7 +25,11 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 /** Every source pixel, read back from the middle of its block in the tile, equals the source value (gray, opaque). */
-function tileMatches(decoded: { width: number; rgba: Uint8ClampedArray }, tile: Tile, pixels: ArrayLike<number>): boolean {
+function tileMatches(
+  decoded: { width: number; rgba: Uint8ClampedArray },
+  tile: Tile,
+  pixels: ArrayLike<number>,
+): boolean {
   const half = Math.floor(tile.scale / 2);
   for (let r = 0; r < tile.side; r++) {
     for (let c = 0; c < tile.side; c++) {
@@ -33,7 +37,13 @@ function tileMatches(decoded: { width: number; rgba: Uint8ClampedArray }, tile: 
       const y = tile.y + r * tile.scale + half;
       const o = (y * decoded.width + x) * 4;
       const v = Math.round(pixels[r * tile.side + c]);
-      if (decoded.rgba[o] !== v || decoded.rgba[o + 1] !== v || decoded.rgba[o + 2] !== v || decoded.rgba[o + 3] !== 255) return false;
+      if (
+        decoded.rgba[o] !== v ||
+        decoded.rgba[o + 1] !== v ||
+        decoded.rgba[o + 2] !== v ||
+        decoded.rgba[o + 3] !== 255
+      )
+        return false;
     }
   }
   return true;
@@ -51,14 +61,25 @@ test('sample grid: PNG size as laid out, one row per class labelled with its nam
   const picks = sampleByClass(train.y, 10, 3, 7);
   const pic = await sampleGrid({
     title: 'samples',
-    rows: picks.map((rows, c) => ({ name: CLASS_NAMES[c], label: c, images: rows.map((i) => ({ id: i, pixels: rowOf(train.X, i) })) })),
+    rows: picks.map((rows, c) => ({
+      name: CLASS_NAMES[c],
+      label: c,
+      images: rows.map((i) => ({ id: i, pixels: rowOf(train.X, i) })),
+    })),
   });
   t.deepEqual(pngSize(pic.png), { width: pic.width, height: pic.height });
-  t.deepEqual(pic.texts.filter((x) => x.role === 'class-label').map((x) => x.text), [...CLASS_NAMES]);
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'class-label').map((x) => x.text),
+    [...CLASS_NAMES],
+  );
   t.is(pic.tiles.length, 30);
   const decoded = await decode(pic.png);
   for (const tile of pic.tiles) {
-    t.is(train.y[tile.id], CLASS_NAMES.indexOf(tile.tags[0] as (typeof CLASS_NAMES)[number]), 'tile in the row of its class');
+    t.is(
+      train.y[tile.id],
+      CLASS_NAMES.indexOf(tile.tags[0] as (typeof CLASS_NAMES)[number]),
+      'tile in the row of its class',
+    );
     t.true(tileMatches(decoded, tile, rowOf(train.X, tile.id)), `image ${tile.id} read back unchanged at 3×`);
   }
   // A class's label text is level with its row of tiles.
@@ -82,13 +103,24 @@ test('an image drawn the wrong way up would not match: the check sees orientatio
 });
 
 test('confusion heatmap: every count, class names on both axes, blue diagonal and orange mistakes', async (t) => {
-  const cm = Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) => (i === j ? 90 + i : (i * 7 + j * 3) % 5)));
+  const cm = Array.from({ length: 10 }, (_, i) =>
+    Array.from({ length: 10 }, (_, j) => (i === j ? 90 + i : (i * 7 + j * 3) % 5)),
+  );
   cm[6][0] = 40;
   const pic = await confusionHeatmap({ title: 'heat', matrix: cm, classNames: CLASS_NAMES });
   t.deepEqual(pngSize(pic.png), { width: pic.width, height: pic.height });
-  t.deepEqual(pic.texts.filter((x) => x.role === 'count').map((x) => Number(x.text)), cm.flat());
-  t.deepEqual(pic.texts.filter((x) => x.role === 'row-label').map((x) => x.text), [...CLASS_NAMES]);
-  t.deepEqual(pic.texts.filter((x) => x.role === 'column-label').map((x) => x.text), [...CLASS_NAMES]);
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'count').map((x) => Number(x.text)),
+    cm.flat(),
+  );
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'row-label').map((x) => x.text),
+    [...CLASS_NAMES],
+  );
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'column-label').map((x) => x.text),
+    [...CLASS_NAMES],
+  );
   t.is(pic.texts.filter((x) => x.role === 'recall').length, 10);
   t.is(pic.texts.filter((x) => x.role === 'precision').length, 10);
   t.true(pic.texts.some((x) => x.role === 'legend' && x.text.startsWith('mistakes')));
@@ -118,8 +150,14 @@ test('prediction gallery: captions are the predicted names, mistakes marked ✗ 
   }));
   const pic = await predictionGallery({ title: 'g', rows: [{ trueName: 'mixed', images }] });
   const captions = pic.texts.filter((x) => x.role === 'prediction' || x.role === 'mistake');
-  t.deepEqual(captions.map((x) => x.text), images.map((im) => (im.correct ? im.predicted : `✗ ${im.predicted}`)));
-  t.deepEqual(pic.texts.filter((x) => x.role === 'confidence').map((x) => x.text), ['0.90', '0.90', '0.90', '0.90', '0.90', '0.50']);
+  t.deepEqual(
+    captions.map((x) => x.text),
+    images.map((im) => (im.correct ? im.predicted : `✗ ${im.predicted}`)),
+  );
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'confidence').map((x) => x.text),
+    ['0.90', '0.90', '0.90', '0.90', '0.90', '0.50'],
+  );
   const decoded = await decode(pic.png);
   for (const tile of pic.tiles) {
     t.true(tileMatches(decoded, tile, images[tile.id].pixels));
@@ -139,9 +177,16 @@ test('selection: samples per class are seeded and of their class; largest confus
     t.is(new Set(rows).size, 4);
     t.true(rows.every((i) => y[i] === c));
   });
-  t.deepEqual(sampleByClass([0, 0, 1], 3, 5, 0).map((r) => r.length), [2, 1, 0]);
+  t.deepEqual(
+    sampleByClass([0, 0, 1], 3, 5, 0).map((r) => r.length),
+    [2, 1, 0],
+  );
 
-  const cm = [[5, 2, 0], [7, 5, 2], [0, 7, 1]];
+  const cm = [
+    [5, 2, 0],
+    [7, 5, 2],
+    [0, 7, 1],
+  ];
   t.deepEqual(largestConfusions(cm, 3), [
     { true: 1, predicted: 0, count: 7 },
     { true: 2, predicted: 1, count: 7 },
@@ -172,39 +217,76 @@ function fakeTest(labels: Uint8Array, predictions: number[], confidence: number[
 test('mistake gallery of a run: the largest cells, the most confident mistakes of each, correct examples beside them', async (t) => {
   const data = fashionTestSample(300, 3);
   // Shirt → T-shirt/top for every other Shirt, Pullover → Coat for every third Pullover; the rest right.
-  let nShirt = 0, nPull = 0;
-  const predictions = Array.from(data.y, (y) => (y === 6 && nShirt++ % 2 === 0 ? 0 : y === 2 && nPull++ % 3 === 0 ? 4 : y));
-  const confidence = predictions.map((_, i) => Math.round(((i * 37) % 100) / 100 * 1e4) / 1e4);
-  const pics = await testPictures('fake', fakeTest(data.y, predictions, confidence), data.X, 5, { mistakeCells: 2, mistakesPerCell: 4 });
-  t.deepEqual(pics.map((p) => p.kind), ['confusion', 'predictions', 'mistakes']);
+  let nShirt = 0,
+    nPull = 0;
+  const predictions = Array.from(data.y, (y) =>
+    y === 6 && nShirt++ % 2 === 0 ? 0 : y === 2 && nPull++ % 3 === 0 ? 4 : y,
+  );
+  const confidence = predictions.map((_, i) => Math.round((((i * 37) % 100) / 100) * 1e4) / 1e4);
+  const pics = await testPictures('fake', fakeTest(data.y, predictions, confidence), data.X, 5, {
+    mistakeCells: 2,
+    mistakesPerCell: 4,
+  });
+  t.deepEqual(
+    pics.map((p) => p.kind),
+    ['confusion', 'predictions', 'mistakes'],
+  );
   const mistakes = pics.find((p) => p.kind === 'mistakes')!.picture;
-  t.deepEqual(mistakes.texts.filter((x) => x.role === 'cell-title').map((x) => x.text), ['Shirt → T-shirt/top', 'Pullover → Coat']);
+  t.deepEqual(
+    mistakes.texts.filter((x) => x.role === 'cell-title').map((x) => x.text),
+    ['Shirt → T-shirt/top', 'Pullover → Coat'],
+  );
   const shirtMistakes = mistakes.tiles.filter((tile) => tile.tags.includes('Shirt→T-shirt/top'));
   t.is(shirtMistakes.length, 4);
   const expected = rowsOfCell(data.y, predictions, confidence, 6, 0, 4);
-  t.deepEqual(shirtMistakes.map((tile) => tile.id), expected);
+  t.deepEqual(
+    shirtMistakes.map((tile) => tile.id),
+    expected,
+  );
   const conf = shirtMistakes.map((tile) => confidence[tile.id]);
-  t.deepEqual(conf, [...conf].sort((a, b) => b - a), 'most confident first');
+  t.deepEqual(
+    conf,
+    [...conf].sort((a, b) => b - a),
+    'most confident first',
+  );
   t.true(shirtMistakes.every((tile) => data.y[tile.id] === 6 && predictions[tile.id] === 0));
   const refs = mistakes.tiles.filter((tile) => tile.tags[0] === 'reference-predicted');
-  t.true(refs.length > 0 && refs.every((tile) => data.y[tile.id] === predictions[tile.id]), 'references are correctly classified');
+  t.true(
+    refs.length > 0 && refs.every((tile) => data.y[tile.id] === predictions[tile.id]),
+    'references are correctly classified',
+  );
   const decoded = await decode(mistakes.png);
   for (const tile of mistakes.tiles) t.true(tileMatches(decoded, tile, rowOf(data.X, tile.id)));
-  t.true(mistakes.texts.some((x) => x.role === 'mistake-caption' && x.text === `p ${confidence[expected[0]].toFixed(2)}`));
+  t.true(
+    mistakes.texts.some((x) => x.role === 'mistake-caption' && x.text === `p ${confidence[expected[0]].toFixed(2)}`),
+  );
 });
 
 test('without confidences (svm) the galleries say so and take the first mistakes in test-set order', async (t) => {
   const data = fashionTestSample(200, 3);
   let n = 0;
   const predictions = Array.from(data.y, (y) => (y === 4 && n++ % 2 === 0 ? 2 : y));
-  const pics = await testPictures('svm-like', fakeTest(data.y, predictions, null), data.X, 5, { mistakeCells: 1, mistakesPerCell: 3 });
+  const pics = await testPictures('svm-like', fakeTest(data.y, predictions, null), data.X, 5, {
+    mistakeCells: 1,
+    mistakesPerCell: 3,
+  });
   const mistakes = pics.find((p) => p.kind === 'mistakes')!;
   t.regex(mistakes.caption, /no probabilities/);
-  t.true(mistakes.picture.texts.some((x) => x.role === 'subtitle' && /no probabilities, so the first ones in test-set order/.test(x.text)));
+  t.true(
+    mistakes.picture.texts.some(
+      (x) => x.role === 'subtitle' && /no probabilities, so the first ones in test-set order/.test(x.text),
+    ),
+  );
   const ids = mistakes.picture.tiles.filter((tile) => tile.tags[0] === 'mistake').map((tile) => tile.id);
   t.deepEqual(ids, rowsOfCell(data.y, predictions, null, 4, 2, 3));
-  t.deepEqual(ids, [...ids].sort((a, b) => a - b));
-  t.deepEqual(mistakes.picture.texts.filter((x) => x.role === 'mistake-caption').map((x) => x.text), ids.map((i) => `#${i}`));
+  t.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+  );
+  t.deepEqual(
+    mistakes.picture.texts.filter((x) => x.role === 'mistake-caption').map((x) => x.text),
+    ids.map((i) => `#${i}`),
+  );
   const gallery = pics.find((p) => p.kind === 'predictions')!.picture;
   t.is(gallery.texts.filter((x) => x.role === 'confidence').length, 0);
 });
@@ -213,10 +295,15 @@ test('runPictures: samples from the training set plus the three test pictures; r
   const train = fashionSample(100, 2);
   const testSet = fashionTestSample(50, 2);
   const predictions = Array.from(testSet.y, (y, i) => (i % 5 === 0 ? (y + 1) % 10 : y));
-  const result = { name: 'r', seed: 3, test: fakeTest(testSet.y, predictions, null) } as unknown as Parameters<typeof runPictures>[0];
+  const result = { name: 'r', seed: 3, test: fakeTest(testSet.y, predictions, null) } as unknown as Parameters<
+    typeof runPictures
+  >[0];
   const data = { train, test: testSet } as unknown as Parameters<typeof runPictures>[1];
   const pics = await runPictures(result, data, { samplesPerClass: 2 });
-  t.deepEqual(pics.map((p) => p.file), ['samples.png', 'confusion.png', 'predictions.png', 'mistakes.png']);
+  t.deepEqual(
+    pics.map((p) => p.file),
+    ['samples.png', 'confusion.png', 'predictions.png', 'mistakes.png'],
+  );
   for (const p of pics) t.deepEqual(pngSize(p.picture.png), { width: p.picture.width, height: p.picture.height });
   await t.throwsAsync(() => testPictures('x', fakeTest(testSet.y, predictions, null), fashionTestSample(40, 2).X, 1));
 });
@@ -231,8 +318,14 @@ test('accuracy chart: one bar per run in order, values printed, the zoomed axis 
     ],
   });
   t.deepEqual(pngSize(pic.png), { width: pic.width, height: pic.height });
-  t.deepEqual(pic.texts.filter((x) => x.role === 'run-name').map((x) => x.text), ['svm', 'rf', 'no-test']);
-  t.deepEqual(pic.texts.filter((x) => x.role === 'bar-value').map((x) => x.text), ['0.8887', '0.8768', 'no test']);
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'run-name').map((x) => x.text),
+    ['svm', 'rf', 'no-test'],
+  );
+  t.deepEqual(
+    pic.texts.filter((x) => x.role === 'bar-value').map((x) => x.text),
+    ['0.8887', '0.8768', 'no test'],
+  );
   t.true(pic.texts.some((x) => x.role === 'subtitle' && /starts at 0\.8\d, not at 0/.test(x.text)));
   const decoded = await decode(pic.png);
   const svm = pic.texts.find((x) => x.text === '0.8887')!;
@@ -243,7 +336,7 @@ test('accuracy chart: one bar per run in order, values printed, the zoomed axis 
 });
 
 test('accuracy axis holds every value, on round steps', (t) => {
-  const axis = accuracyAxis([0.8605, 0.8768, 0.8887, 0.8922, 0.8110]);
+  const axis = accuracyAxis([0.8605, 0.8768, 0.8887, 0.8922, 0.811]);
   t.true(axis.min <= 0.811 && axis.max >= 0.8922);
   t.is(Math.round(axis.min / axis.step) * axis.step, axis.min);
   t.deepEqual(accuracyAxis([]), { min: 0, max: 1, step: 0.1 });

@@ -46,7 +46,11 @@ await shutdownPool();
 `,
   );
   // The timeout only stops a hung child; the assertions are on what ran.
-  const r = spawnSync(process.execPath, [main], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, FASHION_WORKERS: workers } });
+  const r = spawnSync(process.execPath, [main], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, FASHION_WORKERS: workers },
+  });
   return { ...r, dir };
 }
 
@@ -62,7 +66,7 @@ try { await runAll(jobs); } catch (e) { console.log('rejected: ' + e.message); }
   t.regex(r.stdout, /rejected: boom/);
   // Two workers: one spin runs beside the failing task, and the freed worker may take one more before runAll's
   // rejection reaches the caller; the other eight queued spins must never start.
-  let started = 0;
+  let started: number;
   try {
     started = readFileSync(join(r.dir, 'started.log'), 'utf8').split('\n').filter(Boolean).length;
   } catch {
@@ -80,9 +84,19 @@ console.log(JSON.stringify({ results, main: (await import('node:worker_threads')
     '2',
   );
   t.is(r.status, 0, r.stderr);
-  const { results, main } = JSON.parse(r.stdout) as { results: Array<{ id: number; thread: number; met: boolean }>; main: number };
-  t.deepEqual(results.map((x) => x.id), [0, 1, 2, 3, 4, 5], 'every task ran once, results in task order');
-  t.true(results.every((x) => x.met), 'the first two tasks ran at the same time, on different workers');
+  const { results, main } = JSON.parse(r.stdout) as {
+    results: Array<{ id: number; thread: number; met: boolean }>;
+    main: number;
+  };
+  t.deepEqual(
+    results.map((x) => x.id),
+    [0, 1, 2, 3, 4, 5],
+    'every task ran once, results in task order',
+  );
+  t.true(
+    results.every((x) => x.met),
+    'the first two tasks ran at the same time, on different workers',
+  );
   const threads = new Set(results.map((x) => x.thread));
   t.is(threads.size, 2, 'two workers, no more');
   t.false(threads.has(main), 'nothing ran on the main thread');

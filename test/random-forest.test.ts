@@ -41,7 +41,8 @@ function leafOf(tree: TreeArrays, X: Matrix, row: number): number {
 
 function sameTrees(a: readonly TreeArrays[], b: readonly TreeArrays[]): boolean {
   if (a.length !== b.length) return false;
-  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => v === y[i]);
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) =>
+    x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => v === y[i]);
   return a.every(
     (t, i) =>
       eq(t.feature, b[i].feature) &&
@@ -62,8 +63,10 @@ test('params: defaults are scikit-learn’s, the schema is strict and checks max
     seed: 0,
     engine: 'native',
   });
-  for (const ok of ['sqrt', 'log2', 0.25, 1, 2, 784]) t.true(RandomForestParams.safeParse({ max_features: ok }).success, String(ok));
-  for (const bad of [0, -1, 1.5, 'auto', null]) t.false(RandomForestParams.safeParse({ max_features: bad }).success, String(bad));
+  for (const ok of ['sqrt', 'log2', 0.25, 1, 2, 784])
+    t.true(RandomForestParams.safeParse({ max_features: ok }).success, String(ok));
+  for (const bad of [0, -1, 1.5, 'auto', null])
+    t.false(RandomForestParams.safeParse({ max_features: bad }).success, String(bad));
   t.false(RandomForestParams.safeParse({ tree: 10 }).success, 'unknown keys are refused');
   t.false(RandomForestParams.safeParse({ trees: 0 }).success);
   t.false(RandomForestParams.safeParse({ max_depth: 0 }).success);
@@ -195,7 +198,8 @@ test('max_depth=1 gives stumps; max_depth bounds every path', async (t) => {
   for (const tree of stumps.trees()) t.deepEqual(Array.from(tree.feature.subarray(1)), [-1, -1]);
   const shallow = await new RandomForest({ trees: 5, max_depth: 4 }).fit(Xtr, ytr);
   for (const tree of shallow.trees()) {
-    const depth = (node: number): number => (tree.feature[node] < 0 ? 0 : 1 + Math.max(depth(tree.left[node]), depth(tree.right[node])));
+    const depth = (node: number): number =>
+      tree.feature[node] < 0 ? 0 : 1 + Math.max(depth(tree.left[node]), depth(tree.right[node]));
     t.true(depth(0) <= 4);
   }
 });
@@ -238,7 +242,9 @@ test('binning: exact bins for ≤256 distinct values (even ones only in skipped 
   }
   // Exact features: the code is the rank of the value among the distinct values (-0 is 0).
   for (const f of [0, 2]) {
-    const distinct = [...new Set(Array.from({ length: rows }, (_, i) => X[i * features + f] + 0))].sort((a, b) => a - b);
+    const distinct = [...new Set(Array.from({ length: rows }, (_, i) => X[i * features + f] + 0))].sort(
+      (a, b) => a - b,
+    );
     for (let i = 0; i < rows; i++) {
       const code = codes[f * rows + i];
       t.is(code, distinct.indexOf(X[i * features + f] + 0));

@@ -44,7 +44,10 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   t.true(json.test.accuracy > 0.6, `accuracy ${json.test.accuracy}`);
   t.is(json.test.per_class.length, 10);
   t.is(json.test.per_class[9].name, 'Ankle boot');
-  t.is(json.test.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0), 400);
+  t.is(
+    json.test.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0),
+    400,
+  );
   t.is(json.test.predictions.length, 400);
   t.true(typeof json.cv.mean_accuracy === 'number' && typeof json.cv.std_accuracy === 'number');
   t.truthy(json.timings_ms.final.pca);
@@ -57,11 +60,20 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   t.regex(md, /\| true \\ predicted \| T-shirt\/top \| Trouser/);
   t.regex(md, /## Cross-validation \(3 stratified folds, seed 5\)/);
   t.deepEqual(readdirSync(out).sort(), ['e2e', 'e2e.json', 'e2e.md'], 'no temporary files left behind');
-  t.deepEqual(readdirSync(join(out, 'e2e')).sort(), ['confusion.png', 'mistakes.png', 'predictions.png', 'samples.png']);
-  for (const png of ['samples', 'confusion', 'predictions', 'mistakes']) t.true(md.includes(`](e2e/${png}.png)`), `${png}.png linked`);
+  t.deepEqual(readdirSync(join(out, 'e2e')).sort(), [
+    'confusion.png',
+    'mistakes.png',
+    'predictions.png',
+    'samples.png',
+  ]);
+  for (const png of ['samples', 'confusion', 'predictions', 'mistakes'])
+    t.true(md.includes(`](e2e/${png}.png)`), `${png}.png linked`);
 
   const again = await runRun({ file, out: tempDir() });
-  t.deepEqual(again.result.cv!.folds.map((f) => f.accuracy), result.cv!.folds.map((f) => f.accuracy));
+  t.deepEqual(
+    again.result.cv!.folds.map((f) => f.accuracy),
+    result.cv!.folds.map((f) => f.accuracy),
+  );
   t.deepEqual(again.result.test!.predictions, result.test!.predictions);
 });
 
@@ -123,7 +135,9 @@ test('a param that cannot fit the data (k above the training rows) is reported a
 });
 
 test('CLI: a missing data folder is a one-line data error, exit 1', (t) => {
-  const r = spawnSync(process.execPath, [BIN, 'run', pipelineFile(small), '--data', tempDir(), '--out', tempDir()], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'run', pipelineFile(small), '--data', tempDir(), '--out', tempDir()], {
+    encoding: 'utf8',
+  });
   t.is(r.status, 1);
   t.regex(r.stderr, /^pipeline: missing data file .*train-images-idx3-ubyte\.gz/);
 });

@@ -13,14 +13,12 @@ const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 test('pixel statistics per class, by hand on 3×3 images', (t) => {
   // Class 0: one image with a single bright pixel at row 1, col 2; class 1: two images, one blank, one full of 90s.
   const data = new Float32Array([
-    0, 0, 0, 0, 0, 200, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0,
-    90, 90, 90, 90, 90, 90, 90, 90, 90,
+    0, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 90, 90, 90, 90, 90, 90, 90, 90, 90,
   ]);
   const stats = classPixelStats({ rows: 3, cols: 9, data }, [0, 1, 1], 3);
   t.is(stats[0].images, 1);
   t.is(stats[0].meanIntensity, 200 / 9);
-  t.true(Math.abs(stats[0].stdIntensity - Math.sqrt(200 * 200 / 9 - (200 / 9) ** 2)) < 1e-9);
+  t.true(Math.abs(stats[0].stdIntensity - Math.sqrt((200 * 200) / 9 - (200 / 9) ** 2)) < 1e-9);
   t.is(stats[0].inkShare, 1 / 9);
   t.is(stats[0].meanInk, 200);
   t.is(stats[0].meanBoxWidth, 1);
@@ -41,7 +39,10 @@ test('show on the real data: 6000 + 1000 images per class, statistics, sample gr
   const r = await runShow({ out, seed: 3, perClass: 4 });
   t.is(r.trainRows, 60000);
   t.is(r.testRows, 10000);
-  t.deepEqual(r.classes.map((c) => c.name), [...CLASS_NAMES]);
+  t.deepEqual(
+    r.classes.map((c) => c.name),
+    [...CLASS_NAMES],
+  );
   t.true(r.classes.every((c) => c.train === 6000 && c.test === 1000));
   // Sandals and sneakers are wide and low; trousers narrow: the box numbers say so.
   const by = (n: string) => r.classes.find((c) => c.name === n)!;
@@ -69,7 +70,9 @@ test('CLI: show prints the table; bad options are one-line usage errors', (t) =>
   const bad = spawnSync(process.execPath, [BIN, 'show', '--out', out, '--per-class', '0'], { encoding: 'utf8' });
   t.is(bad.status, 2);
   t.is(bad.stderr.trim(), 'pipeline: --per-class must be a whole number from 1 to 30, got 0');
-  const missing = spawnSync(process.execPath, [BIN, 'show', '--out', out, '--data', join(out, 'nothing')], { encoding: 'utf8' });
+  const missing = spawnSync(process.execPath, [BIN, 'show', '--out', out, '--data', join(out, 'nothing')], {
+    encoding: 'utf8',
+  });
   t.is(missing.status, 1);
   t.regex(missing.stderr, /^pipeline: missing data file/);
 });

@@ -53,7 +53,10 @@ test('mcnemar counts the 2×2 table from predictions', (t) => {
   const a = [0, 1, 2, 3, 9, 9, 6, 9];
   const b = [0, 1, 9, 9, 4, 5, 9, 9];
   const r = mcnemar(y, a, b);
-  t.deepEqual({ bothRight: r.bothRight, b: r.b, c: r.c, bothWrong: r.bothWrong }, { bothRight: 2, b: 3, c: 2, bothWrong: 1 });
+  t.deepEqual(
+    { bothRight: r.bothRight, b: r.b, c: r.c, bothWrong: r.bothWrong },
+    { bothRight: 2, b: 3, c: 2, bothWrong: 1 },
+  );
   t.throws(() => mcnemar(y, a, b.slice(1)));
 });
 

@@ -46,7 +46,10 @@ test('folds depend on the seed and only on the seed', (t) => {
   const y = Array.from({ length: 100 }, (_, i) => i % 3);
   const a = stratifiedKFold(y, 5, 1);
   t.deepEqual(a, stratifiedKFold(y, 5, 1));
-  t.notDeepEqual(a.map((f) => Array.from(f.test)), stratifiedKFold(y, 5, 2).map((f) => Array.from(f.test)));
+  t.notDeepEqual(
+    a.map((f) => Array.from(f.test)),
+    stratifiedKFold(y, 5, 2).map((f) => Array.from(f.test)),
+  );
 });
 
 test('too many folds for the smallest class is refused', (t) => {

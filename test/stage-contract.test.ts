@@ -147,7 +147,9 @@ function checkProbabilities(t: ExecutionContext, probs: Matrix, predicted: Uint8
     const top = Math.max(...p);
     const leaders = p.reduce<number[]>((acc, v, c) => (v >= top - tie ? [...acc, c] : acc), []);
     if (!leaders.includes(predicted[i])) {
-      return void t.fail(`${what}: row ${i} predicted ${predicted[i]} but the largest probabilities are at ${leaders} (${Array.from(p)})`);
+      return void t.fail(
+        `${what}: row ${i} predicted ${predicted[i]} but the largest probabilities are at ${leaders} (${Array.from(p)})`,
+      );
     }
   }
   t.pass();
@@ -207,7 +209,12 @@ for (const spec of registry.values()) {
       for (const i of [0, 777, queries.X.rows - 1]) {
         const one = await output(stage, takeRows(queries.X, [i]));
         t.deepEqual(values(one), outputRow(out, i), `row ${i}`);
-        if (probs) t.deepEqual(Array.from((await proba(stage)!(takeRows(queries.X, [i]))).data), outputRow(probs, i), `row ${i} predictProba`);
+        if (probs)
+          t.deepEqual(
+            Array.from((await proba(stage)!(takeRows(queries.X, [i]))).data),
+            outputRow(probs, i),
+            `row ${i} predictProba`,
+          );
       }
     });
 
@@ -228,16 +235,25 @@ for (const spec of registry.values()) {
         const y = train.y.map((l) => SPARSE_LABELS[l]);
         const stage = (await spec.create(params).fit(train.X, y)) as Estimator;
         const predicted = await stage.predict(queries.X);
-        t.true(predicted.every((l) => SPARSE_LABELS.includes(l)), `predicted ${[...new Set(predicted)]}`);
+        t.true(
+          predicted.every((l) => SPARSE_LABELS.includes(l)),
+          `predicted ${[...new Set(predicted)]}`,
+        );
         // a monotone relabelling changes no distance, vote, split or pair order: the same predictions, relabelled
         const { out } = await fitted(spec, params);
-        t.deepEqual(Array.from(predicted), Array.from(out as Uint8Array, (l) => SPARSE_LABELS[l]));
+        t.deepEqual(
+          Array.from(predicted),
+          Array.from(out as Uint8Array, (l) => SPARSE_LABELS[l]),
+        );
         if (stage.predictProba) {
           const probs = await stage.predictProba(queries.X);
           t.is(probs.cols, Math.max(...SPARSE_LABELS) + 1, 'columns up to the largest label seen');
           for (let c = 0; c < probs.cols; c++) {
             if (SPARSE_LABELS.includes(c)) continue;
-            t.true(range(probs.rows).every((i) => probs.data[i * probs.cols + c] === 0), `column ${c} (unseen label) is all 0`);
+            t.true(
+              range(probs.rows).every((i) => probs.data[i * probs.cols + c] === 0),
+              `column ${c} (unseen label) is all 0`,
+            );
           }
           checkProbabilities(t, probs, predicted, 'labels {0, 3, 7}');
         }
@@ -254,8 +270,16 @@ for (const spec of registry.values()) {
     }
 
     test(`${name}: one feature: fits and gives consistent output, or refuses the params with ParamRangeError`, async (t) => {
-      const X = matrix(train.X.rows, 1, Float32Array.from(range(train.X.rows), (i) => train.X.data[i * train.X.cols]));
-      const Q = matrix(queries.X.rows, 1, Float32Array.from(range(queries.X.rows), (i) => queries.X.data[i * queries.X.cols]));
+      const X = matrix(
+        train.X.rows,
+        1,
+        Float32Array.from(range(train.X.rows), (i) => train.X.data[i * train.X.cols]),
+      );
+      const Q = matrix(
+        queries.X.rows,
+        1,
+        Float32Array.from(range(queries.X.rows), (i) => queries.X.data[i * queries.X.cols]),
+      );
       let oneFeature = params;
       const override = ONE_FEATURE[spec.name];
       if (override && Object.entries(override).some(([k, v]) => params[k] !== v)) {
@@ -277,7 +301,11 @@ for (const spec of registry.values()) {
         t.true(out.data.every(Number.isFinite));
       }
       const subset = [9, 1200, 3, 600];
-      t.deepEqual(values(await output(stage, takeRows(Q, subset))), pick(out, subset), 'a subset agrees with the batch');
+      t.deepEqual(
+        values(await output(stage, takeRows(Q, subset))),
+        pick(out, subset),
+        'a subset agrees with the batch',
+      );
     });
 
     if (savable(spec, params)) {
@@ -286,15 +314,21 @@ for (const spec of registry.values()) {
         t.throws(() => stage.clone().snapshot(), { instanceOf: NotFittedError });
         const restored = stage.clone().restore(stage.snapshot());
         t.deepEqual(values(await output(restored, queries.X)), values(out));
-        if (probs) t.deepEqual(Array.from((await proba(restored)!(queries.X)).data), Array.from(probs.data), 'predictProba');
-        if (stage instanceof Svm) t.is((restored as Svm).modelText(), stage.modelText(), 'libsvm model text rebuilt exactly');
+        if (probs)
+          t.deepEqual(Array.from((await proba(restored)!(queries.X)).data), Array.from(probs.data), 'predictProba');
+        if (stage instanceof Svm)
+          t.is((restored as Svm).modelText(), stage.modelText(), 'libsvm model text rebuilt exactly');
       });
     } else {
       test(`${name}: snapshot and restore refuse with SnapshotError`, async (t) => {
         const { stage } = await fitted(spec, params);
         t.throws(() => stage.snapshot(), { instanceOf: SnapshotError });
         const native = await fitted(spec, spec.schema.parse(VARIANTS[spec.name][0]) as Record<string, unknown>);
-        t.throws(() => stage.clone().restore(native.stage.snapshot()), { instanceOf: SnapshotError }, 'an mljs stage takes no saved state');
+        t.throws(
+          () => stage.clone().restore(native.stage.snapshot()),
+          { instanceOf: SnapshotError },
+          'an mljs stage takes no saved state',
+        );
       });
     }
   }

@@ -13,7 +13,14 @@ test.after.always(() => shutdownPool());
 
 /** Pixels scaled to 0..1, as the pipelines feed the svm. */
 function scaled(d: Dataset): Dataset {
-  return { X: matrix(d.X.rows, d.X.cols, d.X.data.map((v) => v / 255)), y: d.y };
+  return {
+    X: matrix(
+      d.X.rows,
+      d.X.cols,
+      d.X.data.map((v) => v / 255),
+    ),
+    y: d.y,
+  };
 }
 
 const train = scaled(fashionSample(1000, 5));
@@ -195,7 +202,15 @@ test('params: defaults, frozen, strict', (t) => {
   t.true(Object.isFrozen(svm.params));
   t.is(new Svm({ gamma: 0.5 }).params.gamma, 0.5);
   t.is(svmSpec.schema.parse({ gamma: 'auto' }).gamma, 'auto');
-  for (const bad of [{ C: 0 }, { gamma: 'big' }, { gamma: -1 }, { degree: 2.5 }, { degree: 0 }, { kernel: 'sigmoid' }, { cost: 1 }]) {
+  for (const bad of [
+    { C: 0 },
+    { gamma: 'big' },
+    { gamma: -1 },
+    { degree: 2.5 },
+    { degree: 0 },
+    { kernel: 'sigmoid' },
+    { cost: 1 },
+  ]) {
     t.false(SvmParams.safeParse(bad).success, JSON.stringify(bad));
   }
 });
@@ -245,6 +260,7 @@ test('libsvm rbf on 1000 Fashion-MNIST rows: sane accuracy; the mljs engine agre
 test("the model equals libsvm's own one-vs-one training (libsvm-js SVM class) on the same rows", async (t) => {
   const { svm, pred } = await rbfFit();
   await libsvm(); // loaded quietly first; the require below then reuses it
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- libsvm-js ships no types
   const SVM = await (createRequire(import.meta.url)('libsvm-js') as Promise<any>);
   // libsvm orders classes by first appearance; in label order they come out ascending, as scikit-learn sorts them.
   const order = Array.from(train.y.keys()).sort((a, b) => train.y[a] - train.y[b] || a - b);
@@ -264,7 +280,10 @@ test("the model equals libsvm's own one-vs-one training (libsvm-js SVM class) on
     );
     const expected: number[] = reference.predict(Array.from({ length: heldOut.X.rows }, (_, i) => rowOf(heldOut.X, i)));
     t.deepEqual(Array.from(pred), expected);
-    t.is(reference.getSVIndices().length, svm.fitted.n_support.reduce((s, n) => s + n, 0));
+    t.is(
+      reference.getSVIndices().length,
+      svm.fitted.n_support.reduce((s, n) => s + n, 0),
+    );
   } finally {
     reference.free();
   }

@@ -8,7 +8,11 @@ import { StepParamError } from '../pipeline/pipeline.js';
 import { describe } from '../evaluate/grid.js';
 
 /** The data a pipeline file asks for (or --data's folder), with the test split when it evaluates one. */
-export function loadDataFor(loaded: LoadedConfig, dataDir: string | undefined, withTest = loaded.config.evaluation.test): LoadedData {
+export function loadDataFor(
+  loaded: LoadedConfig,
+  dataDir: string | undefined,
+  withTest = loaded.config.evaluation.test,
+): LoadedData {
   const { config, file } = loaded;
   return loadData(config.data, { dataDir, pipelineFile: file, withTest, seed: config.evaluation.seed });
 }
@@ -19,10 +23,15 @@ export function checkFolds({ config, source, overridden }: LoadedConfig, data: L
   if (k === 0) return;
   const smallest = smallestClassCount(data.train.y);
   if (k > smallest && overridden.has('folds')) {
-    throw new UsageError(`--folds ${k}: the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+    throw new UsageError(
+      `--folds ${k}: the smallest class in the training data has ${smallest} rows; use at most ${smallest}`,
+    );
   }
   if (k > smallest) {
-    throw source.error(['evaluation', 'folds'], `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`);
+    throw source.error(
+      ['evaluation', 'folds'],
+      `evaluation.folds: ${k} folds but the smallest class in the training data has ${smallest} rows; use at most ${smallest}`,
+    );
   }
 }
 
@@ -30,7 +39,11 @@ export function checkFolds({ config, source, overridden }: LoadedConfig, data: L
  * Runs work that fits stages, turning a param that does not fit the data into an error at its place: the step's param
  * in the file, or for a grid candidate the grid value (or --param option) that set it.
  */
-export async function withPositions<T>(loaded: LoadedConfig, work: () => Promise<T>, candidates: readonly Candidate[] = []): Promise<T> {
+export async function withPositions<T>(
+  loaded: LoadedConfig,
+  work: () => Promise<T>,
+  candidates: readonly Candidate[] = [],
+): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -40,10 +53,14 @@ export async function withPositions<T>(loaded: LoadedConfig, work: () => Promise
       const step = err.candidate.steps[err.error.stepIndex];
       const key = `${step.id}.${err.error.param}`;
       const origin = candidate?.origins[key];
-      const grid = Object.keys(err.candidate.params).length > 0 ? ` (grid candidate ${describe(err.candidate.params)})` : '';
+      const grid =
+        Object.keys(err.candidate.params).length > 0 ? ` (grid candidate ${describe(err.candidate.params)})` : '';
       const message = `${key}: ${err.error.detail}${grid}`;
       if (origin && 'option' in origin) throw new UsageError(`${origin.option}: ${message}`);
-      throw source.error(origin ? origin.path : ['steps', err.error.stepIndex, step.stage, err.error.param], grid ? message : `${step.stage}.${err.error.param}: ${err.error.detail}`);
+      throw source.error(
+        origin ? origin.path : ['steps', err.error.stepIndex, step.stage, err.error.param],
+        grid ? message : `${step.stage}.${err.error.param}: ${err.error.detail}`,
+      );
     }
     if (err instanceof StepParamError) {
       const step = config.steps[err.stepIndex];

@@ -1,45 +1,19 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { z } from 'zod';
 import { UsageError } from '../config/errors.js';
-import { comparePair, IncomparableRunsError, leaderboard, type Leaderboard, type PairComparison, type RunRecord } from '../metrics/comparison.js';
+import {
+  comparePair,
+  IncomparableRunsError,
+  leaderboard,
+  type Leaderboard,
+  type PairComparison,
+  type RunRecord,
+} from '../metrics/comparison.js';
 import { leaderboardMarkdown, leaderboardTable, pairMarkdown } from '../report/comparison.js';
 import { accuracyChart } from '../report/plots/charts.js';
 import type { Picture } from '../report/plots/figure.js';
+import { RUN_FORMAT, RunJson } from '../report/json.js';
 import { writeFilesAtomic } from '../report/write.js';
-
-/** The run JSON layout ('fashion-pipeline/run', written by `pipeline run`), as far as comparing reads it. */
-const RUN_FORMAT = 'fashion-pipeline/run';
-
-const nums = z.array(z.number());
-const RunJson = z.object({
-  format: z.literal(RUN_FORMAT),
-  name: z.string(),
-  config: z.object({ steps: z.array(z.object({ id: z.string() })) }),
-  data: z.object({ train_rows: z.number() }).optional(),
-  cv: z
-    .object({
-      k: z.number().int(),
-      folds_id: z.string(),
-      folds: z.array(z.object({ accuracy: z.number(), train_rows: z.number(), test_rows: z.number() })),
-      mean_accuracy: z.number(),
-      std_accuracy: z.number(),
-    })
-    .nullable(),
-  test: z
-    .object({
-      rows: z.number().int(),
-      accuracy: z.number(),
-      macro_f1: z.number(),
-      class_names: z.array(z.string()),
-      confusion_matrix: z.array(nums),
-      predictions: nums,
-      labels: nums,
-      fit_ms: z.number(),
-      predict_ms: z.number(),
-    })
-    .nullable(),
-});
 
 export interface LoadedRun {
   path: string;
@@ -60,7 +34,13 @@ export function readRunFile(path: string): LoadedRun | { path: string; reason: s
   }
   const format = (json as { format?: unknown } | null)?.format;
   if (format !== RUN_FORMAT) {
-    return { path, reason: typeof format === 'string' ? `format ${format}, not a run` : 'not a run file (no "format": "fashion-pipeline/run")' };
+    return {
+      path,
+      reason:
+        typeof format === 'string'
+          ? `format ${format}, not a run`
+          : 'not a run file (no "format": "fashion-pipeline/run")',
+    };
   }
   const parsed = RunJson.safeParse(json);
   if (!parsed.success) {
@@ -106,15 +86,22 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
   const skipped: CompareResult['skipped'] = [];
   const runs: LoadedRun[] = [];
   if (named.length === 0) {
-    if (!existsSync(options.out)) throw new UsageError(`no folder ${options.out}: run a pipeline first (pipeline run pipelines/pca-rf.yaml) or name run files`);
-    const candidates = readdirSync(options.out).filter((f) => f.endsWith('.json') && !f.startsWith('.')).sort();
+    if (!existsSync(options.out))
+      throw new UsageError(
+        `no folder ${options.out}: run a pipeline first (pipeline run pipelines/pca-rf.yaml) or name run files`,
+      );
+    const candidates = readdirSync(options.out)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+      .sort();
     for (const f of candidates) {
       const r = readRunFile(join(options.out, f));
       if ('record' in r) runs.push(r);
       else skipped.push({ file: f, reason: r.reason });
     }
     if (runs.length === 0) {
-      throw new UsageError(`no run files in ${options.out}/ (*.json with format ${RUN_FORMAT}); run a pipeline first: pipeline run pipelines/pca-rf.yaml`);
+      throw new UsageError(
+        `no run files in ${options.out}/ (*.json with format ${RUN_FORMAT}); run a pipeline first: pipeline run pipelines/pca-rf.yaml`,
+      );
     }
   } else {
     // Two named files must both be runs; in a longer list (a shell glob) other JSON is skipped as in a folder scan.
@@ -135,9 +122,16 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     if (existsSync(md)) links[r.record.name] = relative(options.out, md).split('\\').join('/');
   }
   const chart = await accuracyChart({
-    title: named.length === 2 ? `${records[0].name} vs ${records[1].name}: accuracy` : `Test accuracy of ${records.length} run${records.length === 1 ? '' : 's'}`,
+    title:
+      named.length === 2
+        ? `${records[0].name} vs ${records[1].name}: accuracy`
+        : `Test accuracy of ${records.length} run${records.length === 1 ? '' : 's'}`,
     subtitle: ['bars: accuracy on the test set; dot and whiskers: cross-validation mean ± standard deviation'],
-    runs: board.rows.map((r) => ({ name: r.name, test: r.test?.accuracy ?? null, cv: r.cv ? { mean: r.cv.mean, std: r.cv.std } : null })),
+    runs: board.rows.map((r) => ({
+      name: r.name,
+      test: r.test?.accuracy ?? null,
+      cv: r.cv ? { mean: r.cv.mean, std: r.cv.std } : null,
+    })),
   });
 
   if (named.length === 2) {
@@ -146,20 +140,31 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     try {
       comparison = comparePair(a, b, alpha);
     } catch (err) {
-      if (err instanceof IncomparableRunsError) throw new UsageError(`cannot compare ${named[0]} and ${named[1]}: ${err.message}`);
+      if (err instanceof IncomparableRunsError)
+        throw new UsageError(`cannot compare ${named[0]} and ${named[1]}: ${err.message}`);
       throw err;
     }
     const base = `${slug(a.name)}-vs-${slug(b.name)}`;
     const files = { markdown: join(options.out, `${base}.md`), chart: join(options.out, `${base}-accuracy.png`) };
-    const markdown = pairMarkdown(comparison, { chart: basename(files.chart), leaderboard: leaderboardTable(board, links) });
-    writeFilesAtomic([{ path: files.markdown, content: markdown }, { path: files.chart, content: chart.png }]);
+    const markdown = pairMarkdown(comparison, {
+      chart: basename(files.chart),
+      leaderboard: leaderboardTable(board, links),
+    });
+    writeFilesAtomic([
+      { path: files.markdown, content: markdown },
+      { path: files.chart, content: chart.png },
+    ]);
     return { mode: 'pair', runs: records.map((r) => r.name), skipped, board, comparison, markdown, chart, files };
   }
 
   const files = { markdown: join(options.out, 'COMPARISON.md'), chart: join(options.out, 'COMPARISON-accuracy.png') };
-  const source = named.length === 0 ? `${options.out}/*.json` : named.map((f) => relative(options.out, f) || f).join(', ');
+  const source =
+    named.length === 0 ? `${options.out}/*.json` : named.map((f) => relative(options.out, f) || f).join(', ');
   const markdown = leaderboardMarkdown({ board, source, skipped, links, chart: basename(files.chart) });
-  writeFilesAtomic([{ path: files.markdown, content: markdown }, { path: files.chart, content: chart.png }]);
+  writeFilesAtomic([
+    { path: files.markdown, content: markdown },
+    { path: files.chart, content: chart.png },
+  ]);
   return { mode: 'leaderboard', runs: records.map((r) => r.name), skipped, board, markdown, chart, files };
 }
 
@@ -168,9 +173,9 @@ function uniqueNames(runs: LoadedRun[]): void {
   const count = new Map<string, number>();
   for (const r of runs) count.set(r.record.name, (count.get(r.record.name) ?? 0) + 1);
   for (const r of runs) {
-    if ((count.get(r.record.name) ?? 0) > 1) r.record.name = `${r.record.name} (${join(basename(dirname(r.path)), basename(r.path))})`;
+    if ((count.get(r.record.name) ?? 0) > 1)
+      r.record.name = `${r.record.name} (${join(basename(dirname(r.path)), basename(r.path))})`;
   }
 }
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
-

@@ -4,7 +4,14 @@ import { applyParamOptions, expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
 import { Checkpoint } from '../evaluate/checkpoint.js';
 import { FitCache } from '../evaluate/fit-cache.js';
-import { describe as describeParams, planGrid, runGrid, type GridMetric, type GridPlan, type GridResult } from '../evaluate/grid.js';
+import {
+  describe as describeParams,
+  planGrid,
+  runGrid,
+  type GridMetric,
+  type GridPlan,
+  type GridResult,
+} from '../evaluate/grid.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { InterruptedError } from '../evaluate/search.js';
 import { TimingHistory } from '../evaluate/timing-history.js';
@@ -64,11 +71,16 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     throw new UsageError(`--cache-size must be a number of megabytes > 0, got ${options.cacheSizeMb}`);
   }
   const loaded = loadPipelineFile(options.file, { folds: options.folds, seed: options.seed });
-  const candidates = expandGrid(applyParamOptions(loaded.grid, options.params ?? []), loaded.config.steps, loaded.source);
+  const candidates = expandGrid(
+    applyParamOptions(loaded.grid, options.params ?? []),
+    loaded.config.steps,
+    loaded.source,
+  );
   if (loaded.config.evaluation.folds < 2) {
     throw new UsageError('grid search needs cross-validation: set evaluation.folds (or --folds) to 2 or more');
   }
-  if (candidates.length === 0) throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
+  if (candidates.length === 0)
+    throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const cacheOn = options.cache !== false;
   const cache = new FitCache({
@@ -101,19 +113,31 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   }
   if (options.dryRun) {
     // A dry run only reads the checkpoint; it never starts or truncates one.
-    const plan = planGrid({ ...gridOptions, checkpoint: (id) => new Checkpoint(checkpointPath, id, options.resume ? 'read' : 'none') });
-    return { kind: 'plan', plan, text: planText({ name: loaded.config.name, plan, cacheEnabled: cacheOn, resume: options.resume ?? false }) };
+    const plan = planGrid({
+      ...gridOptions,
+      checkpoint: (id) => new Checkpoint(checkpointPath, id, options.resume ? 'read' : 'none'),
+    });
+    return {
+      kind: 'plan',
+      plan,
+      text: planText({ name: loaded.config.name, plan, cacheEnabled: cacheOn, resume: options.resume ?? false }),
+    };
   }
   let checkpoint: Checkpoint | null = null;
   let result: GridResult;
   try {
     result = await withPositions(
       loaded,
-      () => runGrid({ ...gridOptions, checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')) }),
+      () =>
+        runGrid({
+          ...gridOptions,
+          checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')),
+        }),
       candidates,
     );
   } catch (err) {
-    if (err instanceof InterruptedError) throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
+    if (err instanceof InterruptedError)
+      throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
     throw err;
   }
   const base = join(options.out, gridReportName(result.name));
@@ -123,7 +147,8 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     files.model = options.saveModel || defaultModelPath(result.name);
     const info = modelInfo({
       name: result.name,
-      description: `best of the grid (${describeParams(result.best.params)}): ${result.config.description ?? ''}`.trim(),
+      description:
+        `best of the grid (${describeParams(result.best.params)}): ${result.config.description ?? ''}`.trim(),
       source: options.file,
       steps: result.best_steps,
       data: result.data,
@@ -140,4 +165,3 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   (checkpoint as Checkpoint | null)?.discard();
   return { kind: 'done', result, files };
 }
-

@@ -58,15 +58,21 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
   let truth: Uint8Array | null = null;
   if (options.csv !== undefined) {
-    if (existsSync(options.csv) && statSync(options.csv).isDirectory()) throw new UsageError(`--csv needs a CSV file, got the folder ${options.csv}`);
+    if (existsSync(options.csv) && statSync(options.csv).isDirectory())
+      throw new UsageError(`--csv needs a CSV file, got the folder ${options.csv}`);
     const data = readCsv(options.csv);
     if (data.y.length === 0) throw new DataError(`${options.csv}: no rows to classify (only a header)`);
     truth = data.y;
     for (let i = 0; i < data.y.length; i++) {
-      rows.push({ file: `${options.csv}:${i + 2}`, pixels: data.X.data.subarray(i * PIXELS, (i + 1) * PIXELS), inverted: false });
+      rows.push({
+        file: `${options.csv}:${i + 2}`,
+        pixels: data.X.data.subarray(i * PIXELS, (i + 1) * PIXELS),
+        inverted: false,
+      });
     }
   } else {
-    for (const file of imageFiles(options.images)) rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+    for (const file of imageFiles(options.images))
+      rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
   }
   const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
   const X = matrix(rows.length, PIXELS);
@@ -75,7 +81,11 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   const predictions = rows.map((r, i): Prediction => {
     const label = labels[i];
     const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
-    const ranked = p ? p.map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability })).sort((a, b) => b.probability - a.probability) : [];
+    const ranked = p
+      ? p
+          .map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability }))
+          .sort((a, b) => b.probability - a.probability)
+      : [];
     return {
       file: r.file,
       label,
@@ -86,28 +96,42 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     };
   });
   if (options.show) {
-    const perClass = CLASS_NAMES.map((_, c) => rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])));
+    const perClass = CLASS_NAMES.map((_, c) =>
+      rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])),
+    );
     const cut = perClass.some((images) => images.length > SHOW_PER_CLASS);
     const picture = await sampleGrid({
       title: `What ${info.name} saw: ${rows.length} image${rows.length === 1 ? '' : 's'} by predicted class`,
       subtitle: [
-        (options.csv ? `rows of ${options.csv}, 28×28 (shown 3×)` : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)') +
+        (options.csv
+          ? `rows of ${options.csv}, 28×28 (shown 3×)`
+          : 'each photo after greyscale, negation, trimming and resizing to 28×28 (shown 3×)') +
           (cut ? `; the first ${SHOW_PER_CLASS} of each class` : ''),
       ],
-      rows: CLASS_NAMES.flatMap((name, c) => (perClass[c].length > 0 ? [{ name, label: c, images: perClass[c].slice(0, SHOW_PER_CLASS) }] : [])),
+      rows: CLASS_NAMES.flatMap((name, c) =>
+        perClass[c].length > 0 ? [{ name, label: c, images: perClass[c].slice(0, SHOW_PER_CLASS) }] : [],
+      ),
     });
     writeFilesAtomic([{ path: options.show, content: picture.png }]);
   }
-  return { model: path, info, origin, fitSeconds, predictions, ...(truth ? { accuracy: accuracy(truth, labels) } : {}) };
+  return {
+    model: path,
+    info,
+    origin,
+    fitSeconds,
+    predictions,
+    ...(truth ? { accuracy: accuracy(truth, labels) } : {}),
+  };
 }
-
 
 function readImage(file: string): Uint8Array {
   try {
     return readFileSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(`${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`}`);
+    throw new DataError(
+      `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`}`,
+    );
   }
 }
 
@@ -122,7 +146,8 @@ function imageFiles(paths: string[]): string[] {
         .filter((f) => IMAGE_ENDINGS.has(extname(f).toLowerCase()))
         .sort()
         .map((f) => join(p, f));
-      if (inside.length === 0) throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
+      if (inside.length === 0)
+        throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
       out.push(...inside);
     } else if (extname(p).toLowerCase() === '.csv') {
       throw new UsageError(`${p} is a CSV file: classify its rows with --csv ${p}`);
@@ -133,9 +158,13 @@ function imageFiles(paths: string[]): string[] {
   return out;
 }
 
-async function obtainModel(
-  options: PredictOptions,
-): Promise<{ pipeline: Pipeline; info: ModelInfo; path: string; origin: PredictResult['origin']; fitSeconds: number | null }> {
+async function obtainModel(options: PredictOptions): Promise<{
+  pipeline: Pipeline;
+  info: ModelInfo;
+  path: string;
+  origin: PredictResult['origin'];
+  fitSeconds: number | null;
+}> {
   if (!/\.ya?ml$/i.test(options.model)) {
     const { pipeline, info } = loadModel(options.model);
     return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
@@ -151,7 +180,11 @@ async function obtainModel(
   const path = defaultModelPath(config.name, options.modelsDir);
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
   const searched = loaded.grid.length > 0;
-  const accepted = new Set(searched ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed)) : [key]);
+  const accepted = new Set(
+    searched
+      ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed))
+      : [key],
+  );
   try {
     const saved = loadModel(path);
     if (reusable(saved.info, accepted)) {
@@ -170,15 +203,21 @@ async function obtainModel(
   const t0 = performance.now();
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, { onStep: (id) => progress?.advance(`fit ${id}`) });
+    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
+      onStep: (id) => progress?.advance(`fit ${id}`),
+    });
   } finally {
     progress?.end();
   }
   const fitSeconds = (performance.now() - t0) / 1000;
-  const info = modelInfo({ name: config.name, description: config.description, source: options.model, steps: config.steps, data: data.info, seed });
+  const info = modelInfo({
+    name: config.name,
+    description: config.description,
+    source: options.model,
+    steps: config.steps,
+    data: data.info,
+    seed,
+  });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
 }
-
-
-

@@ -48,7 +48,9 @@ export function defaultModelPath(name: string, dir = 'models'): string {
  */
 export async function runRun(options: RunCommandOptions): Promise<RunCommandResult> {
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
-    throw new UsageError(`--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`);
+    throw new UsageError(
+      `--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`,
+    );
   }
   const loaded = loadPipelineFile(options.file, {
     folds: options.cv === false ? 0 : options.folds,
@@ -63,7 +65,14 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   const data = loadDataFor(loaded, options.data);
   checkFolds(loaded, data);
   const outcome = await withPositions(loaded, () =>
-    runPipeline({ config: loaded.config, file: loaded.file, data, progress: options.progress, signal: options.signal, keepFitted: options.saveModel !== undefined }),
+    runPipeline({
+      config: loaded.config,
+      file: loaded.file,
+      data,
+      progress: options.progress,
+      signal: options.signal,
+      keepFitted: options.saveModel !== undefined,
+    }),
   ).catch((err: unknown) => {
     throw err instanceof InterruptedError ? new Interrupted(err.finished, null) : err;
   });
@@ -92,11 +101,16 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   }
   writeFilesAtomic([
     ...model,
-    { path: files.markdown, content: runToMarkdown(result, options.command, pictures.map((p) => ({ ...p, file: pictureFile(p.file) }))) },
+    {
+      path: files.markdown,
+      content: runToMarkdown(
+        result,
+        options.command,
+        pictures.map((p) => ({ ...p, file: pictureFile(p.file) })),
+      ),
+    },
     { path: files.json, content: stringifyJson(runToJson(result)) },
     ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
   ]);
   return { ...outcome, files };
 }
-
-

@@ -39,7 +39,8 @@ export interface ShowResult {
 export async function runShow(options: ShowOptions): Promise<ShowResult> {
   const seed = options.seed ?? 42;
   const perClass = options.perClass ?? 10;
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number ≥ 0, got ${options.seed}`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a whole number ≥ 0, got ${options.seed}`);
   if (!Number.isInteger(perClass) || perClass < 1 || perClass > 30) {
     throw new UsageError(`--per-class must be a whole number from 1 to 30, got ${options.perClass}`);
   }
@@ -51,21 +52,40 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
   const testCounts = classCounts(test.y, n);
   const all = classPixelStats(train.X, new Uint8Array(train.y.length), 1)[0];
   const { meanImage: _drop, images: _images, ...overallStats } = all;
-  const classes: ShowClassRow[] = stats.map(({ meanImage: _m, images, ...s }) => ({ ...s, name: CLASS_NAMES[s.label], train: images, test: testCounts[s.label] }));
+  const classes: ShowClassRow[] = stats.map(({ meanImage: _m, images, ...s }) => ({
+    ...s,
+    name: CLASS_NAMES[s.label],
+    train: images,
+    test: testCounts[s.label],
+  }));
   const overall = { ...overallStats, train: train.y.length, test: test.y.length };
 
   const pictures: ReportPicture[] = [
     await samplesPicture(train, CLASS_NAMES, seed, perClass),
-    await classMeansPicture(train, CLASS_NAMES, stats.map((s) => s.meanImage)),
+    await classMeansPicture(
+      train,
+      CLASS_NAMES,
+      stats.map((s) => s.meanImage),
+    ),
   ];
   const folder = 'data';
-  const markdown = showMarkdown({ dataDir: displayPath(dataDir), classes, overall, pictures: pictures.map((p) => ({ ...p, file: `${folder}/${p.file}` })) });
-  const files = { markdown: join(options.out, 'data.md'), pictures: pictures.map((p) => join(options.out, folder, p.file)) };
+  const markdown = showMarkdown({
+    dataDir: displayPath(dataDir),
+    classes,
+    overall,
+    pictures: pictures.map((p) => ({ ...p, file: `${folder}/${p.file}` })),
+  });
+  const files = {
+    markdown: join(options.out, 'data.md'),
+    pictures: pictures.map((p) => join(options.out, folder, p.file)),
+  };
   writeFilesAtomic([
     { path: files.markdown, content: markdown },
     ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
   ]);
-  const warnings = fontsAvailable() ? [] : ['no fonts are installed, so the pictures have no text (install e.g. Debian\'s fonts-dejavu-core)'];
+  const warnings = fontsAvailable()
+    ? []
+    : ["no fonts are installed, so the pictures have no text (install e.g. Debian's fonts-dejavu-core)"];
   return { dataDir, trainRows: train.y.length, testRows: test.y.length, classes, overall, markdown, files, warnings };
 }
 
@@ -86,11 +106,25 @@ export function showMarkdown(input: {
 }): string {
   const { classes, overall } = input;
   const out: string[] = ['# Fashion-MNIST: the data', ''];
-  out.push(`IDX files in \`${input.dataDir}\`: ${overall.train} training and ${overall.test} test images of 28×28 pixels (values 0..255, 0 = background), ${classes.length} classes.`, '');
+  out.push(
+    `IDX files in \`${input.dataDir}\`: ${overall.train} training and ${overall.test} test images of 28×28 pixels (values 0..255, 0 = background), ${classes.length} classes.`,
+    '',
+  );
   out.push('## Images per class and pixel statistics (training set)', '');
-  out.push('Intensity is over all 784 pixels; ink is the non-zero pixels (the garment); the box is the smallest rectangle around them.', '');
+  out.push(
+    'Intensity is over all 784 pixels; ink is the non-zero pixels (the garment); the box is the smallest rectangle around them.',
+    '',
+  );
   const row = (name: string, label: string, s: Omit<ShowClassRow, 'label' | 'name'>) => [
-    name, label, s.train, s.test, f1(s.meanIntensity), f1(s.stdIntensity), `${(s.inkShare * 100).toFixed(1)} %`, f1(s.meanInk), `${f1(s.meanBoxWidth)} × ${f1(s.meanBoxHeight)}`,
+    name,
+    label,
+    s.train,
+    s.test,
+    f1(s.meanIntensity),
+    f1(s.stdIntensity),
+    `${(s.inkShare * 100).toFixed(1)} %`,
+    f1(s.meanInk),
+    `${f1(s.meanBoxWidth)} × ${f1(s.meanBoxHeight)}`,
   ];
   out.push(
     markdownTable(
@@ -122,4 +156,3 @@ export function showSummary(result: ShowResult): string {
   for (const w of result.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }
-

@@ -18,7 +18,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await yargs(argv)
       .scriptName('pipeline')
-      .usage('$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.')
+      .usage(
+        '$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.',
+      )
       .command(runCommand)
       .command(compareCommand)
       .command(showCommand)
@@ -33,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
       .fail((msg, err) => {
         if (err) throw err;
         // yargs puts some messages on two lines ("Invalid values:\n  Argument: …"); errors here are one line
-        throw new UsageError(`${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`);
+        throw new UsageError(
+          `${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`,
+        );
       })
       .parseAsync();
     return 0;

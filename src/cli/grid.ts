@@ -11,24 +11,47 @@ const builder = (y: Argv) =>
     .positional('file', { type: 'string', demandOption: true, describe: 'pipeline YAML file with a grid: section' })
     .options({
       param: { type: 'string', array: true, describe: 'add or replace a grid key: stage.param=a,b,c (repeatable)' },
-      metric: { choices: ['accuracy', 'macro_f1'] as const, default: 'accuracy' as const, describe: 'score that ranks candidates' },
+      metric: {
+        choices: ['accuracy', 'macro_f1'] as const,
+        default: 'accuracy' as const,
+        describe: 'score that ranks candidates',
+      },
       ...dataOption,
       folds: { type: 'number', describe: "stratified CV folds (overrides the file's evaluation.folds)" },
       ...seedOption,
       ...outputOptions,
-      cache: { type: 'boolean', default: true, describe: 'reuse fitted transformer prefixes (--no-cache refits them for every candidate)' },
-      'cache-dir': { type: 'string', describe: 'cache and checkpoint folder (default $FASHION_CACHE_DIR or .cache/fashion-pipeline)' },
-      'cache-size': { type: 'number', default: 2048, describe: 'disk cache bound in MB; least recently used entries go first' },
+      cache: {
+        type: 'boolean',
+        default: true,
+        describe: 'reuse fitted transformer prefixes (--no-cache refits them for every candidate)',
+      },
+      'cache-dir': {
+        type: 'string',
+        describe: 'cache and checkpoint folder (default $FASHION_CACHE_DIR or .cache/fashion-pipeline)',
+      },
+      'cache-size': {
+        type: 'number',
+        default: 2048,
+        describe: 'disk cache bound in MB; least recently used entries go first',
+      },
       resume: { type: 'boolean', default: false, describe: 'continue an interrupted search from its checkpoint' },
-      'dry-run': { type: 'boolean', default: false, describe: 'print the plan (candidates, fits, cache hits, estimated time) and stop' },
+      'dry-run': {
+        type: 'boolean',
+        default: false,
+        describe: 'print the plan (candidates, fits, cache hits, estimated time) and stop',
+      },
       'save-model': {
         type: 'string',
-        describe: 'also save the best candidate fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
+        describe:
+          'also save the best candidate fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
       },
     })
     .example('$0 grid pipelines/pca-knn-grid.yaml', 'PCA 30/50/100 × k 1/3/5/9 × uniform/distance, 3 folds')
     .example('$0 grid pipelines/pca-knn-grid.yaml --dry-run', 'what would run, and how much the cache saves')
-    .example('$0 grid pipelines/pca-knn.yaml --param knn.k=3,5,7 --param pca.components=40,60', 'a grid from the command line')
+    .example(
+      '$0 grid pipelines/pca-knn.yaml --param knn.k=3,5,7 --param pca.components=40,60',
+      'a grid from the command line',
+    )
     .example('$0 grid pipelines/pca-knn-grid.yaml --resume', 'continue after Ctrl-C without recomputing finished fits');
 
 export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
@@ -56,7 +79,8 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
         command: commandLine(),
         saveModel: args.saveModel,
         signal: abortSignal(),
-        onCacheDamaged: (file) => process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
+        onCacheDamaged: (file) =>
+          process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
       });
     } catch (err) {
       if (err instanceof Interrupted && err.checkpoint) {

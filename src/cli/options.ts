@@ -4,13 +4,17 @@ import type { Argv, Options } from 'yargs';
 export const dataOption = {
   data: {
     type: 'string',
-    describe: 'folder with the four Fashion-MNIST IDX files (gzipped or not); default $FASHION_MNIST_DIR, else data/fashion-mnist',
+    describe:
+      'folder with the four Fashion-MNIST IDX files (gzipped or not); default $FASHION_MNIST_DIR, else data/fashion-mnist',
     normalize: true,
   },
 } satisfies Record<string, Options>;
 
 export const seedOption = {
-  seed: { type: 'number', describe: "random seed for folds, subsets and stages (overrides the file's evaluation.seed)" },
+  seed: {
+    type: 'number',
+    describe: "random seed for folds, subsets and stages (overrides the file's evaluation.seed)",
+  },
 } satisfies Record<string, Options>;
 
 export const outputOptions = {

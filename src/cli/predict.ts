@@ -8,7 +8,11 @@ import { progressFor } from './progress.js';
 
 const builder = (y: Argv) =>
   y
-    .positional('model', { type: 'string', demandOption: true, describe: 'a model file (models/<name>.model) or a pipeline YAML file' })
+    .positional('model', {
+      type: 'string',
+      demandOption: true,
+      describe: 'a model file (models/<name>.model) or a pipeline YAML file',
+    })
     .positional('images', { type: 'string', array: true, describe: 'image files, or folders of images' })
     .options({
       ...dataOption,
@@ -21,11 +25,17 @@ const builder = (y: Argv) =>
       invert: {
         choices: ['auto', 'always', 'never'] as const,
         default: 'auto' as InvertMode,
-        describe: 'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the garment is darker than the border)',
+        describe:
+          'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the garment is darker than the border)',
       },
       top: { type: 'number', default: 3, describe: 'most probable classes to list per image' },
       json: { type: 'boolean', default: false, describe: 'print the predictions as JSON instead of a table' },
-      models: { type: 'string', default: 'models', normalize: true, describe: 'folder where models fitted from pipeline files are kept' },
+      models: {
+        type: 'string',
+        default: 'models',
+        normalize: true,
+        describe: 'folder where models fitted from pipeline files are kept',
+      },
       show: {
         type: 'string',
         normalize: true,
@@ -33,10 +43,16 @@ const builder = (y: Argv) =>
       },
       quiet: outputOptions.quiet,
     })
-    .example('$0 predict pipelines/pca-rf.yaml photos/', 'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/')
+    .example(
+      '$0 predict pipelines/pca-rf.yaml photos/',
+      'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/',
+    )
     .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model')
     .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given')
-    .example('$0 predict models/pca-rf.model --csv fashion-mnist_test.csv > predictions.csv', 'classify the rows of a Kaggle CSV');
+    .example(
+      '$0 predict models/pca-rf.model --csv fashion-mnist_test.csv > predictions.csv',
+      'classify the rows of a Kaggle CSV',
+    );
 
 export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   command: 'predict <model> [images..]',
@@ -57,7 +73,13 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     });
     if (args.json) {
       const extra = result.accuracy === undefined ? {} : { accuracy: result.accuracy };
-      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, ...extra, predictions: result.predictions }, null, 2));
+      console.log(
+        JSON.stringify(
+          { model: result.model, pipeline: result.info.name, ...extra, predictions: result.predictions },
+          null,
+          2,
+        ),
+      );
       return;
     }
     if (args.csv !== undefined) {
@@ -65,7 +87,9 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       process.stdout.write(predictionCsv(result));
       if (!args.quiet) {
         process.stderr.write(`${modelLine(result)}\n`);
-        process.stderr.write(`${result.predictions.length} rows of ${args.csv}: accuracy ${fixed(result.accuracy!)} against its label column\n`);
+        process.stderr.write(
+          `${result.predictions.length} rows of ${args.csv}: accuracy ${fixed(result.accuracy!)} against its label column\n`,
+        );
         if (args.show) process.stderr.write(`wrote ${args.show}\n`);
       }
       return;

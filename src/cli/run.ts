@@ -7,7 +7,11 @@ import { progressFor } from './progress.js';
 
 const builder = (y: Argv) =>
   y
-    .positional('file', { type: 'string', demandOption: true, describe: 'pipeline YAML file, e.g. pipelines/pca-rf.yaml' })
+    .positional('file', {
+      type: 'string',
+      demandOption: true,
+      describe: 'pipeline YAML file, e.g. pipelines/pca-rf.yaml',
+    })
     .options({
       ...dataOption,
       folds: { type: 'number', describe: "number of stratified CV folds (overrides the file's evaluation.folds)" },
@@ -18,17 +22,22 @@ const builder = (y: Argv) =>
       pictures: {
         type: 'boolean',
         default: true,
-        describe: 'draw the PNG pictures: samples, confusion heatmap, prediction and mistake galleries (--no-pictures skips them)',
+        describe:
+          'draw the PNG pictures: samples, confusion heatmap, prediction and mistake galleries (--no-pictures skips them)',
       },
       'save-model': {
         type: 'string',
-        describe: 'also save the pipeline fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
+        describe:
+          'also save the pipeline fitted on all training rows, for `pipeline predict` (default path models/<name>.model)',
       },
     })
     .example('$0 run pipelines/pca-rf.yaml', 'the main job: 5-fold CV + test, report in results/pca-rf.md')
     .example('$0 run pipelines/pca-knn.yaml --no-cv --seed 7', 'fit on all training rows and test once')
     .example('$0 run pipelines/pca-rf.yaml --no-cv --save-model', 'fit, test, and save models/pca-rf.model')
-    .example('$0 run pipelines/quick.yaml --data /usr/share/datasets/fashion-mnist', 'read the IDX files from another folder');
+    .example(
+      '$0 run pipelines/quick.yaml --data /usr/share/datasets/fashion-mnist',
+      'read the IDX files from another folder',
+    );
 
 export const runCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   command: 'run <file>',

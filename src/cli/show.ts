@@ -16,7 +16,8 @@ const builder = (y: Argv) =>
 
 export const showCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   command: 'show',
-  describe: 'describe the data without training: images and pixel statistics per class, a sample grid and mean images (PNG)',
+  describe:
+    'describe the data without training: images and pixel statistics per class, a sample grid and mean images (PNG)',
   builder,
   handler: async (args) => {
     const result = await runShow({ data: args.data, out: args.out, seed: args.seed, perClass: args.perClass });

@@ -38,7 +38,10 @@ export function parseGridSection(source: SourceMap, raw: unknown): GridMap[] {
   const parsed = GridSection.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw source.error(['grid', ...issue.path], `grid: ${issue.message === 'Invalid input' ? 'expected `stage.param: [values]` entries, or a list of such maps' : issue.message}`);
+    throw source.error(
+      ['grid', ...issue.path],
+      `grid: ${issue.message === 'Invalid input' ? 'expected `stage.param: [values]` entries, or a list of such maps' : issue.message}`,
+    );
   }
   const maps = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
   const list = Array.isArray(parsed.data);
@@ -46,7 +49,10 @@ export function parseGridSection(source: SourceMap, raw: unknown): GridMap[] {
     const map: GridMap = new Map();
     for (const [key, values] of Object.entries(m)) {
       const base = list ? ['grid', mi, key] : ['grid', key];
-      map.set(key, values.map((value, vi) => ({ value, origin: { path: [...base, vi] } })));
+      map.set(
+        key,
+        values.map((value, vi) => ({ value, origin: { path: [...base, vi] } })),
+      );
     }
     return map;
   });
@@ -86,18 +92,27 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
   for (const map of grid) {
     const axes: Array<{ key: string; index: number; param: string; values: GridValue[] }> = [];
     for (const [key, values] of map) {
-      const keyOrigin: Origin = 'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
+      const keyOrigin: Origin =
+        'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
       const dot = key.lastIndexOf('.');
       const id = dot > 0 ? key.slice(0, dot) : '';
       const param = key.slice(dot + 1);
       const index = ids.indexOf(id);
       if (dot <= 0 || index < 0) {
-        throw fail(keyOrigin, `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}`, true);
+        throw fail(
+          keyOrigin,
+          `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}`,
+          true,
+        );
       }
       const spec = registry.get(steps[index].stage)!;
       const allowed = spec.schema instanceof z.ZodObject ? Object.keys(spec.schema.shape) : [];
       if (!allowed.includes(param)) {
-        throw fail(keyOrigin, `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`, true);
+        throw fail(
+          keyOrigin,
+          `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`,
+          true,
+        );
       }
       for (const v of values) {
         const check = spec.schema.safeParse({ ...steps[index].params, [param]: v.value });
@@ -128,8 +143,6 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
   return [...candidates.values()];
 }
 
-
 function cartesian<T>(lists: T[][]): T[][] {
   return lists.reduce<T[][]>((acc, list) => acc.flatMap((prefix) => list.map((item) => [...prefix, item])), [[]]);
 }
-

@@ -35,7 +35,12 @@ export function loadPipelineFile(file: string, overrides: EvaluationOverrides = 
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, 1, 1, code === 'ENOENT' ? 'no such pipeline file' : `cannot read: ${(err as Error).message}`);
+    throw new ConfigError(
+      file,
+      1,
+      1,
+      code === 'ENOENT' ? 'no such pipeline file' : `cannot read: ${(err as Error).message}`,
+    );
   }
   return parsePipeline(file, text, overrides);
 }
@@ -58,7 +63,8 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
   for (const key of ['folds', 'seed', 'test'] as const) {
     if (overrides[key] === undefined) continue;
     const checked = EvaluationSection.shape[key].safeParse(overrides[key]);
-    if (!checked.success) throw new UsageError(`--${key} ${String(overrides[key])}: ${checked.error.issues[0].message}`);
+    if (!checked.success)
+      throw new UsageError(`--${key} ${String(overrides[key])}: ${checked.error.issues[0].message}`);
     (evaluation[key] as unknown) = checked.data;
     overridden.add(key);
   }
@@ -74,7 +80,10 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
     evaluation,
   };
   if (config.data.format === 'csv' && !config.data.train) {
-    throw source.error(['data', 'format'], 'data.format csv needs data.train (and data.test when evaluation.test is true): paths to Kaggle-layout CSV files');
+    throw source.error(
+      ['data', 'format'],
+      'data.format csv needs data.train (and data.test when evaluation.test is true): paths to Kaggle-layout CSV files',
+    );
   }
   if (config.data.format === 'csv' && evaluation.test && !config.data.test) {
     throw source.error(['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
@@ -133,11 +142,19 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
     const spec = registry.get(step.stage)!;
     const last = i === steps.length - 1;
     if (spec.kind === 'estimator' && !last) {
-      throw source.error(['steps', i, step.stage], `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`, true);
+      throw source.error(
+        ['steps', i, step.stage],
+        `estimator "${step.stage}" must be the last step (found at step ${i + 1} of ${steps.length})`,
+        true,
+      );
     }
     if (last && spec.kind !== 'estimator') {
       const estimators = [...registry.values()].filter((s) => s.kind === 'estimator').map((s) => s.name);
-      throw source.error(['steps', i, step.stage], `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`, true);
+      throw source.error(
+        ['steps', i, step.stage],
+        `the last step must be an estimator (${estimators.join(', ')}); "${step.stage}" is a transformer`,
+        true,
+      );
     }
   });
   const problem = featureFlowProblem(steps.map((p) => p.step));
@@ -145,11 +162,21 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
     const { index, param, message } = problem;
     const stage = steps[index].step.stage;
     const given = steps[index].given.has(param);
-    throw source.error(given ? ['steps', index, stage, param] : ['steps', index, stage], `${stage}.${param}: ${message}`, !given);
+    throw source.error(
+      given ? ['steps', index, stage, param] : ['steps', index, stage],
+      `${stage}.${param}: ${message}`,
+      !given,
+    );
   }
 }
 
-function fromZod(source: SourceMap, base: PropertyKey[], error: z.ZodError, schema: z.ZodType, stage?: string): ConfigError {
+function fromZod(
+  source: SourceMap,
+  base: PropertyKey[],
+  error: z.ZodError,
+  schema: z.ZodType,
+  stage?: string,
+): ConfigError {
   const issue = error.issues[0];
   const path = [...base, ...issue.path];
   const where = stage ? `${stage}` : 'pipeline file';

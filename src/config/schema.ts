@@ -40,8 +40,13 @@ export const PipelineFile = z
   .object({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'name must be letters, digits, ".", "_" or "-" (it names the report files)')
-      .refine((n) => !RESERVED_NAMES.includes(n), { message: `name must not be ${RESERVED_NAMES.join(' or ')}: pipeline show and pipeline compare write those reports` }),
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+        'name must be letters, digits, ".", "_" or "-" (it names the report files)',
+      )
+      .refine((n) => !RESERVED_NAMES.includes(n), {
+        message: `name must not be ${RESERVED_NAMES.join(' or ')}: pipeline show and pipeline compare write those reports`,
+      }),
     description: z.string().optional(),
     data: DataSection.default({ format: 'idx' }),
     /** Ordered stages, each a one-key map `{stage: params}`; validated against the registry separately. */

@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import { canonical, digest } from '../util/hash.js';
 import type { JobResult } from './fit-and-score.js';
 
-
 /** A line's own digest, so a line changed on disk is recomputed rather than trusted. */
 const lineCheck = (candidate: string, score: JobResult) => digest(canonical({ candidate, ...score }));
 
@@ -26,7 +25,8 @@ export class Checkpoint {
     readonly plan: string,
     private readonly mode: 'fresh' | 'resume' | 'read' | 'none',
   ) {
-    if (mode === 'resume' || mode === 'read') for (const [key, score] of readEntries(path, plan)) this.done.set(key, score);
+    if (mode === 'resume' || mode === 'read')
+      for (const [key, score] of readEntries(path, plan)) this.done.set(key, score);
     this.resumed = this.done.size;
     if ((mode === 'fresh' || mode === 'resume') && this.resumed === 0) {
       mkdirSync(dirname(path), { recursive: true });
@@ -53,8 +53,10 @@ export class Checkpoint {
 /** The scores in a checkpoint file written for `plan` (none when absent or written for another plan). */
 function readEntries(path: string, plan: string): Array<[string, JobResult]> {
   if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');
-  let header: { plan?: string } = {};
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  let header: { plan?: string };
   try {
     header = lines.length > 0 ? (JSON.parse(lines[0]) as { plan?: string }) : {};
   } catch {

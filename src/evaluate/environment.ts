@@ -17,11 +17,26 @@ export interface Environment {
   versions: Record<string, string>;
 }
 
-const PACKAGES = ['ml-matrix', 'ml-pca', 'ml-knn', 'ml-random-forest', 'ml-svm', 'libsvm-js', 'ml-confusion-matrix', '@napi-rs/canvas', 'yaml', 'zod', 'yargs'];
+const PACKAGES = [
+  'ml-matrix',
+  'ml-pca',
+  'ml-knn',
+  'ml-random-forest',
+  'ml-svm',
+  'libsvm-js',
+  'ml-confusion-matrix',
+  '@napi-rs/canvas',
+  'yaml',
+  'zod',
+  'yargs',
+];
 
 /** The machine and library versions a run used, for the report. */
 export function environment(): Environment {
-  const versions: Record<string, string> = { 'fashion-pipeline': toolVersion(), 'fashion-pipeline code': codeVersion() };
+  const versions: Record<string, string> = {
+    'fashion-pipeline': toolVersion(),
+    'fashion-pipeline code': codeVersion(),
+  };
   for (const name of PACKAGES) {
     const version = packageVersion(name);
     if (version) versions[name] = version;
@@ -56,4 +71,3 @@ function packageVersion(name: string): string | null {
   }
   return null;
 }
-

@@ -102,7 +102,10 @@ export class FoldSource {
       this.current = null; // let the previous fold's rows go before taking the next
       this.current = {
         index: fold,
-        data: { train: { X: takeRows(X, train), y: takeLabels(y, train) }, test: { X: takeRows(X, test), y: takeLabels(y, test) } },
+        data: {
+          train: { X: takeRows(X, train), y: takeLabels(y, train) },
+          test: { X: takeRows(X, test), y: takeLabels(y, test) },
+        },
       };
     }
     return this.current.data;
@@ -136,13 +139,17 @@ export class JobMismatchError extends Error {
  * report: run, grid and a queue worker all call this.
  */
 export async function fitAndScore(job: FitJob, source: FoldSource, options: UnitOptions = {}): Promise<JobResult> {
-  if (job.code !== codeVersion()) throw new JobMismatchError(`job made by other code (${job.code}; this is ${codeVersion()})`);
+  if (job.code !== codeVersion())
+    throw new JobMismatchError(`job made by other code (${job.code}; this is ${codeVersion()})`);
   if (job.folds.id !== source.identity.id) {
-    throw new JobMismatchError(`job folds ${job.folds.id} differ from this data's folds ${source.identity.id} (other data or another fold split)`);
+    throw new JobMismatchError(
+      `job folds ${job.folds.id} differ from this data's folds ${source.identity.id} (other data or another fold split)`,
+    );
   }
   const { train, test } = source.get(job.fold);
   const plan = planKey(job.code, job.data, job.folds);
-  const memory = (part: 'train' | 'test') => (options.cache ? { store: options.cache, input: foldInput(plan, job.fold, part) } : undefined);
+  const memory = (part: 'train' | 'test') =>
+    options.cache ? { store: options.cache, input: foldInput(plan, job.fold, part) } : undefined;
   const pipeline = Pipeline.fromSteps(job.steps);
   const timings = new Timings();
   const t0 = performance.now();
@@ -169,11 +176,18 @@ export function foldScores(yTrue: Uint8Array, yPred: Uint8Array): { accuracy: nu
 }
 
 /** Records each step's fit time (fit + transform for transformers; fit + predict for the estimator) by input shape. */
-function recordHistory(history: TimingHistory, steps: readonly StepConfig[], timings: Timings, rows: number, inputCols: number): void {
+function recordHistory(
+  history: TimingHistory,
+  steps: readonly StepConfig[],
+  timings: Timings,
+  rows: number,
+  inputCols: number,
+): void {
   let cols = inputCols;
   for (const step of steps) {
     const t = timings.byStage.get(step.id);
-    if (t && t.fit_ms > 0) history.record(TimingHistory.key(step.stage, step.params, rows, cols), t.fit_ms + t.transform_ms + t.predict_ms);
+    if (t && t.fit_ms > 0)
+      history.record(TimingHistory.key(step.stage, step.params, rows, cols), t.fit_ms + t.transform_ms + t.predict_ms);
     const spec = registry.get(step.stage);
     cols = spec?.outputFeatures ? spec.outputFeatures(step.params as never, cols) : cols;
   }

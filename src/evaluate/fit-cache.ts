@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { matrix, sharedFloats } from '../linalg/matrix.js';
 import type { PrefixStore, Remembered } from '../pipeline/pipeline.js';
@@ -28,6 +38,8 @@ export interface FitCacheOptions {
   enabled: boolean;
   /** Told once per damaged entry (the CLI prints it on stderr). */
   onDamaged?: (file: string) => void;
+  /** Marks an entry as just used (default: set its modification time); a failure only costs the LRU order. */
+  touch?: (file: string) => void;
 }
 
 interface DiskHeader {
@@ -170,8 +182,7 @@ export class FitCache implements PrefixStore {
       return null;
     }
     try {
-      const now = new Date();
-      utimesSync(path, now, now); // least-recently-used order; a failed touch costs nothing but that order
+      (this.options.touch ?? touchFile)(path); // least-recently-used order; a failed touch costs nothing but that order
     } catch {
       // read-only folder: the entry is still good
     }
@@ -214,4 +225,9 @@ function decodeEntry(buf: Buffer, what: string): Remembered | null {
   } catch {
     return null;
   }
+}
+
+function touchFile(path: string): void {
+  const now = new Date();
+  utimesSync(path, now, now);
 }

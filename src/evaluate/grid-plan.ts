@@ -30,7 +30,14 @@ export interface GridPlan {
  * prefix already fitted in this run or on disk, and fits only the stages after it), and an estimate from the timing
  * history.
  */
-export function makePlan(options: { cache: FitCache; timings: TimingHistory }, order: CandidateSpec[], folds: Fold[], plan: string, checkpoint: Checkpoint, inputCols: number): GridPlan {
+export function makePlan(
+  options: { cache: FitCache; timings: TimingHistory },
+  order: CandidateSpec[],
+  folds: Fold[],
+  plan: string,
+  checkpoint: Checkpoint,
+  inputCols: number,
+): GridPlan {
   let fromCheckpoint = 0;
   let transformerFits = 0;
   let cached = 0;
@@ -48,7 +55,9 @@ export function makePlan(options: { cache: FitCache; timings: TimingHistory }, o
       }
       estimatorFits++;
       const depth = c.steps.length - 1;
-      const keys = Array.from({ length: depth }, (_, d) => memoryKey('fit', foldInput(plan, f + 1, 'train'), c.steps.slice(0, d + 1)));
+      const keys = Array.from({ length: depth }, (_, d) =>
+        memoryKey('fit', foldInput(plan, f + 1, 'train'), c.steps.slice(0, d + 1)),
+      );
       // a pipeline restores its longest remembered prefix and fits only the stages after it (as Pipeline.fit does)
       let from = 0;
       if (options.cache.enabled) {

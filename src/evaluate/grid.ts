@@ -91,8 +91,16 @@ function prepare(options: GridOptions): Prepared {
   const plan = planKey(codeVersion(), dataId, source.identity);
   const checkpoint = options.checkpoint(plan);
   // Candidates sharing a transformer prefix run one after another, so the prefix stays in memory between them.
-  const order = [...options.candidates].sort((a, b) => prefixSignature(a.steps).localeCompare(prefixSignature(b.steps)));
-  return { source, data: dataId, checkpoint, order, plan: makePlan(options, order, source.folds, plan, checkpoint, data.train.X.cols) };
+  const order = [...options.candidates].sort((a, b) =>
+    prefixSignature(a.steps).localeCompare(prefixSignature(b.steps)),
+  );
+  return {
+    source,
+    data: dataId,
+    checkpoint,
+    order,
+    plan: makePlan(options, order, source.folds, plan, checkpoint, data.train.X.cols),
+  };
 }
 
 /** The plan alone, for --dry-run: nothing is fitted. */
@@ -131,7 +139,9 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
         }
         const hits = options.cache.stats.memory_hits + options.cache.stats.disk_hits;
         const leader = best as { score: number; params: Record<string, unknown> } | null;
-        progress?.advance(`fold ${result.fold}/${k}${leader ? ` · best ${leader.score.toFixed(4)} ${describe(leader.params)}` : ''} · cache hits ${hits}`);
+        progress?.advance(
+          `fold ${result.fold}/${k}${leader ? ` · best ${leader.score.toFixed(4)} ${describe(leader.params)}` : ''} · cache hits ${hits}`,
+        );
       },
     });
     const ranked = rank(options.candidates, scores, options.metric);
@@ -171,11 +181,21 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
 }
 
 /** Ranks by mean score (higher first); ties by smaller std, then by the order candidates were listed. */
-function rank(candidates: readonly CandidateSpec[], scores: Map<string, FoldResult[]>, metric: GridMetric): CandidateResult[] {
+function rank(
+  candidates: readonly CandidateSpec[],
+  scores: Map<string, FoldResult[]>,
+  metric: GridMetric,
+): CandidateResult[] {
   const rows = candidates.map((c, index) => {
     const folds: FoldScore[] = [...(scores.get(c.key) ?? [])]
       .sort((a, b) => a.fold - b.fold)
-      .map((s) => ({ fold: s.fold, accuracy: s.accuracy, macro_f1: s.macro_f1, fit_ms: s.fit_ms, predict_ms: s.predict_ms }));
+      .map((s) => ({
+        fold: s.fold,
+        accuracy: s.accuracy,
+        macro_f1: s.macro_f1,
+        fit_ms: s.fit_ms,
+        predict_ms: s.predict_ms,
+      }));
     const acc = meanStd(folds.map((s) => s.accuracy));
     const f1 = meanStd(folds.map((s) => s.macro_f1));
     const chosen = metric === 'accuracy' ? acc : f1;

@@ -1,6 +1,12 @@
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { LoadedData } from '../data/load.js';
-import { accuracy, classificationReport, confusionMatrix, meanStd, type ClassificationReport } from '../metrics/classification.js';
+import {
+  accuracy,
+  classificationReport,
+  confusionMatrix,
+  meanStd,
+  type ClassificationReport,
+} from '../metrics/classification.js';
 import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
 import { stepsKey, type PipelineConfig } from '../pipeline/steps.js';
 import { environment, type Environment } from './environment.js';
@@ -98,7 +104,9 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
     if (withTest) {
       ({ test, fitted } = await evaluateOnTest(Pipeline.fromSteps(config.steps), data, progress));
     } else if (finalFit) {
-      fitted = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, { onStep: (id) => progress?.advance(`final fit ${id}`) });
+      fitted = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
+        onStep: (id) => progress?.advance(`final fit ${id}`),
+      });
       progress?.advance('done');
     }
     const result: RunResult = {
@@ -120,7 +128,12 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
 }
 
 /** Cross-validation of one pipeline: the search loop with a single candidate, then the fold table and its summary. */
-async function crossValidate(config: PipelineConfig, data: LoadedData, progress?: ProgressSink, signal?: AbortSignal): Promise<CvResult> {
+async function crossValidate(
+  config: PipelineConfig,
+  data: LoadedData,
+  progress?: ProgressSink,
+  signal?: AbortSignal,
+): Promise<CvResult> {
   const { folds: k, seed } = config.evaluation;
   const source = new FoldSource(data.train, k, seed);
   const candidate = { key: stepsKey(config.steps), params: {}, steps: config.steps };
@@ -170,7 +183,10 @@ export async function evaluateOnTest(
   const t0 = performance.now();
   await pipeline.fit(data.train.X, data.train.y, { timings, onStep: (id) => progress?.advance(`final fit ${id}`) });
   const t1 = performance.now();
-  const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, { timings, onStep: () => progress?.advance('test predict') });
+  const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, {
+    timings,
+    onStep: () => progress?.advance('test predict'),
+  });
   const t2 = performance.now();
   const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
   const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);

@@ -38,9 +38,12 @@ export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: numbe
         for (let i = l + 2; i < n; i++) d[i] -= h;
         f += h;
         p = d[m];
-        let c = 1, c2 = c, c3 = c;
+        let c = 1,
+          c2 = c,
+          c3 = c;
         const el1 = e[l + 1];
-        let s = 0, s2 = 0;
+        let s = 0,
+          s2 = 0;
         for (let i = m - 1; i >= l; i--) {
           c3 = c2;
           c2 = c;
@@ -53,7 +56,8 @@ export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: numbe
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          const vi = i * n, vj = vi + n;
+          const vi = i * n,
+            vj = vi + n;
           for (let k = 0; k < n; k++) {
             const hk = vecs[vj + k];
             const vk = vecs[vi + k];
@@ -82,7 +86,8 @@ export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: numbe
     if (kMin !== i) {
       d[kMin] = d[i];
       d[i] = p;
-      const a = i * n, b = kMin * n;
+      const a = i * n,
+        b = kMin * n;
       for (let r = 0; r < n; r++) {
         const tmp = vecs[a + r];
         vecs[a + r] = vecs[b + r];
@@ -171,7 +176,9 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
   let m = 0; // basis vectors in use (q_0..q_{m-1}); T is m×m
   let brokeDown = false; // after a breakdown only the whole space certifies the top k (repeated eigenvalues)
   let nextCheck = Math.min(n, Math.max(2 * k, k + 20));
+  // eslint-disable-next-line no-useless-assignment -- assigned on every path before use; TypeScript cannot see it
   let tDiag = new Float64Array(0);
+  // eslint-disable-next-line no-useless-assignment -- as above
   let tVecs = new Float64Array(0);
   while (true) {
     // Lanczos step on q_m

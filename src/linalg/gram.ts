@@ -32,7 +32,13 @@ const FLOAT_BLOCK = 64;
  * their spread from cancelling in Σxxᵀ − n·μμᵀ): float32 products summed in float32 over blocks of 64 rows, then in
  * float64, as precise as the float32 input. The result depends only on the chunk, not on the thread.
  */
-export function gramOfRows(chunk: Float32Array, rows: number, d: number, shift: Float64Array, divisors: number[]): GramPart {
+export function gramOfRows(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+  shift: Float64Array,
+  divisors: number[],
+): GramPart {
   for (const D of divisors) {
     const part = integerGram(chunk, rows, d, D);
     if (part) return part;

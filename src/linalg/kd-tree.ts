@@ -66,7 +66,10 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
       m2[f] += v * v;
     }
   }
-  const order = sharedFrom(Int32Array, Array.from({ length: d }, (_, f) => f).sort((a, b) => m2[b] - m2[a] || a - b));
+  const order = sharedFrom(
+    Int32Array,
+    Array.from({ length: d }, (_, f) => f).sort((a, b) => m2[b] - m2[a] || a - b),
+  );
   // features reordered, rows as given
   const P = new Float32Array(n * d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) P[i * d + j] = data[i * d + order[j]];
@@ -92,10 +95,12 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
     let r = to - 1;
     while (r > l) {
       const m = (l + r) >>> 1;
-      let a = perm[l], b = perm[m], c = perm[r];
+      // median of three: order a ≤ b, then a c below b makes the median max(a, c)
+      let a = perm[l];
+      let b = perm[m];
+      const c = perm[r];
       if (less(b, a, s)) [a, b] = [b, a];
-      if (less(c, b, s)) [b, c] = [c, b];
-      if (less(b, a, s)) [a, b] = [b, a];
+      if (less(c, b, s)) b = less(c, a, s) ? a : c;
       const pivot = b;
       let i = l;
       let j = r;
@@ -184,7 +189,13 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
  * skipped, and the result is the k smallest (distance, training index) pairs, whatever the visiting order.
  * Distances: Σ(q − t)² (returned square-rooted) or Σ|q − t|, summed over features in the tree's order.
  */
-export function knnTreeTask(tree: KdTree, queries: Float32Array, nQuery: number, k: number, metric: Metric): Neighbours {
+export function knnTreeTask(
+  tree: KdTree,
+  queries: Float32Array,
+  nQuery: number,
+  k: number,
+  metric: Metric,
+): Neighbours {
   const { features: d, train, rowIndex, order, dim, split, left, right, lo, hi, boxLo, boxHi, boxDims: bd } = tree;
   const euclidean = metric === 'euclidean';
   const best = emptyNeighbours(nQuery, k);

@@ -26,36 +26,96 @@ export function dotBlock(
   const jEnd4 = j0 + ((j1 - j0) & ~3);
   let i = i0;
   for (; i < iEnd4; i += 4) {
-    const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
-    const o0 = outOff + (i - i0) * ldOut - j0, o1 = o0 + ldOut, o2 = o1 + ldOut, o3 = o2 + ldOut;
+    const a0 = i * d,
+      a1 = a0 + d,
+      a2 = a1 + d,
+      a3 = a2 + d;
+    const o0 = outOff + (i - i0) * ldOut - j0,
+      o1 = o0 + ldOut,
+      o2 = o1 + ldOut,
+      o3 = o2 + ldOut;
     let j = j0;
     for (; j < jEnd4; j += 4) {
-      const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      const b0 = j * d,
+        b1 = b0 + d,
+        b2 = b1 + d,
+        b3 = b2 + d;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let f = 0; f < d; f++) {
-        const x0 = A[a0 + f], x1 = A[a1 + f], x2 = A[a2 + f], x3 = A[a3 + f];
-        const y0 = B[b0 + f], y1 = B[b1 + f], y2 = B[b2 + f], y3 = B[b3 + f];
-        c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
-        c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
-        c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
-        c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+        const x0 = A[a0 + f],
+          x1 = A[a1 + f],
+          x2 = A[a2 + f],
+          x3 = A[a3 + f];
+        const y0 = B[b0 + f],
+          y1 = B[b1 + f],
+          y2 = B[b2 + f],
+          y3 = B[b3 + f];
+        c00 += x0 * y0;
+        c01 += x0 * y1;
+        c02 += x0 * y2;
+        c03 += x0 * y3;
+        c10 += x1 * y0;
+        c11 += x1 * y1;
+        c12 += x1 * y2;
+        c13 += x1 * y3;
+        c20 += x2 * y0;
+        c21 += x2 * y1;
+        c22 += x2 * y2;
+        c23 += x2 * y3;
+        c30 += x3 * y0;
+        c31 += x3 * y1;
+        c32 += x3 * y2;
+        c33 += x3 * y3;
       }
-      out[o0 + j] = c00; out[o0 + j + 1] = c01; out[o0 + j + 2] = c02; out[o0 + j + 3] = c03;
-      out[o1 + j] = c10; out[o1 + j + 1] = c11; out[o1 + j + 2] = c12; out[o1 + j + 3] = c13;
-      out[o2 + j] = c20; out[o2 + j + 1] = c21; out[o2 + j + 2] = c22; out[o2 + j + 3] = c23;
-      out[o3 + j] = c30; out[o3 + j + 1] = c31; out[o3 + j + 2] = c32; out[o3 + j + 3] = c33;
+      out[o0 + j] = c00;
+      out[o0 + j + 1] = c01;
+      out[o0 + j + 2] = c02;
+      out[o0 + j + 3] = c03;
+      out[o1 + j] = c10;
+      out[o1 + j + 1] = c11;
+      out[o1 + j + 2] = c12;
+      out[o1 + j + 3] = c13;
+      out[o2 + j] = c20;
+      out[o2 + j + 1] = c21;
+      out[o2 + j + 2] = c22;
+      out[o2 + j + 3] = c23;
+      out[o3 + j] = c30;
+      out[o3 + j + 1] = c31;
+      out[o3 + j + 2] = c32;
+      out[o3 + j + 3] = c33;
     }
     for (; j < j1; j++) {
       const b0 = j * d;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       for (let f = 0; f < d; f++) {
         const y = B[b0 + f];
-        c0 += A[a0 + f] * y; c1 += A[a1 + f] * y; c2 += A[a2 + f] * y; c3 += A[a3 + f] * y;
+        c0 += A[a0 + f] * y;
+        c1 += A[a1 + f] * y;
+        c2 += A[a2 + f] * y;
+        c3 += A[a3 + f] * y;
       }
-      out[o0 + j] = c0; out[o1 + j] = c1; out[o2 + j] = c2; out[o3 + j] = c3;
+      out[o0 + j] = c0;
+      out[o1 + j] = c1;
+      out[o2 + j] = c2;
+      out[o3 + j] = c3;
     }
   }
   for (; i < i1; i++) {
@@ -63,13 +123,25 @@ export function dotBlock(
     const o0 = outOff + (i - i0) * ldOut - j0;
     let j = j0;
     for (; j < jEnd4; j += 4) {
-      const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      const b0 = j * d,
+        b1 = b0 + d,
+        b2 = b1 + d,
+        b3 = b2 + d;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       for (let f = 0; f < d; f++) {
         const x = A[a0 + f];
-        c0 += x * B[b0 + f]; c1 += x * B[b1 + f]; c2 += x * B[b2 + f]; c3 += x * B[b3 + f];
+        c0 += x * B[b0 + f];
+        c1 += x * B[b1 + f];
+        c2 += x * B[b2 + f];
+        c3 += x * B[b3 + f];
       }
-      out[o0 + j] = c0; out[o0 + j + 1] = c1; out[o0 + j + 2] = c2; out[o0 + j + 3] = c3;
+      out[o0 + j] = c0;
+      out[o0 + j + 1] = c1;
+      out[o0 + j + 2] = c2;
+      out[o0 + j + 3] = c3;
     }
     for (; j < j1; j++) {
       const b0 = j * d;
@@ -101,37 +173,96 @@ export function manhattanBlock(
   const jEnd4 = j0 + ((j1 - j0) & ~3);
   let i = i0;
   for (; i < iEnd4; i += 4) {
-    const a0 = i * d, a1 = a0 + d, a2 = a1 + d, a3 = a2 + d;
-    const o0 = outOff + (i - i0) * ldOut - j0, o1 = o0 + ldOut, o2 = o1 + ldOut, o3 = o2 + ldOut;
+    const a0 = i * d,
+      a1 = a0 + d,
+      a2 = a1 + d,
+      a3 = a2 + d;
+    const o0 = outOff + (i - i0) * ldOut - j0,
+      o1 = o0 + ldOut,
+      o2 = o1 + ldOut,
+      o3 = o2 + ldOut;
     let j = j0;
     for (; j < jEnd4; j += 4) {
-      const b0 = j * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      const b0 = j * d,
+        b1 = b0 + d,
+        b2 = b1 + d,
+        b3 = b2 + d;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
+      let c30 = 0,
+        c31 = 0,
+        c32 = 0,
+        c33 = 0;
       for (let f = 0; f < d; f++) {
-        const x0 = A[a0 + f], x1 = A[a1 + f], x2 = A[a2 + f], x3 = A[a3 + f];
-        const y0 = B[b0 + f], y1 = B[b1 + f], y2 = B[b2 + f], y3 = B[b3 + f];
-        c00 += Math.abs(x0 - y0); c01 += Math.abs(x0 - y1); c02 += Math.abs(x0 - y2); c03 += Math.abs(x0 - y3);
-        c10 += Math.abs(x1 - y0); c11 += Math.abs(x1 - y1); c12 += Math.abs(x1 - y2); c13 += Math.abs(x1 - y3);
-        c20 += Math.abs(x2 - y0); c21 += Math.abs(x2 - y1); c22 += Math.abs(x2 - y2); c23 += Math.abs(x2 - y3);
-        c30 += Math.abs(x3 - y0); c31 += Math.abs(x3 - y1); c32 += Math.abs(x3 - y2); c33 += Math.abs(x3 - y3);
+        const x0 = A[a0 + f],
+          x1 = A[a1 + f],
+          x2 = A[a2 + f],
+          x3 = A[a3 + f];
+        const y0 = B[b0 + f],
+          y1 = B[b1 + f],
+          y2 = B[b2 + f],
+          y3 = B[b3 + f];
+        c00 += Math.abs(x0 - y0);
+        c01 += Math.abs(x0 - y1);
+        c02 += Math.abs(x0 - y2);
+        c03 += Math.abs(x0 - y3);
+        c10 += Math.abs(x1 - y0);
+        c11 += Math.abs(x1 - y1);
+        c12 += Math.abs(x1 - y2);
+        c13 += Math.abs(x1 - y3);
+        c20 += Math.abs(x2 - y0);
+        c21 += Math.abs(x2 - y1);
+        c22 += Math.abs(x2 - y2);
+        c23 += Math.abs(x2 - y3);
+        c30 += Math.abs(x3 - y0);
+        c31 += Math.abs(x3 - y1);
+        c32 += Math.abs(x3 - y2);
+        c33 += Math.abs(x3 - y3);
       }
-      out[o0 + j] = c00; out[o0 + j + 1] = c01; out[o0 + j + 2] = c02; out[o0 + j + 3] = c03;
-      out[o1 + j] = c10; out[o1 + j + 1] = c11; out[o1 + j + 2] = c12; out[o1 + j + 3] = c13;
-      out[o2 + j] = c20; out[o2 + j + 1] = c21; out[o2 + j + 2] = c22; out[o2 + j + 3] = c23;
-      out[o3 + j] = c30; out[o3 + j + 1] = c31; out[o3 + j + 2] = c32; out[o3 + j + 3] = c33;
+      out[o0 + j] = c00;
+      out[o0 + j + 1] = c01;
+      out[o0 + j + 2] = c02;
+      out[o0 + j + 3] = c03;
+      out[o1 + j] = c10;
+      out[o1 + j + 1] = c11;
+      out[o1 + j + 2] = c12;
+      out[o1 + j + 3] = c13;
+      out[o2 + j] = c20;
+      out[o2 + j + 1] = c21;
+      out[o2 + j + 2] = c22;
+      out[o2 + j + 3] = c23;
+      out[o3 + j] = c30;
+      out[o3 + j + 1] = c31;
+      out[o3 + j + 2] = c32;
+      out[o3 + j + 3] = c33;
     }
     for (; j < j1; j++) {
       const b0 = j * d;
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      let c0 = 0,
+        c1 = 0,
+        c2 = 0,
+        c3 = 0;
       for (let f = 0; f < d; f++) {
         const y = B[b0 + f];
-        c0 += Math.abs(A[a0 + f] - y); c1 += Math.abs(A[a1 + f] - y);
-        c2 += Math.abs(A[a2 + f] - y); c3 += Math.abs(A[a3 + f] - y);
+        c0 += Math.abs(A[a0 + f] - y);
+        c1 += Math.abs(A[a1 + f] - y);
+        c2 += Math.abs(A[a2 + f] - y);
+        c3 += Math.abs(A[a3 + f] - y);
       }
-      out[o0 + j] = c0; out[o1 + j] = c1; out[o2 + j] = c2; out[o3 + j] = c3;
+      out[o0 + j] = c0;
+      out[o1 + j] = c1;
+      out[o2 + j] = c2;
+      out[o3 + j] = c3;
     }
   }
   for (; i < i1; i++) {
@@ -160,7 +291,10 @@ export function squaredNorms(A: Float32Array, i0: number, i1: number, d: number,
 export function matVec(M: Float64Array, n: number, x: Float64Array, y: Float64Array): void {
   for (let i = 0; i < n; i++) {
     const o = i * n;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     let f = 0;
     for (; f + 3 < n; f += 4) {
       s0 += M[o + f] * x[f];

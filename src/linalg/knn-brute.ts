@@ -37,7 +37,13 @@ const QUERY_BLOCK = 16;
  * Euclidean distances come from ‖q‖² + ‖t‖² − 2·q·t (blocked dot products), clamped at 0, then square-rooted;
  * a partial selection keeps the k best per query (insertion into a sorted list of k).
  */
-export function knnSearchTask(index: BruteIndex, queries: Float32Array, nQuery: number, k: number, metric: Metric): Neighbours {
+export function knnSearchTask(
+  index: BruteIndex,
+  queries: Float32Array,
+  nQuery: number,
+  k: number,
+  metric: Metric,
+): Neighbours {
   const { train, norms, rows: nTrain, features: d } = index;
   const best = emptyNeighbours(nQuery, k);
   const { index: bestI, distance: bestD } = best;

@@ -21,7 +21,14 @@ export function emptyNeighbours(n: number, k: number): Neighbours {
  * Inserts (d, i) into the sorted list at [at, at + k), dropping its last pair. The caller checks first that (d, i)
  * comes before that last pair (smaller distance, or equal distance and lower index).
  */
-export function insertNeighbour(index: Int32Array, distance: Float64Array, at: number, k: number, d: number, i: number): void {
+export function insertNeighbour(
+  index: Int32Array,
+  distance: Float64Array,
+  at: number,
+  k: number,
+  d: number,
+  i: number,
+): void {
   let p = at + k - 1;
   while (p > at && (distance[p - 1] > d || (distance[p - 1] === d && index[p - 1] > i))) {
     distance[p] = distance[p - 1];

@@ -166,13 +166,25 @@ export function svmPredictTask(
           // four machines at a time: independent sums that share each kernel value
           let m = 0;
           for (; m + 3 < km1; m += 4) {
-            const c0 = m * total, c1 = c0 + total, c2 = c1 + total, c3 = c2 + total;
-            let u0 = acc[aoc + m], u1 = acc[aoc + m + 1], u2 = acc[aoc + m + 2], u3 = acc[aoc + m + 3];
+            const c0 = m * total,
+              c1 = c0 + total,
+              c2 = c1 + total,
+              c3 = c2 + total;
+            let u0 = acc[aoc + m],
+              u1 = acc[aoc + m + 1],
+              u2 = acc[aoc + m + 2],
+              u3 = acc[aoc + m + 3];
             for (let s = lo; s < hi; s++) {
               const kv = tile[tOff + s];
-              u0 += coef[c0 + s] * kv; u1 += coef[c1 + s] * kv; u2 += coef[c2 + s] * kv; u3 += coef[c3 + s] * kv;
+              u0 += coef[c0 + s] * kv;
+              u1 += coef[c1 + s] * kv;
+              u2 += coef[c2 + s] * kv;
+              u3 += coef[c3 + s] * kv;
             }
-            acc[aoc + m] = u0; acc[aoc + m + 1] = u1; acc[aoc + m + 2] = u2; acc[aoc + m + 3] = u3;
+            acc[aoc + m] = u0;
+            acc[aoc + m + 1] = u1;
+            acc[aoc + m + 2] = u2;
+            acc[aoc + m + 3] = u3;
           }
           for (; m < km1; m++) {
             const c0 = m * total;

@@ -14,7 +14,16 @@ export interface WasmKernels {
   gramRowsF32(X: number, rows: number, d4: number, gram: number): void;
   flushI32(src: number, dst: number, count: number): void;
   projectRows(
-    src: number, rows: number, d: number, mean: number, w: number, k8: number, scale: number, out: number, k: number, scratch: number,
+    src: number,
+    rows: number,
+    d: number,
+    mean: number,
+    w: number,
+    k8: number,
+    scale: number,
+    out: number,
+    k: number,
+    scratch: number,
   ): void;
 }
 

@@ -12,7 +12,8 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
   for (let i = 0; i < yTrue.length; i++) {
     const t = yTrue[i];
     const p = yPred[i];
-    if (t >= nClasses || p >= nClasses) throw new Error(`confusionMatrix: label ${Math.max(t, p)} outside 0..${nClasses - 1}`);
+    if (t >= nClasses || p >= nClasses)
+      throw new Error(`confusionMatrix: label ${Math.max(t, p)} outside 0..${nClasses - 1}`);
     cm[t][p]++;
   }
   return cm;
@@ -80,7 +81,8 @@ export function classificationReport(cm: number[][]): ClassificationReport {
 
 /** Fraction of equal entries. */
 export function accuracy(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): number {
-  if (yTrue.length !== yPred.length) throw new Error(`accuracy: ${yTrue.length} true labels but ${yPred.length} predictions`);
+  if (yTrue.length !== yPred.length)
+    throw new Error(`accuracy: ${yTrue.length} true labels but ${yPred.length} predictions`);
   let hits = 0;
   for (let i = 0; i < yTrue.length; i++) if (yTrue[i] === yPred[i]) hits++;
   return yTrue.length > 0 ? hits / yTrue.length : 0;

@@ -187,7 +187,11 @@ export function comparePair(a: RunRecord, b: RunRecord, alpha = 0.05): PairCompa
     const rb = classificationReport(tb.confusion_matrix);
     const perClassMcnemar = Array.from({ length: n }, (_, c) => {
       const rows = labels.flatMap((v, i) => (v === c ? [i] : []));
-      return mcnemar(rows.map((i) => labels[i]), rows.map((i) => ta.predictions[i]), rows.map((i) => tb.predictions[i]));
+      return mcnemar(
+        rows.map((i) => labels[i]),
+        rows.map((i) => ta.predictions[i]),
+        rows.map((i) => tb.predictions[i]),
+      );
     });
     const adjusted = holm(perClassMcnemar.map((m) => m.pValue));
     const perClass: ClassComparison[] = ra.perClass.map((ca, c) => {
@@ -225,12 +229,20 @@ export function comparePair(a: RunRecord, b: RunRecord, alpha = 0.05): PairCompa
       cellChanges,
     };
   } else {
-    testMissing = [a, b].filter((r) => !r.test).map((r) => `${r.name} has no test results`).join('; ');
+    testMissing = [a, b]
+      .filter((r) => !r.test)
+      .map((r) => `${r.name} has no test results`)
+      .join('; ');
   }
 
   let cv: PairComparison['cv'];
   if (!a.cv || !b.cv) {
-    cv = { missing: [a, b].filter((r) => !r.cv).map((r) => `${r.name} was not cross-validated`).join('; ') };
+    cv = {
+      missing: [a, b]
+        .filter((r) => !r.cv)
+        .map((r) => `${r.name} was not cross-validated`)
+        .join('; '),
+    };
   } else if (a.cv.folds_id !== b.cv.folds_id || a.cv.k !== b.cv.k) {
     cv = {
       missing: `the runs used different folds (${a.name}: ${a.cv.k} folds, id ${a.cv.folds_id}; ${b.name}: ${b.cv.k} folds, id ${b.cv.folds_id}), so fold scores cannot be paired`,

@@ -22,19 +22,33 @@ export interface ClassPixelStats {
  * Statistics of each class 0..nClasses−1 over images X (rows × side², values 0..255) with labels y. A class with no
  * images gets zeros.
  */
-export function classPixelStats(X: { rows: number; cols: number; data: ArrayLike<number> }, y: ArrayLike<number>, nClasses: number): ClassPixelStats[] {
+export function classPixelStats(
+  X: { rows: number; cols: number; data: ArrayLike<number> },
+  y: ArrayLike<number>,
+  nClasses: number,
+): ClassPixelStats[] {
   if (X.rows !== y.length) throw new Error(`classPixelStats: ${X.rows} images but ${y.length} labels`);
   const side = Math.round(Math.sqrt(X.cols));
   if (side * side !== X.cols) throw new Error(`classPixelStats: ${X.cols} pixels per row is not a square image`);
   const acc = Array.from({ length: nClasses }, () => ({
-    images: 0, sum: 0, sumSq: 0, ink: 0, inkSum: 0, boxW: 0, boxH: 0, mean: new Float64Array(X.cols),
+    images: 0,
+    sum: 0,
+    sumSq: 0,
+    ink: 0,
+    inkSum: 0,
+    boxW: 0,
+    boxH: 0,
+    mean: new Float64Array(X.cols),
   }));
   const { data, cols } = X;
   for (let i = 0; i < X.rows; i++) {
     const a = acc[y[i]];
     if (!a) throw new Error(`classPixelStats: label ${y[i]} at row ${i} outside 0..${nClasses - 1}`);
     a.images++;
-    let minR = side, maxR = -1, minC = side, maxC = -1;
+    let minR = side,
+      maxR = -1,
+      minC = side,
+      maxC = -1;
     const base = i * cols;
     for (let j = 0; j < cols; j++) {
       const v = data[base + j];

@@ -37,7 +37,10 @@ export function mcnemar(
   if (predA.length !== yTrue.length || predB.length !== yTrue.length) {
     throw new Error(`mcnemar: ${yTrue.length} labels but ${predA.length} and ${predB.length} predictions`);
   }
-  let bothRight = 0, b = 0, c = 0, bothWrong = 0;
+  let bothRight = 0,
+    b = 0,
+    c = 0,
+    bothWrong = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const a = predA[i] === yTrue[i];
     const bb = predB[i] === yTrue[i];
@@ -50,7 +53,11 @@ export function mcnemar(
 }
 
 /** McNemar's test from the two discordant counts alone (b: only A right, c: only B right). */
-export function mcnemarFromCounts(b: number, c: number, exactBelow = MCNEMAR_EXACT_BELOW): Pick<McNemarResult, 'b' | 'c' | 'method' | 'statistic' | 'pValue'> {
+export function mcnemarFromCounts(
+  b: number,
+  c: number,
+  exactBelow = MCNEMAR_EXACT_BELOW,
+): Pick<McNemarResult, 'b' | 'c' | 'method' | 'statistic' | 'pValue'> {
   const n = b + c;
   if (n < exactBelow) {
     return { b, c, method: 'exact', statistic: Math.min(b, c), pValue: binomialTwoSided(Math.min(b, c), n) };
@@ -108,7 +115,11 @@ export function pairedTTest(a: readonly number[], b: readonly number[]): PairedT
  *
  * @param testTrainRatio n_test / n_train of one fold; defaults to 1/(k − 1), k-fold cross-validation.
  */
-export function correctedResampledTTest(a: readonly number[], b: readonly number[], testTrainRatio?: number): PairedTTestResult {
+export function correctedResampledTTest(
+  a: readonly number[],
+  b: readonly number[],
+  testTrainRatio?: number,
+): PairedTTestResult {
   return tTest(a, b, (k) => 1 / k + (testTrainRatio ?? 1 / (k - 1)));
 }
 
@@ -125,7 +136,14 @@ function tTest(a: readonly number[], b: readonly number[], varianceFactor: (k: n
   const degenerate = sd <= 1e-12 * Math.max(1, Math.abs(mean));
   if (degenerate) {
     const zero = Math.abs(mean) <= 1e-12;
-    return { k, meanDifference: mean, sdDifference: sd, df, t: zero ? 0 : Math.sign(mean) * Infinity, pValue: zero ? 1 : 0 };
+    return {
+      k,
+      meanDifference: mean,
+      sdDifference: sd,
+      df,
+      t: zero ? 0 : Math.sign(mean) * Infinity,
+      pValue: zero ? 1 : 0,
+    };
   }
   const t = mean / Math.sqrt(varianceFactor(k) * variance);
   return { k, meanDifference: mean, sdDifference: sd, df, t, pValue: studentTTwoSided(t, df) };

@@ -45,7 +45,10 @@ export function encodeModel(pipeline: Pipeline, steps: readonly StepConfig[], in
 }
 
 /** A fitted pipeline and its info from model-file bytes; ModelError when they are not a model this version reads. */
-export function decodeModel(bytes: Buffer, what = 'model file'): { pipeline: Pipeline; steps: StepConfig[]; info: ModelInfo } {
+export function decodeModel(
+  bytes: Buffer,
+  what = 'model file',
+): { pipeline: Pipeline; steps: StepConfig[]; info: ModelInfo } {
   if (bytes.length < PREFIX || bytes.toString('latin1', 0, 8) !== MAGIC) {
     throw new ModelError(`${what}: not a fashion-pipeline model (save one with \`pipeline run FILE --save-model\`)`);
   }
@@ -63,7 +66,9 @@ export function decodeModel(bytes: Buffer, what = 'model file'): { pipeline: Pip
   }
   if (header === null || typeof header !== 'object') throw new ModelError(`${what}: damaged header`);
   if (header.format !== FORMAT) {
-    throw new ModelError(`${what}: model format ${header.format}, this version of fashion-pipeline reads format ${FORMAT}`);
+    throw new ModelError(
+      `${what}: model format ${header.format}, this version of fashion-pipeline reads format ${FORMAT}`,
+    );
   }
   if (!Array.isArray(header.steps) || !Array.isArray(header.stages) || header.steps.length !== header.stages.length) {
     throw new ModelError(`${what}: damaged header (steps and stages disagree)`);
@@ -83,7 +88,8 @@ export function decodeModel(bytes: Buffer, what = 'model file'): { pipeline: Pip
     try {
       s.stage.restore(state as Snapshot);
     } catch (err) {
-      if (err instanceof ModelError) throw new ModelError(`${what}: step ${s.id}: ${err.message.replace(/^model file: /, '')}`);
+      if (err instanceof ModelError)
+        throw new ModelError(`${what}: step ${s.id}: ${err.message.replace(/^model file: /, '')}`);
       throw new ModelError(`${what}: step ${s.id} cannot be restored (${(err as Error).message})`);
     }
   });
@@ -97,7 +103,9 @@ export function loadModel(path: string): { pipeline: Pipeline; steps: StepConfig
     bytes = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ModelError(code === 'ENOENT' ? `${path}: no such model file` : `${path}: cannot read (${code ?? (err as Error).message})`);
+    throw new ModelError(
+      code === 'ENOENT' ? `${path}: no such model file` : `${path}: cannot read (${code ?? (err as Error).message})`,
+    );
   }
   return decodeModel(bytes, path);
 }

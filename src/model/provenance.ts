@@ -28,7 +28,6 @@ export interface ModelInfo {
   fit_key: string;
 }
 
-
 /**
  * What a fit depends on: the code (codeVersion), the steps with their params, the training data (checksums of the
  * training files, rows after any limit) and the seed. Two fits with the same key give the same model.

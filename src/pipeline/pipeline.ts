@@ -1,6 +1,13 @@
 import type { Matrix } from '../linalg/matrix.js';
 import { registry } from '../stages/registry.js';
-import { ParamRangeError, SnapshotError, type Estimator, type Snapshot, type Stage, type Transformer } from '../stages/stage.js';
+import {
+  ParamRangeError,
+  SnapshotError,
+  type Estimator,
+  type Snapshot,
+  type Stage,
+  type Transformer,
+} from '../stages/stage.js';
 import { digest } from '../util/hash.js';
 import { stepsIdentity, type StepConfig } from './steps.js';
 
@@ -95,7 +102,8 @@ export class Pipeline {
 
   constructor(readonly steps: readonly Step[]) {
     if (steps.length === 0) throw new Error('a pipeline needs at least one stage');
-    if (this.estimator.kind !== 'estimator') throw new Error(`the last stage must be an estimator, got ${this.estimator.name}`);
+    if (this.estimator.kind !== 'estimator')
+      throw new Error(`the last stage must be an estimator, got ${this.estimator.name}`);
   }
 
   /** Builds unfitted stages from validated step configs. */
@@ -124,7 +132,11 @@ export class Pipeline {
 
   /** The steps as plain data (id, stage, params), the form keys are derived from. */
   get configs(): StepConfig[] {
-    return this.steps.map((s) => ({ id: s.id, stage: s.stage.name, params: s.stage.params as Record<string, unknown> }));
+    return this.steps.map((s) => ({
+      id: s.id,
+      stage: s.stage.name,
+      params: s.stage.params as Record<string, unknown>,
+    }));
   }
 
   /**
@@ -158,7 +170,8 @@ export class Pipeline {
       timings?.add(id, 'transform_ms', t2 - t1);
       onStep?.(id, 'fit_ms');
       const states = memory ? snapshots(transformers.slice(0, i + 1).map((t) => t.stage)) : null;
-      if (memory && states) memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms: t2 - t0 });
+      if (memory && states)
+        memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms: t2 - t0 });
     }
     for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
@@ -192,7 +205,11 @@ export class Pipeline {
       current = await stage.transform(current);
       const ms = performance.now() - t0;
       timings?.add(id, 'transform_ms', ms);
-      remember?.store.set(this.prefixKey(`transform|${this.#fittedOn}`, remember.input, i + 1), { output: current, states: null, ms });
+      remember?.store.set(this.prefixKey(`transform|${this.#fittedOn}`, remember.input, i + 1), {
+        output: current,
+        states: null,
+        ms,
+      });
     }
     return current;
   }

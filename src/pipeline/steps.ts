@@ -32,7 +32,9 @@ export interface PipelineConfig {
  * Follows the feature count from the 784 pixels through every transformer; the first param that cannot work with
  * the features it receives (e.g. PCA components above them), or null.
  */
-export function featureFlowProblem(steps: readonly StepConfig[]): { index: number; param: string; message: string } | null {
+export function featureFlowProblem(
+  steps: readonly StepConfig[],
+): { index: number; param: string; message: string } | null {
   let features = PIXELS;
   for (const [index, step] of steps.entries()) {
     const spec = registry.get(step.stage)!;
@@ -46,7 +48,6 @@ export function featureFlowProblem(steps: readonly StepConfig[]): { index: numbe
   }
   return null;
 }
-
 
 /** The steps as plain data, in the one form every key is derived from (ids, stage names, params; key order normalised). */
 export function stepsIdentity(steps: readonly StepConfig[]): string {

@@ -35,7 +35,8 @@ export function leaderboardMarkdown(page: LeaderboardPage): string {
     `From \`${page.source}\`. Sorted by test accuracy; the best value of each column is in **bold** (highest score, shortest time). ` +
       'The class columns are the F1 score of each class on the test set; fit and predict are the final fit on all training rows and the prediction of the test set.',
   );
-  if (page.skipped.length > 0) out.push('', `Not compared: ${page.skipped.map((s) => `\`${s.file}\` (${s.reason})`).join(', ')}.`);
+  if (page.skipped.length > 0)
+    out.push('', `Not compared: ${page.skipped.map((s) => `\`${s.file}\` (${s.reason})`).join(', ')}.`);
   if (page.chart) out.push('', `![Test accuracy per run, with cross-validation mean ± std](${page.chart})`);
   out.push('', leaderboardTable(board, page.links));
   out.push('', 'Compare two runs with significance tests: `pipeline compare results/A.json results/B.json`.');
@@ -45,7 +46,15 @@ export function leaderboardMarkdown(page: LeaderboardPage): string {
 /** The leaderboard table (best of each column in bold) and the steps of each run, without a heading. */
 export function leaderboardTable(board: Leaderboard, links: Record<string, string> = {}): string {
   const out: string[] = [];
-  const header = ['pipeline', 'CV accuracy (mean ± std)', 'test accuracy', 'macro-F1', ...board.classNames, 'fit', 'predict'];
+  const header = [
+    'pipeline',
+    'CV accuracy (mean ± std)',
+    'test accuracy',
+    'macro-F1',
+    ...board.classNames,
+    'fit',
+    'predict',
+  ];
   const rows = board.rows.map((r, i) => {
     const link = links[r.name];
     const name = link ? `[${r.name}](${link})` : r.name;
@@ -65,14 +74,17 @@ export function leaderboardTable(board: Leaderboard, links: Record<string, strin
   out.push('', 'Steps: ' + board.rows.map((r) => `${r.name}: ${r.steps.join(' → ')}`).join('; ') + '.');
   out.push(...sampleNote(board));
   const folds = [...new Set(board.rows.flatMap((r) => (r.cv ? [r.cv.k] : [])))];
-  if (folds.length === 1) out.push('', `CV accuracy is the mean ± standard deviation over the ${folds[0]} folds of each run.`);
-  else if (folds.length > 1) out.push('', `CV accuracy is the mean ± standard deviation over each run's folds (${folds.join(' or ')}).`);
+  if (folds.length === 1)
+    out.push('', `CV accuracy is the mean ± standard deviation over the ${folds[0]} folds of each run.`);
+  else if (folds.length > 1)
+    out.push('', `CV accuracy is the mean ± standard deviation over each run's folds (${folds.join(' or ')}).`);
   return out.join('\n');
 }
 
 /** Runs trained or tested on fewer rows than the others (a `limit` subset) are named: their numbers are not comparable. */
 function sampleNote(board: Leaderboard): string[] {
-  const most = (pick: (r: Leaderboard['rows'][number]) => number | undefined) => Math.max(0, ...board.rows.map((r) => pick(r) ?? 0));
+  const most = (pick: (r: Leaderboard['rows'][number]) => number | undefined) =>
+    Math.max(0, ...board.rows.map((r) => pick(r) ?? 0));
   const train = most((r) => r.trainRows);
   const test = most((r) => r.test?.rows);
   const parts = board.rows.flatMap((r) => {
@@ -82,8 +94,11 @@ function sampleNote(board: Leaderboard): string[] {
     return fewer.length > 0 ? [`${r.name} was ${fewer.join(' and ')}`] : [];
   });
   if (parts.length === 0) return [];
-  return ['', `Not on the same data: ${parts.join('; ')} (the largest runs: ${train} training rows, ${test} test images). ` +
-    `Such a run's scores and times are not directly comparable with the others'.`];
+  return [
+    '',
+    `Not on the same data: ${parts.join('; ')} (the largest runs: ${train} training rows, ${test} test images). ` +
+      `Such a run's scores and times are not directly comparable with the others'.`,
+  ];
 }
 
 /** The two-run page: verdicts in words first, then McNemar's table, fold scores, per-class deltas and cell changes. */
@@ -113,7 +128,7 @@ export function pairMarkdown(cmp: PairComparison, options: { chart?: string; lea
     out.push(
       '',
       `Only the ${m.b + m.c} images where exactly one run is right carry information. With fewer than ${t.exactBelow} of them the test is the exact ` +
-        'binomial test of b against Binomial(b + c, ½); otherwise chi-square with Edwards\' continuity correction, χ² = (|b − c| − 1)² / (b + c), one degree of freedom.',
+        "binomial test of b against Binomial(b + c, ½); otherwise chi-square with Edwards' continuity correction, χ² = (|b − c| − 1)² / (b + c), one degree of freedom.",
     );
   }
 
@@ -128,14 +143,31 @@ export function pairMarkdown(cmp: PairComparison, options: { chart?: string; lea
         ['fold', a, b, 'difference'],
         [
           ...cv.folds.map((f) => [f.fold, fixed(f.a), fixed(f.b), signed(f.delta)]),
-          ['**mean**', fixed(mean(cv.folds.map((f) => f.a))), fixed(mean(cv.folds.map((f) => f.b))), `**${signed(cv.corrected.meanDifference)}**`],
+          [
+            '**mean**',
+            fixed(mean(cv.folds.map((f) => f.a))),
+            fixed(mean(cv.folds.map((f) => f.b))),
+            `**${signed(cv.corrected.meanDifference)}**`,
+          ],
         ],
       ),
     );
-    out.push('', markdownTable(['test', 't', 'df', 'p'], [
-      [`**Nadeau & Bengio corrected resampled t-test** (used)`, tValue(cv.corrected.t), cv.corrected.df, `**${formatP(cv.corrected.pValue)}**`],
-      ['ordinary paired t-test (for contrast only)', tValue(cv.naive.t), cv.naive.df, formatP(cv.naive.pValue)],
-    ], ['l', 'r', 'r', 'r']));
+    out.push(
+      '',
+      markdownTable(
+        ['test', 't', 'df', 'p'],
+        [
+          [
+            `**Nadeau & Bengio corrected resampled t-test** (used)`,
+            tValue(cv.corrected.t),
+            cv.corrected.df,
+            `**${formatP(cv.corrected.pValue)}**`,
+          ],
+          ['ordinary paired t-test (for contrast only)', tValue(cv.naive.t), cv.naive.df, formatP(cv.naive.pValue)],
+        ],
+        ['l', 'r', 'r', 'r'],
+      ),
+    );
     out.push('', cvCaveat(cv));
   }
 
@@ -148,13 +180,34 @@ export function pairMarkdown(cmp: PairComparison, options: { chart?: string; lea
     );
     out.push(
       markdownTable(
-        ['class', `precision ${a}`, b, 'Δ', `recall ${a}`, b, 'Δ', `F1 ${a}`, b, 'Δ', `only ${a}`, `only ${b}`, 'p (Holm)'],
+        [
+          'class',
+          `precision ${a}`,
+          b,
+          'Δ',
+          `recall ${a}`,
+          b,
+          'Δ',
+          `F1 ${a}`,
+          b,
+          'Δ',
+          `only ${a}`,
+          `only ${b}`,
+          'p (Holm)',
+        ],
         t.perClass.map((c) => [
           c.name,
-          c.precision.a.toFixed(4), c.precision.b.toFixed(4), signed(c.precision.delta),
-          c.recall.a.toFixed(4), c.recall.b.toFixed(4), bold(signed(c.recall.delta), c.significant),
-          c.f1.a.toFixed(4), c.f1.b.toFixed(4), signed(c.f1.delta),
-          c.mcnemar.b, c.mcnemar.c,
+          c.precision.a.toFixed(4),
+          c.precision.b.toFixed(4),
+          signed(c.precision.delta),
+          c.recall.a.toFixed(4),
+          c.recall.b.toFixed(4),
+          bold(signed(c.recall.delta), c.significant),
+          c.f1.a.toFixed(4),
+          c.f1.b.toFixed(4),
+          signed(c.f1.delta),
+          c.mcnemar.b,
+          c.mcnemar.c,
           bold(formatP(c.pHolm), c.significant),
         ]),
       ),
@@ -165,10 +218,19 @@ export function pairMarkdown(cmp: PairComparison, options: { chart?: string; lea
     } else {
       const names = t.perClass.map((c) => c.name);
       const shown = t.cellChanges.slice(0, 15);
-      out.push(`Mistakes (true → predicted) whose count changed most; negative means ${b} makes that mistake less often.`, '');
-      out.push(markdownTable(['true → predicted', a, b, 'change'], shown.map((c) => [`${names[c.true]} → ${names[c.predicted]}`, c.a, c.b, signed(c.delta, 0)])));
+      out.push(
+        `Mistakes (true → predicted) whose count changed most; negative means ${b} makes that mistake less often.`,
+        '',
+      );
+      out.push(
+        markdownTable(
+          ['true → predicted', a, b, 'change'],
+          shown.map((c) => [`${names[c.true]} → ${names[c.predicted]}`, c.a, c.b, signed(c.delta, 0)]),
+        ),
+      );
       const rest = t.cellChanges.length - shown.length;
-      if (rest > 0) out.push('', `${rest} more cells changed by ${Math.abs(t.cellChanges[shown.length].delta)} or less.`);
+      if (rest > 0)
+        out.push('', `${rest} more cells changed by ${Math.abs(t.cellChanges[shown.length].delta)} or less.`);
     }
   }
   return out.join('\n') + '\n';
@@ -181,7 +243,10 @@ function tValue(t: number): string {
 function mcnemarSentence(cmp: PairComparison): string {
   const t = cmp.test!;
   const m = t.mcnemar;
-  const how = m.method === 'exact' ? `exact binomial test, since b + c = ${m.b + m.c} < ${t.exactBelow}` : `chi-square with continuity correction, χ² = ${m.statistic.toFixed(3)}`;
+  const how =
+    m.method === 'exact'
+      ? `exact binomial test, since b + c = ${m.b + m.c} < ${t.exactBelow}`
+      : `chi-square with continuity correction, χ² = ${m.statistic.toFixed(3)}`;
   return `${cmp.a} alone is right on b = ${m.b} images, ${cmp.b} alone on c = ${m.c}; McNemar (${how}): p = ${formatP(m.pValue)}.`;
 }
 
@@ -221,7 +286,9 @@ export function verdicts(cmp: PairComparison): string[] {
       cv.significant
         ? `**Cross-validation: significant.** ${better} is better: ${what} < ${alpha}.`
         : `**Cross-validation: not significant.** ${what} ≥ ${alpha}` +
-            (cv.naive.pValue < alpha ? ` (the uncorrected paired t-test would have said p = ${formatP(cv.naive.pValue)}: the correction matters here).` : '.'),
+            (cv.naive.pValue < alpha
+              ? ` (the uncorrected paired t-test would have said p = ${formatP(cv.naive.pValue)}: the correction matters here).`
+              : '.'),
     );
   }
   if (t) {
@@ -230,7 +297,12 @@ export function verdicts(cmp: PairComparison): string[] {
       sig.length === 0
         ? `Per class: no class's recall differs significantly (McNemar per class, Holm-adjusted).`
         : `Per class (McNemar on that class's images, Holm-adjusted): ` +
-            sig.map((c) => `${c.name} — ${c.recall.delta > 0 ? b : a} better (recall ${c.recall.a.toFixed(3)} → ${c.recall.b.toFixed(3)}, p = ${formatP(c.pHolm)})`).join('; ') +
+            sig
+              .map(
+                (c) =>
+                  `${c.name} — ${c.recall.delta > 0 ? b : a} better (recall ${c.recall.a.toFixed(3)} → ${c.recall.b.toFixed(3)}, p = ${formatP(c.pHolm)})`,
+              )
+              .join('; ') +
             '; no other class differs significantly.',
     );
   }

@@ -15,7 +15,9 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
   out.push(
     '',
     `${plan.candidates} candidates × ${result.k} stratified folds (seed ${result.seed}, the same folds for every candidate), ranked by mean CV ${metric}.` +
-      (result.resumed > 0 ? ` Resumed: ${result.resumed} fold scores came from the checkpoint of an interrupted run.` : ''),
+      (result.resumed > 0
+        ? ` Resumed: ${result.resumed} fold scores came from the checkpoint of an interrupted run.`
+        : ''),
   );
   out.push('', '## Best', '');
   out.push(
@@ -24,7 +26,15 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
       [
         ['params', `\`${describe(best.params)}\``],
         [`CV ${metric} (mean ± std)`, `${fixed(best.mean)} ± ${fixed(best.std)}`],
-        ...(result.test ? [['test accuracy (refit on all training rows)', `${fixed(result.test.accuracy)} (${result.test.rows} images)`] as [string, string], ['test macro-F1', fixed(result.test.macro_f1)] as [string, string]] : []),
+        ...(result.test
+          ? [
+              [
+                'test accuracy (refit on all training rows)',
+                `${fixed(result.test.accuracy)} (${result.test.rows} images)`,
+              ] as [string, string],
+              ['test macro-F1', fixed(result.test.macro_f1)] as [string, string],
+            ]
+          : []),
       ],
       ['l', 'r'],
     ),
@@ -51,8 +61,16 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
       [
         ['fold fits (candidates × folds)', String(plan.units)],
         ['of those read from the checkpoint', String(result.resumed)],
-        ['transformer-prefix fits needed / served from disk cache', `${plan.transformer_fits} / ${plan.transformer_fits_cached}`],
-        ['cache', cache.enabled ? `on: ${cache.memory_hits} memory hits, ${cache.disk_hits} disk hits, ${cache.misses} fits` : 'off (--no-cache): every candidate refits its transformers'],
+        [
+          'transformer-prefix fits needed / served from disk cache',
+          `${plan.transformer_fits} / ${plan.transformer_fits_cached}`,
+        ],
+        [
+          'cache',
+          cache.enabled
+            ? `on: ${cache.memory_hits} memory hits, ${cache.disk_hits} disk hits, ${cache.misses} fits`
+            : 'off (--no-cache): every candidate refits its transformers',
+        ],
       ],
       ['l', 'r'],
     ),
@@ -60,7 +78,8 @@ export function gridToMarkdown(result: GridResult, command?: string): string {
   out.push('', '## Best configuration', '');
   out.push(...configBlock(result.best_steps, { evaluation: config.evaluation, data: config.data }));
   out.push('', ...dataSection(result.data));
-  if (result.test) out.push('', ...testSection(result.test, '## Test set (best candidate, refit on all training rows)'));
+  if (result.test)
+    out.push('', ...testSection(result.test, '## Test set (best candidate, refit on all training rows)'));
   out.push('', ...machineSection(result.environment));
   return out.join('\n') + '\n';
 }
@@ -88,7 +107,12 @@ export function gridToJson(result: GridResult): Record<string, unknown> {
 }
 
 /** What --dry-run prints. */
-export function planText(result: { name: string; plan: GridResult['plan']; cacheEnabled: boolean; resume: boolean }): string {
+export function planText(result: {
+  name: string;
+  plan: GridResult['plan'];
+  cacheEnabled: boolean;
+  resume: boolean;
+}): string {
   const p = result.plan;
   const lines = [
     `${result.name}: ${p.candidates} candidates × ${p.folds} folds = ${p.units} fold fits`,

@@ -1,20 +1,94 @@
+import { z } from 'zod';
 import type { RunResult, TestResult } from '../evaluate/run.js';
 
 /** Version of the JSON layout below; bump when a field changes meaning. */
 export const RUN_JSON_VERSION = 1;
+export const RUN_FORMAT = 'fashion-pipeline/run';
+
+const nums = z.array(z.number());
+const stageTimings = z.record(
+  z.string(),
+  z.object({ fit_ms: z.number(), transform_ms: z.number(), predict_ms: z.number() }),
+);
+const scores = z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number() });
+
+/**
+ * The run JSON (results/<name>.json), one schema for the writer (runToJson's type), `compare`'s reader and the tests.
+ * Keys are snake_case throughout.
+ */
+export const RunJson = z.object({
+  format: z.literal(RUN_FORMAT),
+  format_version: z.number().int(),
+  name: z.string(),
+  file: z.string(),
+  started_at: z.string(),
+  duration_ms: z.number(),
+  seed: z.number(),
+  config: z
+    .object({
+      name: z.string(),
+      steps: z.array(z.object({ id: z.string(), stage: z.string(), params: z.record(z.string(), z.unknown()) })),
+    })
+    .loose(),
+  data: z.object({ train_rows: z.number(), checksums: z.record(z.string(), z.string()) }).loose(),
+  cv: z
+    .object({
+      k: z.number().int(),
+      seed: z.number(),
+      folds_id: z.string(),
+      folds: z.array(
+        z.object({
+          fold: z.number().int(),
+          train_rows: z.number(),
+          test_rows: z.number(),
+          accuracy: z.number(),
+          macro_f1: z.number(),
+          fit_ms: z.number(),
+          predict_ms: z.number(),
+        }),
+      ),
+      mean_accuracy: z.number(),
+      std_accuracy: z.number(),
+      mean_macro_f1: z.number(),
+      std_macro_f1: z.number(),
+    })
+    .nullable(),
+  test: z
+    .object({
+      rows: z.number().int(),
+      accuracy: z.number(),
+      macro_f1: z.number(),
+      per_class: z.array(scores.extend({ name: z.string(), label: z.number().int() })),
+      macro_avg: scores,
+      weighted_avg: scores,
+      class_names: z.array(z.string()),
+      confusion_matrix: z.array(nums),
+      fit_ms: z.number(),
+      predict_ms: z.number(),
+      predictions: nums,
+      labels: nums,
+      confidence: nums.nullable(),
+    })
+    .nullable(),
+  timings_ms: z.object({ cv: stageTimings.nullable(), final: stageTimings.nullable() }),
+  environment: z
+    .object({ node: z.string(), peak_rss_mb: z.number(), versions: z.record(z.string(), z.string()) })
+    .loose(),
+});
+export type RunJson = z.infer<typeof RunJson>;
 
 /** The run as plain JSON-ready data: every number in the markdown report, plus per-sample test predictions. */
-export function runToJson(result: RunResult): Record<string, unknown> {
+export function runToJson(result: RunResult): RunJson {
   const test = result.test;
   return {
-    format: 'fashion-pipeline/run',
+    format: RUN_FORMAT,
     format_version: RUN_JSON_VERSION,
     name: result.name,
     file: result.file,
     started_at: result.started_at,
     duration_ms: result.duration_ms,
     seed: result.seed,
-    config: result.config,
+    config: { ...result.config },
     data: result.data,
     cv: result.cv
       ? {
@@ -33,12 +107,12 @@ export function runToJson(result: RunResult): Record<string, unknown> {
       cv: result.cv?.timings_ms ?? null,
       final: test?.timings_ms ?? null,
     },
-    environment: result.environment,
+    environment: { ...result.environment },
   };
 }
 
 /** The test-set evaluation as JSON: scores, per-class report, confusion matrix and every prediction. */
-export function testToJson(test: TestResult): Record<string, unknown> {
+export function testToJson(test: TestResult): NonNullable<RunJson['test']> {
   return {
     rows: test.rows,
     accuracy: test.accuracy,
@@ -59,7 +133,9 @@ export function testToJson(test: TestResult): Record<string, unknown> {
 /** JSON with two-space indentation, but arrays of numbers kept on one line (predictions, matrix rows). */
 export function stringifyJson(value: unknown): string {
   return (
-    JSON.stringify(value, null, 2).replace(/\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g, (_, body: string) => `[${body.replace(/\s+/g, '')}]`) +
-    '\n'
+    JSON.stringify(value, null, 2).replace(
+      /\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g,
+      (_, body: string) => `[${body.replace(/\s+/g, '')}]`,
+    ) + '\n'
   );
 }

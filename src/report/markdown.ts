@@ -25,15 +25,20 @@ export function runToMarkdown(result: RunResult, command?: string, pictures: rea
   out.push('', runLine(result.file, result.started_at, result.duration_ms, command));
   out.push('', '## Summary', '');
   const summary: Array<[string, string]> = [];
-  if (cv) summary.push([`${cv.k}-fold CV accuracy (mean ± std)`, `${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}`]);
-  if (cv) summary.push([`${cv.k}-fold CV macro-F1 (mean ± std)`, `${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}`]);
+  if (cv)
+    summary.push([`${cv.k}-fold CV accuracy (mean ± std)`, `${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}`]);
+  if (cv)
+    summary.push([`${cv.k}-fold CV macro-F1 (mean ± std)`, `${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}`]);
   if (test) summary.push(['Test accuracy', `${fixed(test.accuracy)} (${test.rows} images)`]);
   if (test) summary.push(['Test macro-F1', fixed(test.macro_f1)]);
   if (test) summary.push(['Final fit / test predict', `${seconds(test.fit_ms)} / ${seconds(test.predict_ms)}`]);
   out.push(markdownTable(['metric', 'value'], summary, ['l', 'r']));
 
   out.push('', '## Configuration', '');
-  out.push(`Seed ${result.seed}. Steps run in order; transformers are fit on training data only, every fold and the final fit use fresh clones.`, '');
+  out.push(
+    `Seed ${result.seed}. Steps run in order; transformers are fit on training data only, every fold and the final fit use fresh clones.`,
+    '',
+  );
   out.push(...configBlock(config.steps, { evaluation: config.evaluation, data: config.data }));
   out.push('', ...dataSection(result.data));
   out.push(...pictureBlocks(pictures.filter((p) => p.kind === 'samples')));
@@ -44,18 +49,37 @@ export function runToMarkdown(result: RunResult, command?: string, pictures: rea
       markdownTable(
         ['fold', 'train rows', 'test rows', 'accuracy', 'macro-F1', 'fit', 'predict'],
         [
-          ...cv.folds.map((f) => [f.fold, f.train_rows, f.test_rows, fixed(f.accuracy), fixed(f.macro_f1), seconds(f.fit_ms), seconds(f.predict_ms)]),
-          ['**mean ± std**', '', '', `**${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}**`, `**${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}**`, '', ''],
+          ...cv.folds.map((f) => [
+            f.fold,
+            f.train_rows,
+            f.test_rows,
+            fixed(f.accuracy),
+            fixed(f.macro_f1),
+            seconds(f.fit_ms),
+            seconds(f.predict_ms),
+          ]),
+          [
+            '**mean ± std**',
+            '',
+            '',
+            `**${fixed(cv.mean_accuracy)} ± ${fixed(cv.std_accuracy)}**`,
+            `**${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}**`,
+            '',
+            '',
+          ],
         ],
       ),
     );
   }
   if (test) out.push('', ...testSection(test, '## Test set'));
   out.push(...pictureBlocks(pictures.filter((p) => p.kind !== 'samples')));
-  out.push('', ...timingSection([
-    [cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms],
-    ['final fit + test', test?.timings_ms],
-  ]));
+  out.push(
+    '',
+    ...timingSection([
+      [cv ? `CV (${cv.k} folds, summed)` : 'CV', cv?.timings_ms],
+      ['final fit + test', test?.timings_ms],
+    ]),
+  );
   out.push('', ...machineSection(result.environment));
   return out.join('\n') + '\n';
 }
@@ -68,24 +92,37 @@ export function pictureBlocks(pictures: readonly PictureLink[]): string[] {
 /** "Pipeline file …, run …, N s in all." and the command line. */
 export function runLine(file: string, startedAt: string, durationMs: number, command?: string): string {
   const when = startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  return `Pipeline file \`${file}\`, run ${when}, ${seconds(durationMs)} in all.` + (command ? `\nCommand: \`${command}\`` : '');
+  return (
+    `Pipeline file \`${file}\`, run ${when}, ${seconds(durationMs)} in all.` +
+    (command ? `\nCommand: \`${command}\`` : '')
+  );
 }
 
 /** The resolved steps (and any other sections) as a YAML block. */
-export function configBlock(steps: ReadonlyArray<{ id: string; params: Record<string, unknown> }>, rest: Record<string, unknown> = {}): string[] {
+export function configBlock(
+  steps: ReadonlyArray<{ id: string; params: Record<string, unknown> }>,
+  rest: Record<string, unknown> = {},
+): string[] {
   return ['```yaml', stringify({ steps: steps.map((s) => ({ [s.id]: s.params })), ...rest }).trimEnd(), '```'];
 }
 
 export function dataSection(data: LoadedData['info']): string[] {
-  const subset = (used: number, available: number | null) => (available !== null && used < available ? ` (stratified subset of ${available})` : '');
+  const subset = (used: number, available: number | null) =>
+    available !== null && used < available ? ` (stratified subset of ${available})` : '';
   return [
     '## Data',
     '',
     `${data.format.toUpperCase()} from \`${data.location}\`: ${data.train_rows} training rows${subset(data.train_rows, data.train_rows_available)}` +
-      (data.test_rows !== null ? `, ${data.test_rows} test rows${subset(data.test_rows, data.test_rows_available)}` : '') +
+      (data.test_rows !== null
+        ? `, ${data.test_rows} test rows${subset(data.test_rows, data.test_rows_available)}`
+        : '') +
       '.',
     '',
-    markdownTable(['file', 'SHA-256 (decompressed)'], Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]), ['l', 'l']),
+    markdownTable(
+      ['file', 'SHA-256 (decompressed)'],
+      Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]),
+      ['l', 'l'],
+    ),
   ];
 }
 
@@ -93,15 +130,25 @@ export function dataSection(data: LoadedData['info']): string[] {
 export function testSection(test: TestResult, heading: string): string[] {
   const out = [heading, '', 'Classification report (scikit-learn layout):', ''];
   out.push('```', classificationReportText(test.report, test.class_names).trimEnd(), '```');
-  out.push('', '### Confusion matrix', '', `Rows are true classes, columns predicted classes; ${pct(test.accuracy)} of ${test.rows} on the diagonal.`, '');
+  out.push(
+    '',
+    '### Confusion matrix',
+    '',
+    `Rows are true classes, columns predicted classes; ${pct(test.accuracy)} of ${test.rows} on the diagonal.`,
+    '',
+  );
   out.push(
     markdownTable(
       ['true \\ predicted', ...test.class_names],
-      test.confusion_matrix.map((rowCounts, t) => [test.class_names[t], ...rowCounts.map((v, p) => (p === t ? `**${v}**` : v))]),
+      test.confusion_matrix.map((rowCounts, t) => [
+        test.class_names[t],
+        ...rowCounts.map((v, p) => (p === t ? `**${v}**` : v)),
+      ]),
     ),
   );
   const mistakes = topConfusions(test.confusion_matrix, test.class_names, 5);
-  if (mistakes.length > 0) out.push('', 'Most frequent mistakes: ' + mistakes.map((m) => `${m.from} → ${m.to} (${m.count})`).join(', ') + '.');
+  if (mistakes.length > 0)
+    out.push('', 'Most frequent mistakes: ' + mistakes.map((m) => `${m.from} → ${m.to} (${m.count})`).join(', ') + '.');
   return out;
 }
 
@@ -111,9 +158,14 @@ export function timingSection(phases: Array<[string, Record<string, StageTiming>
   const rows: Array<Array<string | number>> = [];
   for (const [phase, t] of phases) {
     if (!t) continue;
-    for (const [id, v] of Object.entries(t)) rows.push([phase, id, cell(v.fit_ms), cell(v.transform_ms), cell(v.predict_ms)]);
+    for (const [id, v] of Object.entries(t))
+      rows.push([phase, id, cell(v.fit_ms), cell(v.transform_ms), cell(v.predict_ms)]);
   }
-  return ['## Time per stage', '', markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], rows, ['l', 'l', 'r', 'r', 'r'])];
+  return [
+    '## Time per stage',
+    '',
+    markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], rows, ['l', 'l', 'r', 'r', 'r']),
+  ];
 }
 
 export function machineSection(env: Environment): string[] {
@@ -127,7 +179,12 @@ export function machineSection(env: Environment): string[] {
         ['memory', `${env.memory_gb} GB; peak resident ${env.peak_rss_mb} MB`],
         ['Node.js', env.node],
         ['platform', env.platform],
-        ['versions', Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
+        [
+          'versions',
+          Object.entries(env.versions)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
       ],
       ['l', 'l'],
     ),
@@ -135,7 +192,11 @@ export function machineSection(env: Environment): string[] {
 }
 
 /** The largest off-diagonal cells, as class-name pairs. */
-export function topConfusions(cm: number[][], names: readonly string[], n: number): Array<{ from: string; to: string; count: number }> {
+export function topConfusions(
+  cm: number[][],
+  names: readonly string[],
+  n: number,
+): Array<{ from: string; to: string; count: number }> {
   const cells: Array<{ from: string; to: string; count: number }> = [];
   cm.forEach((r, t) =>
     r.forEach((count, p) => {

@@ -48,8 +48,14 @@ export async function samplesPicture(
   const picks = sampleByClass(train.y, classNames.length, perClass, seed);
   const picture = await sampleGrid({
     title: `Fashion-MNIST: ${perClass} random ${what} images per class`,
-    subtitle: [`${train.y.length} ${what} images; drawn with seed ${seed}; 28×28 pixels shown 3× as stored (0 = black)`],
-    rows: picks.map((rows, c) => ({ name: classNames[c], label: c, images: rows.map((i) => ({ id: i, pixels: rowPixels(train.X, i) })) })),
+    subtitle: [
+      `${train.y.length} ${what} images; drawn with seed ${seed}; 28×28 pixels shown 3× as stored (0 = black)`,
+    ],
+    rows: picks.map((rows, c) => ({
+      name: classNames[c],
+      label: c,
+      images: rows.map((i) => ({ id: i, pixels: rowPixels(train.X, i) })),
+    })),
   });
   return {
     kind: 'samples',
@@ -61,10 +67,16 @@ export async function samplesPicture(
 }
 
 /** The mean image of every class (where the garments' ink usually is). */
-export async function classMeansPicture(data: Dataset, classNames: readonly string[], means: Float64Array[]): Promise<ReportPicture> {
+export async function classMeansPicture(
+  data: Dataset,
+  classNames: readonly string[],
+  means: Float64Array[],
+): Promise<ReportPicture> {
   const picture = await imageStrip({
     title: 'Mean image per class',
-    subtitle: [`Pixel-wise average of the ${data.y.length} images, class by class: the typical silhouette and how much it varies`],
+    subtitle: [
+      `Pixel-wise average of the ${data.y.length} images, class by class: the typical silhouette and how much it varies`,
+    ],
     items: means.map((m, c) => ({ name: classNames[c], pixels: m })),
   });
   return {
@@ -79,7 +91,10 @@ export async function classMeansPicture(data: Dataset, classNames: readonly stri
 /** The pictures of one run's test results: heatmap, prediction gallery and mistake gallery. */
 export async function testPictures(
   name: string,
-  test: Pick<TestResult, 'confusion_matrix' | 'class_names' | 'predictions' | 'labels' | 'confidence' | 'accuracy' | 'rows'>,
+  test: Pick<
+    TestResult,
+    'confusion_matrix' | 'class_names' | 'predictions' | 'labels' | 'confidence' | 'accuracy' | 'rows'
+  >,
   testX: Matrix,
   seed: number,
   options: RunPictureOptions = {},
@@ -95,10 +110,13 @@ export async function testPictures(
     kind: 'confusion',
     file: 'confusion.png',
     title: 'Confusion matrix as a heatmap',
-    caption: 'Counts per true (row) and predicted (column) class, with recall per row and precision per column. Blue cells are correct (darker = higher recall); orange cells are mistakes, darker the larger their share of the true class (the scale ends at the largest mistake).',
+    caption:
+      'Counts per true (row) and predicted (column) class, with recall per row and precision per column. Blue cells are correct (darker = higher recall); orange cells are mistakes, darker the larger their share of the true class (the scale ends at the largest mistake).',
     picture: await confusionHeatmap({
       title: `${name}: confusion matrix`,
-      subtitle: [`${test.rows} test images, accuracy ${(test.accuracy * 100).toFixed(2)} %; rows true class, columns predicted class`],
+      subtitle: [
+        `${test.rows} test images, accuracy ${(test.accuracy * 100).toFixed(2)} %; rows true class, columns predicted class`,
+      ],
       matrix: test.confusion_matrix,
       classNames: names,
     }),
@@ -114,7 +132,8 @@ export async function testPictures(
     title: 'Predictions on random test images',
     caption:
       `${perClass} random test images per true class (seed ${seed}) with the predicted class` +
-      (confidence ? ' and its probability' : '') + `; ${wrongShown} of ${shown.length} are mistakes, framed in red.`,
+      (confidence ? ' and its probability' : '') +
+      `; ${wrongShown} of ${shown.length} are mistakes, framed in red.`,
     picture: await predictionGallery({
       title: `${name}: predictions on random test images`,
       subtitle: [
@@ -139,14 +158,19 @@ export async function testPictures(
   const refs = options.referencesPerClass ?? 2;
   const cells = largestConfusions(test.confusion_matrix, nCells);
   const rowTotals = test.confusion_matrix.map((r) => r.reduce((a, b) => a + b, 0));
-  const order = confidence ? 'most confident first' : 'this model gives no probabilities, so the first ones in test-set order';
+  const order = confidence
+    ? 'most confident first'
+    : 'this model gives no probabilities, so the first ones in test-set order';
   out.push({
     kind: 'mistakes',
     file: 'mistakes.png',
     title: 'Mistakes in the largest confusion cells',
     caption:
       `The ${cells.length} largest confusion cells, up to ${perCell} mistakes each (${order}), beside correctly classified ` +
-      `examples of the predicted and the true class.` + (confidence ? ' The number under a mistake is the probability the model gave the wrong class.' : ' The number under a mistake is its test-set row.'),
+      `examples of the predicted and the true class.` +
+      (confidence
+        ? ' The number under a mistake is the probability the model gave the wrong class.'
+        : ' The number under a mistake is its test-set row.'),
     picture: await mistakeGallery({
       title: `${name}: the mistakes it makes most`,
       subtitle: [
@@ -165,8 +189,13 @@ export async function testPictures(
           pixels: rowPixels(testX, i),
           confidence: confidence ? confidence[i] : null,
         })),
-        predictedExamples: rowsOfCell(labels, predictions, confidence, cell.predicted, cell.predicted, refs).map((i) => ({ id: i, pixels: rowPixels(testX, i) })),
-        trueExamples: rowsOfCell(labels, predictions, confidence, cell.true, cell.true, refs).map((i) => ({ id: i, pixels: rowPixels(testX, i) })),
+        predictedExamples: rowsOfCell(labels, predictions, confidence, cell.predicted, cell.predicted, refs).map(
+          (i) => ({ id: i, pixels: rowPixels(testX, i) }),
+        ),
+        trueExamples: rowsOfCell(labels, predictions, confidence, cell.true, cell.true, refs).map((i) => ({
+          id: i,
+          pixels: rowPixels(testX, i),
+        })),
       })),
     }),
   });
@@ -177,7 +206,11 @@ export async function testPictures(
  * Every picture of a run: the training sample grid, and with test results the confusion heatmap, the prediction
  * gallery and the mistake gallery. Images need 28×28 rows; other data (a CSV of other sizes) gets the heatmap only.
  */
-export async function runPictures(result: RunResult, data: LoadedData, options: RunPictureOptions = {}): Promise<ReportPicture[]> {
+export async function runPictures(
+  result: RunResult,
+  data: LoadedData,
+  options: RunPictureOptions = {},
+): Promise<ReportPicture[]> {
   const names: readonly string[] = result.test?.class_names ?? CLASS_NAMES;
   const square = data.train.X.cols === 28 * 28;
   const out: ReportPicture[] = [];

@@ -42,10 +42,20 @@ export interface PredictResult {
 /** A few lines for the terminal. */
 export function summaryLines({ result, files }: { result: RunResult; files: RunFiles }): string[] {
   const lines = [`${result.name}: done in ${seconds(result.duration_ms)}`];
-  if (result.cv) lines.push(`  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`);
-  if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
-  lines.push(`  wrote ${files.markdown} and ${files.json}` + (files.pictures.length > 0 ? `, ${files.pictures.length} pictures in ${dirname(files.pictures[0])}/` : ''));
-  if (files.model) lines.push(`  saved the fitted pipeline to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
+  if (result.cv)
+    lines.push(
+      `  ${result.cv.k}-fold CV accuracy ${fixed(result.cv.mean_accuracy)} ± ${fixed(result.cv.std_accuracy)}`,
+    );
+  if (result.test)
+    lines.push(`  test accuracy ${fixed(result.test.accuracy)}, macro-F1 ${fixed(result.test.macro_f1)}`);
+  lines.push(
+    `  wrote ${files.markdown} and ${files.json}` +
+      (files.pictures.length > 0 ? `, ${files.pictures.length} pictures in ${dirname(files.pictures[0])}/` : ''),
+  );
+  if (files.model)
+    lines.push(
+      `  saved the fitted pipeline to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`,
+    );
   return lines;
 }
 
@@ -53,7 +63,9 @@ export function summaryLines({ result, files }: { result: RunResult; files: RunF
 export function predictionCsv(result: PredictResult): string {
   const lines = ['line,label,class,probability'];
   for (const p of result.predictions) {
-    lines.push(`${p.file.slice(p.file.lastIndexOf(':') + 1)},${p.label},${p.class},${p.confidence === null ? '' : p.confidence.toFixed(4)}`);
+    lines.push(
+      `${p.file.slice(p.file.lastIndexOf(':') + 1)},${p.label},${p.class},${p.confidence === null ? '' : p.confidence.toFixed(4)}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -75,17 +87,38 @@ export function predictionTable(result: PredictResult): string {
     p.file + (p.inverted ? ' (negated)' : ''),
     p.class,
     p.confidence === null ? '—' : fixed(p.confidence, 2),
-    ...(withTop ? [p.top.slice(1).filter((t) => t.probability >= 0.005).map((t) => `${t.class} ${fixed(t.probability, 2)}`).join(', ')] : []),
+    ...(withTop
+      ? [
+          p.top
+            .slice(1)
+            .filter((t) => t.probability >= 0.005)
+            .map((t) => `${t.class} ${fixed(t.probability, 2)}`)
+            .join(', '),
+        ]
+      : []),
   ]);
   return markdownTable(header, rows, ['l', 'l', 'r', ...(withTop ? ['l' as const] : [])]);
 }
 
 /** A finished search, a few lines. */
-export function gridSummaryLines({ result, files }: { result: GridResult; files: { markdown: string; json: string; model?: string } }): string[] {
-  const lines = [`${result.name}: ${result.candidates.length} candidates × ${result.k} folds in ${seconds(result.duration_ms)}`];
-  lines.push(`  best ${describeParams(result.best.params)}: CV ${result.metric} ${fixed(result.best.mean)} ± ${fixed(result.best.std)}`);
+export function gridSummaryLines({
+  result,
+  files,
+}: {
+  result: GridResult;
+  files: { markdown: string; json: string; model?: string };
+}): string[] {
+  const lines = [
+    `${result.name}: ${result.candidates.length} candidates × ${result.k} folds in ${seconds(result.duration_ms)}`,
+  ];
+  lines.push(
+    `  best ${describeParams(result.best.params)}: CV ${result.metric} ${fixed(result.best.mean)} ± ${fixed(result.best.std)}`,
+  );
   if (result.test) lines.push(`  test accuracy ${fixed(result.test.accuracy)} (refit on all training rows)`);
   lines.push(`  wrote ${files.markdown} and ${files.json}`);
-  if (files.model) lines.push(`  saved the best candidate to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`);
+  if (files.model)
+    lines.push(
+      `  saved the best candidate to ${files.model} (classify photos with: pipeline predict ${files.model} PHOTO…)`,
+    );
   return lines;
 }

@@ -16,7 +16,10 @@ export function classificationReportText(report: ClassificationReport, names: re
   }
   out += '\n';
   out += `${right('accuracy', width)}  ${right('', 9)} ${right('', 9)} ${num(report.accuracy)} ${right(String(report.support), 9)}\n`;
-  for (const [label, avg] of [['macro avg', report.macroAvg], ['weighted avg', report.weightedAvg]] as const) {
+  for (const [label, avg] of [
+    ['macro avg', report.macroAvg],
+    ['weighted avg', report.weightedAvg],
+  ] as const) {
     out += `${right(label, width)}  ${num(avg.precision)} ${num(avg.recall)} ${num(avg.f1)} ${right(String(avg.support), 9)}\n`;
   }
   return out;
@@ -25,7 +28,8 @@ export function classificationReportText(report: ClassificationReport, names: re
 /** A GitHub-flavoured markdown table; numbers right-aligned. */
 export function markdownTable(header: string[], rows: Array<Array<string | number>>, align?: Array<'l' | 'r'>): string {
   const al = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
-  const line = (cells: Array<string | number>) => `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+  const line = (cells: Array<string | number>) =>
+    `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), `|${al.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 

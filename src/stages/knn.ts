@@ -14,7 +14,9 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec, savableUnlessMljs } from './stage.js';
+  type StageSpec,
+  savableUnlessMljs,
+} from './stage.js';
 
 export const KnnParams = z
   .object({
@@ -80,9 +82,17 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
     checkXy(this.name, X, y);
     const { k, engine, metric } = this.params;
-    if (k > X.rows) throw new ParamRangeError('k', `k must be ≤ the rows kNN is fitted on: got ${k} for ${X.rows} rows`);
+    if (k > X.rows)
+      throw new ParamRangeError('k', `k must be ≤ the rows kNN is fitted on: got ${k} for ${X.rows} rows`);
     const labels = y.slice();
-    const fitted: Fitted = { features: X.cols, nClasses: labelCount(labels), brute: null, tree: null, labels, mljs: null };
+    const fitted: Fitted = {
+      features: X.cols,
+      nClasses: labelCount(labels),
+      brute: null,
+      tree: null,
+      labels,
+      mljs: null,
+    };
     if (engine === 'mljs') {
       const MlKnn = createRequire(import.meta.url)('ml-knn') as MlKnnClass;
       const options: { k: number; distance?: (a: number[], b: number[]) => number } = { k };
@@ -114,17 +124,23 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
   }
 
   protected encode(f: Fitted): Snapshot {
-    if (f.mljs) throw new SnapshotError(this.name, "engine mljs (ml-knn, the test oracle) has no saved form; use engine 'native'");
+    if (f.mljs)
+      throw new SnapshotError(
+        this.name,
+        "engine mljs (ml-knn, the test oracle) has no saved form; use engine 'native'",
+      );
     return { features: f.features, classes: f.nClasses, labels: f.labels, rows: this.#trainingRows(f).data };
   }
 
   protected decode(s: Snapshot): Fitted {
-    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
+    if (this.params.engine === 'mljs')
+      throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
     const features = numberField(s, 'features', true);
     const labels = arrayField(s, 'labels', Uint8Array);
     const rows = arrayField(s, 'rows', Float32Array, labels.length * features);
     const nClasses = numberField(s, 'classes', true);
-    if (this.params.k > labels.length) throw new ModelError(`model file: k = ${this.params.k} but only ${labels.length} training rows`);
+    if (this.params.k > labels.length)
+      throw new ModelError(`model file: k = ${this.params.k} but only ${labels.length} training rows`);
     if (labels.some((l) => l >= nClasses)) throw new ModelError('model file: a label is outside the classes');
     const fitted: Fitted = { features, nClasses, brute: null, tree: null, labels, mljs: null };
     this.#index(fitted, matrix(labels.length, features, rows));
@@ -136,7 +152,8 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const f = this.state;
     checkFeatures(this.name, X, f.features);
     const { k, metric } = this.params;
-    if (f.mljs) throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
+    if (f.mljs)
+      throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
     const index = new Int32Array(X.rows * k);
     const distance = new Float64Array(X.rows * k);
     const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;

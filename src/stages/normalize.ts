@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { arrayField, numberField } from './snapshot.js';
-import { BaseStage, checkFeatures, checkXy, type Snapshot, type StageSpec, type Transformer, alwaysSavable } from './stage.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  type Snapshot,
+  type StageSpec,
+  type Transformer,
+  alwaysSavable,
+} from './stage.js';
 
 export const NormalizeParams = z
   .object({

@@ -6,7 +6,16 @@ import { Arena } from '../linalg/wasm.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
 import { arrayField, numberField } from './snapshot.js';
-import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Snapshot, type StageSpec, type Transformer, alwaysSavable } from './stage.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  type Snapshot,
+  type StageSpec,
+  type Transformer,
+  alwaysSavable,
+} from './stage.js';
 
 export const PcaParams = z
   .object({
@@ -117,7 +126,11 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     for (let r0 = 0; r0 < rows; r0 += step) {
       const r1 = Math.min(rows, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);
-      tasks.push({ module: import.meta.url, fn: 'pcaProjectTask', args: [chunk, r1 - r0, d, f.mean, f.weights, k, f.scale] });
+      tasks.push({
+        module: import.meta.url,
+        fn: 'pcaProjectTask',
+        args: [chunk, r1 - r0, d, f.mean, f.weights, k, f.scale],
+      });
     }
     const parts = await runAll<Float32Array>(tasks);
     parts.forEach((part, t) => out.set(part, t * step * k));
@@ -332,7 +345,8 @@ export function pcaProjectTask(
 export const pcaSpec: StageSpec<PcaParams> = {
   name: 'pca',
   kind: 'transformer',
-  summary: 'principal component analysis: project onto the top `components` directions of variance (optionally whitened)',
+  summary:
+    'principal component analysis: project onto the top `components` directions of variance (optionally whitened)',
   schema: PcaParams,
   savable: alwaysSavable,
   create: (params) => new Pca(params),

@@ -15,7 +15,9 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec, savableUnlessMljs } from './stage.js';
+  type StageSpec,
+  savableUnlessMljs,
+} from './stage.js';
 
 const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in (0, 1] or a whole number ≥ 1';
 
@@ -31,10 +33,13 @@ export const RandomForestParams = z
      * since pipeline files cannot tell 1 from 1.0.
      */
     max_features: z
-      .union([
-        z.enum(['sqrt', 'log2']),
-        z.number().refine((v) => (v > 0 && v <= 1) || (Number.isInteger(v) && v >= 1), MAX_FEATURES_MESSAGE),
-      ], { error: MAX_FEATURES_MESSAGE })
+      .union(
+        [
+          z.enum(['sqrt', 'log2']),
+          z.number().refine((v) => (v > 0 && v <= 1) || (Number.isInteger(v) && v >= 1), MAX_FEATURES_MESSAGE),
+        ],
+        { error: MAX_FEATURES_MESSAGE },
+      )
       .default('sqrt'),
     /** Fewest training samples (distinct rows of the bootstrap sample) a leaf may hold. */
     min_samples_leaf: z.number().int().min(1).default(1),
@@ -111,7 +116,10 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     checkXy(this.name, X, y);
     const maxFeatures = resolveMaxFeatures(this.params.max_features, X.cols);
     const classes = labelCount(y);
-    const model = this.params.engine === 'mljs' ? this.#fitMljs(X, y, maxFeatures) : await this.#fitNative(X, y, classes, maxFeatures);
+    const model =
+      this.params.engine === 'mljs'
+        ? this.#fitMljs(X, y, maxFeatures)
+        : await this.#fitNative(X, y, classes, maxFeatures);
     this.state = { features: X.cols, classes, model };
     return this;
   }
@@ -120,7 +128,8 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     const { rows, cols } = X;
     const workers = workerCount();
     const parallel = workers > 1;
-    const alloc = (bytes: number): ArrayBufferLike => (parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    const alloc = (bytes: number): ArrayBufferLike =>
+      parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 
     const data: BinnedData = {
       rows,
@@ -226,14 +235,18 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
 
   protected encode(f: Fitted): Snapshot {
     if (f.model.engine === 'mljs') {
-      throw new SnapshotError(this.name, "engine mljs (ml-random-forest, the test oracle) has no saved form; use engine 'native'");
+      throw new SnapshotError(
+        this.name,
+        "engine mljs (ml-random-forest, the test oracle) has no saved form; use engine 'native'",
+      );
     }
     const trees = f.model.trees.map((t) => ({ ...t }));
     return { features: f.features, classes: f.classes, trees };
   }
 
   protected decode(s: Snapshot): Fitted {
-    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
+    if (this.params.engine === 'mljs')
+      throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native'");
     const features = numberField(s, 'features', true);
     const classes = numberField(s, 'classes', true);
     if (classes < 1) throw new ModelError('model file: a forest needs at least one class');
@@ -253,7 +266,8 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
       };
       // children come after their parent, and a leaf's `left` is its row in leafValue: prediction cannot loop or overrun
       const leaves = tree.leafValue.length / classes;
-      if (m === 0 || !Number.isInteger(leaves)) throw new ModelError(`model file: tree ${i} is empty or its leaves do not match the classes`);
+      if (m === 0 || !Number.isInteger(leaves))
+        throw new ModelError(`model file: tree ${i} is empty or its leaves do not match the classes`);
       for (let n = 0; n < m; n++) {
         const { left, right } = tree;
         const ok =
@@ -272,7 +286,8 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
 export const randomForestSpec: StageSpec<RandomForestParams> = {
   name: 'random_forest',
   kind: 'estimator',
-  summary: 'random forest of Gini CART trees (bootstrap, max_features drawn at each split, soft voting), as scikit-learn',
+  summary:
+    'random forest of Gini CART trees (bootstrap, max_features drawn at each split, soft voting), as scikit-learn',
   schema: RandomForestParams,
   savable: savableUnlessMljs,
   create: (params) => new RandomForest(params),

@@ -18,7 +18,8 @@ function get(s: Snapshot, key: string): SnapshotValue {
 /** A typed array field of the given type (and length, when given). */
 export function arrayField<T extends SnapshotArray>(s: Snapshot, key: string, Type: ArrayType<T>, length?: number): T {
   const v = get(s, key);
-  if (!(v instanceof (Type as unknown as typeof Float32Array))) throw new ModelError(`model file: "${key}" should be a ${Type.name}`);
+  if (!(v instanceof (Type as unknown as typeof Float32Array)))
+    throw new ModelError(`model file: "${key}" should be a ${Type.name}`);
   const a = v as unknown as T;
   if (length !== undefined && a.length !== length) {
     throw new ModelError(`model file: "${key}" has ${a.length} values, expected ${length}`);

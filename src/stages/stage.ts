@@ -25,7 +25,8 @@ export interface StageBase<P> {
 /** Typed arrays a snapshot may hold. */
 export type SnapshotArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 /** JSON values and typed arrays, nested: what a model file stores for a stage. */
-export type SnapshotValue = null | boolean | number | string | SnapshotArray | SnapshotValue[] | { [key: string]: SnapshotValue };
+export type SnapshotValue =
+  null | boolean | number | string | SnapshotArray | SnapshotValue[] | { [key: string]: SnapshotValue };
 export type Snapshot = { [key: string]: SnapshotValue };
 
 export interface Transformer<P = unknown> extends StageBase<P> {
@@ -159,5 +160,6 @@ export function checkXy(stage: string, X: Matrix, y: Uint8Array): void {
 
 /** Checks a matrix has the number of features the stage was fitted on. */
 export function checkFeatures(stage: string, X: Matrix, expected: number): void {
-  if (X.cols !== expected) throw new Error(`${stage}: X has ${X.cols} features, but the stage was fitted on ${expected}`);
+  if (X.cols !== expected)
+    throw new Error(`${stage}: X has ${X.cols} features, but the stage was fitted on ${expected}`);
 }

@@ -55,7 +55,8 @@ async function load(): Promise<Loaded> {
   const handlersBefore = new Set(process.listeners('unhandledRejection'));
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
-    if (args.length === 1 && typeof args[0] === 'string' && LOADER_NOTICES.some((re) => re.test(args[0] as string))) return;
+    if (args.length === 1 && typeof args[0] === 'string' && LOADER_NOTICES.some((re) => re.test(args[0] as string)))
+      return;
     warn.apply(console, args);
   };
   let ready: Promise<unknown>;
@@ -162,7 +163,8 @@ export async function trainPair(
   for (let i = 0; i < y.length; i++) if (y[i] === a) rows.push(i);
   const countA = rows.length;
   for (let i = 0; i < y.length; i++) if (y[i] === b) rows.push(i);
-  if (countA === 0 || countA === rows.length) throw new Error(`svm: classes ${a} and ${b} both need rows to train a pair`);
+  if (countA === 0 || countA === rows.length)
+    throw new Error(`svm: classes ${a} and ${b} both need rows to train a pair`);
 
   let problem = 0;
   let buffer = 0;

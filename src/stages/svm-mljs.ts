@@ -112,7 +112,9 @@ export function fitMljs(X: Matrix, y: Uint8Array, classes: readonly number[], p:
       try {
         svm.train(rowsOf(X, rows), labels);
       } catch (err) {
-        throw new Error(`svm (engine mljs): training classes ${a} against ${b} failed: ${(err as Error).message}`);
+        throw new Error(`svm (engine mljs): training classes ${a} against ${b} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       machines.push({ a, b, svm, sv: svm.supportVectors().map((k) => rows[k]) });
     }
@@ -137,7 +139,11 @@ export function predictMljs(machines: readonly MljsMachine[], classes: readonly 
 }
 
 /** Support vectors per class: rows that are support vectors of any machine of the class. */
-export function mljsSupportCounts(machines: readonly MljsMachine[], classes: readonly number[], y: Uint8Array): number[] {
+export function mljsSupportCounts(
+  machines: readonly MljsMachine[],
+  classes: readonly number[],
+  y: Uint8Array,
+): number[] {
   const sets = new Map<number, Set<number>>(classes.map((c) => [c, new Set<number>()]));
   for (const m of machines) for (const r of m.sv) sets.get(y[r])!.add(r);
   return classes.map((c) => sets.get(c)!.size);

@@ -126,4 +126,3 @@ export function modelText(parts: SvmModelParts): string {
 function num(x: number): string {
   return Object.is(x, -0) ? '0' : String(x);
 }
-

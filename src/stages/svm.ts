@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
-import { svmPredictModel, type SvmModelParts, type SvmPrediction, type SvmPredictModel } from '../linalg/svm-predict.js';
+import {
+  svmPredictModel,
+  type SvmModelParts,
+  type SvmPrediction,
+  type SvmPredictModel,
+} from '../linalg/svm-predict.js';
 import { arrayField, listField, ModelError, numberField, objectField, stringField } from './snapshot.js';
 import {
   BaseStage,
@@ -11,7 +16,9 @@ import {
   SnapshotError,
   type Estimator,
   type Snapshot,
-  type StageSpec, savableUnlessMljs } from './stage.js';
+  type StageSpec,
+  savableUnlessMljs,
+} from './stage.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
 import { buildModelText, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
@@ -27,7 +34,9 @@ export const SvmParams = z
      * X (scikit-learn's default; 1 when X is constant), or 'auto' = 1 / features.
      */
     gamma: z
-      .union([z.enum(['scale', 'auto']), z.number().positive()], { error: 'gamma must be "scale", "auto" or a number > 0' })
+      .union([z.enum(['scale', 'auto']), z.number().positive()], {
+        error: 'gamma must be "scale", "auto" or a number > 0',
+      })
       .default('scale'),
     /** Degree of the poly kernel. */
     degree: z.number().int().min(1).default(3),
@@ -131,7 +140,8 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const p = this.params;
     const gamma = resolveGamma(p.gamma, X);
     const pairs: Array<[number, number]> = [];
-    for (let i = 0; i < classes.length; i++) for (let j = i + 1; j < classes.length; j++) pairs.push([classes[i], classes[j]]);
+    for (let i = 0; i < classes.length; i++)
+      for (let j = i + 1; j < classes.length; j++) pairs.push([classes[i], classes[j]]);
     this.state = null;
 
     if (p.engine === 'mljs') {
@@ -164,7 +174,9 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const ys = new Uint8Array(new SharedArrayBuffer(y.length));
     ys.set(y);
     // Larger pairs first, so the last tasks to finish are short ones.
-    const order = [...pairs].sort((u, v) => counts.get(v[0])! + counts.get(v[1])! - (counts.get(u[0])! + counts.get(u[1])!));
+    const order = [...pairs].sort(
+      (u, v) => counts.get(v[0])! + counts.get(v[1])! - (counts.get(u[0])! + counts.get(u[1])!),
+    );
     const machines = await runAll<PairModel>(
       order.map(([a, b]): Task => ({ module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] })),
     );
@@ -187,7 +199,15 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     features: number,
     machines: number,
   ): SvmFittedInfo {
-    return Object.freeze({ engine, kernel: this.params.kernel, gamma, classes, n_support: nSupport, features, machines });
+    return Object.freeze({
+      engine,
+      kernel: this.params.kernel,
+      gamma,
+      classes,
+      n_support: nSupport,
+      features,
+      machines,
+    });
   }
 
   async predict(X: Matrix): Promise<Uint8Array> {
@@ -220,9 +240,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const ranges: Array<[number, number]> = [];
     for (let r = 0; r < X.rows; r += PREDICT_CHUNK) ranges.push([r, Math.min(X.rows, r + PREDICT_CHUNK)]);
     const parts = await runAll<SvmPrediction>(
-      ranges.map(
-        ([start, end]): Task => ({ module: NATIVE_MODULE, fn: 'svmPredictTask', args: [model, source, start, end, withDecision] }),
-      ),
+      ranges.map(([start, end]): Task => ({
+        module: NATIVE_MODULE,
+        fn: 'svmPredictTask',
+        args: [model, source, start, end, withDecision],
+      })),
     );
     parts.forEach((part, t) => {
       const [start] = ranges[t];
@@ -241,9 +263,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     if (X.rows === 0) return new Uint8Array(0);
     const Xs = sharedFloat32(X.data);
     const parts = await runAll<Uint8Array>(
-      splitRange(X.rows, workerCount()).map(
-        ([start, end]): Task => ({ module: LIBSVM_MODULE, fn: 'predictRows', args: [fitted.model, Xs, X.cols, start, end] }),
-      ),
+      splitRange(X.rows, workerCount()).map(([start, end]): Task => ({
+        module: LIBSVM_MODULE,
+        fn: 'predictRows',
+        args: [fitted.model, Xs, X.cols, start, end],
+      })),
     );
     const out = new Uint8Array(X.rows);
     let at = 0;
@@ -256,7 +280,10 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
 
   protected encode(f: Fitted): Snapshot {
     if (!f.native || !f.model) {
-      throw new SnapshotError(this.name, "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'libsvm'");
+      throw new SnapshotError(
+        this.name,
+        "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'libsvm'",
+      );
     }
     const { info, native: m } = f;
     return {
@@ -267,15 +294,18 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
   }
 
   protected decode(s: Snapshot): Fitted {
-    if (this.params.engine === 'mljs') throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'libsvm'");
+    if (this.params.engine === 'mljs')
+      throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'libsvm'");
     const i = objectField(s, 'info');
     const whole = (v: unknown): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelError('model file: svm counts and classes should be whole numbers');
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new ModelError('model file: svm counts and classes should be whole numbers');
       return v;
     };
     const classes = listField(i, 'classes', whole);
     const kernel = stringField(i, 'kernel');
-    if (!SvmParams.shape.kernel.safeParse(kernel).success) throw new ModelError(`model file: unknown svm kernel "${kernel}"`);
+    if (!SvmParams.shape.kernel.safeParse(kernel).success)
+      throw new ModelError(`model file: unknown svm kernel "${kernel}"`);
     const info: SvmFittedInfo = Object.freeze({
       engine: 'libsvm',
       kernel: kernel as SvmFittedInfo['kernel'],
@@ -327,7 +357,8 @@ function checkFinite(X: Matrix): void {
 export const svmSpec: StageSpec<SvmParams> = {
   name: 'svm',
   kind: 'estimator',
-  summary: 'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel) on libsvm, or ml-svm for small data',
+  summary:
+    'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel) on libsvm, or ml-svm for small data',
   schema: SvmParams,
   savable: savableUnlessMljs,
   create: (params) => new Svm(params),

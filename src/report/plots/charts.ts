@@ -1,5 +1,16 @@
-import { COLORS, Figure, fitText, header, headerWidth, luminance, mix, MARGIN, SUBTITLE, TITLE, type Picture } from './figure.js';
-
+import {
+  COLORS,
+  Figure,
+  fitText,
+  header,
+  headerWidth,
+  luminance,
+  mix,
+  MARGIN,
+  SUBTITLE,
+  TITLE,
+  type Picture,
+} from './figure.js';
 
 const CORRECT = '#0969da';
 const MISTAKE = '#e16f24';
@@ -37,9 +48,11 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
   const rowTotals = cm.map((r) => r.reduce((a, b) => a + b, 0));
   const colTotals = cm[0]?.map((_, p) => cm.reduce((a, r) => a + r[p], 0)) ?? [];
   let largestMistakeShare = 0;
-  cm.forEach((r, t) => r.forEach((v, p) => {
-    if (t !== p && rowTotals[t] > 0) largestMistakeShare = Math.max(largestMistakeShare, v / rowTotals[t]);
-  }));
+  cm.forEach((r, t) =>
+    r.forEach((v, p) => {
+      if (t !== p && rowTotals[t] > 0) largestMistakeShare = Math.max(largestMistakeShare, v / rowTotals[t]);
+    }),
+  );
 
   const axisTitle = 22;
   const left = MARGIN + axisTitle + rowLabel;
@@ -54,9 +67,25 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
 
   header(fig, input.title, subtitle);
 
-  fig.text('predicted class', left + gridW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
-  fig.text('recall %', left + gridW + recallW / 2, top - 8, { size: 12, color: COLORS.muted, align: 'center', role: 'axis' });
-  fig.text('true class', MARGIN + 8, top + gridW / 2, { size: 12, color: COLORS.muted, align: 'center', rotate: -Math.PI / 2, role: 'axis' });
+  fig.text('predicted class', left + gridW / 2, top - 8, {
+    size: 12,
+    color: COLORS.muted,
+    align: 'center',
+    role: 'axis',
+  });
+  fig.text('recall %', left + gridW + recallW / 2, top - 8, {
+    size: 12,
+    color: COLORS.muted,
+    align: 'center',
+    role: 'axis',
+  });
+  fig.text('true class', MARGIN + 8, top + gridW / 2, {
+    size: 12,
+    color: COLORS.muted,
+    align: 'center',
+    rotate: -Math.PI / 2,
+    role: 'axis',
+  });
 
   for (let t = 0; t < n; t++) {
     const cy = top + t * cell;
@@ -67,10 +96,20 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
       const color = cellColor(count, rowTotals[t], t === p, largestMistakeShare);
       fig.rect(cx, cy, cell, cell, color);
       const textColor = count === 0 ? '#afb8c1' : luminance(color) < 0.35 ? '#ffffff' : COLORS.ink;
-      fig.text(String(count), cx + cell / 2, cy + cell / 2 + 5, { size: count >= 1000 ? 13 : 14, bold: t === p, color: textColor, align: 'center', role: 'count' });
+      fig.text(String(count), cx + cell / 2, cy + cell / 2 + 5, {
+        size: count >= 1000 ? 13 : 14,
+        bold: t === p,
+        color: textColor,
+        align: 'center',
+        role: 'count',
+      });
     }
     const recall = rowTotals[t] > 0 ? cm[t][t] / rowTotals[t] : 0;
-    fig.text((recall * 100).toFixed(1), left + gridW + recallW / 2, cy + cell / 2 + 5, { size: 12, align: 'center', role: 'recall' });
+    fig.text((recall * 100).toFixed(1), left + gridW + recallW / 2, cy + cell / 2 + 5, {
+      size: 12,
+      align: 'center',
+      role: 'recall',
+    });
   }
   for (let i = 0; i <= n; i++) {
     fig.line(left + i * cell, top, left + i * cell, top + gridW, '#ffffff', 1);
@@ -82,11 +121,21 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
   fig.text('precision %', left - 8, precY, { size: 12, color: COLORS.muted, align: 'right', role: 'axis' });
   for (let p = 0; p < n; p++) {
     const precision = colTotals[p] > 0 ? cm[p][p] / colTotals[p] : 0;
-    fig.text(`${(precision * 100).toFixed(1)}`, left + p * cell + cell / 2, precY, { size: 12, align: 'center', role: 'precision' });
+    fig.text(`${(precision * 100).toFixed(1)}`, left + p * cell + cell / 2, precY, {
+      size: 12,
+      align: 'center',
+      role: 'precision',
+    });
   }
   const labelsY = top + gridW + cell * 0.6 + 4;
   for (let p = 0; p < n; p++) {
-    fig.text(classNames[p], left + p * cell + cell / 2 + 4, labelsY, { size: nameSize, align: 'right', baseline: 'top', rotate: -Math.PI / 4, role: 'column-label' });
+    fig.text(classNames[p], left + p * cell + cell / 2 + 4, labelsY, {
+      size: nameSize,
+      align: 'right',
+      baseline: 'top',
+      rotate: -Math.PI / 4,
+      role: 'column-label',
+    });
   }
 
   const ly = labelsY + colLabel + 14;
@@ -98,7 +147,13 @@ export async function confusionHeatmap(input: HeatmapInput): Promise<Picture> {
     fig.text(right, x + barW, ly + 34, { size: 11, color: COLORS.muted, align: 'right', role: 'legend' });
   };
   legend(MARGIN, 'correct: share of the true class', mix('#ffffff', CORRECT, 0.1), CORRECT, '100 %');
-  legend(MARGIN + 240, 'mistakes: share of the true class', mix('#ffffff', MISTAKE, 0.12), MISTAKE, `${(largestMistakeShare * 100).toFixed(1)} %`);
+  legend(
+    MARGIN + 240,
+    'mistakes: share of the true class',
+    mix('#ffffff', MISTAKE, 0.12),
+    MISTAKE,
+    `${(largestMistakeShare * 100).toFixed(1)} %`,
+  );
   return fig.encode();
 }
 
@@ -136,9 +191,18 @@ const round = (v: number) => Math.round(v * 1e6) / 1e6;
  * zoomed to the range of the values (its start is printed on it) because the differences are a few points.
  */
 export async function accuracyChart(input: AccuracyChartInput): Promise<Picture> {
-  const values = input.runs.flatMap((r) => [r.test ?? NaN, r.cv ? r.cv.mean - r.cv.std : NaN, r.cv ? r.cv.mean + r.cv.std : NaN]);
+  const values = input.runs.flatMap((r) => [
+    r.test ?? NaN,
+    r.cv ? r.cv.mean - r.cv.std : NaN,
+    r.cv ? r.cv.mean + r.cv.std : NaN,
+  ]);
   const axis = accuracyAxis(values);
-  const subtitle = [...(input.subtitle ?? []), ...(axis.min > 0 ? [`The accuracy axis starts at ${axis.min.toFixed(2)}, not at 0, so that differences of a point are visible.`] : [])];
+  const subtitle = [
+    ...(input.subtitle ?? []),
+    ...(axis.min > 0
+      ? [`The accuracy axis starts at ${axis.min.toFixed(2)}, not at 0, so that differences of a point are visible.`]
+      : []),
+  ];
   const probe = new Figure(1, 1);
   const slots = Math.max(1, input.runs.length);
   const minSlot = Math.max(110, ...input.runs.map((r) => probe.measure(r.name, 12) + 20));
@@ -162,7 +226,13 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
     fig.line(left, gy, left + plotW, gy, '#eaeef2', 1);
     fig.text(v.toFixed(2), left - 8, gy + 4, { size: 11, color: COLORS.muted, align: 'right', role: 'tick' });
   }
-  fig.text('accuracy', MARGIN + 2, top + plotH / 2, { size: 12, color: COLORS.muted, align: 'center', rotate: -Math.PI / 2, role: 'axis' });
+  fig.text('accuracy', MARGIN + 2, top + plotH / 2, {
+    size: 12,
+    color: COLORS.muted,
+    align: 'center',
+    rotate: -Math.PI / 2,
+    role: 'axis',
+  });
   fig.line(left, top, left, bottom, COLORS.muted, 1);
   fig.line(left, bottom, left + plotW, bottom, COLORS.muted, 1);
 
@@ -173,7 +243,12 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
     if (run.test !== null) {
       const by = yOf(run.test);
       fig.rect(cx - barW / 2, by, barW, bottom - by, run.test === best ? CORRECT : '#8cb7e8');
-      fig.text(run.test.toFixed(4), cx, by - 6, { size: 12, bold: run.test === best, align: 'center', role: 'bar-value' });
+      fig.text(run.test.toFixed(4), cx, by - 6, {
+        size: 12,
+        bold: run.test === best,
+        align: 'center',
+        role: 'bar-value',
+      });
     } else {
       fig.text('no test', cx, bottom - 8, { size: 11, color: COLORS.muted, align: 'center', role: 'bar-value' });
     }

@@ -37,7 +37,12 @@ export async function sampleGrid(input: SampleGridInput): Promise<Picture> {
   for (const row of input.rows) {
     const x0 = MARGIN + labelWidth;
     fig.text(row.name, x0 - 14, y + side / 2 - 2, { size: LABEL, bold: true, align: 'right', role: 'class-label' });
-    fig.text(`label ${row.label}`, x0 - 14, y + side / 2 + 15, { size: CAPTION, color: COLORS.muted, align: 'right', role: 'label-number' });
+    fig.text(`label ${row.label}`, x0 - 14, y + side / 2 + 15, {
+      size: CAPTION,
+      color: COLORS.muted,
+      align: 'right',
+      role: 'label-number',
+    });
     row.images.forEach((img, i) => fig.image(img.pixels, x0 + i * (side + GAP), y, scale, img.id, [row.name]));
     y += side + GAP;
   }
@@ -67,7 +72,8 @@ export async function predictionGallery(input: PredictionGalleryInput): Promise<
   const p = probe();
   const names = input.rows.flatMap((r) => r.images.map((i) => `✗ ${i.predicted}`));
   const cell = Math.max(side, ...names.map((n) => p.measure(n, CAPTION, true))) + 14;
-  const labelWidth = Math.max(p.measure('true class', SUBTITLE), ...input.rows.map((r) => p.measure(r.trueName, LABEL, true))) + 24;
+  const labelWidth =
+    Math.max(p.measure('true class', SUBTITLE), ...input.rows.map((r) => p.measure(r.trueName, LABEL, true))) + 24;
   const perRow = Math.max(1, ...input.rows.map((r) => r.images.length));
   const rowHeight = side + 2 * (CAPTION + 4) + 12;
   const width = Math.max(MARGIN * 2 + labelWidth + perRow * cell, headerWidth(p, input.title, subtitle));
@@ -77,7 +83,11 @@ export async function predictionGallery(input: PredictionGalleryInput): Promise<
   let y = header(fig, input.title, subtitle) + 6;
   const x0 = MARGIN + labelWidth;
   fig.text('true class', x0 - 14, y + 4, { size: SUBTITLE, color: COLORS.muted, align: 'right', role: 'axis' });
-  fig.text('predicted (probability)', x0 + (cell - side) / 2, y + 4, { size: SUBTITLE, color: COLORS.muted, role: 'axis' });
+  fig.text('predicted (probability)', x0 + (cell - side) / 2, y + 4, {
+    size: SUBTITLE,
+    color: COLORS.muted,
+    role: 'axis',
+  });
   y += 18;
   for (const row of input.rows) {
     fig.text(row.trueName, x0 - 14, y + side / 2 + 4, { size: LABEL, bold: true, align: 'right', role: 'class-label' });
@@ -95,7 +105,12 @@ export async function predictionGallery(input: PredictionGalleryInput): Promise<
         role: img.correct ? 'prediction' : 'mistake',
       });
       if (img.confidence !== null) {
-        fig.text(img.confidence.toFixed(2), cx, y + side + 2 * CAPTION + 9, { size: CAPTION, color: COLORS.muted, align: 'center', role: 'confidence' });
+        fig.text(img.confidence.toFixed(2), cx, y + side + 2 * CAPTION + 9, {
+          size: CAPTION,
+          color: COLORS.muted,
+          align: 'center',
+          role: 'confidence',
+        });
       }
     });
     y += rowHeight;
@@ -157,21 +172,38 @@ export async function mistakeGallery(input: MistakeGalleryInput): Promise<Pictur
     fig.text(head, MARGIN, y + LABEL + 4, { size: LABEL, bold: true, role: 'cell-title' });
     const share = c.support > 0 ? ` (${((100 * c.count) / c.support).toFixed(1)} %)` : '';
     const detail = `${c.count} of ${c.support} ${c.trueName} images taken for ${c.predictedName}${share}`;
-    fig.text(detail, MARGIN + fig.measure(head, LABEL, true) + 12, y + LABEL + 4, { size: SUBTITLE, color: COLORS.muted, role: 'cell-detail' });
+    fig.text(detail, MARGIN + fig.measure(head, LABEL, true) + 12, y + LABEL + 4, {
+      size: SUBTITLE,
+      color: COLORS.muted,
+      role: 'cell-detail',
+    });
     const ty = y + bandHeader + SUBTITLE + 8;
-    fig.text(`mistakes: true ${c.trueName}, predicted ${c.predictedName}`, MARGIN, ty - 8, { size: SUBTITLE, color: COLORS.wrong, role: 'band-label' });
+    fig.text(`mistakes: true ${c.trueName}, predicted ${c.predictedName}`, MARGIN, ty - 8, {
+      size: SUBTITLE,
+      color: COLORS.wrong,
+      role: 'band-label',
+    });
     c.mistakes.slice(0, input.perRow).forEach((m, i) => {
       const tx = MARGIN + i * cell + 3;
       fig.frame(tx, ty, side, side, COLORS.wrong, 2);
       fig.image(m.pixels, tx, ty, scale, m.id, ['mistake', `${c.trueName}→${c.predictedName}`]);
       const caption = m.confidence !== null ? `p ${m.confidence.toFixed(2)}` : `#${m.id}`;
-      fig.text(caption, tx + side / 2, ty + side + CAPTION + 5, { size: CAPTION, color: COLORS.muted, align: 'center', role: 'mistake-caption' });
+      fig.text(caption, tx + side / 2, ty + side + CAPTION + 5, {
+        size: CAPTION,
+        color: COLORS.muted,
+        align: 'center',
+        role: 'mistake-caption',
+      });
     });
     if (refs > 0) {
       let rx = MARGIN + input.perRow * cell + 28;
       fig.line(rx - 16, ty - 20, rx - 16, ty + side + 4, COLORS.grid);
       const group = (label: string, images: GalleryImage[], tag: string) => {
-        fig.text(fitText(fig, label, SUBTITLE, refs * cell - 6), rx, ty - 8, { size: SUBTITLE, color: COLORS.right, role: 'reference-label' });
+        fig.text(fitText(fig, label, SUBTITLE, refs * cell - 6), rx, ty - 8, {
+          size: SUBTITLE,
+          color: COLORS.right,
+          role: 'reference-label',
+        });
         images.slice(0, refs).forEach((img, i) => {
           fig.frame(rx + i * cell, ty, side, side, COLORS.right, 1);
           fig.image(img.pixels, rx + i * cell, ty, scale, img.id, [tag]);

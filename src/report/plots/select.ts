@@ -32,9 +32,11 @@ export interface ConfusionCell {
 /** The `n` largest off-diagonal cells of a confusion matrix, largest first (ties: lower true, then predicted class). */
 export function largestConfusions(cm: number[][], n: number): ConfusionCell[] {
   const cells: ConfusionCell[] = [];
-  cm.forEach((row, t) => row.forEach((count, p) => {
-    if (t !== p && count > 0) cells.push({ true: t, predicted: p, count });
-  }));
+  cm.forEach((row, t) =>
+    row.forEach((count, p) => {
+      if (t !== p && count > 0) cells.push({ true: t, predicted: p, count });
+    }),
+  );
   cells.sort((a, b) => b.count - a.count || a.true - b.true || a.predicted - b.predicted);
   return cells.slice(0, n);
 }

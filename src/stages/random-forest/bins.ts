@@ -45,7 +45,14 @@ const DISTINCT_STEP = 4;
  * Adds the distinct bit patterns of column[off + i] (i = 0, step, 2·step, …) to the hash set `keys` holding `count`
  * already; returns the new count, or -1 past MAX_BINS.
  */
-function collectDistinct(keys: Uint32Array, bits: Uint32Array, off: number, rows: number, step: number, count: number): number {
+function collectDistinct(
+  keys: Uint32Array,
+  bits: Uint32Array,
+  off: number,
+  rows: number,
+  step: number,
+  count: number,
+): number {
   let last = EMPTY;
   for (let i = 0; i < rows; i += step) {
     const b = bits[off + i];
@@ -192,7 +199,8 @@ export function binFeatures(
         const colOff = k * rows;
         for (let i = r0, at = r0 * features + t0 + k; i < r1; i++, at += features) {
           const x = X[at];
-          if (x - x !== 0) throw new Error(`random_forest: X has a non-finite value (${x}) at row ${i}, feature ${t0 + k}`);
+          if (x - x !== 0)
+            throw new Error(`random_forest: X has a non-finite value (${x}) at row ${i}, feature ${t0 + k}`);
           column[colOff + i] = x + 0;
         }
       }
