@@ -8,7 +8,7 @@ import { runRun } from '../src/app/run.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { RunJson } from '../src/report/json.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
-import { confusionMatrix } from '../src/metrics/classification.js';
+import { classificationReport, confusionMatrix } from '../src/metrics/classification.js';
 import { comparePair, leaderboard, type RunRecord } from '../src/metrics/comparison.js';
 import { tempDir } from './helpers.js';
 
@@ -26,15 +26,21 @@ function runJson(
   wrong: Set<number>,
   folds: number[] | null,
   { foldsId = 'f00d', labels = LABELS, fitMs = 1000 }: { foldsId?: string; labels?: number[]; fitMs?: number } = {},
-): Record<string, unknown> {
+): RunJson {
   const predictions = labels.map((y, i) => (wrong.has(i) ? (y + 1) % 10 : y));
   const cm = confusionMatrix(labels, predictions, 10);
+  const report = classificationReport(cm);
   const accuracy = predictions.filter((p, i) => p === labels[i]).length / labels.length;
   const mean = folds ? folds.reduce((a, b) => a + b, 0) / folds.length : 0;
+  const std = folds ? Math.sqrt(folds.reduce((a, b) => a + (b - mean) ** 2, 0) / folds.length) : 0;
   return {
     format: 'fashion-pipeline/run',
     format_version: 1,
     name,
+    file: `${name}.yaml`,
+    started_at: '2026-12-01T00:00:00.000Z',
+    duration_ms: 1,
+    seed: 1,
     config: {
       name,
       steps: [
@@ -42,6 +48,7 @@ function runJson(
         { id: 'knn', stage: 'knn', params: {} },
       ],
     },
+    data: { train_rows: 500, checksums: {} },
     cv: folds
       ? {
           k: folds.length,
@@ -53,15 +60,22 @@ function runJson(
             test_rows: 100,
             accuracy,
             macro_f1: accuracy,
+            fit_ms: 1,
+            predict_ms: 1,
           })),
           mean_accuracy: mean,
-          std_accuracy: Math.sqrt(folds.reduce((a, b) => a + (b - mean) ** 2, 0) / folds.length),
+          std_accuracy: std,
+          mean_macro_f1: mean,
+          std_macro_f1: std,
         }
       : null,
     test: {
       rows: labels.length,
       accuracy,
       macro_f1: accuracy,
+      per_class: report.perClass.map((c) => ({ name: CLASS_NAMES[c.label], ...c })),
+      macro_avg: report.macroAvg,
+      weighted_avg: report.weightedAvg,
       class_names: [...CLASS_NAMES],
       confusion_matrix: cm,
       fit_ms: fitMs,
@@ -70,6 +84,8 @@ function runJson(
       labels,
       confidence: null,
     },
+    timings_ms: { cv: null, final: null },
+    environment: { node: process.version, peak_rss_mb: 1, versions: {} },
   };
 }
 
