@@ -45,6 +45,13 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
     { kernel: 'poly', degree: 3, coef0: 0.5, gamma: 0.2 },
     { C: 1, engine: 'mljs' },
   ],
+  union: [
+    {
+      scaled: { steps: [{ normalize: { method: 'standard' } }] },
+      components: { steps: [{ normalize: {} }, { pca: { components: 1 } }], weight: 0.5 },
+    },
+    { knn_free: { steps: [{ normalize: { method: 'l2' } }, { normalize: { method: 'standard' } }], weight: 2 } },
+  ],
   random_forest: [
     { trees: 5, seed: 3 },
     { trees: 3, max_depth: 2, seed: 1 },
@@ -64,7 +71,10 @@ const ONE_FEATURE: Record<string, Record<string, unknown>> = {
 const UNSAVABLE_ENGINES: Record<string, string[]> = { knn: ['mljs'], svm: ['mljs'], random_forest: ['mljs'] };
 
 function savable(spec: StageSpec, params: Record<string, unknown>): boolean {
-  return !(UNSAVABLE_ENGINES[spec.name] ?? []).includes(params.engine as string);
+  const expected = !(UNSAVABLE_ENGINES[spec.name] ?? []).includes(params.engine as string);
+  if ((spec.savable(params as never) === true) !== expected)
+    throw new Error(`${spec.name}: savable() disagrees with the table`);
+  return expected;
 }
 
 const CLASSES = 3;

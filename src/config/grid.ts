@@ -90,15 +90,13 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
     'path' in origin ? source.error(origin.path, message, key) : new UsageError(`${origin.option}: ${message}`);
   const candidates = new Map<string, Candidate>();
   for (const map of grid) {
-    const axes: Array<{ key: string; index: number; param: string; values: GridValue[] }> = [];
+    const axes: Array<{ key: string; index: number; param: string; path: string[]; values: GridValue[] }> = [];
     for (const [key, values] of map) {
       const keyOrigin: Origin =
         'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
-      const dot = key.lastIndexOf('.');
-      const id = dot > 0 ? key.slice(0, dot) : '';
-      const param = key.slice(dot + 1);
+      const [id, ...path] = key.split('.');
       const index = ids.indexOf(id);
-      if (dot <= 0 || index < 0) {
+      if (path.length === 0 || index < 0) {
         throw fail(
           keyOrigin,
           `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}`,
@@ -106,30 +104,46 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
         );
       }
       const spec = registry.get(steps[index].stage)!;
-      const allowed = spec.schema instanceof z.ZodObject ? Object.keys(spec.schema.shape) : [];
-      if (!allowed.includes(param)) {
-        throw fail(
-          keyOrigin,
-          `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`,
-          true,
-        );
+      const param = path.join('.');
+      if (path.length > 1 || !(spec.schema instanceof z.ZodObject)) {
+        if (!spec.setParam) {
+          throw fail(keyOrigin, `grid key "${key}": stage ${steps[index].stage} has no nested params`, true);
+        }
+        try {
+          spec.setParam(steps[index].params as never, path, values[0].value);
+        } catch (err) {
+          throw fail(keyOrigin, `grid key "${key}": ${(err as Error).message}`, true);
+        }
+      } else {
+        const allowed = Object.keys(spec.schema.shape);
+        if (!allowed.includes(param)) {
+          throw fail(
+            keyOrigin,
+            `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`,
+            true,
+          );
+        }
       }
       for (const v of values) {
-        const check = spec.schema.safeParse({ ...steps[index].params, [param]: v.value });
+        const check = spec.schema.safeParse(withParam(steps[index], path, v.value));
         if (!check.success) throw fail(v.origin, `${key}: ${check.error.issues[0].message}`);
       }
-      axes.push({ key, index, param, values });
+      axes.push({ key, index, param, path, values });
     }
     for (const combo of cartesian(axes.map((a) => a.values))) {
-      const resolved = steps.map((s) => ({ ...s, params: { ...s.params } }));
+      let resolved = steps.map((s) => ({ ...s, params: { ...s.params } }));
       const params: Record<string, unknown> = {};
       const origins: Record<string, Origin> = {};
       combo.forEach((v, i) => {
         const axis = axes[i];
-        resolved[axis.index].params[axis.param] = v.value;
+        resolved[axis.index].params = withParam(resolved[axis.index], axis.path, v.value);
         params[axis.key] = v.value;
         origins[axis.key] = v.origin;
       });
+      // nested params are validated (and normalised) by the stage's schema
+      resolved = resolved.map((s) =>
+        registry.get(s.stage)!.setParam ? { ...s, params: registry.get(s.stage)!.schema.parse(s.params) as Record<string, unknown> } : s,
+      );
       const problem = featureFlowProblem(resolved);
       if (problem) {
         const culprit = axes.findIndex((a) => a.index === problem.index && a.param === problem.param);
@@ -141,6 +155,12 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
     }
   }
   return [...candidates.values()];
+}
+
+/** A step's params with one grid value set: a top-level param, or a nested path through the stage's setParam. */
+function withParam(step: StepConfig, path: string[], value: unknown): Record<string, unknown> {
+  if (path.length === 1 && !registry.get(step.stage)!.setParam) return { ...step.params, [path[0]]: value };
+  return registry.get(step.stage)!.setParam!(step.params as never, path, value) as Record<string, unknown>;
 }
 
 function cartesian<T>(lists: T[][]): T[][] {

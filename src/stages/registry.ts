@@ -4,12 +4,15 @@ import { normalizeSpec } from './normalize.js';
 import { pcaSpec } from './pca.js';
 import { randomForestSpec } from './random-forest.js';
 import { svmSpec } from './svm.js';
+import { bindCatalogue, unionSpec } from './union.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpec>(
-  [normalizeSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
+  [normalizeSpec, unionSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
 );
 
 export function stageNames(): string[] {
   return [...registry.keys()];
 }
+
+bindCatalogue({ get: (stage) => registry.get(stage), names: stageNames });

@@ -70,6 +70,11 @@ export interface StageSpec<P extends object = object> {
   outputFeatures?(params: P, inputFeatures: number): number;
   /** true when a fitted instance with these params can be written to a model file; otherwise why not. */
   savable(params: P): true | string;
+  /**
+   * Stages with nested params (union): params with the value at a dotted path below the stage's id set, for grid keys
+   * such as `union.fine.hog.cell`; throws an Error saying what paths exist. The result is validated by the schema.
+   */
+  setParam?(params: P, path: string[], value: unknown): P;
 }
 
 /** savable() of stages whose every engine can be saved. */

@@ -1,0 +1,261 @@
+import { z } from 'zod';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { listField, ModelError, objectField } from './snapshot.js';
+import {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  type Snapshot,
+  type StageSpec,
+  type Transformer,
+} from './stage.js';
+
+/** A step inside a branch: its id (the stage name, or name-1, name-2 when repeated), stage and validated params. */
+export interface BranchStep {
+  id: string;
+  stage: string;
+  params: Record<string, unknown>;
+}
+
+export interface Branch {
+  steps: BranchStep[];
+  /** Every output column of the branch is multiplied by it (as scikit-learn's transformer_weights). */
+  weight: number;
+}
+
+export type UnionParams = Record<string, Branch>;
+
+/** What the union needs from the registry (bound by registry.ts, which imports this file). */
+export interface StageCatalogue {
+  get(stage: string): StageSpec | undefined;
+  names(): string[];
+}
+
+let catalogue: StageCatalogue | null = null;
+
+/** Called once by registry.ts: union branches may hold any transformer of the registry. */
+export function bindCatalogue(c: StageCatalogue): void {
+  catalogue = c;
+}
+
+function stages(): StageCatalogue {
+  if (!catalogue) throw new Error('union: the stage registry is not loaded');
+  return catalogue;
+}
+
+const BRANCH_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * Validates the branches: each a name → `{steps: [{stage: params}, …], weight}`; every nested step a transformer of
+ * the registry with valid params (defaults filled in), ids numbered as in a pipeline. Issues carry the path inside the
+ * union's params, so a pipeline file reports them at their line and column.
+ */
+const UnionSchema: z.ZodType<UnionParams> = z
+  .record(
+    z.string().regex(BRANCH_NAME, 'a branch name is letters, digits and _ (it names grid keys: union.<branch>.<step>.<param>)'),
+    z
+      .object({
+        steps: z.array(z.unknown()).min(1, 'a branch needs at least one step'),
+        weight: z.number().positive().default(1),
+      })
+      .strict(),
+  )
+  .superRefine((branches, ctx) => {
+    if (Object.keys(branches).length < 1) ctx.addIssue({ code: 'custom', message: 'union needs at least one branch' });
+  })
+  .transform((branches, ctx) => {
+    const out: UnionParams = {};
+    for (const [name, branch] of Object.entries(branches)) {
+      const steps: BranchStep[] = [];
+      branch.steps.forEach((item, i) => {
+        const path = [name, 'steps', i];
+        // a step as written ({stage: params}), or as validated before ({id, stage, params}: clones, model files)
+        const validated = isBranchStep(item);
+        if (!validated && (item === null || typeof item !== 'object' || Array.isArray(item) || Object.keys(item).length !== 1)) {
+          ctx.addIssue({ code: 'custom', path, message: 'each branch step is a one-key map {stage: params}' });
+          return;
+        }
+        const [stage, raw] = validated ? [item.stage, item.params] : Object.entries(item as object)[0];
+        const spec = stages().get(stage);
+        if (!spec || spec.kind !== 'transformer') {
+          const allowed = stages()
+            .names()
+            .filter((n) => stages().get(n)!.kind === 'transformer');
+          ctx.addIssue({ code: 'custom', path: [...path, stage], message: `unknown transformer "${stage}"; branch steps: ${allowed.join(', ')}` });
+          return;
+        }
+        const parsed = spec.schema.safeParse(raw ?? {});
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [...path, stage, ...issue.path] } as never);
+          return;
+        }
+        steps.push({ id: stage, stage, params: parsed.data as Record<string, unknown> });
+      });
+      numberIds(steps);
+      out[name] = { steps, weight: branch.weight };
+    }
+    return out;
+  }) as unknown as z.ZodType<UnionParams>;
+
+function isBranchStep(item: unknown): item is BranchStep {
+  if (item === null || typeof item !== 'object') return false;
+  const o = item as Record<string, unknown>;
+  return Object.keys(o).length === 3 && typeof o.id === 'string' && typeof o.stage === 'string' && typeof o.params === 'object';
+}
+
+/** Repeated stages in one branch become name-1, name-2 (as pipeline steps do). */
+function numberIds(steps: BranchStep[]): void {
+  const counts = new Map<string, number>();
+  for (const s of steps) counts.set(s.stage, (counts.get(s.stage) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  for (const s of steps) {
+    if ((counts.get(s.stage) ?? 0) < 2) continue;
+    const n = (seen.get(s.stage) ?? 0) + 1;
+    seen.set(s.stage, n);
+    s.id = `${s.stage}-${n}`;
+  }
+}
+
+interface Fitted {
+  features: number;
+  /** Fitted stages of each branch, in the order of the params. */
+  branches: Transformer[][];
+  outputs: number[];
+}
+
+/** Features out of one branch for `input` features in (ParamRangeError names the nested param as branch.step.param). */
+function branchFeatures(name: string, branch: Branch, input: number): number {
+  let features = input;
+  for (const step of branch.steps) {
+    const spec = stages().get(step.stage)!;
+    if (!spec.outputFeatures) continue;
+    try {
+      features = spec.outputFeatures(step.params as never, features);
+    } catch (err) {
+      if (err instanceof ParamRangeError) throw new ParamRangeError(`${name}.${step.id}.${err.param}`, err.message);
+      throw err;
+    }
+  }
+  return features;
+}
+
+/**
+ * A feature union (scikit-learn's FeatureUnion): every branch — a short chain of transformers — runs on the same
+ * input; their outputs, each times its branch's weight, are concatenated column-wise in the order the branches are
+ * written. E.g. fine HOG, coarse HOG and the pixels themselves, side by side.
+ */
+export class Union extends BaseStage<UnionParams, Fitted> implements Transformer<UnionParams> {
+  readonly name = 'union';
+  readonly kind = 'transformer' as const;
+
+  constructor(params: Partial<UnionParams> = {}) {
+    super(UnionSchema, params);
+  }
+
+  private newBranches(): Transformer[][] {
+    return Object.values(this.params).map((b) => b.steps.map((s) => stages().get(s.stage)!.create(s.params as never) as Transformer));
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    const branches = this.newBranches();
+    const names = Object.keys(this.params);
+    const outputs: number[] = [];
+    for (const [b, chain] of branches.entries()) {
+      let current = X;
+      for (const [i, stage] of chain.entries()) {
+        try {
+          await stage.fit(current, y);
+        } catch (err) {
+          const id = this.params[names[b]].steps[i].id;
+          if (err instanceof ParamRangeError) throw new ParamRangeError(`${names[b]}.${id}.${err.param}`, err.message);
+          throw err;
+        }
+        current = await stage.transform(current);
+      }
+      outputs.push(current.cols);
+    }
+    this.state = { features: X.cols, branches, outputs };
+    return this;
+  }
+
+  async transform(X: Matrix): Promise<Matrix> {
+    const { features, branches, outputs } = this.state;
+    checkFeatures(this.name, X, features);
+    const weights = Object.values(this.params).map((b) => b.weight);
+    const total = outputs.reduce((a, b) => a + b, 0);
+    const out = sharedFloats(X.rows * total);
+    let offset = 0;
+    for (let b = 0; b < branches.length; b++) {
+      let current = X;
+      for (const stage of branches[b]) current = await stage.transform(current);
+      const w = weights[b];
+      const { cols, data } = current;
+      for (let i = 0; i < X.rows; i++) {
+        const src = i * cols;
+        const dst = i * total + offset;
+        if (w === 1) out.set(data.subarray(src, src + cols), dst);
+        else for (let j = 0; j < cols; j++) out[dst + j] = data[src + j] * w;
+      }
+      offset += cols;
+    }
+    return matrix(X.rows, total, out);
+  }
+
+  protected encode(f: Fitted): Snapshot {
+    return {
+      features: f.features,
+      branches: f.branches.map((chain) => chain.map((stage) => stage.snapshot())),
+      outputs: f.outputs,
+    };
+  }
+
+  protected decode(s: Snapshot): Fitted {
+    const branches = this.newBranches();
+    const saved = listField(s, 'branches', (v, b) => {
+      if (!Array.isArray(v) || v.length !== branches[b]?.length) throw new ModelError(`model file: union branch ${b + 1} does not match its steps`);
+      return v;
+    });
+    if (saved.length !== branches.length) throw new ModelError('model file: union branches do not match the params');
+    saved.forEach((chain, b) => chain.forEach((state, i) => branches[b][i].restore(objectField({ state }, 'state'))));
+    const outputs = listField(s, 'outputs', (v) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelError('model file: union outputs should be whole numbers');
+      return v;
+    });
+    const features = s.features;
+    if (typeof features !== 'number' || !Number.isInteger(features)) throw new ModelError('model file: "features" should be a whole number');
+    return { features, branches, outputs };
+  }
+}
+
+export const unionSpec: StageSpec<UnionParams> = {
+  name: 'union',
+  kind: 'transformer',
+  summary: 'feature union: named branches of transformers on the same input, outputs weighted and side by side',
+  schema: UnionSchema,
+  savable: (params) => {
+    for (const [name, branch] of Object.entries(params)) {
+      for (const step of branch.steps) {
+        const answer = stages().get(step.stage)!.savable(step.params as never);
+        if (answer !== true) return `branch ${name}, step ${step.id}: ${answer}`;
+      }
+    }
+    return true;
+  },
+  create: (params) => new Union(params),
+  setParam: (params, path, value) => {
+    const [branchName, id, param, ...rest] = path;
+    const branch = params[branchName];
+    if (!branch) throw new Error(`no branch "${branchName}"; branches: ${Object.keys(params).join(', ')}`);
+    if (id === 'weight' && param === undefined) return { ...params, [branchName]: { ...branch, weight: value as number } };
+    const index = branch.steps.findIndex((s) => s.id === id);
+    if (index < 0 || param === undefined || rest.length > 0) {
+      throw new Error(`expected union.${branchName}.weight or union.${branchName}.<step>.<param> with a step of the branch: ${branch.steps.map((s) => s.id).join(', ')}`);
+    }
+    const steps = branch.steps.map((s, i) => (i === index ? { ...s, params: { ...s.params, [param]: value } } : s));
+    return { ...params, [branchName]: { ...branch, steps } };
+  },
+  outputFeatures: (params, inputFeatures) =>
+    Object.entries(params).reduce((sum, [name, branch]) => sum + branchFeatures(name, branch, inputFeatures), 0),
+};
