@@ -130,6 +130,19 @@ def main():
         acc = float((pipe.predict(Xte) == yte).mean())
         emit("run-pca-rf", [cv_s + time.perf_counter() - t0], acc, cv_mean=float(scores.mean()), cv_std=float(scores.std()))
 
+    if "hog" in tasks:
+        # scikit-image (python3-skimage) has no batch form: one call per image, raw pixels as our stage gets them;
+        # one run, as it takes about a minute
+        from skimage.feature import hog
+
+        images = (Xtr * 255.0).reshape(-1, 28, 28).astype(np.float64)
+
+        def hog_all():
+            return np.stack([hog(im, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2), block_norm="L2-Hys") for im in images])
+
+        secs, _ = timed(hog_all, 1)
+        emit("hog", secs)
+
 
 if __name__ == "__main__":
     main()

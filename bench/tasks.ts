@@ -2,7 +2,7 @@
  * Our side of the benchmark: one task per process (so peak memory is the task's own), the same tasks and the same JSON
  * lines as bench/sklearn_bench.py: {"task", "seconds": [...], "accuracy", "peak_rss_mb"}.
  *
- *   node dist/bench/tasks.js --task pca-fit|pca-fit-standard|knn-predict|rf-pca-fit|rf-raw-fit|svm|run-pca-rf [--repeats 3]
+ *   node dist/bench/tasks.js --task pca-fit|pca-fit-standard|knn-predict|rf-pca-fit|rf-raw-fit|svm|run-pca-rf|hog [--repeats 3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { accuracy } from '../src/metrics/classification.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator, Transformer } from '../src/stages/stage.js';
 
-const TASKS = ['pca-fit', 'pca-fit-standard', 'knn-predict', 'rf-pca-fit', 'rf-raw-fit', 'svm', 'run-pca-rf'] as const;
+const TASKS = ['pca-fit', 'pca-fit-standard', 'knn-predict', 'rf-pca-fit', 'rf-raw-fit', 'svm', 'run-pca-rf', 'hog'] as const;
 type TaskName = (typeof TASKS)[number];
 
 function transformer(stage: string, params: object): Transformer {
@@ -57,6 +57,12 @@ async function main(task: TaskName, repeats: number): Promise<void> {
   const dir = resolveDataDir();
   const train = loadSplit(dir, 'train');
   const test = loadSplit(dir, 'test');
+  if (task === 'hog') {
+    const hog = await transformer('hog', {}).fit(train.X, train.y);
+    const { seconds } = await timed(repeats, () => hog.transform(train.X));
+    emit(task, seconds, null);
+    return;
+  }
   const minmax = transformer('normalize', { method: 'minmax' });
   await minmax.fit(train.X, train.y);
   const Xtr = await minmax.transform(train.X);

@@ -45,6 +45,11 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
     { kernel: 'poly', degree: 3, coef0: 0.5, gamma: 0.2 },
     { C: 1, engine: 'mljs' },
   ],
+  hog: [
+    { size: 6, cell: 2, block: 2, orientations: 4 },
+    { size: 6, cell: 3, block: 1, norm: 'l1', signed: true },
+    { size: 6, cell: 2, block: 2, block_stride: 2, norm: 'l2' },
+  ],
   union: [
     {
       scaled: { steps: [{ normalize: { method: 'standard' } }] },
@@ -61,6 +66,7 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
 
 /** Params a one-feature fit needs instead (the others keep theirs). */
 const ONE_FEATURE: Record<string, Record<string, unknown>> = {
+  hog: { size: 1, cell: 1, block: 1 },
   pca: { components: 1 },
 };
 
@@ -86,7 +92,7 @@ const TRAIN_ROWS = 150;
  * overlap and their values are whole numbers, as pixels are: distances tie, and votes and tree shares come out even
  * on some rows, which the tie rules must handle.
  */
-const queries = blobs(1300, 8, CLASSES, 11, 3);
+const queries = blobs(1300, 36, CLASSES, 11, 3); // 36 features: hog reads them as 6×6 images
 queries.X.data.forEach((v, i) => (queries.X.data[i] = Math.round(v)));
 const train = { X: takeRows(queries.X, range(TRAIN_ROWS)), y: queries.y.slice(0, TRAIN_ROWS) };
 

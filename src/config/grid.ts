@@ -142,7 +142,9 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
       });
       // nested params are validated (and normalised) by the stage's schema
       resolved = resolved.map((s) =>
-        registry.get(s.stage)!.setParam ? { ...s, params: registry.get(s.stage)!.schema.parse(s.params) as Record<string, unknown> } : s,
+        registry.get(s.stage)!.setParam
+          ? { ...s, params: registry.get(s.stage)!.schema.parse(s.params) as Record<string, unknown> }
+          : s,
       );
       const problem = featureFlowProblem(resolved);
       if (problem) {

@@ -1,4 +1,5 @@
 import type { StageSpec } from './stage.js';
+import { hogSpec } from './hog.js';
 import { knnSpec } from './knn.js';
 import { normalizeSpec } from './normalize.js';
 import { pcaSpec } from './pca.js';
@@ -8,7 +9,7 @@ import { bindCatalogue, unionSpec } from './union.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpec>(
-  [normalizeSpec, unionSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
+  [normalizeSpec, hogSpec, unionSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
 );
 
 export function stageNames(): string[] {

@@ -53,7 +53,9 @@ const BRANCH_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
  */
 const UnionSchema: z.ZodType<UnionParams> = z
   .record(
-    z.string().regex(BRANCH_NAME, 'a branch name is letters, digits and _ (it names grid keys: union.<branch>.<step>.<param>)'),
+    z
+      .string()
+      .regex(BRANCH_NAME, 'a branch name is letters, digits and _ (it names grid keys: union.<branch>.<step>.<param>)'),
     z
       .object({
         steps: z.array(z.unknown()).min(1, 'a branch needs at least one step'),
@@ -72,7 +74,10 @@ const UnionSchema: z.ZodType<UnionParams> = z
         const path = [name, 'steps', i];
         // a step as written ({stage: params}), or as validated before ({id, stage, params}: clones, model files)
         const validated = isBranchStep(item);
-        if (!validated && (item === null || typeof item !== 'object' || Array.isArray(item) || Object.keys(item).length !== 1)) {
+        if (
+          !validated &&
+          (item === null || typeof item !== 'object' || Array.isArray(item) || Object.keys(item).length !== 1)
+        ) {
           ctx.addIssue({ code: 'custom', path, message: 'each branch step is a one-key map {stage: params}' });
           return;
         }
@@ -82,12 +87,17 @@ const UnionSchema: z.ZodType<UnionParams> = z
           const allowed = stages()
             .names()
             .filter((n) => stages().get(n)!.kind === 'transformer');
-          ctx.addIssue({ code: 'custom', path: [...path, stage], message: `unknown transformer "${stage}"; branch steps: ${allowed.join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, stage],
+            message: `unknown transformer "${stage}"; branch steps: ${allowed.join(', ')}`,
+          });
           return;
         }
         const parsed = spec.schema.safeParse(raw ?? {});
         if (!parsed.success) {
-          for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [...path, stage, ...issue.path] } as never);
+          for (const issue of parsed.error.issues)
+            ctx.addIssue({ ...issue, path: [...path, stage, ...issue.path] } as never);
           return;
         }
         steps.push({ id: stage, stage, params: parsed.data as Record<string, unknown> });
@@ -101,7 +111,12 @@ const UnionSchema: z.ZodType<UnionParams> = z
 function isBranchStep(item: unknown): item is BranchStep {
   if (item === null || typeof item !== 'object') return false;
   const o = item as Record<string, unknown>;
-  return Object.keys(o).length === 3 && typeof o.id === 'string' && typeof o.stage === 'string' && typeof o.params === 'object';
+  return (
+    Object.keys(o).length === 3 &&
+    typeof o.id === 'string' &&
+    typeof o.stage === 'string' &&
+    typeof o.params === 'object'
+  );
 }
 
 /** Repeated stages in one branch become name-1, name-2 (as pipeline steps do). */
@@ -154,7 +169,14 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
   }
 
   private newBranches(): Transformer[][] {
-    return Object.values(this.params).map((b) => b.steps.map((s) => stages().get(s.stage)!.create(s.params as never) as Transformer));
+    return Object.values(this.params).map((b) =>
+      b.steps.map(
+        (s) =>
+          stages()
+            .get(s.stage)!
+            .create(s.params as never) as Transformer,
+      ),
+    );
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
@@ -214,17 +236,20 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
   protected decode(s: Snapshot): Fitted {
     const branches = this.newBranches();
     const saved = listField(s, 'branches', (v, b) => {
-      if (!Array.isArray(v) || v.length !== branches[b]?.length) throw new ModelError(`model file: union branch ${b + 1} does not match its steps`);
+      if (!Array.isArray(v) || v.length !== branches[b]?.length)
+        throw new ModelError(`model file: union branch ${b + 1} does not match its steps`);
       return v;
     });
     if (saved.length !== branches.length) throw new ModelError('model file: union branches do not match the params');
     saved.forEach((chain, b) => chain.forEach((state, i) => branches[b][i].restore(objectField({ state }, 'state'))));
     const outputs = listField(s, 'outputs', (v) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ModelError('model file: union outputs should be whole numbers');
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new ModelError('model file: union outputs should be whole numbers');
       return v;
     });
     const features = s.features;
-    if (typeof features !== 'number' || !Number.isInteger(features)) throw new ModelError('model file: "features" should be a whole number');
+    if (typeof features !== 'number' || !Number.isInteger(features))
+      throw new ModelError('model file: "features" should be a whole number');
     return { features, branches, outputs };
   }
 }
@@ -237,7 +262,9 @@ export const unionSpec: StageSpec<UnionParams> = {
   savable: (params) => {
     for (const [name, branch] of Object.entries(params)) {
       for (const step of branch.steps) {
-        const answer = stages().get(step.stage)!.savable(step.params as never);
+        const answer = stages()
+          .get(step.stage)!
+          .savable(step.params as never);
         if (answer !== true) return `branch ${name}, step ${step.id}: ${answer}`;
       }
     }
@@ -248,10 +275,13 @@ export const unionSpec: StageSpec<UnionParams> = {
     const [branchName, id, param, ...rest] = path;
     const branch = params[branchName];
     if (!branch) throw new Error(`no branch "${branchName}"; branches: ${Object.keys(params).join(', ')}`);
-    if (id === 'weight' && param === undefined) return { ...params, [branchName]: { ...branch, weight: value as number } };
+    if (id === 'weight' && param === undefined)
+      return { ...params, [branchName]: { ...branch, weight: value as number } };
     const index = branch.steps.findIndex((s) => s.id === id);
     if (index < 0 || param === undefined || rest.length > 0) {
-      throw new Error(`expected union.${branchName}.weight or union.${branchName}.<step>.<param> with a step of the branch: ${branch.steps.map((s) => s.id).join(', ')}`);
+      throw new Error(
+        `expected union.${branchName}.weight or union.${branchName}.<step>.<param> with a step of the branch: ${branch.steps.map((s) => s.id).join(', ')}`,
+      );
     }
     const steps = branch.steps.map((s, i) => (i === index ? { ...s, params: { ...s.params, [param]: value } } : s));
     return { ...params, [branchName]: { ...branch, steps } };
