@@ -16,7 +16,16 @@ import { accuracy } from '../src/metrics/classification.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator, Transformer } from '../src/stages/stage.js';
 
-const TASKS = ['pca-fit', 'pca-fit-standard', 'knn-predict', 'rf-pca-fit', 'rf-raw-fit', 'svm', 'run-pca-rf', 'hog'] as const;
+const TASKS = [
+  'pca-fit',
+  'pca-fit-standard',
+  'knn-predict',
+  'rf-pca-fit',
+  'rf-raw-fit',
+  'svm',
+  'run-pca-rf',
+  'hog',
+] as const;
 type TaskName = (typeof TASKS)[number];
 
 function transformer(stage: string, params: object): Transformer {

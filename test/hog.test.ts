@@ -19,10 +19,17 @@ interface Fixture {
   indices: number[];
   /** base64 of each image's 784 bytes. */
   images: string[];
-  cases: Array<{ params: Partial<HogParams>; skimage: Record<string, unknown>; images: number[]; features: number[][] }>;
+  cases: Array<{
+    params: Partial<HogParams>;
+    skimage: Record<string, unknown>;
+    images: number[];
+    features: number[][];
+  }>;
 }
 
-const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/hog-skimage.json', import.meta.url), 'utf8')) as Fixture;
+const fixture = JSON.parse(
+  readFileSync(new URL('../../test/fixtures/hog-skimage.json', import.meta.url), 'utf8'),
+) as Fixture;
 const images = fixture.images.map((b64) => Float32Array.from(Buffer.from(b64, 'base64')));
 
 /** Rows of size² pixels as a matrix. */
@@ -46,12 +53,15 @@ test('hog matches scikit-image hog (feature_vector order) within 1e-5 on Fashion
     t.is(out.cols, hogSpec.outputFeatures!(HogParams.parse(c.params), 784));
     c.features.forEach((expected, j) => {
       let diff = 0;
-      for (let f = 0; f < expected.length; f++) diff = Math.max(diff, Math.abs(out.data[j * out.cols + f] - expected[f]));
+      for (let f = 0; f < expected.length; f++)
+        diff = Math.max(diff, Math.abs(out.data[j * out.cols + f] - expected[f]));
       t.true(diff <= 1e-5, `${JSON.stringify(c.params)} image ${c.images[j]}: max |ours − skimage| = ${diff}`);
       worst = Math.max(worst, diff);
     });
   }
-  t.log(`skimage ${fixture.skimage_version}: max |ours − skimage| = ${worst.toExponential(2)} over ${fixture.cases.length} cases`);
+  t.log(
+    `skimage ${fixture.skimage_version}: max |ours − skimage| = ${worst.toExponential(2)} over ${fixture.cases.length} cases`,
+  );
 });
 
 test('block_stride 2 keeps every other block of stride 1, in the same order', async (t) => {
@@ -67,7 +77,10 @@ test('block_stride 2 keeps every other block of stride 1, in the same order', as
       for (let bc = 0; bc < 3; bc++) {
         const from = i * strided.cols + (br * 3 + bc) * 36;
         const denseFrom = i * dense.cols + (2 * br * 6 + 2 * bc) * 36;
-        t.deepEqual(Array.from(strided.data.subarray(from, from + 36)), Array.from(dense.data.subarray(denseFrom, denseFrom + 36)));
+        t.deepEqual(
+          Array.from(strided.data.subarray(from, from + 36)),
+          Array.from(dense.data.subarray(denseFrom, denseFrom + 36)),
+        );
       }
     }
   }
@@ -77,7 +90,8 @@ test('cells that do not tile the image leave the remainder out (as skimage): pix
   // size 28, cell 6: 4 cells cover rows and columns 0..23; gradients there read up to row/column 24
   const original = images[0];
   const changed = original.slice();
-  for (let r = 0; r < 28; r++) for (let c = 0; c < 28; c++) if (r >= 25 || c >= 25) changed[r * 28 + c] = (r * 31 + c * 17) % 256;
+  for (let r = 0; r < 28; r++)
+    for (let c = 0; c < 28; c++) if (r >= 25 || c >= 25) changed[r * 28 + c] = (r * 31 + c * 17) % 256;
   const params = { cell: 6, block: 2 };
   const a = await hog(params, rowsOf([original]));
   const b = await hog(params, rowsOf([changed]));
@@ -98,7 +112,8 @@ function image4(f: (r: number, c: number) => number): Float32Array {
 test('signed orientations: 0° = brighter to the right, 90° = brighter downwards, bins [i·w, (i+1)·w) over 360°', async (t) => {
   // one 4×4 cell, no normalisation: each bin is (sum of magnitudes) / 16; interior gradients are 20 per step of 10
   const params = { size: 4, cell: 4, block: 1, norm: 'none' as const, orientations: 4, signed: true };
-  const ramp = async (f: (r: number, c: number) => number) => Array.from((await hog(params, rowsOf([image4(f)], 4))).data);
+  const ramp = async (f: (r: number, c: number) => number) =>
+    Array.from((await hog(params, rowsOf([image4(f)], 4))).data);
   // 2 interior columns × 4 rows of magnitude 20 → 160 / 16 = 10
   t.deepEqual(await ramp((_r, c) => 10 * c), [10, 0, 0, 0], 'brighter to the right: 0°');
   t.deepEqual(await ramp((r) => 10 * r), [0, 10, 0, 0], 'brighter downwards: 90°');
@@ -110,10 +125,14 @@ test('signed orientations: 0° = brighter to the right, 90° = brighter downward
 
   // a diagonal ramp, 8 bins of 45°: inside, gradients (20, 20) lie exactly on the 45° edge and count in [45°, 90°);
   // on the border rows (columns) only the horizontal (vertical) difference is left: 0° (90°)
-  const diagonal = Array.from((await hog({ ...params, orientations: 8 }, rowsOf([image4((r, c) => 10 * (r + c))], 4))).data);
+  const diagonal = Array.from(
+    (await hog({ ...params, orientations: 8 }, rowsOf([image4((r, c) => 10 * (r + c))], 4))).data,
+  );
   const expected = [(4 * 20) / 16, (4 * 20 * Math.SQRT2) / 16, (4 * 20) / 16, 0, 0, 0, 0, 0];
   expected.forEach((v, i) => t.true(Math.abs(diagonal[i] - v) < 1e-5, `bin ${i}: ${diagonal[i]} vs ${v}`));
-  const reversed = Array.from((await hog({ ...params, orientations: 8 }, rowsOf([image4((r, c) => 100 - 10 * (r + c))], 4))).data);
+  const reversed = Array.from(
+    (await hog({ ...params, orientations: 8 }, rowsOf([image4((r, c) => 100 - 10 * (r + c))], 4))).data,
+  );
   const turned = [0, 0, 0, 0, ...expected.slice(0, 4)]; // 180°, 225° (on the edge), 270°
   turned.forEach((v, i) => t.true(Math.abs(reversed[i] - v) < 1e-5, `reversed bin ${i}: ${reversed[i]} vs ${v}`));
 });
@@ -129,7 +148,10 @@ test('signed with 2n bins folds onto unsigned with n bins (bin i + bin i+n), on 
     for (let cell = 0; cell < X.rows * 49; cell++) {
       for (let b = 0; b < n; b++) {
         const folded = signed.data[cell * 2 * n + b] + signed.data[cell * 2 * n + b + n];
-        worst = Math.max(worst, Math.abs(folded - unsigned.data[cell * n + b]) / Math.max(1, unsigned.data[cell * n + b]));
+        worst = Math.max(
+          worst,
+          Math.abs(folded - unsigned.data[cell * n + b]) / Math.max(1, unsigned.data[cell * n + b]),
+        );
       }
     }
     t.true(worst < 1e-5, `n = ${n}: worst relative difference ${worst}`); // float32 sums in two parts vs one
@@ -157,21 +179,34 @@ test('params that do not fit the images are ParamRangeErrors naming the param; c
   const features = (p: Partial<HogParams>, cols = 784) => hogSpec.outputFeatures!(HogParams.parse(p), cols);
   t.is(features({}), 6 * 6 * 2 * 2 * 9);
   t.is(features({ cell: 3, block: 3, orientations: 8 }), 7 * 7 * 3 * 3 * 8); // 28 = 9 × 3 + 1
-  t.throws(() => features({}, 700), { instanceOf: ParamRangeError, message: /700 features are not 28×28 \(not a square image\)/ });
+  t.throws(() => features({}, 700), {
+    instanceOf: ParamRangeError,
+    message: /700 features are not 28×28 \(not a square image\)/,
+  });
   t.throws(() => features({}, 36), { instanceOf: ParamRangeError, message: /use size: 6/ });
   t.throws(() => features({ cell: 29 }), { instanceOf: ParamRangeError, message: /cell must be ≤ the image side 28/ });
   const err = t.throws(() => features({ cell: 10, block: 3 }), { instanceOf: ParamRangeError });
   t.is(err?.param, 'block');
-  await t.throwsAsync(() => new Hog().fit(matrix(2, 8, new Float32Array(16)), new Uint8Array(2)), { instanceOf: ParamRangeError });
+  await t.throwsAsync(() => new Hog().fit(matrix(2, 8, new Float32Array(16)), new Uint8Array(2)), {
+    instanceOf: ParamRangeError,
+  });
   t.throws(() => new Hog({ norm: 'l3' as never }));
 
   const text = 'name: h\nsteps:\n  - hog: { cell: 14, block: 3 }\n  - knn: { k: 1 }\n';
   const error = t.throws(() => parsePipeline('p.yaml', text), { instanceOf: ConfigError });
   t.regex(error!.message, /^p\.yaml:3:29: hog\.block: block must be ≤ the 2 cells per side/);
-  t.notThrows(() => parsePipeline('p.yaml', 'name: h\nsteps:\n  - normalize: {}\n  - hog: { cell: 7, signed: true }\n  - pca: { components: 100 }\n  - knn: {}\n'));
-  t.throws(() => parsePipeline('p.yaml', 'name: h\nsteps:\n  - hog: { cell: 7 }\n  - pca: { components: 400 }\n  - knn: {}\n'), {
-    message: /pca\.components: components must be ≤ the 324 features it receives/,
-  });
+  t.notThrows(() =>
+    parsePipeline(
+      'p.yaml',
+      'name: h\nsteps:\n  - normalize: {}\n  - hog: { cell: 7, signed: true }\n  - pca: { components: 100 }\n  - knn: {}\n',
+    ),
+  );
+  t.throws(
+    () => parsePipeline('p.yaml', 'name: h\nsteps:\n  - hog: { cell: 7 }\n  - pca: { components: 400 }\n  - knn: {}\n'),
+    {
+      message: /pca\.components: components must be ≤ the 324 features it receives/,
+    },
+  );
 });
 
 test('sqrt refuses negative pixels instead of returning NaN', async (t) => {
@@ -189,7 +224,15 @@ test('hog is in the registry, and a fitted hog → knn pipeline survives a model
     { id: 'knn', stage: 'knn', params: { k: 1 } },
   ];
   const pipeline = await Pipeline.fromSteps(steps).fit(X, y);
-  const info = { name: 't', source: 't.yaml', tool: '0', created: '', classes: [...CLASS_NAMES], training: { rows: 12, data: 'fixture' }, fit_key: '' };
+  const info = {
+    name: 't',
+    source: 't.yaml',
+    tool: '0',
+    created: '',
+    classes: [...CLASS_NAMES],
+    training: { rows: 12, data: 'fixture' },
+    fit_key: '',
+  };
   const back = decodeModel(encodeModel(pipeline, steps, info));
   t.deepEqual(Array.from(await back.pipeline.predict(X)), Array.from(await pipeline.predict(X)));
 });
