@@ -15,10 +15,11 @@ export const NormalizeParams = z
   .object({
     /**
      * minmax: pixel range 0..255 to 0..1 (x / 255, as the scikit-learn references do);
+     * sqrt: √(x / 255), a power-law compression of pixel intensities (negative values are refused);
      * standard: per-feature zero mean and unit variance (StandardScaler; constant features stay 0);
      * l2: each row scaled to unit Euclidean length.
      */
-    method: z.enum(['minmax', 'standard', 'l2']).default('minmax'),
+    method: z.enum(['minmax', 'sqrt', 'standard', 'l2']).default('minmax'),
   })
   .strict();
 export type NormalizeParams = z.infer<typeof NormalizeParams>;
@@ -73,7 +74,13 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
     checkFeatures(this.name, X, fitted.features);
     const { rows, cols, data } = X;
     const out = sharedFloats(rows * cols);
-    if (this.params.method === 'minmax') {
+    if (this.params.method === 'sqrt') {
+      for (let i = 0; i < data.length; i++) {
+        if (!(data[i] >= 0))
+          throw new Error(`normalize: method sqrt needs values ≥ 0, got ${data[i]} (row ${Math.floor(i / cols) + 1})`);
+        out[i] = Math.sqrt(data[i] / 255);
+      }
+    } else if (this.params.method === 'minmax') {
       for (let i = 0; i < data.length; i++) out[i] = data[i] / 255;
     } else if (this.params.method === 'standard') {
       const mean = fitted.mean!;
@@ -105,14 +112,15 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
       fitted.mean = arrayField(s, 'mean', Float64Array, features);
       fitted.scale = arrayField(s, 'scale', Float64Array, features);
     }
-    return fitted; // minmax and l2 learn nothing
+    return fitted; // minmax, sqrt and l2 learn nothing
   }
 }
 
 export const normalizeSpec: StageSpec<NormalizeParams> = {
   name: 'normalize',
   kind: 'transformer',
-  summary: 'rescale features: minmax (x/255), standard (zero mean, unit variance) or l2 (unit-length rows)',
+  summary:
+    'rescale features: minmax (x/255), sqrt (√(x/255)), standard (zero mean, unit variance) or l2 (unit-length rows)',
   schema: NormalizeParams,
   savable: alwaysSavable,
   create: (params) => new Normalize(params),
