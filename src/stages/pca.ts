@@ -52,6 +52,15 @@ function chunkRows(n: number): number {
   return Math.max(1024, Math.ceil(n / 16 / 256) * 256);
 }
 
+/**
+ * Rows per covariance task: each task returns a d×d float64 sum, so wide inputs (HOG features: 2,000–6,000 columns,
+ * 46–290 MB a sum) are cut into one chunk per worker instead of 16; inputs up to 1,024 columns keep the chunking
+ * (and so the exact summation order) they always had.
+ */
+function gramChunkRows(n: number, d: number): number {
+  return d <= 1024 ? chunkRows(n) : Math.max(1024, Math.ceil(n / workerCount()));
+}
+
 export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<PcaParams> {
   readonly name = 'pca';
   readonly kind = 'transformer' as const;
@@ -197,7 +206,7 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
   const gramParts = (divisors: number[]): Promise<GramPart[]> => {
     const tasks = [];
-    const step = chunkRows(n);
+    const step = gramChunkRows(n, d);
     for (let r0 = 0; r0 < n; r0 += step) {
       const r1 = Math.min(n, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);

@@ -121,13 +121,15 @@ export function packRowsF32(src: usize, rows: i32, d4: i32, shift: usize, dst: u
   const rowBytes = <usize>d4 << 2;
   for (let t = 0; t < rows; t++) {
     const r = src + <usize>t * rowBytes;
-    const out = dst + <usize>t * rowBytes;
+    // quad-major: the block's values of features 4q..4q+3 for every row lie together (16 bytes a row), so the gram
+    // tiles below read three short contiguous streams instead of one cache line per row and feature
+    const out = dst + (<usize>t << 4);
     for (let f: usize = 0; f < rowBytes; f += 16) {
       const x = v128.load(r + f);
       const o = f << 1;
       const lo = f64x2.sub(f64x2.promote_low_f32x4(x), v128.load(shift + o));
       const hi = f64x2.sub(f64x2.promote_low_f32x4(v128.shuffle<f32>(x, x, 2, 3, 0, 1)), v128.load(shift + o, 16));
-      v128.store(out + f, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      v128.store(out + f * <usize>rows, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
       v128.store(sums + o, f64x2.add(v128.load(sums + o), lo));
       v128.store(sums + o, f64x2.add(v128.load(sums + o, 16), hi), 16);
     }
@@ -135,33 +137,32 @@ export function packRowsF32(src: usize, rows: i32, d4: i32, shift: usize, dst: u
 }
 
 /**
- * gram[a·d4 + b] += Σ_t x[t][a]·x[t][b] over `rows` float32 rows at X (d4 wide), for a ≤ b by 4×4 tiles: products and
- * sums in float32 over the block (keep it short: 64 rows keep the relative error near 1e-7), added to the float64 gram.
+ * gram[a·d4 + b] += Σ_t x[t][a]·x[t][b] over `rows` float32 rows at X (quad-major, as packRowsF32 writes them), for
+ * a ≤ b by 4×8 tiles: products and sums in float32 over the block, in row order, added to the float64 gram.
  */
 export function gramRowsF32(X: usize, rows: i32, d4: i32, gram: usize): void {
-  const rowBytes = <usize>d4 << 2;
+  const panel = <usize>rows << 4;
   const ld = <usize>d4 << 3;
-  const end = X + <usize>rows * rowBytes;
   for (let a = 0; a < d4; a += 4) {
-    const ao = <usize>a << 2;
+    const pa = X + (<usize>(a >> 2)) * panel;
     let b = a;
     for (; b + 8 <= d4; b += 8) {
-      const bo = <usize>b << 2;
+      const pb = X + (<usize>(b >> 2)) * panel;
       let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
       let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      for (let r = X; r < end; r += rowBytes) {
-        const y0 = v128.load(r + bo);
-        const y1 = v128.load(r + bo, 16);
-        let x = v128.load32_splat(r + ao);
+      for (let t: usize = 0; t < panel; t += 16) {
+        const y0 = v128.load(pb + t);
+        const y1 = v128.load(pb + panel + t);
+        let x = v128.load32_splat(pa + t);
         c00 = f32x4.add(c00, f32x4.mul(x, y0));
         c01 = f32x4.add(c01, f32x4.mul(x, y1));
-        x = v128.load32_splat(r + ao, 4);
+        x = v128.load32_splat(pa + t, 4);
         c10 = f32x4.add(c10, f32x4.mul(x, y0));
         c11 = f32x4.add(c11, f32x4.mul(x, y1));
-        x = v128.load32_splat(r + ao, 8);
+        x = v128.load32_splat(pa + t, 8);
         c20 = f32x4.add(c20, f32x4.mul(x, y0));
         c21 = f32x4.add(c21, f32x4.mul(x, y1));
-        x = v128.load32_splat(r + ao, 12);
+        x = v128.load32_splat(pa + t, 12);
         c30 = f32x4.add(c30, f32x4.mul(x, y0));
         c31 = f32x4.add(c31, f32x4.mul(x, y1));
       }
@@ -176,14 +177,14 @@ export function gramRowsF32(X: usize, rows: i32, d4: i32, gram: usize): void {
       addF32(g + 3 * ld + 32, c31);
     }
     for (; b < d4; b += 4) {
-      const bo = <usize>b << 2;
+      const pb = X + (<usize>(b >> 2)) * panel;
       let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
-      for (let r = X; r < end; r += rowBytes) {
-        const y = v128.load(r + bo);
-        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(r + ao), y));
-        c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(r + ao, 4), y));
-        c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(r + ao, 8), y));
-        c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(r + ao, 12), y));
+      for (let t: usize = 0; t < panel; t += 16) {
+        const y = v128.load(pb + t);
+        c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pa + t), y));
+        c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(pa + t, 4), y));
+        c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(pa + t, 8), y));
+        c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(pa + t, 12), y));
       }
       const g = gram + ((<usize>a * <usize>d4 + <usize>b) << 3);
       addF32(g, c0);
