@@ -31,7 +31,7 @@ function accuracy(pred: Uint8Array, y: Uint8Array): number {
 let shared: Promise<{ svm: Svm; pred: Uint8Array }> | null = null;
 function rbfFit() {
   shared ??= (async () => {
-    const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
+    const svm = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
     return { svm, pred: await svm.predict(heldOut.X) };
   })();
   return shared;
@@ -162,7 +162,7 @@ test.serial('loading libsvm prints nothing and leaves no process-wide handler be
 test.serial('1 worker, 2 workers and the default give the same model, predictions and decision values', async (t) => {
   const run = (workers: string) =>
     withWorkers(workers, async () => {
-      const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
+      const svm = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
       return {
         text: svm.modelText(),
         pred: Array.from(await svm.predict(heldOut.X)),
@@ -190,7 +190,7 @@ test('params: defaults, frozen, strict', (t) => {
     coef0: 0,
     tolerance: 0.001,
     cache_mb: 200,
-    engine: 'libsvm',
+    engine: 'native',
   });
   t.true(Object.isFrozen(svm.params));
   t.is(new Svm({ gamma: 0.5 }).params.gamma, 0.5);
@@ -325,7 +325,7 @@ test("native voting is libsvm's: decision exactly 0 votes for the second class, 
 test('fitting twice gives the same model and predictions; fit leaves params alone', async (t) => {
   const { svm, pred } = await rbfFit();
   const params = JSON.stringify(svm.params);
-  const again = await new Svm({ C: 10 }).fit(train.X, train.y);
+  const again = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
   t.is(again.modelText(), svm.modelText());
   t.deepEqual(Array.from(await again.predict(heldOut.X)), Array.from(pred));
   t.is(JSON.stringify(again.params), params);
@@ -358,7 +358,7 @@ for (const kernel of ['linear', 'poly'] as const) {
 test('labels need not be 0..k-1; ties and pairs follow the sorted labels', async (t) => {
   const d = blobs(90, 4, 3, 21);
   const y = d.y.map((c) => [7, 2, 5][c]);
-  for (const engine of ['libsvm', 'mljs'] as const) {
+  for (const engine of ['native', 'libsvm', 'mljs'] as const) {
     const svm = await new Svm({ engine }).fit(d.X, y);
     t.deepEqual(svm.fitted.classes, [2, 5, 7]);
     t.true(accuracy(await svm.predict(d.X), y) > 0.95, engine);
