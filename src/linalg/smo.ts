@@ -90,9 +90,9 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const lowAt = vec();
   const wAt = vec();
   const outAt = arena.reserve(16);
-  const rowBytes = 4 * l;
-  const slots = Math.max(2, Math.min(l, Math.floor((o.cacheMb * 1048576) / rowBytes)));
-  const cacheAt = arena.reserve(slots * rowBytes);
+  // the cache: `budget` floats of rows (at least two full ones), then one full row of scratch
+  const budget = Math.max(2 * l, Math.floor((o.cacheMb * 1048576) / 4));
+  const cacheAt = arena.reserve(4 * (budget + l));
   const Xw = arena.f32(xAt, (l + 3) * d4);
   const norms = arena.f32(normsAt, l + 3);
   const G = arena.f64(gAt, l);
@@ -105,7 +105,8 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const low = arena.f64(lowAt, l);
   const W = arena.f64(wAt, l);
   const out = arena.f64(outAt, 2);
-  const K = arena.f32(cacheAt, slots * l);
+  const K = arena.f32(cacheAt, budget + l);
+  const wide = budget;
   Xw.fill(0);
   norms.fill(0);
 
@@ -126,13 +127,17 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const kind = KIND[o.kernel];
   const { gamma, coef0, degree } = o;
 
-  // --- LRU cache of kernel rows: slot s holds row owner[s] (a current position), valid on [0, len[s])
+  // --- LRU cache of kernel rows. Rows are `stride` floats apart: l at first, then the active size once shrinking has
+  // made it much smaller (so that, as libsvm's cache of variable-length rows does, the cache holds more of the rows
+  // that matter). Slot s holds the row of position owner[s], valid on [0, len[s]).
+  let stride = l;
+  let slots = Math.min(l, Math.floor(budget / stride));
   const slotOf = new Int32Array(l).fill(-1);
-  const owner = new Int32Array(slots).fill(-1);
-  const len = new Int32Array(slots);
-  const prev = new Int32Array(slots + 1);
-  const next = new Int32Array(slots + 1);
-  const head = slots; // sentinel: next[head] is the least recently used slot
+  const owner = new Int32Array(l).fill(-1);
+  const len = new Int32Array(l);
+  const prev = new Int32Array(l + 1);
+  const next = new Int32Array(l + 1);
+  const head = l; // sentinel: next[head] is the least recently used slot, prev[head] the most recent
   prev[head] = head;
   next[head] = head;
   let used = 0;
@@ -146,13 +151,21 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     next[prev[head]] = s;
     prev[head] = s;
   };
-  /** Offset in K of row i, valid at least on [0, n). */
+  const compute = (i: number, from: number, to: number, at: number) =>
+    w.kernelRow(xAt, d4, normsAt, i, from, to, kind, gamma, coef0, degree, cacheAt + 4 * at);
+  /** Offset in K of row i, valid at least on [0, n). Rows longer than the stride are built in the scratch row. */
   const row = (i: number, n: number): number => {
     let s = slotOf[i];
+    if (n > stride) {
+      const have = s >= 0 ? len[s] : 0;
+      if (have > 0) K.copyWithin(wide, s * stride, s * stride + have);
+      compute(i, have, n, wide + have);
+      return wide;
+    }
     if (s >= 0) {
       unlink(s);
       if (len[s] < n) {
-        w.kernelRow(xAt, d4, normsAt, i, len[s], n, kind, gamma, coef0, degree, cacheAt + 4 * (s * l + len[s]));
+        compute(i, len[s], n, s * stride + len[s]);
         len[s] = n;
       }
     } else {
@@ -164,11 +177,46 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       }
       slotOf[i] = s;
       owner[s] = i;
-      w.kernelRow(xAt, d4, normsAt, i, 0, n, kind, gamma, coef0, degree, cacheAt + 4 * s * l);
+      compute(i, 0, n, s * stride);
       len[s] = n;
     }
     append(s);
-    return s * l;
+    return s * stride;
+  };
+  /**
+   * Lays the cache out with a new stride. Narrower: the most recently used rows that fit are kept (cut to the new
+   * stride), moved down in place. Wider (the whole set active again): the cache starts empty, as most rows would be
+   * cut by the next shrinking anyway.
+   */
+  const setStride = (newStride: number) => {
+    const newSlots = Math.max(2, Math.min(l, Math.floor(budget / newStride)));
+    const keep: number[] = [];
+    if (newStride < stride) for (let s = prev[head]; s !== head && keep.length < newSlots; s = prev[s]) keep.push(s);
+    const kept = new Set(keep);
+    for (let s = 0; s < used; s++) if (!kept.has(s)) slotOf[owner[s]] = -1;
+    // ascending old slots get ascending new ones, so a row never moves up onto one not yet moved
+    const byOld = [...keep].sort((u, v) => u - v);
+    const newSlot = new Map<number, number>();
+    const newOwner = new Int32Array(byOld.length);
+    const newLen = new Int32Array(byOld.length);
+    byOld.forEach((s, k) => {
+      const n = Math.min(len[s], newStride);
+      K.copyWithin(k * newStride, s * stride, s * stride + n);
+      newSlot.set(s, k);
+      newOwner[k] = owner[s];
+      newLen[k] = n;
+    });
+    prev[head] = head;
+    next[head] = head;
+    for (let k = 0; k < byOld.length; k++) {
+      owner[k] = newOwner[k];
+      len[k] = newLen[k];
+      slotOf[owner[k]] = k;
+    }
+    for (let q = keep.length - 1; q >= 0; q--) append(newSlot.get(keep[q])!);
+    used = byOld.length;
+    stride = newStride;
+    slots = newSlots;
   };
 
   // --- solver state, by current position
@@ -215,7 +263,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     const m = swaps.length;
     if (m === 0) return;
     for (let s = 0; s < used; s++) {
-      const base = s * l;
+      const base = s * stride;
       let n = len[s];
       for (let q = 0; q < m; q += 2) {
         const lo = swaps[q];
@@ -289,6 +337,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       unshrunk = true;
       reconstructGradient();
       active = l;
+      if (stride < l) setStride(l);
     }
     for (let t = 0; t < active; t++) {
       if (!beShrunk(t, Gmax1, Gmax2)) continue;
@@ -302,6 +351,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       }
     }
     applySwaps();
+    if (active < 0.75 * stride) setStride(active);
   };
 
   const maxIter = Math.max(10_000_000, l > 21_474_836 ? 2 ** 31 - 1 : 100 * l);
@@ -315,6 +365,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     if (!select()) {
       reconstructGradient();
       active = l;
+      if (stride < l) setStride(l);
       if (!select()) break;
       counter = 1; // shrink at the next step
     }
