@@ -110,7 +110,9 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   Xw.fill(0);
   norms.fill(0);
 
+  /** perm: the problem row at each position; pos: the position of each problem row. */
   const perm = new Int32Array(l);
+  const pos = new Int32Array(l);
   for (let t = 0; t < l; t++) {
     const from = rows[t] * cols;
     let n = 0;
@@ -122,6 +124,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     norms[t] = n;
     Y[t] = y[t];
     perm[t] = t;
+    pos[t] = t;
     QD[t] = o.kernel === 'rbf' ? 1 : o.kernel === 'linear' ? n : powi(o.gamma * n + o.coef0, o.degree);
   }
   const kind = KIND[o.kernel];
@@ -244,6 +247,8 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     }
     tmp = status[i]; status[i] = status[j]; status[j] = tmp;
     tmp = perm[i]; perm[i] = perm[j]; perm[j] = tmp;
+    pos[perm[i]] = i;
+    pos[perm[j]] = j;
     tmp = norms[i]; norms[i] = norms[j]; norms[j] = tmp;
     const a = i * d4;
     const b = j * d4;
@@ -279,9 +284,54 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     swaps.length = 0;
   };
 
+  /**
+   * G_bar += c·y_t·K(x_i, x_t) for all t, when α_i reaches or leaves C. The active part is applied at once from the
+   * cached row; the inactive part, which only the next gradient reconstruction reads, waits until then (flushGbar), so
+   * that a variable going to C and back costs nothing there and no row is computed beyond the active size meanwhile.
+   * The inactive positions keep their rows until that reconstruction (shrinking only swaps active positions).
+   */
+  const pendingId: number[] = [];
+  const pendingFrom: number[] = [];
+  const pendingC: number[] = [];
+  const updateGbar = (i: number, c: number) => {
+    if (active === l) {
+      w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(i, l), c, 0, l);
+      return;
+    }
+    w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(i, active), c, 0, active);
+    pendingId.push(perm[i]);
+    pendingFrom.push(active);
+    pendingC.push(c);
+  };
+  const flushGbar = () => {
+    const events = new Map<number, number[]>();
+    for (let e = 0; e < pendingId.length; e++) {
+      const list = events.get(pendingId[e]);
+      if (list) list.push(e);
+      else events.set(pendingId[e], [e]);
+    }
+    for (const [id, list] of events) {
+      // position t ≥ pendingFrom[e] receives event e: the net coefficient is constant between breakpoints
+      const cuts = [...new Set(list.map((e) => pendingFrom[e]))].sort((u, v) => u - v);
+      for (let q = 0; q < cuts.length; q++) {
+        let c = 0;
+        for (const e of list) if (pendingFrom[e] <= cuts[q]) c += pendingC[e];
+        if (c === 0) continue;
+        const from = cuts[q];
+        const to = q + 1 < cuts.length ? cuts[q + 1] : l;
+        compute(pos[id], from, to, wide + from);
+        w.smoAxpy(gbarAt, yAt, cacheAt + 4 * wide, c, from, to);
+      }
+    }
+    pendingId.length = 0;
+    pendingFrom.length = 0;
+    pendingC.length = 0;
+  };
+
   /** Rebuilds G of the inactive variables from G_bar and the free variables (after shrinking). */
   const reconstructGradient = () => {
     if (active === l) return;
+    flushGbar();
     for (let t = active; t < l; t++) G[t] = Gbar[t] - 1;
     let free = 0;
     for (let t = 0; t < active; t++) {
@@ -441,12 +491,8 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     const wasUpperJ = status[j] === UPPER;
     setStatus(i);
     setStatus(j);
-    if (wasUpperI !== (status[i] === UPPER)) {
-      w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(i, l), (wasUpperI ? -C : C) * yi, 0, l);
-    }
-    if (wasUpperJ !== (status[j] === UPPER)) {
-      w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(j, l), (wasUpperJ ? -C : C) * yj, 0, l);
-    }
+    if (wasUpperI !== (status[i] === UPPER)) updateGbar(i, (wasUpperI ? -C : C) * yi);
+    if (wasUpperJ !== (status[j] === UPPER)) updateGbar(j, (wasUpperJ ? -C : C) * yj);
   }
   if (active < l) {
     reconstructGradient();
