@@ -296,7 +296,30 @@ export function kernelRow(
   const rowBytes = <usize>d4 << 2;
   const xi = X + <usize>i * rowBytes;
   const ni = f32x4.splat(load<f32>(norms + (<usize>i << 2)));
-  for (let j = from; j < to; j += 4) {
+  let j = from;
+  // eight rows at a time while they last: each load of x_i serves eight dot products
+  for (; j + 8 <= to; j += 8) {
+    const r0 = X + <usize>j * rowBytes;
+    const r4 = r0 + 4 * rowBytes;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (let f: usize = 0; f < rowBytes; f += 16) {
+      const x = v128.load(xi + f);
+      const p = r0 + f;
+      const q = r4 + f;
+      a0 = f32x4.add(a0, f32x4.mul(x, v128.load(p)));
+      a1 = f32x4.add(a1, f32x4.mul(x, v128.load(p + rowBytes)));
+      a2 = f32x4.add(a2, f32x4.mul(x, v128.load(p + 2 * rowBytes)));
+      a3 = f32x4.add(a3, f32x4.mul(x, v128.load(p + 3 * rowBytes)));
+      a4 = f32x4.add(a4, f32x4.mul(x, v128.load(q)));
+      a5 = f32x4.add(a5, f32x4.mul(x, v128.load(q + rowBytes)));
+      a6 = f32x4.add(a6, f32x4.mul(x, v128.load(q + 2 * rowBytes)));
+      a7 = f32x4.add(a7, f32x4.mul(x, v128.load(q + 3 * rowBytes)));
+    }
+    const o = out + (<usize>(j - from) << 2);
+    v128.store(o, kernelValues(hsum4(a0, a1, a2, a3), ni, norms, j, kind, gamma, coef0, degree));
+    v128.store(o, kernelValues(hsum4(a4, a5, a6, a7), ni, norms, j + 4, kind, gamma, coef0, degree), 16);
+  }
+  for (; j < to; j += 4) {
     const r0 = X + <usize>j * rowBytes;
     const r1 = r0 + rowBytes;
     const r2 = r1 + rowBytes;
@@ -309,22 +332,7 @@ export function kernelRow(
       a2 = f32x4.add(a2, f32x4.mul(x, v128.load(r2 + f)));
       a3 = f32x4.add(a3, f32x4.mul(x, v128.load(r3 + f)));
     }
-    // horizontal sums: lane q = Σ of a_q's lanes
-    const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
-    const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
-    const dots = f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
-    let v: v128;
-    if (kind == 2) {
-      const nj = v128.load(norms + (<usize>j << 2));
-      let dist = f32x4.sub(f32x4.add(ni, nj), f32x4.add(dots, dots));
-      dist = f32x4.max(dist, f32x4.splat(0));
-      v = expNonPositive(f32x4.mul(dist, f32x4.splat(-gamma)));
-    } else if (kind == 1) {
-      const base = f32x4.add(f32x4.mul(dots, f32x4.splat(gamma)), f32x4.splat(coef0));
-      v = powiF32x4(base, degree);
-    } else {
-      v = dots;
-    }
+    const v = kernelValues(hsum4(a0, a1, a2, a3), ni, norms, j, kind, gamma, coef0, degree);
     const o = out + (<usize>(j - from) << 2);
     if (j + 4 <= to) v128.store(o, v);
     else {
@@ -333,6 +341,24 @@ export function kernelRow(
       if (j + 2 < to) store<f32>(o, f32x4.extract_lane(v, 2), 8);
     }
   }
+}
+
+/** Lane q = the sum of a_q's four lanes. */
+@inline function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** Kernel values of rows j..j+3 from their dot products with x_i (ni = ‖x_i‖² in every lane). */
+@inline function kernelValues(dots: v128, ni: v128, norms: usize, j: i32, kind: i32, gamma: f32, coef0: f32, degree: i32): v128 {
+  if (kind == 2) {
+    const nj = v128.load(norms + (<usize>j << 2));
+    const dist = f32x4.max(f32x4.sub(f32x4.add(ni, nj), f32x4.add(dots, dots)), f32x4.splat(0));
+    return expNonPositive(f32x4.mul(dist, f32x4.splat(-gamma)));
+  }
+  if (kind == 1) return powiF32x4(f32x4.add(f32x4.mul(dots, f32x4.splat(gamma)), f32x4.splat(coef0)), degree);
+  return dots;
 }
 
 /** base^times by repeated squaring, lane-wise (times ≥ 0). */
