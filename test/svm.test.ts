@@ -38,7 +38,7 @@ function accuracy(pred: Uint8Array, y: Uint8Array): number {
 let shared: Promise<{ svm: Svm; pred: Uint8Array }> | null = null;
 function rbfFit() {
   shared ??= (async () => {
-    const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
+    const svm = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
     return { svm, pred: await svm.predict(heldOut.X) };
   })();
   return shared;
@@ -169,7 +169,7 @@ test.serial('loading libsvm prints nothing and leaves no process-wide handler be
 test.serial('1 worker, 2 workers and the default give the same model, predictions and decision values', async (t) => {
   const run = (workers: string) =>
     withWorkers(workers, async () => {
-      const svm = await new Svm({ C: 10 }).fit(train.X, train.y);
+      const svm = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
       return {
         text: svm.modelText(),
         pred: Array.from(await svm.predict(heldOut.X)),
@@ -197,7 +197,7 @@ test('params: defaults, frozen, strict', (t) => {
     coef0: 0,
     tolerance: 0.001,
     cache_mb: 200,
-    engine: 'libsvm',
+    engine: 'native',
   });
   t.true(Object.isFrozen(svm.params));
   t.is(new Svm({ gamma: 0.5 }).params.gamma, 0.5);
@@ -344,7 +344,7 @@ test("native voting is libsvm's: decision exactly 0 votes for the second class, 
 test('fitting twice gives the same model and predictions; fit leaves params alone', async (t) => {
   const { svm, pred } = await rbfFit();
   const params = JSON.stringify(svm.params);
-  const again = await new Svm({ C: 10 }).fit(train.X, train.y);
+  const again = await new Svm({ C: 10, engine: 'libsvm' }).fit(train.X, train.y);
   t.is(again.modelText(), svm.modelText());
   t.deepEqual(Array.from(await again.predict(heldOut.X)), Array.from(pred));
   t.is(JSON.stringify(again.params), params);
@@ -357,7 +357,7 @@ for (const kernel of ['linear', 'poly'] as const) {
     const svm = await new Svm(params).fit(smallTrain.X, smallTrain.y);
     const pred = await svm.predict(smallHeldOut.X);
     const acc = accuracy(pred, smallHeldOut.y);
-    t.true(acc > 0.7 && acc < 0.92, `${kernel} libsvm accuracy ${acc}`);
+    t.true(acc > 0.7 && acc < 0.92, `${kernel} native accuracy ${acc}`);
     await agreesWithLibsvm(t, svm, smallHeldOut.X, kernel);
     const rows = 20;
     const decision = (await svm.decisionValues(smallHeldOut.X)).subarray(0, rows * 45);
@@ -367,8 +367,8 @@ for (const kernel of ['linear', 'poly'] as const) {
     const mljs = await new Svm({ ...params, engine: 'mljs' }).fit(smallTrain.X, smallTrain.y);
     const predMljs = await mljs.predict(smallHeldOut.X);
     const accMljs = accuracy(predMljs, smallHeldOut.y);
-    t.log(`${kernel} accuracy: libsvm ${acc}, mljs ${accMljs}`);
-    t.true(Math.abs(acc - accMljs) <= 0.04, `${kernel}: libsvm ${acc} vs mljs ${accMljs}`);
+    t.log(`${kernel} accuracy: native ${acc}, mljs ${accMljs}`);
+    t.true(Math.abs(acc - accMljs) <= 0.04, `${kernel}: native ${acc} vs mljs ${accMljs}`);
     const mljsAgain = await new Svm({ ...params, engine: 'mljs' }).fit(smallTrain.X, smallTrain.y);
     t.deepEqual(Array.from(await mljsAgain.predict(smallHeldOut.X)), Array.from(predMljs), 'mljs is seeded');
   });
@@ -377,7 +377,7 @@ for (const kernel of ['linear', 'poly'] as const) {
 test('labels need not be 0..k-1; ties and pairs follow the sorted labels', async (t) => {
   const d = blobs(90, 4, 3, 21);
   const y = d.y.map((c) => [7, 2, 5][c]);
-  for (const engine of ['libsvm', 'mljs'] as const) {
+  for (const engine of ['native', 'libsvm', 'mljs'] as const) {
     const svm = await new Svm({ engine }).fit(d.X, y);
     t.deepEqual(svm.fitted.classes, [2, 5, 7]);
     t.true(accuracy(await svm.predict(d.X), y) > 0.95, engine);

@@ -25,6 +25,35 @@ export interface WasmKernels {
     k: number,
     scratch: number,
   ): void;
+  kernelRow(
+    X: number,
+    d4: number,
+    norms: number,
+    i: number,
+    from: number,
+    to: number,
+    kind: number,
+    gamma: number,
+    coef0: number,
+    degree: number,
+    out: number,
+  ): void;
+  smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
+  smoAxpy(D: number, Y: number, K: number, c: number, from: number, to: number): void;
+  smoDot(W: number, K: number, n: number): number;
+  smoSelectI(G: number, Y: number, up: number, n: number): number;
+  smoSelectJ(
+    G: number,
+    Y: number,
+    low: number,
+    QD: number,
+    Ki: number,
+    n: number,
+    Gmax: number,
+    qdi: number,
+    tau: number,
+    out: number,
+  ): number;
 }
 
 const WASM_FILE = new URL('../../wasm/kernels.wasm', import.meta.url);

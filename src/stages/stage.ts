@@ -127,7 +127,7 @@ export abstract class BaseStage<P extends object, F> implements StageBase<P> {
 
   /** The fitted state as plain data. */
   protected abstract encode(fitted: F): Snapshot;
-  /** The fitted state from encode's output (read with the typed getters of model/snapshot.ts, which check shapes). */
+  /** The fitted state from encode's output (read with the typed getters of stages/snapshot.ts, which check shapes). */
   protected abstract decode(snapshot: Snapshot): F;
 }
 

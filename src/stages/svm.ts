@@ -44,23 +44,26 @@ export const SvmParams = z
     coef0: z.number().default(0),
     /** Stopping tolerance of the solver (libsvm -e; ml-svm tol). */
     tolerance: z.number().positive().default(0.001),
-    /** libsvm kernel cache per worker, in MB (the WebAssembly heap of a thread is at most 2 GB). */
+    /** Kernel-row cache per worker, in MB (native and libsvm; the WebAssembly heap of a thread is at most 2 GB). */
     cache_mb: z.number().positive().max(1024).default(200),
-    /** libsvm (WebAssembly libsvm 3.22, any size) or mljs (ml-svm, small data only, an independent check). */
-    engine: z.enum(['libsvm', 'mljs']).default('libsvm'),
+    /**
+     * native (our SMO solver, src/linalg/smo.ts: libsvm's algorithm with kernel rows in WebAssembly SIMD), libsvm
+     * (WebAssembly libsvm 3.22, the reference) or mljs (ml-svm, small data only, an independent check).
+     */
+    engine: z.enum(['native', 'libsvm', 'mljs']).default('native'),
   })
   .strict();
 export type SvmParams = z.infer<typeof SvmParams>;
 
 /** What a fitted svm reports. */
 export interface SvmFittedInfo {
-  engine: 'libsvm' | 'mljs';
+  engine: SvmParams['engine'];
   kernel: SvmParams['kernel'];
   /** The gamma the kernel used ('scale'/'auto' resolved on the training data). */
   gamma: number;
   /** Labels seen in fit, ascending. */
   classes: number[];
-  /** Support vectors per class (libsvm engine: rows that are support vectors of any of the class's machines). */
+  /** Support vectors per class (native, libsvm: rows that are support vectors of any of the class's machines). */
   n_support: number[];
   features: number;
   /** Binary machines (one per pair of classes). */
@@ -69,15 +72,16 @@ export interface SvmFittedInfo {
 
 interface Fitted {
   info: SvmFittedInfo;
-  /** libsvm: the model file (ASCII, shared memory so workers read it without a copy). */
+  /** native, libsvm: the model in libsvm's file format (ASCII, shared memory so workers read it without a copy). */
   model?: Uint8Array;
-  /** libsvm: the same model as arrays in shared memory, for the native predict. */
+  /** native, libsvm: the same model as arrays in shared memory, for the native predict. */
   native?: SvmPredictModel;
   /** mljs: the binary machines. */
   mljs?: MljsMachine[];
 }
 
 const LIBSVM_MODULE = new URL('./svm-libsvm.js', import.meta.url).href;
+const SMO_MODULE = new URL('./svm-native.js', import.meta.url).href;
 const NATIVE_MODULE = new URL('../linalg/svm-predict.js', import.meta.url).href;
 /** Test rows per native predict task: several tasks per worker, so a slow core does not hold up the end. */
 const PREDICT_CHUNK = 512;
@@ -104,8 +108,9 @@ export function resolveGamma(gamma: SvmParams['gamma'], X: Matrix): number {
 
 /**
  * C-support-vector classifier, one-vs-one over the classes present in y (as libsvm and scikit-learn's SVC).
- * libsvm engine: each pair of classes is a binary libsvm machine trained on a worker of the pool; the machines are
- * combined into libsvm's multi-class model. predict computes libsvm's decision values natively (svm-predict.ts: every
+ * native and libsvm engines: each pair of classes is a binary machine trained on a worker of the pool (by our SMO
+ * solver, svm-native.ts, or by libsvm, svm-libsvm.ts, on the same rows in the same order); the machines are combined
+ * into libsvm's multi-class model, so both engines fit the same kind of model and share everything after training. predict computes libsvm's decision values natively (svm-predict.ts: every
  * kernel value once per row, blocked dot products, rows split over the workers) and votes as libsvm does;
  * predictLibsvm runs libsvm's own predict (in WebAssembly) for checking. Results do not depend on the number of
  * workers. No predictProba (libsvm's probability training costs about 5 fits).
@@ -123,10 +128,10 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     return this.state.info;
   }
 
-  /** The fitted model in libsvm's model-file format (libsvm engine). */
+  /** The fitted model in libsvm's model-file format (native and libsvm engines). */
   modelText(): string {
     const { model } = this.state;
-    if (!model) throw new Error('svm: only the libsvm engine has a libsvm model');
+    if (!model) throw new Error('svm: engine mljs has no libsvm model');
     return Buffer.from(model).toString('latin1');
   }
 
@@ -150,7 +155,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
         throw new ParamRangeError(
           'engine',
           `svm engine mljs keeps a full kernel matrix per pair of classes and is meant for small data: a pair has ` +
-            `${largest} rows, more than ${MLJS_MAX_PAIR_ROWS}; use engine: libsvm`,
+            `${largest} rows, more than ${MLJS_MAX_PAIR_ROWS}; use engine: native`,
         );
       }
       const machines = fitMljs(X, y, classes, { ...p, gamma });
@@ -178,13 +183,17 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       (u, v) => counts.get(v[0])! + counts.get(v[1])! - (counts.get(u[0])! + counts.get(u[1])!),
     );
     const machines = await runAll<PairModel>(
-      order.map(([a, b]): Task => ({ module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] })),
+      order.map(([a, b]): Task =>
+        p.engine === 'native'
+          ? { module: SMO_MODULE, fn: 'trainPairNative', args: [Xs, X.cols, ys, a, b, lp] }
+          : { module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] },
+      ),
     );
     const { text, nSupport, parts } = buildModelText(X.data, X.cols, classes, machines, lp);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
     model.set(Buffer.from(text, 'latin1'));
     this.state = {
-      info: this.#info('libsvm', gamma, classes, nSupport, X.cols, machines.length),
+      info: this.#info(p.engine, gamma, classes, nSupport, X.cols, machines.length),
       model,
       native: svmPredictModel(parts),
     };
@@ -219,7 +228,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
   }
 
   /**
-   * libsvm engine: the decision value of every binary machine for every row, rows × machines, machines (i, j), i < j
+   * native and libsvm engines: the decision value of every binary machine for every row, rows × machines, machines (i, j), i < j
    * over fitted.classes in libsvm's order (> 0 votes for class i). Computed natively, as predict computes them.
    */
   async decisionValues(X: Matrix): Promise<Float64Array> {
@@ -231,7 +240,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
 
   async #native(X: Matrix, withDecision: boolean): Promise<SvmPrediction> {
     const model = this.state.native;
-    if (!model) throw new Error('svm: only the libsvm engine has decision values');
+    if (!model) throw new Error('svm: engine mljs has no decision values');
     const pairs = this.state.info.machines;
     const labels = new Uint8Array(X.rows);
     const decision = withDecision ? new Float64Array(X.rows * pairs) : null;
@@ -254,12 +263,15 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     return { labels, decision };
   }
 
-  /** libsvm engine: predictions by libsvm's own svm_predict (WebAssembly, rows split over the workers), for checking. */
+  /**
+   * native and libsvm engines: predictions by libsvm's own svm_predict (WebAssembly, rows split over the workers) from
+   * the fitted model, for checking.
+   */
   async predictLibsvm(X: Matrix): Promise<Uint8Array> {
     const fitted = this.state;
     checkFeatures(this.name, X, fitted.info.features);
     checkFinite(X);
-    if (!fitted.model) throw new Error('svm: only the libsvm engine has a libsvm model');
+    if (!fitted.model) throw new Error('svm: engine mljs has no libsvm model');
     if (X.rows === 0) return new Uint8Array(0);
     const Xs = sharedFloat32(X.data);
     const parts = await runAll<Uint8Array>(
@@ -282,7 +294,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     if (!f.native || !f.model) {
       throw new SnapshotError(
         this.name,
-        "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'libsvm'",
+        "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'native' or 'libsvm'",
       );
     }
     const { info, native: m } = f;
@@ -295,7 +307,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
 
   protected decode(s: Snapshot): Fitted {
     if (this.params.engine === 'mljs')
-      throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'libsvm'");
+      throw new SnapshotError(this.name, "engine mljs cannot be restored; use engine 'native' or 'libsvm'");
     const i = objectField(s, 'info');
     const whole = (v: unknown): number => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
@@ -306,8 +318,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const kernel = stringField(i, 'kernel');
     if (!SvmParams.shape.kernel.safeParse(kernel).success)
       throw new ModelError(`model file: unknown svm kernel "${kernel}"`);
+    // files written before the native engine existed have no engine in their info: libsvm fitted them
+    const engine = i.engine === undefined ? 'libsvm' : stringField(i, 'engine');
+    if (engine !== 'native' && engine !== 'libsvm') throw new ModelError(`model file: unknown svm engine "${engine}"`);
     const info: SvmFittedInfo = Object.freeze({
-      engine: 'libsvm',
+      engine,
       kernel: kernel as SvmFittedInfo['kernel'],
       gamma: numberField(i, 'gamma'),
       classes,
@@ -358,7 +373,7 @@ export const svmSpec: StageSpec<SvmParams> = {
   name: 'svm',
   kind: 'estimator',
   summary:
-    'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel) on libsvm, or ml-svm for small data',
+    'support-vector classifier (C-SVC, one-vs-one; linear, rbf or poly kernel): our SMO solver, libsvm, or ml-svm for small data',
   schema: SvmParams,
   savable: savableUnlessMljs,
   create: (params) => new Svm(params),

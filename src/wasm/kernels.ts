@@ -274,3 +274,264 @@ export function projectRows(
     store<f32>(row + (<usize>(j + l) << 2), <f32>(sum * load<f64>(scale + (<usize>(j + l) << 3))));
   }
 }
+
+/**
+ * One row of an SVM kernel matrix: out[j − from] = K(x_i, x_j) for rows j in [from, to) of X (float32, d4 wide), as
+ * float32. kind 0 linear x·z; 1 poly (gamma·x·z + coef0)^degree; 2 rbf exp(−gamma·max(0, ‖x‖² + ‖z‖² − 2x·z)) with
+ * the squared norms at `norms` (float32 per row). Dot products in float32, four rows at a time; X must hold 3 readable
+ * rows (zeros) past `to`, whose values are computed but not stored.
+ */
+export function kernelRow(
+  X: usize,
+  d4: i32,
+  norms: usize,
+  i: i32,
+  from: i32,
+  to: i32,
+  kind: i32,
+  gamma: f32,
+  coef0: f32,
+  degree: i32,
+  out: usize,
+): void {
+  const rowBytes = <usize>d4 << 2;
+  const xi = X + <usize>i * rowBytes;
+  const ni = f32x4.splat(load<f32>(norms + (<usize>i << 2)));
+  let j = from;
+  // eight rows at a time while they last: each load of x_i serves eight dot products
+  for (; j + 8 <= to; j += 8) {
+    const r0 = X + <usize>j * rowBytes;
+    const r4 = r0 + 4 * rowBytes;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    for (let f: usize = 0; f < rowBytes; f += 16) {
+      const x = v128.load(xi + f);
+      const p = r0 + f;
+      const q = r4 + f;
+      a0 = f32x4.add(a0, f32x4.mul(x, v128.load(p)));
+      a1 = f32x4.add(a1, f32x4.mul(x, v128.load(p + rowBytes)));
+      a2 = f32x4.add(a2, f32x4.mul(x, v128.load(p + 2 * rowBytes)));
+      a3 = f32x4.add(a3, f32x4.mul(x, v128.load(p + 3 * rowBytes)));
+      a4 = f32x4.add(a4, f32x4.mul(x, v128.load(q)));
+      a5 = f32x4.add(a5, f32x4.mul(x, v128.load(q + rowBytes)));
+      a6 = f32x4.add(a6, f32x4.mul(x, v128.load(q + 2 * rowBytes)));
+      a7 = f32x4.add(a7, f32x4.mul(x, v128.load(q + 3 * rowBytes)));
+    }
+    const o = out + (<usize>(j - from) << 2);
+    v128.store(o, kernelValues(hsum4(a0, a1, a2, a3), ni, norms, j, kind, gamma, coef0, degree));
+    v128.store(o, kernelValues(hsum4(a4, a5, a6, a7), ni, norms, j + 4, kind, gamma, coef0, degree), 16);
+  }
+  for (; j < to; j += 4) {
+    const r0 = X + <usize>j * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const r3 = r2 + rowBytes;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let f: usize = 0; f < rowBytes; f += 16) {
+      const x = v128.load(xi + f);
+      a0 = f32x4.add(a0, f32x4.mul(x, v128.load(r0 + f)));
+      a1 = f32x4.add(a1, f32x4.mul(x, v128.load(r1 + f)));
+      a2 = f32x4.add(a2, f32x4.mul(x, v128.load(r2 + f)));
+      a3 = f32x4.add(a3, f32x4.mul(x, v128.load(r3 + f)));
+    }
+    const v = kernelValues(hsum4(a0, a1, a2, a3), ni, norms, j, kind, gamma, coef0, degree);
+    const o = out + (<usize>(j - from) << 2);
+    if (j + 4 <= to) v128.store(o, v);
+    else {
+      store<f32>(o, f32x4.extract_lane(v, 0));
+      if (j + 1 < to) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+      if (j + 2 < to) store<f32>(o, f32x4.extract_lane(v, 2), 8);
+    }
+  }
+}
+
+/** Lane q = the sum of a_q's four lanes. */
+@inline function hsum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), v128.shuffle<f32>(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), v128.shuffle<f32>(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(s01, s23, 0, 1, 4, 5), v128.shuffle<f32>(s01, s23, 2, 3, 6, 7));
+}
+
+/** Kernel values of rows j..j+3 from their dot products with x_i (ni = ‖x_i‖² in every lane). */
+@inline function kernelValues(dots: v128, ni: v128, norms: usize, j: i32, kind: i32, gamma: f32, coef0: f32, degree: i32): v128 {
+  if (kind == 2) {
+    const nj = v128.load(norms + (<usize>j << 2));
+    const dist = f32x4.max(f32x4.sub(f32x4.add(ni, nj), f32x4.add(dots, dots)), f32x4.splat(0));
+    return expNonPositive(f32x4.mul(dist, f32x4.splat(-gamma)));
+  }
+  if (kind == 1) return powiF32x4(f32x4.add(f32x4.mul(dots, f32x4.splat(gamma)), f32x4.splat(coef0)), degree);
+  return dots;
+}
+
+/** base^times by repeated squaring, lane-wise (times ≥ 0). */
+@inline function powiF32x4(base: v128, times: i32): v128 {
+  let tmp = base;
+  let ret = f32x4.splat(1);
+  for (let t = times; t > 0; t >>= 1) {
+    if (t & 1) ret = f32x4.mul(ret, tmp);
+    tmp = f32x4.mul(tmp, tmp);
+  }
+  return ret;
+}
+
+/**
+ * e^x for x ≤ 0 lane-wise, to about 2 ulp of float32: x = k·ln 2 + r with |r| ≤ ln2 / 2 (ln 2 split in two so k·ln2_hi is
+ * exact), e^r by a degree-7 minimax polynomial (Cephes' expf coefficients), times 2^k built in the exponent bits.
+ * Below −87 (e^x < 2^−125) the result is about 1.6e−38 instead of smaller.
+ */
+@inline function expNonPositive(x: v128): v128 {
+  const y = f32x4.max(x, f32x4.splat(-87));
+  const k = f32x4.nearest(f32x4.mul(y, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(y, f32x4.mul(k, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+  return f32x4.mul(p, scale);
+}
+
+// SMO solver steps (src/linalg/smo.ts). Per variable t: G, Y (±1), QD, Gbar, and the masks up/low (0 when t is in
+// I_up / I_low, −∞ when not), all float64; kernel rows K float32. Every scan gives what the plain sequential loop
+// gives, ties included (the last index wins, as libsvm's ≥ / ≤ comparisons do).
+
+/** G[t] += Y[t]·(ci·Ki[t] + cj·Kj[t]) for t < n. */
+export function smoUpdateGradient(G: usize, Y: usize, Ki: usize, Kj: usize, ci: f64, cj: f64, n: i32): void {
+  const vi = f64x2.splat(ci);
+  const vj = f64x2.splat(cj);
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const ki = v128.load(Ki + (<usize>t << 2));
+    const kj = v128.load(Kj + (<usize>t << 2));
+    const g = G + (<usize>t << 3);
+    const y = Y + (<usize>t << 3);
+    const lo = f64x2.add(f64x2.mul(vi, f64x2.promote_low_f32x4(ki)), f64x2.mul(vj, f64x2.promote_low_f32x4(kj)));
+    const hi = f64x2.add(
+      f64x2.mul(vi, f64x2.promote_low_f32x4(v128.shuffle<f32>(ki, ki, 2, 3, 0, 1))),
+      f64x2.mul(vj, f64x2.promote_low_f32x4(v128.shuffle<f32>(kj, kj, 2, 3, 0, 1))),
+    );
+    v128.store(g, f64x2.add(v128.load(g), f64x2.mul(v128.load(y), lo)));
+    v128.store(g, f64x2.add(v128.load(g, 16), f64x2.mul(v128.load(y, 16), hi)), 16);
+  }
+  for (; t < n; t++) {
+    const g = G + (<usize>t << 3);
+    const k = ci * <f64>load<f32>(Ki + (<usize>t << 2)) + cj * <f64>load<f32>(Kj + (<usize>t << 2));
+    store<f64>(g, load<f64>(g) + load<f64>(Y + (<usize>t << 3)) * k);
+  }
+}
+
+/** D[t] += c·Y[t]·K[t] for from ≤ t < to. */
+export function smoAxpy(D: usize, Y: usize, K: usize, c: f64, from: i32, to: i32): void {
+  for (let t = from; t < to; t++) {
+    const d = D + (<usize>t << 3);
+    store<f64>(d, load<f64>(d) + c * load<f64>(Y + (<usize>t << 3)) * <f64>load<f32>(K + (<usize>t << 2)));
+  }
+}
+
+/** Σ_{t < n} W[t]·K[t]. */
+export function smoDot(W: usize, K: usize, n: i32): f64 {
+  let acc = f64x2.splat(0);
+  let t = 0;
+  for (; t + 2 <= n; t += 2) {
+    acc = f64x2.add(acc, f64x2.mul(v128.load(W + (<usize>t << 3)), f64x2.promote_low_f32x4(v128.load64_zero(K + (<usize>t << 2)))));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; t < n; t++) s += load<f64>(W + (<usize>t << 3)) * <f64>load<f32>(K + (<usize>t << 2));
+  return s;
+}
+
+/** The last t < n maximizing −Y[t]·G[t] over I_up (up[t] = 0), or −1 if I_up is empty. */
+export function smoSelectI(G: usize, Y: usize, up: usize, n: i32): i32 {
+  let best = f64x2.splat(-Infinity);
+  let at = f64x2.splat(-1);
+  let index = f64x2(0, 1);
+  const two = f64x2.splat(2);
+  const zero = f64x2.splat(0);
+  let t = 0;
+  for (; t + 2 <= n; t += 2) {
+    const o = <usize>t << 3;
+    const v = f64x2.neg(f64x2.mul(v128.load(Y + o), v128.load(G + o)));
+    const m = v128.and(f64x2.ge(v, best), f64x2.eq(v128.load(up + o), zero));
+    best = v128.bitselect(v, best, m);
+    at = v128.bitselect(index, at, m);
+    index = f64x2.add(index, two);
+  }
+  let bv = f64x2.extract_lane(best, 0);
+  let bi = <i32>f64x2.extract_lane(at, 0);
+  const v1 = f64x2.extract_lane(best, 1);
+  const i1 = <i32>f64x2.extract_lane(at, 1);
+  if (i1 >= 0 && (bi < 0 || v1 > bv || (v1 == bv && i1 > bi))) {
+    bv = v1;
+    bi = i1;
+  }
+  for (; t < n; t++) {
+    const o = <usize>t << 3;
+    const v = -(load<f64>(Y + o) * load<f64>(G + o));
+    if (load<f64>(up + o) == 0 && v >= bv) {
+      bv = v;
+      bi = t;
+    }
+  }
+  return bi;
+}
+
+/**
+ * Given i (Gmax = −y_i G_i, qdi = QD[i], Ki its kernel row): over t < n in I_low, the largest y_t G_t (written to
+ * out[0]) and the t with the smallest −b²/a, b = Gmax + y_t G_t > 0, a = qdi + QD[t] − 2Ki[t] (tau when a ≤ 0)
+ * (returned; −1 if none).
+ */
+export function smoSelectJ(G: usize, Y: usize, low: usize, QD: usize, Ki: usize, n: i32, Gmax: f64, qdi: f64, tau: f64, out: usize): i32 {
+  const gmax = f64x2.splat(Gmax);
+  const q = f64x2.splat(qdi);
+  const tauV = f64x2.splat(tau);
+  const zero = f64x2.splat(0);
+  const two = f64x2.splat(2);
+  let g2 = f64x2.splat(-Infinity);
+  let best = f64x2.splat(Infinity);
+  let at = f64x2.splat(-1);
+  let index = f64x2(0, 1);
+  let t = 0;
+  for (; t + 2 <= n; t += 2) {
+    const o = <usize>t << 3;
+    const yg = f64x2.add(f64x2.mul(v128.load(Y + o), v128.load(G + o)), v128.load(low + o));
+    g2 = f64x2.max(g2, yg);
+    const b = f64x2.add(gmax, yg);
+    let a = f64x2.sub(f64x2.add(q, v128.load(QD + o)), f64x2.mul(two, f64x2.promote_low_f32x4(v128.load64_zero(Ki + (<usize>t << 2)))));
+    a = v128.bitselect(a, tauV, f64x2.gt(a, zero));
+    const gain = f64x2.div(f64x2.neg(f64x2.mul(b, b)), a);
+    const m = v128.and(f64x2.gt(b, zero), f64x2.le(gain, best));
+    best = v128.bitselect(gain, best, m);
+    at = v128.bitselect(index, at, m);
+    index = f64x2.add(index, two);
+  }
+  let Gmax2 = max(f64x2.extract_lane(g2, 0), f64x2.extract_lane(g2, 1));
+  let bv = f64x2.extract_lane(best, 0);
+  let bi = <i32>f64x2.extract_lane(at, 0);
+  const v1 = f64x2.extract_lane(best, 1);
+  const i1 = <i32>f64x2.extract_lane(at, 1);
+  if (i1 >= 0 && (bi < 0 || v1 < bv || (v1 == bv && i1 > bi))) {
+    bv = v1;
+    bi = i1;
+  }
+  for (; t < n; t++) {
+    const o = <usize>t << 3;
+    if (load<f64>(low + o) != 0) continue;
+    const yg = load<f64>(Y + o) * load<f64>(G + o);
+    if (yg >= Gmax2) Gmax2 = yg;
+    const b = Gmax + yg;
+    if (b > 0) {
+      let a = qdi + load<f64>(QD + o) - 2 * <f64>load<f32>(Ki + (<usize>t << 2));
+      if (a <= 0) a = tau;
+      const gain = -(b * b) / a;
+      if (gain <= bv) {
+        bv = gain;
+        bi = t;
+      }
+    }
+  }
+  store<f64>(out, Gmax2);
+  return bi;
+}
