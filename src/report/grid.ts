@@ -3,7 +3,7 @@ import { testToJson } from './json.js';
 import { configBlock, dataSection, machineSection, runLine, testSection } from './markdown.js';
 import { fixed, markdownTable, seconds } from './text.js';
 
-export const GRID_JSON_VERSION = 1;
+export const GRID_JSON_VERSION = 2; // 2: cache counts in snake_case (memory_hits, disk_hits, damaged)
 
 /** The leaderboard, the best params, the best candidate's test report, the cache figures and the machine. */
 export function gridToMarkdown(result: GridResult, command?: string): string {
