@@ -1,6 +1,7 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expandGrid } from '../src/config/grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
@@ -120,4 +121,30 @@ test('union pipeline: save → load gives identical predictions; normalize sqrt 
   const negative = matrix(1, 1, Float32Array.of(-1));
   const fitted = await new Normalize({ method: 'sqrt' }).fit(negative, new Uint8Array(1));
   await t.throwsAsync(() => fitted.transform(negative), { message: /method sqrt needs values ≥ 0/ });
+});
+
+test('pipelines/best.yaml on a small subset: save → load gives identical predictions', async (t) => {
+  const { config } = loadPipelineFile(fileURLToPath(new URL('../../pipelines/best.yaml', import.meta.url)));
+  const train = fashionSample(1500, 5);
+  const pipeline = await Pipeline.fromSteps(config.steps).fit(train.X, train.y);
+  const info = modelInfo({
+    name: 'best',
+    source: 'pipelines/best.yaml',
+    steps: config.steps,
+    data: {
+      format: 'idx',
+      location: 'x',
+      checksums: {},
+      train_rows: 1500,
+      test_rows: null,
+      train_rows_available: 1500,
+      test_rows_available: null,
+    },
+    seed: 1,
+  });
+  const restored = decodeModel(encodeModel(pipeline, config.steps, info)).pipeline;
+  const queries = fashionSample(300, 8);
+  const predicted = await pipeline.predict(queries.X);
+  t.deepEqual(Array.from(await restored.predict(queries.X)), Array.from(predicted));
+  t.true(predicted.filter((p, i) => p === queries.y[i]).length / 300 > 0.6, 'it learned something');
 });
