@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRun } from '../src/app/run.js';
+import { loadPipelineFile } from '../src/config/load.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
@@ -25,6 +27,7 @@ const TASKS = [
   'svm',
   'run-pca-rf',
   'hog',
+  'best',
 ] as const;
 type TaskName = (typeof TASKS)[number];
 
@@ -66,6 +69,15 @@ async function main(task: TaskName, repeats: number): Promise<void> {
   const dir = resolveDataDir();
   const train = loadSplit(dir, 'train');
   const test = loadSplit(dir, 'test');
+  if (task === 'best') {
+    const { config } = loadPipelineFile(fileURLToPath(new URL('../../pipelines/best.yaml', import.meta.url)));
+    const { seconds, last } = await timed(1, async () => {
+      const pipeline = await Pipeline.fromSteps(config.steps).fit(train.X, train.y);
+      return pipeline.predict(test.X);
+    });
+    emit(task, seconds, accuracy(test.y, last));
+    return;
+  }
   if (task === 'hog') {
     const hog = await transformer('hog', {}).fit(train.X, train.y);
     const { seconds } = await timed(repeats, () => hog.transform(train.X));
