@@ -52,11 +52,11 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       `--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`,
     );
   }
-  const loaded = loadPipelineFile(options.file, {
-    folds: options.cv === false ? 0 : options.folds,
-    seed: options.seed,
-    test: options.test,
-  });
+  const loaded = loadPipelineFile(
+    options.file,
+    { folds: options.cv === false ? 0 : options.folds, seed: options.seed, test: options.test },
+    { grid: 'parse' }, // run ignores the grid: section; its candidates are not expanded
+  );
   const { evaluation } = loaded.config;
   if (options.saveModel !== undefined) assertSavable(loaded.config.steps, '--save-model');
   if (evaluation.folds === 0 && !evaluation.test) {

@@ -79,6 +79,9 @@ export function applyParamOptions(grid: GridMap[], options: readonly string[]): 
   return maps.filter((m) => m.size > 0);
 }
 
+/** The most candidates a search takes (each is several fits; beyond this a grid is almost surely a mistake). */
+export const MAX_CANDIDATES = 10_000;
+
 /**
  * Checks every key names a step and one of its params and every value is valid for that param, then expands each map
  * into its cartesian product. Problems are ConfigErrors at the value's place in the file (or UsageErrors naming the
@@ -89,6 +92,20 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
   const fail = (origin: Origin, message: string, key = false): Error =>
     'path' in origin ? source.error(origin.path, message, key) : new UsageError(`${origin.option}: ${message}`);
   const candidates = new Map<string, Candidate>();
+  // counted before anything is expanded: a grid of millions would take minutes and gigabytes just to list
+  const total = grid.reduce(
+    (sum, map) => sum + [...map.values()].reduce((product, values) => product * values.length, 1),
+    0,
+  );
+  if (total > MAX_CANDIDATES) {
+    const first = [...grid[0].values()][0]?.[0]?.origin ?? { path: ['grid'] };
+    const where: Origin = 'path' in first ? { path: ['grid'] } : first;
+    throw fail(
+      where,
+      `the grid has ${total} candidates; at most ${MAX_CANDIDATES} are searched (narrow it, or split it into several files)`,
+      true,
+    );
+  }
   for (const map of grid) {
     const axes: Array<{ key: string; index: number; param: string; path: string[]; values: GridValue[] }> = [];
     for (const [key, values] of map) {

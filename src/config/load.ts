@@ -29,7 +29,16 @@ export interface EvaluationOverrides {
 }
 
 /** Reads and validates a pipeline file; every problem is a ConfigError with the file's line and column. */
-export function loadPipelineFile(file: string, overrides: EvaluationOverrides = {}): LoadedConfig {
+/** What loading checks of the `grid:` section: `expand` (every candidate valid, for grid and predict) or `parse` (its shape only: run ignores it). */
+export interface LoadOptions {
+  grid?: 'expand' | 'parse';
+}
+
+export function loadPipelineFile(
+  file: string,
+  overrides: EvaluationOverrides = {},
+  options: LoadOptions = {},
+): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -42,17 +51,28 @@ export function loadPipelineFile(file: string, overrides: EvaluationOverrides = 
       code === 'ENOENT' ? 'no such pipeline file' : `cannot read: ${(err as Error).message}`,
     );
   }
-  return parsePipeline(file, text, overrides);
+  return parsePipeline(file, text, overrides, options);
 }
 
 /** Validates pipeline YAML text (exported for tests). */
-export function parsePipeline(file: string, text: string, overrides: EvaluationOverrides = {}): LoadedConfig {
+export function parsePipeline(
+  file: string,
+  text: string,
+  overrides: EvaluationOverrides = {},
+  options: LoadOptions = {},
+): LoadedConfig {
   const { map: source, errors } = SourceMap.parse(file, text);
   if (errors.length > 0) {
     const { message, pos } = errors[0];
     throw new ConfigError(file, pos.line, pos.col, `YAML syntax: ${message}`);
   }
-  const raw = source.toJS();
+  let raw: unknown;
+  try {
+    raw = source.toJS();
+  } catch (err) {
+    // the yaml package refuses aliases that expand too far (a "billion laughs" file) while building the value
+    throw new ConfigError(file, 1, 1, `YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, 1, 1, 'a pipeline file is a map with keys name, data, steps, evaluation');
   }
@@ -89,7 +109,7 @@ export function parsePipeline(file: string, text: string, overrides: EvaluationO
     throw source.error(['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
   }
   const grid = parseGridSection(source, top.data.grid);
-  expandGrid(grid, steps, source);
+  if (options.grid !== 'parse') expandGrid(grid, steps, source);
   return { file, config, grid, source, overridden };
 }
 

@@ -100,6 +100,9 @@ export function loadSplit(dir: string, split: Split, options: { verify?: boolean
   return { ...dataset, checksums: { images: images.sha256, labels: labels.sha256 } };
 }
 
+/** The largest decompressed IDX file read without checksum verification (1 GiB: 20 times the official images). */
+export const UNVERIFIED_MAX_BYTES = 2 ** 30;
+
 function readChecked(
   dir: string,
   spec: { file: string; bytes: number; sha256: string },
@@ -111,10 +114,19 @@ function readChecked(
   let bytes: Uint8Array;
   if (existsSync(gz)) {
     path = gz;
+    // decompression stops past the size the file may have (the official size; other data: UNVERIFIED_MAX_BYTES), so a
+    // gzip bomb costs a bounded amount of memory and is named
+    const limit = verify ? spec.bytes : UNVERIFIED_MAX_BYTES;
     try {
-      bytes = gunzipSync(readFileSync(gz));
+      bytes = gunzipSync(readFileSync(gz), { maxOutputLength: limit + 1 });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+        throw new DataError(`${gz}: decompresses to more than ${limit} bytes, the most this file may hold; it is not ${spec.file}`);
+      }
       throw new DataError(`${gz}: cannot decompress (${(err as Error).message}); the file is damaged or truncated`);
+    }
+    if (bytes.length > limit) {
+      throw new DataError(`${gz}: decompresses to more than ${limit} bytes, the most this file may hold; it is not ${spec.file}`);
     }
   } else if (existsSync(plain)) {
     path = plain;
