@@ -69,3 +69,41 @@ test('a grid is counted before it is expanded: above the limit it is refused wit
   t.true(run.result.test!.accuracy > 0.5);
   t.deepEqual(readdirSync(out).sort(), ['huge.json', 'huge.md']);
 });
+
+test('a model file whose params are invalid is one line naming the param, not a zod dump', async (t) => {
+  const { Pipeline } = await import('../src/pipeline/pipeline.js');
+  const { encodeModel, decodeModel } = await import('../src/model/format.js');
+  const { ModelError } = await import('../src/stages/snapshot.js');
+  const { blobs } = await import('./helpers.js');
+  const data = blobs(60, 4, 3, 2);
+  const steps = [{ id: 'knn', stage: 'knn', params: { k: 3 } }];
+  const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
+  const info = {
+    name: 'm',
+    source: 'm.yaml',
+    tool: '0',
+    created: '',
+    classes: [],
+    training: { rows: 60, data: 'x' },
+    fit_key: '',
+  };
+  const bytes = encodeModel(pipeline, [{ id: 'knn', stage: 'knn', params: { k: -3 } }], info);
+  const err = t.throws(() => decodeModel(bytes, 'm.model'), { instanceOf: ModelError });
+  t.is(err!.message.split('\n').length, 1);
+  t.regex(err!.message, /^m\.model: invalid params at k: /);
+});
+
+test('compare on a file that is not JSON says so in one line', (t) => {
+  const bad = join(tempDir(), 'bad.json');
+  writeFileSync(bad, 'hello\nworld');
+  const r = spawnSync(process.execPath, [BIN, 'compare', bad, bad, '--out', tempDir()], { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  t.regex(r.stderr, /bad\.json: not JSON/);
+});
+
+test('a misspelt command is pointed at the general help, not at itself', (t) => {
+  const r = spawnSync(process.execPath, [BIN, 'rnu', 'x.yaml'], { encoding: 'utf8' });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /Did you mean run\?.*\(see: pipeline --help\)/);
+});

@@ -30,7 +30,11 @@ export function readRunFile(path: string): LoadedRun | { path: string; reason: s
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { path, reason: e.code === 'ENOENT' ? 'no such file' : e.code ? e.message : `not JSON (${e.message})` };
+    return {
+      path,
+      reason:
+        e.code === 'ENOENT' ? 'no such file' : e.code ? e.message : `not JSON (${e.message.replace(/\s*\n\s*/g, ' ')})`,
+    };
   }
   const format = (json as { format?: unknown } | null)?.format;
   if (format !== RUN_FORMAT) {

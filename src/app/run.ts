@@ -99,8 +99,10 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     });
     model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
   }
+  // renamed in this order: the JSON last, so a run JSON on disk always has its report, pictures and model beside it
   writeFilesAtomic([
     ...model,
+    ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
     {
       path: files.markdown,
       content: runToMarkdown(
@@ -110,7 +112,6 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       ),
     },
     { path: files.json, content: stringifyJson(runToJson(result)) },
-    ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
   ]);
   return { ...outcome, files };
 }

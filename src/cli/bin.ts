@@ -12,6 +12,8 @@ import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
 import { showCommand } from './show.js';
 
+const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict'];
+
 /** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
 async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
@@ -36,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
         if (err) throw err;
         // yargs puts some messages on two lines ("Invalid values:\n  Argument: …"); errors here are one line
         throw new UsageError(
-          `${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${argv[0] && !argv[0].startsWith('-') ? argv[0] + ' ' : ''}--help)`,
+          `${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${COMMANDS.includes(argv[0]) ? argv[0] + ' ' : ''}--help)`,
         );
       })
       .parseAsync();

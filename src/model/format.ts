@@ -78,7 +78,7 @@ export function decodeModel(
   try {
     pipeline = Pipeline.fromSteps(header.steps);
   } catch (err) {
-    throw new ModelError(`${what}: ${(err as Error).message}`);
+    throw new ModelError(`${what}: ${oneLine(err)}`);
   }
   pipeline.steps.forEach((s, i) => {
     const state = unpackSnapshot(header.stages[i], blob, what);
@@ -108,4 +108,14 @@ export function loadModel(path: string): { pipeline: Pipeline; steps: StepConfig
     );
   }
   return decodeModel(bytes, path);
+}
+
+/** An error as one line: a zod error by its first issue (path: message), anything else by its first line. */
+function oneLine(err: unknown): string {
+  const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
+  if (Array.isArray(issues) && issues.length > 0) {
+    const { path, message } = issues[0];
+    return `invalid params${path.length > 0 ? ` at ${path.map(String).join('.')}` : ''}: ${message}`;
+  }
+  return String((err as Error).message ?? err).split('\n')[0];
 }

@@ -4,7 +4,8 @@ import { dirname, join, basename } from 'node:path';
 /**
  * Writes several files all-or-nothing as far as a file system allows: every file goes to a temporary name beside its
  * target first, and only when all are written are they renamed into place. On any failure the temporaries are removed,
- * so results/ never holds a half-written report.
+ * so results/ never holds a half-written report. Renames happen in the order given: callers put the file that marks
+ * the set complete (a run's JSON) last.
  */
 export function writeFilesAtomic(files: Array<{ path: string; content: string | Uint8Array }>): void {
   const temps: Array<{ tmp: string; path: string }> = [];
