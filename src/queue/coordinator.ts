@@ -120,24 +120,26 @@ export function queueExecutor(options: QueueExecutorOptions): UnitExecutor {
             notice(`job failed for good: ${describe(unit.candidate.params)} fold ${unit.fold}: ${reason}`);
             settleIfDone();
           };
-          /** Reads every open job's state: results the events missed, failures, jobs Redis no longer has. */
+          /**
+           * Reads every open job's state: results the events missed, failures, jobs Redis no longer has. The first read,
+           * before anything is added, finds the jobs an earlier run left: completed ones give their result, failed ones
+           * are tried again from a fresh count of attempts; absent ones are added next.
+           */
           const sweep = async (first: boolean) => {
             for (const [id, unit] of [...open]) {
               if (settled) return;
               const job = await queue.getJob(id);
               if (!job) {
-                if (!first)
-                  notice(`job ${id.slice(0, 12)} is gone from Redis (restarted without persistence?); adding it again`);
+                if (first) continue;
+                notice(`job ${id.slice(0, 12)} is gone from Redis (restarted without persistence?); adding it again`);
                 await queue.addBulk([entry(id, unit)]);
                 continue;
               }
               const state = await job.getState();
               if (state === 'completed') complete(id, job.returnvalue);
               else if (state === 'failed') {
-                if (first) {
-                  // failed in an earlier run: this run tries it again, from a fresh count of attempts
-                  await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-                } else fail(id, job.failedReason);
+                if (first) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+                else fail(id, job.failedReason);
               }
             }
           };
@@ -163,10 +165,10 @@ export function queueExecutor(options: QueueExecutorOptions): UnitExecutor {
           const start = async () => {
             await events.waitUntilReady();
             await queue.waitUntilReady();
+            await sweep(true);
             const ids = [...open.keys()];
             for (let i = 0; i < ids.length; i += 500)
               await queue.addBulk(ids.slice(i, i + 500).map((id) => entry(id, open.get(id)!)));
-            await sweep(true);
             const every = options.sweepMs ?? envMs('FASHION_QUEUE_SWEEP_MS', 5000);
             const tick = () => {
               if (settled) return;
