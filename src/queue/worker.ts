@@ -95,7 +95,16 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
     return data;
   };
 
+  let inHand = 0;
   const process = async (job: Job<QueuedFit, FitOutcome>): Promise<FitOutcome> => {
+    inHand++;
+    try {
+      return await work(job);
+    } finally {
+      inHand--;
+    }
+  };
+  const work = async (job: Job<QueuedFit, FitOutcome>): Promise<FitOutcome> => {
     const fit = job.data;
     const label = `${describe(fit.params) || 'pipeline'} fold ${fit.job.fold}`;
     const wait = Date.now() - job.timestamp;
@@ -150,16 +159,29 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
     summary.failed++;
     log(`failed: ${job ? `${describe(job.data.params) || 'pipeline'} fold ${job.data.job.fold}: ` : ''}${err.message}`);
   });
-  worker.on('error', (err) => log(`queue error: ${err.message}`));
+  let lastError = '';
+  worker.on('error', (err) => {
+    // while Redis is away the same error comes at every reconnection attempt: say it once
+    if (err.message !== lastError) log(`queue error: ${err.message} (retrying)`);
+    lastError = err.message;
+  });
+  worker.on('ready', () => (lastError = ''));
+  let stopped: Promise<unknown> | null = null;
   const stop = () => {
-    log('stopping: finishing the jobs in hand, taking no more');
-    void worker.close();
+    log(inHand > 0 ? 'stopping: finishing the job in hand, taking no more' : 'stopping');
+    // With nothing in hand there is nothing to wait for, not even a Redis that is away (closing would wait for it).
+    stopped = inHand > 0 ? worker.close() : Promise.race([worker.close(true), sleep(2000)]);
   };
   if (options.signal?.aborted) stop();
   else options.signal?.addEventListener('abort', stop, { once: true });
   log(`worker on ${host} (pid ${globalThis.process.pid}) waiting for jobs`);
-  await worker.run();
-  await worker.close();
+  const running = worker.run();
+  await new Promise<void>((resolve, reject) => {
+    running.then(() => resolve(), reject);
+    const whenStopped = () => stopped!.then(() => resolve(), reject);
+    if (stopped) void whenStopped();
+    else options.signal?.addEventListener('abort', whenStopped, { once: true });
+  });
   options.signal?.removeEventListener('abort', stop);
   return summary;
 }
