@@ -98,8 +98,13 @@ export function queueExecutor(options: QueueExecutorOptions): UnitExecutor {
           const complete = (id: string, value: unknown) => {
             const unit = open.get(id);
             if (!unit || settled) return;
-            const outcome = (typeof value === 'string' ? JSON.parse(value) : value) as FitOutcome;
-            if (outcome?.result?.fold !== unit.fold) return; // not ours to trust; the sweep reads it again
+            let outcome: FitOutcome | undefined;
+            try {
+              outcome = (typeof value === 'string' ? JSON.parse(value) : value) as FitOutcome;
+            } catch {
+              return; // a torn event; the next read of the job's state gets it whole
+            }
+            if (outcome?.result?.fold !== unit.fold) return; // not a result for this unit: never recorded
             open.delete(id);
             workers.add(`${outcome.host}:${outcome.pid}`);
             try {
