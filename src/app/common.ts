@@ -1,7 +1,8 @@
 import { UsageError } from '../config/errors.js';
 import type { Candidate } from '../config/grid.js';
 import type { LoadedConfig } from '../config/load.js';
-import { loadData, type LoadedData } from '../data/load.js';
+import { dirname, join, resolve } from 'node:path';
+import { loadData, type DataSource, type LoadedData } from '../data/load.js';
 import { smallestClassCount } from '../data/split.js';
 import { CandidateFitError } from '../evaluate/search.js';
 import { StepParamError } from '../pipeline/pipeline.js';
@@ -68,4 +69,44 @@ export async function withPositions<T>(
     }
     throw err;
   }
+}
+
+/**
+ * What a process on another machine needs to load the same training rows as this one: the pipeline file's data
+ * section (CSV paths made absolute; an IDX folder is the worker's own `--data`), the seed of its stratified subsets,
+ * and the SHA-256 of the training files this side read, which the worker checks against its copy.
+ */
+export interface TrainingDataSpec {
+  source: DataSource;
+  seed: number;
+  checksums: Record<string, string>;
+}
+
+/** The spec of the training data a pipeline file loaded (see TrainingDataSpec). */
+export function trainingDataSpec(loaded: LoadedConfig, data: LoadedData): TrainingDataSpec {
+  const { config, file } = loaded;
+  const base = dirname(resolve(file));
+  const section = config.data;
+  const source: DataSource =
+    section.format === 'csv'
+      ? { format: 'csv', train: resolve(base, section.train!), ...(section.limit ? { limit: section.limit } : {}) }
+      : { format: 'idx', ...(section.limit ? { limit: section.limit } : {}) };
+  return { source, seed: config.evaluation.seed, checksums: trainChecksums(data.info) };
+}
+
+/** The checksums of the training files alone (a worker never reads the test split). */
+export function trainChecksums(info: LoadedData['info']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(info.checksums).filter(([name]) => name.startsWith('train-') || name === info.location),
+  );
+}
+
+/** Loads the training rows a TrainingDataSpec names, with the same loader as run and grid (`dataDir` = --data). */
+export function loadTrainingData(spec: Pick<TrainingDataSpec, 'source' | 'seed'>, dataDir?: string): LoadedData {
+  return loadData(spec.source, {
+    dataDir,
+    pipelineFile: join(process.cwd(), 'queue-job'),
+    withTest: false,
+    seed: spec.seed,
+  });
 }

@@ -13,7 +13,7 @@ import {
   type GridResult,
 } from '../evaluate/grid.js';
 import type { ProgressSink } from '../evaluate/progress.js';
-import { InterruptedError } from '../evaluate/search.js';
+import { InterruptedError, type UnitExecutor } from '../evaluate/search.js';
 import { TimingHistory } from '../evaluate/timing-history.js';
 import { encodeModel } from '../model/format.js';
 import { assertSavable, modelInfo } from '../model/provenance.js';
@@ -22,7 +22,7 @@ import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
 import { stringifyJson } from '../report/json.js';
 import { writeFilesAtomic } from '../report/write.js';
 import { Interrupted } from '../util/errors.js';
-import { checkFolds, loadDataFor, withPositions } from './common.js';
+import { checkFolds, loadDataFor, trainingDataSpec, withPositions, type TrainingDataSpec } from './common.js';
 import { defaultModelPath } from './run.js';
 
 export interface GridCommandOptions {
@@ -46,6 +46,11 @@ export interface GridCommandOptions {
   saveModel?: string;
   /** Told when a damaged disk-cache entry is discarded (it is recomputed). */
   onCacheDamaged?: (file: string) => void;
+  /**
+   * Runs the (candidate, fold) units elsewhere (`--queue`: src/queue's coordinator), given what a worker needs to load
+   * the same training rows; default: this process. Ranking, checkpoint, refit and test stay here either way.
+   */
+  executor?: (data: TrainingDataSpec) => UnitExecutor;
 }
 
 export type GridCommandResult =
@@ -107,6 +112,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     progress: options.progress,
     signal: options.signal,
     onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
+    executor: options.dryRun ? undefined : options.executor?.(trainingDataSpec(loaded, data)),
   };
   if (options.dryRun && options.saveModel !== undefined) {
     throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');

@@ -11,6 +11,7 @@ import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
 import { showCommand } from './show.js';
+import { workerCommand } from './worker.js';
 
 const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict'];
 
@@ -28,8 +29,9 @@ async function main(argv: string[]): Promise<number> {
       .command(showCommand)
       .command(gridCommand)
       .command(predictCommand)
+      .command(workerCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run, grid, compare, show or predict')
+      .demandCommand(1, 'name a command: run, grid, compare, show, predict or worker')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runGridCommand } from '../app/grid.js';
+import { queueExecutor } from '../queue/coordinator.js';
+import { connectionFor } from '../queue/connection.js';
 import { gridSummaryLines } from '../report/summaries.js';
-import { Interrupted } from '../util/errors.js';
+import { Interrupted, UsageError } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
 import { commandLine, dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
@@ -40,6 +42,16 @@ const builder = (y: Argv) =>
         default: false,
         describe: 'print the plan (candidates, fits, cache hits, estimated time) and stop',
       },
+      queue: {
+        type: 'string',
+        describe:
+          'run the fold fits on `pipeline worker` processes through Redis: redis://HOST:PORT[/db] or unix:///path/redis.sock',
+      },
+      attempts: {
+        type: 'number',
+        default: 3,
+        describe: 'with --queue: tries per fit job before the search fails (mismatched code or data: no retry)',
+      },
       'save-model': {
         type: 'string',
         describe:
@@ -52,6 +64,7 @@ const builder = (y: Argv) =>
       '$0 grid pipelines/pca-knn.yaml --param knn.k=3,5,7 --param pca.components=40,60',
       'a grid from the command line',
     )
+    .example('$0 grid pipelines/pca-knn-grid.yaml --queue redis://10.0.0.5:6379', 'on the workers of that Redis')
     .example('$0 grid pipelines/pca-knn-grid.yaml --resume', 'continue after Ctrl-C without recomputing finished fits');
 
 export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
@@ -60,6 +73,11 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     "search the file's grid: section (and --param values) with cross-validation on shared folds, refit the best, write results/<name>-grid.md and .json",
   builder,
   handler: async (args) => {
+    if (args.queue !== undefined) {
+      connectionFor(args.queue); // a malformed URL is a usage error before any work
+      if (!Number.isInteger(args.attempts) || args.attempts < 1)
+        throw new UsageError(`--attempts must be a whole number ≥ 1, got ${args.attempts}`);
+    }
     let outcome;
     try {
       outcome = await runGridCommand({
@@ -79,6 +97,15 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
         command: commandLine(),
         saveModel: args.saveModel,
         signal: abortSignal(),
+        executor: args.queue
+          ? (data) =>
+              queueExecutor({
+                url: args.queue!,
+                data,
+                attempts: args.attempts,
+                onNotice: args.quiet ? undefined : (line) => process.stderr.write(`\npipeline: ${line}\n`),
+              })
+          : undefined,
         onCacheDamaged: (file) =>
           process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
       });

@@ -10,7 +10,7 @@ import type { CacheStats, FitCache } from './fit-cache.js';
 import { makePlan, prefixSignature, type GridPlan } from './grid-plan.js';
 import type { ProgressSink } from './progress.js';
 import { evaluateOnTest, type TestResult } from './run.js';
-import { crossValidateCandidates, type CandidateSpec } from './search.js';
+import { crossValidateCandidates, type CandidateSpec, type UnitExecutor } from './search.js';
 import type { TimingHistory } from './timing-history.js';
 
 export type { GridPlan };
@@ -72,6 +72,8 @@ export interface GridOptions {
   signal?: AbortSignal;
   /** Called with the best candidate fitted on all training rows (fitting it when there is no test evaluation). */
   onFitted?: (pipeline: Pipeline) => void;
+  /** Where the (candidate, fold) units run: this process (default) or a job queue. */
+  executor?: UnitExecutor;
 }
 
 interface Prepared {
@@ -132,6 +134,7 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
       checkpoint,
       signal: options.signal,
       history: options.timings,
+      executor: options.executor,
       onUnit: (candidate, result, list) => {
         if (list.length === k) {
           const m = meanStd(list.map((s) => s[options.metric])).mean;
@@ -140,7 +143,8 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
         const hits = options.cache.stats.memory_hits + options.cache.stats.disk_hits;
         const leader = best as { score: number; params: Record<string, unknown> } | null;
         progress?.advance(
-          `fold ${result.fold}/${k}${leader ? ` · best ${leader.score.toFixed(4)} ${describe(leader.params)}` : ''} · cache hits ${hits}`,
+          `fold ${result.fold}/${k}${leader ? ` · best ${leader.score.toFixed(4)} ${describe(leader.params)}` : ''}` +
+            (options.executor?.status ? ` · ${options.executor.status()}` : ` · cache hits ${hits}`),
         );
       },
     });

@@ -32,6 +32,28 @@ export class InterruptedError extends Error {
   }
 }
 
+/** One (candidate, fold) unit of a search: the job to run and the candidate it scores. */
+export interface SearchUnit {
+  candidate: CandidateSpec;
+  fold: number;
+  job: FitJob;
+}
+
+/**
+ * Runs the units a search still needs (any order, any place) and reports each result through `done` as it arrives:
+ * the local loop below, or a job queue (src/queue). Ranking and aggregation stay in one place whichever runs them.
+ * Aborting `signal` stops it with an InterruptedError; every result already reported stays in the checkpoint.
+ */
+export interface UnitExecutor {
+  run(
+    units: readonly SearchUnit[],
+    done: (unit: SearchUnit, result: JobResult) => void,
+    signal?: AbortSignal,
+  ): Promise<void>;
+  /** A short status for progress lines (e.g. workers seen, failures); none for the local loop. */
+  status?(): string;
+}
+
 export interface SearchOptions {
   /** In the order to run them (candidates sharing a transformer prefix together, so the prefix stays in memory). */
   candidates: readonly CandidateSpec[];
@@ -48,42 +70,84 @@ export interface SearchOptions {
   onStep?: (candidate: CandidateSpec, fold: number, stepId: string, what: keyof StageTiming) => void;
   /** After each unit, computed or read back from the checkpoint. */
   onUnit?: (candidate: CandidateSpec, result: FoldResult, scores: readonly FoldResult[]) => void;
+  /** Where the units not in the checkpoint run; default: this process, one after another (localExecutor). */
+  executor?: UnitExecutor;
 }
 
 /**
  * Cross-validates every candidate on the same folds through the one unit (fitAndScore): folds outside, candidates
  * inside, so a fold's rows and cached prefixes are shared by all candidates. `run` is a search with one candidate.
+ * Units already in the checkpoint are read back; the rest go to the executor, and each result is recorded in the
+ * checkpoint the moment it arrives.
  */
 export async function crossValidateCandidates(options: SearchOptions): Promise<Map<string, JobResult[]>> {
   const { source, candidates } = options;
   const code = codeVersion();
   const results = new Map<string, JobResult[]>(candidates.map((c) => [c.key, []]));
-  let finished = 0;
+  const accept = (candidate: CandidateSpec, result: JobResult) => {
+    const list = results.get(candidate.key)!;
+    list.push(result);
+    options.onUnit?.(candidate, result, list);
+  };
+  const pending: SearchUnit[] = [];
   for (let fold = 1; fold <= source.identity.k; fold++) {
-    options.cache?.dropMemory();
     for (const candidate of candidates) {
-      const list = results.get(candidate.key)!;
-      let result: JobResult | undefined = options.checkpoint?.get(candidate.key, fold);
-      if (!result) {
-        if (options.signal?.aborted) throw new InterruptedError(finished);
-        const job: FitJob = { steps: candidate.steps, fold, folds: source.identity, data: options.data, code };
+      const kept = options.checkpoint?.get(candidate.key, fold);
+      if (kept) accept(candidate, kept);
+      else
+        pending.push({
+          candidate,
+          fold,
+          job: { steps: candidate.steps, fold, folds: source.identity, data: options.data, code },
+        });
+    }
+  }
+  if (pending.length > 0) {
+    const executor = options.executor ?? localExecutor(options);
+    await executor.run(
+      pending,
+      (unit, result) => {
+        options.checkpoint?.record(unit.candidate.key, result);
+        accept(unit.candidate, result);
+      },
+      options.signal,
+    );
+  }
+  options.history?.save();
+  for (const list of results.values()) list.sort((a, b) => a.fold - b.fold);
+  return results;
+}
+
+/**
+ * Today's loop: the units one after another in this process, in the order given (fold by fold, so each fold's rows
+ * and prefixes are shared), stopping between two units when aborted.
+ */
+export function localExecutor(options: Pick<SearchOptions, 'source' | 'cache' | 'history' | 'onStep'>): UnitExecutor {
+  return {
+    async run(units, done, signal) {
+      let finished = 0;
+      let fold = 0;
+      for (const unit of units) {
+        if (signal?.aborted) throw new InterruptedError(finished);
+        if (unit.fold !== fold) {
+          if (fold !== 0) options.history?.save();
+          options.cache?.dropMemory();
+          fold = unit.fold;
+        }
+        let result: JobResult;
         try {
-          result = await fitAndScore(job, source, {
+          result = await fitAndScore(unit.job, options.source, {
             cache: options.cache,
             history: options.history,
-            onStep: options.onStep && ((id, what) => options.onStep!(candidate, fold, id, what)),
+            onStep: options.onStep && ((id, what) => options.onStep!(unit.candidate, unit.fold, id, what)),
           });
         } catch (err) {
-          if (err instanceof StepParamError) throw new CandidateFitError(candidate, err);
+          if (err instanceof StepParamError) throw new CandidateFitError(unit.candidate, err);
           throw err;
         }
-        options.checkpoint?.record(candidate.key, result);
+        done(unit, result);
         finished++;
       }
-      list.push(result);
-      options.onUnit?.(candidate, result, list);
-    }
-    options.history?.save();
-  }
-  return results;
+    },
+  };
 }
