@@ -18,6 +18,11 @@ export interface PreparedImage {
   box: [number, number, number, number];
 }
 
+/** The words for bytes that are not an image prepareImage reads (the service's header probe says the same). */
+export function unreadableImage(what: string): string {
+  return `${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`;
+}
+
 /** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
 const TRIM = 0.05 * 255;
 
@@ -33,7 +38,7 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch {
-    throw new DataError(`${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`);
+    throw new DataError(unreadableImage(what));
   }
   const { width: W, height: H } = image;
   if (!(W > 0 && H > 0)) throw new DataError(`${what}: the image is empty (${W}×${H})`);
