@@ -10,6 +10,7 @@ import { handleInterrupts, interruptedExitCode } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 
 /** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
@@ -26,8 +27,9 @@ async function main(argv: string[]): Promise<number> {
       .command(showCommand)
       .command(gridCommand)
       .command(predictCommand)
+      .command(serveCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run, grid, compare, show or predict')
+      .demandCommand(1, 'name a command: run, grid, compare, show, predict or serve')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)

@@ -87,7 +87,7 @@ export function predictionCsv(result: PredictResult): string {
 }
 
 /** Where the model came from, one line. */
-export function modelLine(result: PredictResult): string {
+export function modelLine(result: Pick<PredictResult, 'model' | 'info' | 'origin' | 'fitSeconds'>): string {
   const how =
     result.origin === 'fitted'
       ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
