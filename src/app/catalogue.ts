@@ -196,7 +196,8 @@ function readCache(
     const n = header.rows * header.cols;
     const features = new Float32Array(n);
     Buffer.from(features.buffer).set(bytes.subarray(start, start + 4 * n));
-    if (!header.names) return { header, features: matrix(header.rows, header.cols, features), pixels: null, labels: null };
+    if (!header.names)
+      return { header, features: matrix(header.rows, header.cols, features), pixels: null, labels: null };
     const pixels = Float32Array.from(bytes.subarray(start + 4 * n, start + 4 * n + header.rows * PIXELS));
     const labels = Uint8Array.from(bytes.subarray(start + 4 * n + header.rows * PIXELS));
     if (labels.length !== header.rows) return null;

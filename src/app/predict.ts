@@ -59,7 +59,10 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
     throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
   }
-  if (options.similar !== undefined && !(Number.isInteger(options.similar) && options.similar >= 1 && options.similar <= 100))
+  if (
+    options.similar !== undefined &&
+    !(Number.isInteger(options.similar) && options.similar >= 1 && options.similar <= 100)
+  )
     throw new UsageError(`--similar must be a whole number from 1 to 100, got ${options.similar}`);
   if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
   // the inputs first: a bad one is reported before a fit that may take minutes
@@ -95,18 +98,16 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   );
   const labels = Uint8Array.from(classified, (c) => c.label);
   const near = catalogue ? catalogue.nearest(features, options.similar!) : null;
-  const predictions = rows.map(
-    (r, i): Prediction => ({
-      file: r.file,
-      label: classified[i].label,
-      class: classified[i].class,
-      confidence: classified[i].confidence,
-      top: classified[i].top,
-      inverted: r.inverted,
-      unfamiliar: classified[i].unfamiliar,
-      ...(near ? { similar: near[i] } : {}),
-    }),
-  );
+  const predictions = rows.map((r, i): Prediction => ({
+    file: r.file,
+    label: classified[i].label,
+    class: classified[i].class,
+    confidence: classified[i].confidence,
+    top: classified[i].top,
+    inverted: r.inverted,
+    unfamiliar: classified[i].unfamiliar,
+    ...(near ? { similar: near[i] } : {}),
+  }));
   if (options.show) {
     const perClass = CLASS_NAMES.map((_, c) =>
       rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])),

@@ -60,7 +60,9 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       ['--max-megapixels', args['max-megapixels']],
     ] as const) {
       if (!Number.isFinite(value) || value < 0 || (name === '--port' && (!Number.isInteger(value) || value > 65535)))
-        throw new UsageError(`${name} must be a ${name === '--port' ? 'port number 0..65535' : 'positive number'}, got ${value}`);
+        throw new UsageError(
+          `${name} must be a ${name === '--port' ? 'port number 0..65535' : 'positive number'}, got ${value}`,
+        );
     }
     const model = await obtainModel({
       model: args.model ?? defaultPipeline(),

@@ -5,10 +5,13 @@ import type { Transformer } from '../stages/stage.js';
 
 /**
  * How a model tells a photo unlike its training data (a face, a car, a blank sheet) from a garment, stored in the model
- * file's info at fit time. The score is the reconstruction error of the photo under the model's first PCA stage: the
+ * file's info at fit time. It rests on the reconstruction error of the photo under the model's first PCA stage: the
  * mean squared difference between that stage's input and its projection back from the kept components. Photos of
- * garments lie close to the components' subspace; other pictures do not. A photo is `unfamiliar` when its score is
- * above the given percentile of the training set's own scores.
+ * garments lie close to the components' subspace; other pictures do not. Two readings of that error, each divided by
+ * its median over the training rows, and the larger kept: the absolute error (catches busy pictures: stripes,
+ * checks, many shapes) and the error relative to the input's energy (catches thin ones: text, scribbles, whose
+ * absolute error is small because they are mostly background). A photo is `unfamiliar` when this score is above the
+ * given percentile of the training set's own scores.
  */
 export interface UnfamiliarCalibration {
   method: 'pca-reconstruction';
@@ -17,17 +20,23 @@ export interface UnfamiliarCalibration {
   /** Percentile of the training rows' scores used as the threshold (99.5). */
   percentile: number;
   threshold: number;
-  /** The training rows' median score, for scale. */
-  median: number;
+  /** The training rows' median absolute and relative reconstruction errors: the units of the score. */
+  scale: { absolute: number; relative: number };
   /** Training rows scored. */
   rows: number;
+}
+
+/** A row's reconstruction error, absolute (mean squared) and relative to the row's mean squared value. */
+export interface Reconstruction {
+  absolute: Float64Array;
+  relative: Float64Array;
 }
 
 /** The training-set percentile above which a photo is flagged. */
 export const UNFAMILIAR_PERCENTILE = 99.5;
 
-/** Scores rows of the pipeline's input (784 pixels); null when the pipeline has no PCA stage to reconstruct with. */
-export type FamiliarityScorer = (X: Matrix) => Promise<Float64Array>;
+/** Reconstruction errors of rows of the pipeline's input (784 pixels). */
+export type FamiliarityScorer = (X: Matrix) => Promise<Reconstruction>;
 
 /** The reconstruction-error scorer of a fitted pipeline, or null when it has no PCA stage. */
 export function familiarityScorer(pipeline: Pipeline): { step: string; score: FamiliarityScorer } | null {
@@ -44,14 +53,18 @@ export function familiarityScorer(pipeline: Pipeline): { step: string; score: Fa
     score: async (X) => {
       let input = X;
       for (const stage of before) input = await stage.transform(input);
-      const out = new Float64Array(input.rows);
+      const absolute = new Float64Array(input.rows);
+      const relative = new Float64Array(input.rows);
       const centred = new Float64Array(d);
       for (let r = 0; r < input.rows; r++) {
         let total = 0;
+        let energy = 0;
         for (let f = 0; f < d; f++) {
-          const v = input.data[r * d + f] - mean[f];
+          const x = input.data[r * d + f];
+          const v = x - mean[f];
           centred[f] = v;
           total += v * v;
+          energy += x * x;
         }
         let kept = 0;
         for (let c = 0; c < k; c++) {
@@ -61,9 +74,11 @@ export function familiarityScorer(pipeline: Pipeline): { step: string; score: Fa
           kept += dot * dot;
         }
         // components are orthonormal: what the projection leaves out is the total minus what it keeps
-        out[r] = Math.max(0, total - kept) / d;
+        const error = Math.max(0, total - kept);
+        absolute[r] = error / d;
+        relative[r] = energy > 0 ? error / energy : 0;
       }
-      return out;
+      return { absolute, relative };
     },
   };
 }
@@ -79,13 +94,14 @@ export function percentileOf(scores: Float64Array, percentile: number): number {
 export async function calibrateUnfamiliar(pipeline: Pipeline, train: Matrix): Promise<UnfamiliarCalibration | null> {
   const scorer = familiarityScorer(pipeline);
   if (!scorer || train.rows === 0) return null;
-  const scores = await scorer.score(train);
+  const errors = await scorer.score(train);
+  const scale = { absolute: percentileOf(errors.absolute, 50), relative: percentileOf(errors.relative, 50) };
   return {
     method: 'pca-reconstruction',
     step: scorer.step,
     percentile: UNFAMILIAR_PERCENTILE,
-    threshold: percentileOf(scores, UNFAMILIAR_PERCENTILE),
-    median: percentileOf(scores, 50),
+    threshold: percentileOf(combined(errors, scale), UNFAMILIAR_PERCENTILE),
+    scale,
     rows: train.rows,
   };
 }
@@ -100,9 +116,14 @@ export async function unfamiliarFlags(
   X: Matrix,
 ): Promise<Array<{ unfamiliar: boolean | null; score: number | null }>> {
   const scorer = calibration ? familiarityScorer(pipeline) : null;
-  if (!calibration || !scorer || scorer.step !== calibration.step) {
+  if (!calibration?.scale || !scorer || scorer.step !== calibration.step) {
     return Array.from({ length: X.rows }, () => ({ unfamiliar: null, score: null }));
   }
-  const scores = await scorer.score(X);
+  const scores = combined(await scorer.score(X), calibration.scale);
   return Array.from(scores, (score) => ({ unfamiliar: score > calibration.threshold, score }));
+}
+
+/** The score: the larger of the two errors, each in units of its training median. */
+function combined(errors: Reconstruction, scale: UnfamiliarCalibration['scale']): Float64Array {
+  return errors.absolute.map((a, i) => Math.max(a / (scale.absolute || 1), errors.relative[i] / (scale.relative || 1)));
 }

@@ -122,9 +122,7 @@ export function predictionTable(result: PredictResult): string {
         ]
       : []),
     ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : ''] : []),
-    ...(withSimilar
-      ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')]
-      : []),
+    ...(withSimilar ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')] : []),
   ]);
   return markdownTable(header, rows, [
     'l',

@@ -130,6 +130,17 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     done();
   });
 
+  // stopping: answers under way say so, so keep-alive clients do not hold the server open
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const { status, code, message } = describeError(err);
     if (status >= 500) request.log.error({ err }, 'request failed');
@@ -188,7 +199,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
         throw new HttpError(
           413,
           'image_too_large',
-          `${file.name}: ${header.width}×${header.height} is ${(pixels / 1e6).toFixed(1)} megapixels, over the limit of ${(limits.imagePixels / 1e6).toFixed(1)}`,
+          `${file.name}: ${header.width}×${header.height} is ${megapixels(pixels)} megapixels, over the limit of ${megapixels(limits.imagePixels)}`,
         );
       }
       prepared.push({ file, header, image: await prepareImage(file.bytes, file.name) });
@@ -369,6 +380,10 @@ function flagParam(value: string | undefined, name: string): boolean {
   if (value === undefined || value === '' || value === '0' || value === 'false') return false;
   if (value === '1' || value === 'true') return true;
   throw new HttpError(400, 'bad_parameter', `${name} must be 1 or 0, got ${value}`);
+}
+
+function megapixels(pixels: number): string {
+  return String(Number((pixels / 1e6).toFixed(2)));
 }
 
 function round(ms: number): number {
