@@ -167,3 +167,18 @@ export function nonGarmentPhotos(count: number, seed = 5): Array<{ name: string;
   }
   return out;
 }
+
+/** A small model (2,000 training rows): the serve tests share the machine with long benchmark runs. */
+export const SMALL_PIPELINE = `name: serve-small
+description: a small pipeline for the serve tests
+data:
+  limit: { train: 2000 }
+steps:
+  - normalize: { method: minmax }
+  - pca: { components: 20 }
+  - random_forest: { trees: 30, max_features: sqrt }
+evaluation:
+  folds: 0
+  seed: 42
+  test: false
+`;

@@ -11,24 +11,9 @@ import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { probeImage } from '../src/data/image-size.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { buildServer } from '../src/serve/server.js';
-import { fashionTestSample, nonGarmentPhotos, photoOf, tempDir } from './helpers.js';
+import { fashionTestSample, nonGarmentPhotos, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
-
-/** A small model (2,000 training rows): these tests share the machine with long benchmark runs. */
-export const SMALL_PIPELINE = `name: serve-small
-description: a small pipeline for the serve tests
-data:
-  limit: { train: 2000 }
-steps:
-  - normalize: { method: minmax }
-  - pca: { components: 20 }
-  - random_forest: { trees: 30, max_features: sqrt }
-evaluation:
-  folds: 0
-  seed: 42
-  test: false
-`;
 
 const work = tempDir('fp-serve-');
 const sample = fashionTestSample(12, 4);

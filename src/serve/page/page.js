@@ -20,12 +20,6 @@ input.addEventListener('change', () => {
   classifyAll(input.files);
   input.value = '';
 });
-drop.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter' || e.key === ' ') {
-    e.preventDefault();
-    input.click();
-  }
-});
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
   drop.classList.add('over');
