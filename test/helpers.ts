@@ -182,3 +182,15 @@ evaluation:
   seed: 42
   test: false
 `;
+
+/** Debian's chromium (never a downloaded browser); .ci/run installs it with apt-get when it is missing. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];

@@ -6,19 +6,7 @@ import { obtainModel } from '../src/app/predict.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { buildServer } from '../src/serve/server.js';
-import { fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
-
-/** Debian's chromium (never a downloaded browser); .ci/run installs it with apt-get when it is missing. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { CHROMIUM, CHROMIUM_ARGS, fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
 
 const ci = process.env.CI === 'true';
 const present = existsSync(CHROMIUM);

@@ -10,7 +10,8 @@ fetch('model')
   .then((r) => r.json())
   .then((m) => {
     const accuracy = m.test_accuracy === null ? '' : `, ${(m.test_accuracy * 100).toFixed(1)} % right on the test set`;
-    document.getElementById('model').textContent = `Model: ${m.name}${accuracy}.`;
+    const rows = m.training.rows.toLocaleString('en');
+    document.getElementById('model').textContent = `Model: ${m.name}, trained on ${rows} images${accuracy}.`;
   })
   .catch(() => {
     document.getElementById('model').textContent = 'The model could not be reached.';
