@@ -118,6 +118,23 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
   return { pixels, width: W, height: H, inverted, box: [x0, y0, bw, bh] };
 }
 
+/**
+ * prepareImage as a task for the worker pool (linalg/pool.ts), so a service prepares photos off its main thread: a
+ * refusal comes back as its message, since a DataError does not keep its class across threads.
+ */
+export async function prepareImageTask(
+  bytes: Uint8Array,
+  what: string,
+  invert: InvertMode = 'auto',
+): Promise<PreparedImage | { refused: string }> {
+  try {
+    return await prepareImage(bytes, what, invert);
+  } catch (err) {
+    if (err instanceof DataError) return { refused: err.message };
+    throw err;
+  }
+}
+
 /** Mean of the outermost rows and columns. */
 function borderMean(grey: Float32Array, W: number, H: number): number {
   let sum = 0;

@@ -8,10 +8,11 @@ import { classifyPixels, type ObtainedModel } from '../app/predict.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { probeImage } from '../data/image-size.js';
-import { prepareImage, unreadableImage } from '../data/image.js';
+import { unreadableImage } from '../data/image.js';
 import { UserError } from '../util/errors.js';
 import { ServeMetrics } from './metrics.js';
 import { pngDataUrl } from './png.js';
+import { ClassifyBatcher, preparePhoto } from './work.js';
 
 /** Image types POST /predict and /similar take as a raw body. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
@@ -111,6 +112,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   }
 
   const metrics = new ServeMetrics();
+  const batcher = new ClassifyBatcher(model);
   const id = model.info.fit_key.slice(0, 16);
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -202,9 +204,10 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
           `${file.name}: ${header.width}×${header.height} is ${megapixels(pixels)} megapixels, over the limit of ${megapixels(limits.imagePixels)}`,
         );
       }
-      prepared.push({ file, header, image: await prepareImage(file.bytes, file.name) });
+      prepared.push({ file, header });
     }
-    return prepared;
+    const images = await Promise.all(prepared.map((p) => preparePhoto(p.file.bytes, p.file.name)));
+    return prepared.map((p, i) => ({ ...p, image: images[i] }));
   }
 
   app.post('/predict', async (request, reply) => {
@@ -213,8 +216,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     const top = intParam(query.top, 'top', 0, CLASS_NAMES.length, 3);
     const withImage = flagParam(query.image, 'image');
     const prepared = await prepare(await uploads(request));
-    const { classified } = await classifyPixels(
-      model,
+    const classified = await batcher.classify(
       prepared.map((p) => p.image.pixels),
       top,
     );
