@@ -412,13 +412,29 @@ test('the CLI serves, logs one JSON line per request, and stops with exit 0 on S
     child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
   });
   t.is((await fetch(`${url}/health`)).status, 200);
-  // a request that takes a while (twelve photos, their images drawn): SIGTERM arrives while it is under way
+  // a request under way: its headers and half its body sent, then SIGTERM, then the rest of the body
   const { payload, headers } = multipart(photos.map((bytes, i) => ({ name: `p${i}.png`, bytes })));
-  const pending = fetch(`${url}/predict?image=1`, { method: 'POST', headers, body: payload });
-  await new Promise((r) => setTimeout(r, 30));
-  child.kill('SIGTERM');
-  const res = await pending;
+  const http = await import('node:http');
+  const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(
+      `${url}/predict?image=1`,
+      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.write(payload.subarray(0, payload.length >> 1));
+    setTimeout(() => {
+      child.kill('SIGTERM');
+      setTimeout(() => req.end(payload.subarray(payload.length >> 1)), 300);
+    }, 300);
+  });
+  const res = await answered;
   t.is(res.status, 200, 'the request under way is answered');
+  t.is(JSON.parse(res.body).images.length, 12);
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   t.is(code, 0, stderr);
   const lines = stdout
@@ -434,4 +450,35 @@ test('the CLI serves, logs one JSON line per request, and stops with exit 0 on S
     ],
   );
   t.is(typeof requests[0].ms, 'number');
+});
+
+test('slow clients are cut off: header and request timeouts are set (configurable)', async (t) => {
+  t.is(app.server.headersTimeout, 10_000);
+  t.is(app.server.requestTimeout, 30_000);
+  const strict = await buildServer({ model, limits: { headersMs: 500, requestMs: 1000 } });
+  try {
+    t.is(strict.server.headersTimeout, 500);
+    t.is(strict.server.requestTimeout, 1000);
+    const address = await strict.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    // a client that sends half a request line and stops
+    const net = await import('node:net');
+    const t0 = Date.now();
+    const answer = await new Promise<string>((resolve) => {
+      let got = '';
+      const socket = net.connect(Number(port), '127.0.0.1', () =>
+        socket.write('POST /predict HTTP/1.1\r\nHost: x\r\n'),
+      );
+      socket.on('data', (d) => (got += d));
+      socket.on('close', () => resolve(got));
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    t.log(
+      `the half-sent request was cut off after ${seconds.toFixed(1)} s: ${JSON.stringify(answer.split('\r\n')[0])}`,
+    );
+    t.true(seconds < 5, `${seconds} s`);
+    t.true(answer === '' || answer.startsWith('HTTP/1.1 408'));
+  } finally {
+    await strict.close();
+  }
 });

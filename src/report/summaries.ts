@@ -121,7 +121,7 @@ export function predictionTable(result: PredictResult): string {
             .join(', '),
         ]
       : []),
-    ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : ''] : []),
+    ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : 'no'] : []),
     ...(withSimilar ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')] : []),
   ]);
   return markdownTable(header, rows, [
