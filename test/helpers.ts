@@ -76,3 +76,121 @@ export function photoOf(
   ctx.drawImage(small, offset[0], offset[1], side, side);
   return format === 'png' ? canvas.encodeSync('png') : canvas.encodeSync('jpeg', 90);
 }
+
+/**
+ * Pictures that are not garments, for the unfamiliar flag: noise, geometric shapes, text, stripes, checkerboards,
+ * gradients and smiley faces, `count` of them (kinds in turn), seeded. PNG bytes with a name saying what each is.
+ */
+export function nonGarmentPhotos(count: number, seed = 5): Array<{ name: string; png: Buffer }> {
+  const rng = createRng(seed);
+  const kinds = ['noise', 'shapes', 'text', 'stripes', 'checkerboard', 'gradient', 'face', 'scribble'] as const;
+  const words = ['HELLO', 'SALE 50%', 'Fashion', 'Lorem ipsum', 'OPEN', '42', 'Total: €19.99', 'QR?'];
+  const out: Array<{ name: string; png: Buffer }> = [];
+  const colour = () => `rgb(${rng.int(256)},${rng.int(256)},${rng.int(256)})`;
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length];
+    const side = 160 + rng.int(120);
+    const canvas = createCanvas(side, side);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, side, side);
+    if (kind === 'noise') {
+      const img = ctx.createImageData(side, side);
+      for (let p = 0; p < side * side * 4; p++) img.data[p] = p % 4 === 3 ? 255 : rng.int(256);
+      ctx.putImageData(img, 0, 0);
+    } else if (kind === 'shapes') {
+      for (let s = 0; s < 3 + rng.int(4); s++) {
+        ctx.fillStyle = colour();
+        const x = rng.int(side),
+          y = rng.int(side),
+          r = 10 + rng.int(side / 3);
+        if (s % 3 === 0) {
+          ctx.beginPath();
+          ctx.arc(x, y, r, 0, 2 * Math.PI);
+          ctx.fill();
+        } else if (s % 3 === 1) {
+          ctx.fillRect(x - r, y - r / 2, r, r / 2);
+        } else {
+          ctx.beginPath();
+          ctx.moveTo(x, y - r);
+          ctx.lineTo(x + r, y + r);
+          ctx.lineTo(x - r, y + r);
+          ctx.closePath();
+          ctx.fill();
+        }
+      }
+    } else if (kind === 'text') {
+      ctx.fillStyle = '#111111';
+      ctx.font = `bold ${24 + rng.int(24)}px sans-serif`;
+      ctx.fillText(words[rng.int(words.length)], 10, side / 2);
+      ctx.font = `${14 + rng.int(10)}px serif`;
+      ctx.fillText(words[rng.int(words.length)], 10, side / 2 + 40);
+    } else if (kind === 'stripes') {
+      ctx.fillStyle = colour();
+      const w = 6 + rng.int(20);
+      for (let x = 0; x < side; x += 2 * w) ctx.fillRect(x, 0, w, side);
+    } else if (kind === 'checkerboard') {
+      ctx.fillStyle = '#202020';
+      const w = 10 + rng.int(30);
+      for (let y = 0; y < side; y += w)
+        for (let x = (y / w) % 2 === 0 ? 0 : w; x < side; x += 2 * w) ctx.fillRect(x, y, w, w);
+    } else if (kind === 'gradient') {
+      const g = ctx.createLinearGradient(0, 0, side, side);
+      g.addColorStop(0, colour());
+      g.addColorStop(1, '#ffffff');
+      ctx.fillStyle = g;
+      ctx.fillRect(side * 0.1, side * 0.1, side * 0.8, side * 0.8);
+    } else if (kind === 'face') {
+      ctx.fillStyle = '#f2c29b';
+      ctx.beginPath();
+      ctx.arc(side / 2, side / 2, side * 0.4, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.fillStyle = '#222222';
+      for (const ex of [0.35, 0.65]) {
+        ctx.beginPath();
+        ctx.arc(side * ex, side * 0.4, side * 0.05, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+      ctx.lineWidth = side * 0.03;
+      ctx.beginPath();
+      ctx.arc(side / 2, side * 0.55, side * 0.2, 0.2 * Math.PI, 0.8 * Math.PI);
+      ctx.stroke();
+    } else {
+      ctx.strokeStyle = colour();
+      ctx.lineWidth = 2 + rng.int(6);
+      ctx.beginPath();
+      ctx.moveTo(rng.int(side), rng.int(side));
+      for (let s = 0; s < 12; s++) ctx.lineTo(rng.int(side), rng.int(side));
+      ctx.stroke();
+    }
+    out.push({ name: `${kind}-${i}`, png: canvas.encodeSync('png') });
+  }
+  return out;
+}
+
+/** A small model (2,000 training rows): the serve tests share the machine with long benchmark runs. */
+export const SMALL_PIPELINE = `name: serve-small
+description: a small pipeline for the serve tests
+data:
+  limit: { train: 2000 }
+steps:
+  - normalize: { method: minmax }
+  - pca: { components: 20 }
+  - random_forest: { trees: 30, max_features: sqrt }
+evaluation:
+  folds: 0
+  seed: 42
+  test: false
+`;
+
+/** Debian's chromium (never a downloaded browser); .ci/run installs it with apt-get when it is missing. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];

@@ -17,6 +17,7 @@ import { InterruptedError, type UnitExecutor } from '../evaluate/search.js';
 import { TimingHistory } from '../evaluate/timing-history.js';
 import { encodeModel } from '../model/format.js';
 import { assertSavable, modelInfo } from '../model/provenance.js';
+import { calibrateUnfamiliar } from '../model/unfamiliar.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
 import { stringifyJson } from '../report/json.js';
@@ -160,6 +161,8 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       data: result.data,
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
+      cvAccuracy: result.metric === 'accuracy' ? result.best.mean : undefined,
+      unfamiliar: await calibrateUnfamiliar(fitted, data.train.X),
     });
     model.push({ path: files.model, content: encodeModel(fitted, result.best_steps, info) });
   }

@@ -10,8 +10,10 @@ import { prepareImage, type InvertMode, type PreparedImage } from '../data/image
 import { accuracy } from '../metrics/classification.js';
 import { loadData } from '../data/load.js';
 import type { ProgressSink } from '../evaluate/progress.js';
-import { matrix } from '../linalg/matrix.js';
+import { matrix, type Matrix } from '../linalg/matrix.js';
 import { encodeModel, loadModel } from '../model/format.js';
+import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
+import { loadCatalogue } from './catalogue.js';
 import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
 
 export type { Prediction, PredictResult };
@@ -35,11 +37,15 @@ export interface PredictOptions {
   images: string[];
   /** Instead of images: rows of a CSV file in Kaggle's layout (label,pixel1,…,pixel784), pixels 0..255. */
   csv?: string;
-  /** Training data for fitting a pipeline file (as `run --data`). */
+  /** Training data for fitting a pipeline file (as `run --data`); also the default catalogue of --similar. */
   data?: string;
   /** Where models fitted from pipeline files are kept (models). */
   modelsDir?: string;
   invert?: InvertMode;
+  /** Also list this many catalogue images nearest to each photo in the model's feature space. */
+  similar?: number;
+  /** The catalogue for `similar`: a folder of images (default: the training set). */
+  catalogue?: string;
   /** Classes listed per image, most probable first (3). */
   top?: number;
   /** Also write a PNG of the images as the model saw them (28×28, grouped by predicted class). */
@@ -53,6 +59,11 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (!Number.isInteger(top) || top < 0 || top > CLASS_NAMES.length) {
     throw new UsageError(`--top must be a whole number from 0 to ${CLASS_NAMES.length}, got ${options.top}`);
   }
+  if (
+    options.similar !== undefined &&
+    !(Number.isInteger(options.similar) && options.similar >= 1 && options.similar <= 100)
+  )
+    throw new UsageError(`--similar must be a whole number from 1 to 100, got ${options.similar}`);
   if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
   // the inputs first: a bad one is reported before a fit that may take minutes
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
@@ -74,27 +85,29 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     for (const file of imageFiles(options.images))
       rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
   }
-  const { pipeline, info, path, origin, fitSeconds } = await obtainModel(options);
-  const X = matrix(rows.length, PIXELS);
-  rows.forEach((r, i) => X.data.set(r.pixels, i * PIXELS));
-  const { labels, proba } = await pipeline.predictWithProba(X);
-  const predictions = rows.map((r, i): Prediction => {
-    const label = labels[i];
-    const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
-    const ranked = p
-      ? p
-          .map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability }))
-          .sort((a, b) => b.probability - a.probability)
-      : [];
-    return {
-      file: r.file,
-      label,
-      class: CLASS_NAMES[label] ?? `class ${label}`,
-      confidence: p ? p[label] : null,
-      top: ranked.slice(0, top),
-      inverted: r.inverted,
-    };
-  });
+  const model = await obtainModel(options);
+  const { info, path, origin, fitSeconds } = model;
+  const catalogue =
+    options.similar === undefined
+      ? null
+      : await loadCatalogue(model, { dir: options.catalogue, data: options.data, progress: options.progress });
+  const { classified, features } = await classifyPixels(
+    model,
+    rows.map((r) => r.pixels),
+    top,
+  );
+  const labels = Uint8Array.from(classified, (c) => c.label);
+  const near = catalogue ? catalogue.nearest(features, options.similar!) : null;
+  const predictions = rows.map((r, i): Prediction => ({
+    file: r.file,
+    label: classified[i].label,
+    class: classified[i].class,
+    confidence: classified[i].confidence,
+    top: classified[i].top,
+    inverted: r.inverted,
+    unfamiliar: classified[i].unfamiliar,
+    ...(near ? { similar: near[i] } : {}),
+  }));
   if (options.show) {
     const perClass = CLASS_NAMES.map((_, c) =>
       rows.flatMap((r, i) => (labels[i] === c ? [{ id: i, pixels: r.pixels }] : [])),
@@ -158,13 +171,84 @@ function imageFiles(paths: string[]): string[] {
   return out;
 }
 
-async function obtainModel(options: PredictOptions): Promise<{
+/** Where a model comes from: what `predict` and `serve` accept. */
+export interface ModelSource {
+  /** A model file (from `run --save-model`), or a pipeline file: fitted on the training set first, then saved. */
+  model: string;
+  /** Training data for fitting a pipeline file (as `run --data`). */
+  data?: string;
+  /** Where models fitted from pipeline files are kept (models). */
+  modelsDir?: string;
+  progress?: ProgressSink;
+}
+
+/** A fitted pipeline ready to classify, and where it came from. */
+export interface ObtainedModel {
   pipeline: Pipeline;
   info: ModelInfo;
+  /** The model file. */
   path: string;
   origin: PredictResult['origin'];
   fitSeconds: number | null;
-}> {
+}
+
+/** One image's answer, with the probabilities of all classes (null when the estimator gives none). */
+export interface Classified {
+  label: number;
+  class: string;
+  confidence: number | null;
+  probabilities: number[] | null;
+  top: Array<{ class: string; probability: number }>;
+  /** Unlike the training data (see model/unfamiliar.ts); null when the model file carries no threshold. */
+  unfamiliar: boolean | null;
+  /** The score compared with the threshold (mean squared reconstruction error), null likewise. */
+  unfamiliar_score: number | null;
+}
+
+/**
+ * Classifies 28×28 images (pixels 0..255, as prepareImage gives them) with a model: labels, probabilities, the `top`
+ * most probable classes and the unfamiliar flag; also the images in the model's feature space (the input of its
+ * estimator), for similarity search.
+ */
+export async function classifyPixels(
+  model: Pick<ObtainedModel, 'pipeline' | 'info'>,
+  images: readonly Float32Array[],
+  top = 3,
+): Promise<{ classified: Classified[]; features: Matrix }> {
+  const X = matrix(images.length, PIXELS);
+  images.forEach((pixels, i) => X.data.set(pixels, i * PIXELS));
+  const { pipeline } = model;
+  const features = await pipeline.transform(X);
+  const labels = await pipeline.estimator.predict(features);
+  const proba = pipeline.estimator.predictProba ? await pipeline.estimator.predictProba(features) : null;
+  const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X);
+  const classified = images.map((_, i): Classified => {
+    const label = labels[i];
+    const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
+    const ranked = p
+      ? p
+          .map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability }))
+          .sort((a, b) => b.probability - a.probability)
+      : [];
+    return {
+      label,
+      class: CLASS_NAMES[label] ?? `class ${label}`,
+      confidence: p ? p[label] : null,
+      probabilities: p,
+      top: ranked.slice(0, top),
+      unfamiliar: flags[i].unfamiliar,
+      unfamiliar_score: flags[i].score,
+    };
+  });
+  return { classified, features };
+}
+
+/**
+ * A model to classify with: a model file is loaded; a pipeline file reuses models/<name>.model when it was fitted from
+ * the same steps, training data and seed by this version, and is otherwise fitted on all training rows (with
+ * progress) and saved there. `predict` and `serve` both come through here.
+ */
+export async function obtainModel(options: ModelSource): Promise<ObtainedModel> {
   if (!/\.ya?ml$/i.test(options.model)) {
     const { pipeline, info } = loadModel(options.model);
     return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
@@ -217,6 +301,7 @@ async function obtainModel(options: PredictOptions): Promise<{
     steps: config.steps,
     data: data.info,
     seed,
+    unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X),
   });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };

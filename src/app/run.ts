@@ -7,6 +7,7 @@ import { InterruptedError } from '../evaluate/search.js';
 import { Interrupted } from '../util/errors.js';
 import { encodeModel } from '../model/format.js';
 import { assertSavable, modelInfo } from '../model/provenance.js';
+import { calibrateUnfamiliar } from '../model/unfamiliar.js';
 import { runToJson, stringifyJson } from '../report/json.js';
 import { runToMarkdown } from '../report/markdown.js';
 import { runPictures } from '../report/pictures.js';
@@ -96,6 +97,8 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       data: result.data,
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
+      cvAccuracy: result.cv?.mean_accuracy,
+      unfamiliar: await calibrateUnfamiliar(outcome.fitted!, outcome.data.train.X),
     });
     model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
   }

@@ -10,10 +10,11 @@ import { handleInterrupts, interruptedExitCode } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 import { workerCommand } from './worker.js';
 
-const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict'];
+const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict', 'serve', 'worker'];
 
 /** The only place that sets exit codes: 0 done, 1 data or runtime failure, 2 usage or pipeline-file error. */
 async function main(argv: string[]): Promise<number> {
@@ -30,8 +31,9 @@ async function main(argv: string[]): Promise<number> {
       .command(gridCommand)
       .command(predictCommand)
       .command(workerCommand)
+      .command(serveCommand)
       .options(verboseOption)
-      .demandCommand(1, 'name a command: run, grid, compare, show, predict or worker')
+      .demandCommand(1, 'name a command: run, grid, compare, show, predict, serve or worker')
       .strict()
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)

@@ -5,6 +5,12 @@
  */
 const controller = new AbortController();
 let received: 'SIGINT' | 'SIGTERM' | null = null;
+let notice = 'stopping after the current fit (again to stop at once)';
+
+/** What the first signal prints after `pipeline: SIGINT: ` (a server stops differently from a search). */
+export function setInterruptNotice(text: string): void {
+  notice = text;
+}
 
 export function abortSignal(): AbortSignal {
   return controller.signal;
@@ -23,7 +29,7 @@ export function handleInterrupts(): void {
         process.stderr.write(`\npipeline: stopped at once (${signal} again)\n`);
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
-      process.stderr.write(`\npipeline: ${signal}: stopping after the current fit (again to stop at once)\n`);
+      process.stderr.write(`\npipeline: ${signal}: ${notice}\n`);
       received = signal;
       controller.abort();
     });

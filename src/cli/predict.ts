@@ -41,6 +41,15 @@ const builder = (y: Argv) =>
         normalize: true,
         describe: 'also write a PNG of the images as the model saw them (28×28, grouped by predicted class)',
       },
+      similar: {
+        type: 'number',
+        describe: "also list the N catalogue images nearest to each photo in the model's feature space",
+      },
+      catalogue: {
+        type: 'string',
+        normalize: true,
+        describe: 'with --similar: a folder of images to recommend from (default: the training set; features cached)',
+      },
       quiet: outputOptions.quiet,
     })
     .example(
@@ -48,6 +57,7 @@ const builder = (y: Argv) =>
       'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/',
     )
     .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model')
+    .example('$0 predict models/pca-rf.model shirt.jpg --similar 8', 'also list the 8 nearest training images')
     .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given')
     .example(
       '$0 predict models/pca-rf.model --csv fashion-mnist_test.csv > predictions.csv',
@@ -69,6 +79,8 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       top: args.top,
       modelsDir: args.models,
       show: args.show,
+      similar: args.similar,
+      catalogue: args.catalogue,
       progress: progressFor(args.quiet),
     });
     if (args.json) {

@@ -18,6 +18,11 @@ export interface PreparedImage {
   box: [number, number, number, number];
 }
 
+/** The words for bytes that are not an image prepareImage reads (the service's header probe says the same). */
+export function unreadableImage(what: string): string {
+  return `${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`;
+}
+
 /** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
 const TRIM = 0.05 * 255;
 
@@ -33,7 +38,7 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch {
-    throw new DataError(`${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`);
+    throw new DataError(unreadableImage(what));
   }
   const { width: W, height: H } = image;
   if (!(W > 0 && H > 0)) throw new DataError(`${what}: the image is empty (${W}×${H})`);
@@ -111,6 +116,23 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
     for (let x = 0; x < w; x++) pixels[(oy + y) * IMAGE_SIDE + ox + x] = Math.round(small[y * w + x]);
   }
   return { pixels, width: W, height: H, inverted, box: [x0, y0, bw, bh] };
+}
+
+/**
+ * prepareImage as a task for the worker pool (linalg/pool.ts), so a service prepares photos off its main thread: a
+ * refusal comes back as its message, since a DataError does not keep its class across threads.
+ */
+export async function prepareImageTask(
+  bytes: Uint8Array,
+  what: string,
+  invert: InvertMode = 'auto',
+): Promise<PreparedImage | { refused: string }> {
+  try {
+    return await prepareImage(bytes, what, invert);
+  } catch (err) {
+    if (err instanceof DataError) return { refused: err.message };
+    throw err;
+  }
 }
 
 /** Mean of the outermost rows and columns. */

@@ -5,6 +5,7 @@ import { registry } from '../stages/registry.js';
 import { codeVersion, toolVersion } from '../util/code-version.js';
 import { UsageError } from '../util/errors.js';
 import { digest } from '../util/hash.js';
+import type { UnfamiliarCalibration } from './unfamiliar.js';
 
 /** What a model file says about itself besides the stages. */
 export interface ModelInfo {
@@ -20,10 +21,17 @@ export interface ModelInfo {
   created: string;
   /** Class names, label order. */
   classes: string[];
-  /** Training rows and where they came from. */
-  training: { rows: number; data: string };
+  /** Training rows and where they came from (with the files' SHA-256; absent in older model files). */
+  training: { rows: number; data: string; checksums?: Record<string, string> };
   /** Test accuracy when the run evaluated one. */
   test_accuracy?: number;
+  /** Mean cross-validated accuracy when the run measured one. */
+  cv_accuracy?: number;
+  /**
+   * The threshold that flags photos unlike the training data (see unfamiliar.ts); absent in model files written before
+   * it was recorded and for pipelines without a PCA stage, whose photos are then never flagged (`unfamiliar: null`).
+   */
+  unfamiliar?: UnfamiliarCalibration;
   /** Steps, training-data checksums and rows, and seed: `predict` reuses a model for a pipeline file only on a match. */
   fit_key: string;
 }
@@ -34,11 +42,15 @@ export interface ModelInfo {
  */
 export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], seed: number): string {
   // the training files' checksums, not their paths: the same data read from elsewhere is the same fit
-  const training = Object.entries(data.checksums)
-    .filter(([file]) => file.startsWith('train-') || file === data.location)
-    .map(([, checksum]) => checksum)
-    .sort();
+  const training = Object.values(trainingChecksums(data)).sort();
   return digest(codeVersion(), '|', stepsIdentity(steps), '|', { training, rows: data.train_rows, seed });
+}
+
+/** SHA-256 of the files the training rows came from, by file name. */
+function trainingChecksums(data: LoadedData['info']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(data.checksums).filter(([file]) => file.startsWith('train-') || file === data.location),
+  );
 }
 
 /**
@@ -66,6 +78,8 @@ export function modelInfo(o: {
   data: LoadedData['info'];
   seed: number;
   testAccuracy?: number;
+  cvAccuracy?: number;
+  unfamiliar?: UnfamiliarCalibration | null;
 }): ModelInfo {
   return {
     name: o.name,
@@ -75,8 +89,14 @@ export function modelInfo(o: {
     code: codeVersion(),
     created: new Date().toISOString(),
     classes: [...CLASS_NAMES],
-    training: { rows: o.data.train_rows, data: `${o.data.format} ${o.data.location}` },
+    training: {
+      rows: o.data.train_rows,
+      data: `${o.data.format} ${o.data.location}`,
+      checksums: trainingChecksums(o.data),
+    },
     ...(o.testAccuracy === undefined ? {} : { test_accuracy: o.testAccuracy }),
+    ...(o.cvAccuracy === undefined ? {} : { cv_accuracy: o.cvAccuracy }),
+    ...(o.unfamiliar ? { unfamiliar: o.unfamiliar } : {}),
     fit_key: fitKey(o.steps, o.data, o.seed),
   };
 }

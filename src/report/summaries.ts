@@ -25,6 +25,22 @@ export interface Prediction {
   top: Array<{ class: string; probability: number }>;
   /** The photo was negated (light background). */
   inverted: boolean;
+  /** Unlike the training data (reconstruction error over the training set's 99.5th percentile); null: not known. */
+  unfamiliar: boolean | null;
+  /** With --similar N: the nearest catalogue images in the model's feature space, nearest first. */
+  similar?: SimilarItem[];
+}
+
+/** A catalogue image near a photo in the model's feature space. */
+export interface SimilarItem {
+  /** Row of the catalogue (training set index, or position in the folder's sorted list). */
+  index: number;
+  /** `train:INDEX`, or the image file's name in the catalogue folder. */
+  name: string;
+  label: number;
+  class: string;
+  /** Euclidean distance in the model's feature space. */
+  distance: number;
 }
 
 export interface PredictResult {
@@ -71,7 +87,7 @@ export function predictionCsv(result: PredictResult): string {
 }
 
 /** Where the model came from, one line. */
-export function modelLine(result: PredictResult): string {
+export function modelLine(result: Pick<PredictResult, 'model' | 'info' | 'origin' | 'fitSeconds'>): string {
   const how =
     result.origin === 'fitted'
       ? `fitted on ${result.info.training.rows} training images in ${fixed(result.fitSeconds!, 1)} s and saved to ${result.model}`
@@ -82,7 +98,16 @@ export function modelLine(result: PredictResult): string {
 /** The terminal table (markdown, so it can be pasted into a report). */
 export function predictionTable(result: PredictResult): string {
   const withTop = result.predictions.some((p) => p.top.length > 1);
-  const header = ['image', 'class', 'probability', ...(withTop ? ['runners-up'] : [])];
+  const withFlag = result.predictions.some((p) => p.unfamiliar !== null);
+  const withSimilar = result.predictions.some((p) => p.similar !== undefined);
+  const header = [
+    'image',
+    'class',
+    'probability',
+    ...(withTop ? ['runners-up'] : []),
+    ...(withFlag ? ['unfamiliar'] : []),
+    ...(withSimilar ? ['similar (class, distance)'] : []),
+  ];
   const rows = result.predictions.map((p) => [
     p.file + (p.inverted ? ' (negated)' : ''),
     p.class,
@@ -96,8 +121,17 @@ export function predictionTable(result: PredictResult): string {
             .join(', '),
         ]
       : []),
+    ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : 'no'] : []),
+    ...(withSimilar ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')] : []),
   ]);
-  return markdownTable(header, rows, ['l', 'l', 'r', ...(withTop ? ['l' as const] : [])]);
+  return markdownTable(header, rows, [
+    'l',
+    'l',
+    'r',
+    ...(withTop ? ['l' as const] : []),
+    ...(withFlag ? ['l' as const] : []),
+    ...(withSimilar ? ['l' as const] : []),
+  ]);
 }
 
 /** A finished search, a few lines. */

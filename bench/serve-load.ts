@@ -1,0 +1,74 @@
+/**
+ * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10]`: load on `pipeline serve`
+ * over loopback with autocannon: 200 connections posting photos (8 test images dressed as product photos, raw PNG
+ * bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency, errors (and non-2xx answers) and
+ * the server's peak resident memory (VmHWM of its process). The server runs as the CLI runs it, in its own process,
+ * with its request log on (sent to /dev/null).
+ */
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { probeImage } from '../src/data/image-size.js';
+import { fashionTestSample, photoOf } from '../test/helpers.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const connections = option('--connections', 200);
+const seconds = option('--seconds', 10);
+const model = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'pipelines/pca-rf.yaml';
+
+const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const server = spawn(process.execPath, [bin, 'serve', model, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+let stderr = '';
+const url = await new Promise<string>((resolve, reject) => {
+  server.stderr.on('data', (d) => {
+    stderr += d;
+    const m = /serving \S+ on (http:\/\/\S+?)\/? \(/.exec(stderr);
+    if (m) resolve(m[1]);
+  });
+  server.on('exit', (code) => reject(new Error(`the server exited (${code}): ${stderr}`)));
+});
+// the catalogue (for /similar) is computed in the background after start: wait for it so it does not share the run
+for (;;) {
+  const ready = (await (await fetch(`${url}/ready`)).json()) as { catalogue: string };
+  if (ready.catalogue !== 'loading') break;
+  await new Promise((r) => setTimeout(r, 250));
+}
+
+const sample = fashionTestSample(8, 3);
+const photos = Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'png', 4));
+const result = await autocannon({
+  url,
+  connections,
+  duration: seconds,
+  requests: photos.map((body) => ({
+    method: 'POST',
+    path: '/predict',
+    headers: { 'content-type': 'image/png' },
+    body,
+  })),
+});
+const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+server.kill('SIGTERM');
+const code = await new Promise<number | null>((resolve) => server.on('exit', (c) => resolve(c)));
+
+console.log(
+  `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), model ${model}`,
+);
+console.log(
+  `autocannon: ${connections} connections, ${seconds} s, POST /predict with ${photos.length} PNG photos (~${Math.round(photos[0].length / 1024)} KB, ${probeImage(photos[0])?.width}×${probeImage(photos[0])?.height} px) in turn`,
+);
+console.log(
+  '| requests/s | photos classified | p50 latency | p99 latency | errors | non-2xx | timeouts | server peak RSS |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
+console.log(
+  `| ${result.requests.average.toFixed(0)} | ${result['2xx']} | ${result.latency.p50} ms | ${result.latency.p99} ms | ${result.errors} | ${result.non2xx} | ${result.timeouts} | ${(peakKb / 1024).toFixed(0)} MB |`,
+);
+console.log(`server stopped with exit code ${code}`);

@@ -1,0 +1,393 @@
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Catalogue } from '../app/catalogue.js';
+import { classifyPixels, type ObtainedModel } from '../app/predict.js';
+import { DataError } from '../data/errors.js';
+import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { probeImage } from '../data/image-size.js';
+import { unreadableImage } from '../data/image.js';
+import { UserError } from '../util/errors.js';
+import { ServeMetrics } from './metrics.js';
+import { pngDataUrl } from './png.js';
+import { ClassifyBatcher, preparePhoto } from './work.js';
+
+/** Image types POST /predict and /similar take as a raw body. */
+export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
+
+export interface ServeLimits {
+  /** Largest request body, and largest file in a multipart body, in bytes (10 MB). */
+  bodyBytes: number;
+  /** Largest image, in pixels, read from its header before decoding (40 megapixels). */
+  imagePixels: number;
+  /** Most files in one multipart request (32). */
+  files: number;
+  /** Time allowed for a whole request, and for its headers, in ms (30 s, 10 s). */
+  requestMs: number;
+  headersMs: number;
+}
+
+export const DEFAULT_LIMITS: ServeLimits = {
+  bodyBytes: 10 * 1024 * 1024,
+  imagePixels: 40_000_000,
+  files: 32,
+  requestMs: 30_000,
+  headersMs: 10_000,
+};
+
+export interface ServeOptions {
+  model: ObtainedModel;
+  /** The catalogue for /similar, possibly still being computed; null: /similar answers 503. */
+  catalogue?: Promise<Catalogue> | Catalogue | null;
+  limits?: Partial<ServeLimits>;
+  /** A structured (pino) line per request on stdout; false for --quiet and the tests. */
+  logger?: boolean;
+}
+
+/** An answer other than 200, in the one error shape. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The routes and their methods, for 405 and its Allow header. */
+const ROUTES: Record<string, string[]> = {
+  '/predict': ['POST'],
+  '/similar': ['POST'],
+  '/model': ['GET', 'HEAD'],
+  '/classes': ['GET', 'HEAD'],
+  '/health': ['GET', 'HEAD'],
+  '/ready': ['GET', 'HEAD'],
+  '/metrics': ['GET', 'HEAD'],
+  '/': ['GET', 'HEAD'],
+};
+
+/** The page's folder (src/serve/page, plain files: no build step). */
+export function pageDir(): string {
+  // dist/src/serve/server.js → the package root is three levels up
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'serve', 'page');
+}
+
+/** One uploaded image, as read from the request. */
+interface Upload {
+  name: string;
+  bytes: Buffer;
+}
+
+/**
+ * The model service: JSON API, Prometheus metrics and the page at `/`. Not listening yet (`app.listen`, or
+ * `app.inject` in tests).
+ */
+export async function buildServer(options: ServeOptions): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { model } = options;
+  const app = Fastify({
+    logger: options.logger ? { level: 'info' } : false,
+    // one line per request, written in onResponse (fastify's own are two: incoming and completed)
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.bodyBytes,
+    requestTimeout: limits.requestMs,
+    connectionTimeout: limits.requestMs,
+    return503OnClosing: true,
+  });
+  app.server.headersTimeout = limits.headersMs;
+
+  let catalogue: Catalogue | null = null;
+  let catalogueError: string | null = null;
+  if (options.catalogue) {
+    Promise.resolve(options.catalogue).then(
+      (c) => (catalogue = c),
+      (err: Error) => {
+        catalogueError = err instanceof UserError ? err.message : 'the catalogue could not be built';
+        app.log.error({ err }, 'catalogue failed');
+      },
+    );
+  }
+
+  const metrics = new ServeMetrics();
+  const batcher = new ClassifyBatcher(model);
+  const id = model.info.fit_key.slice(0, 16);
+
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.observe(request.method, route, reply.statusCode, seconds);
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...(request.images === undefined ? {} : { images: request.images }),
+      },
+      'request',
+    );
+    done();
+  });
+
+  // stopping: answers under way say so, so keep-alive clients do not hold the server open
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) reply.header('connection', 'close');
+    done(null, payload);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const { status, code, message } = describeError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    sendError(reply, status, code, message);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    const allowed = ROUTES[path];
+    if (allowed && !allowed.includes(request.method)) {
+      reply.header('allow', allowed.join(', '));
+      sendError(reply, 405, 'method_not_allowed', `${request.method} ${path} is not allowed; use ${allowed[0]}`);
+      return;
+    }
+    sendError(reply, 404, 'not_found', `no such route: ${request.method} ${path}`);
+  });
+
+  // the only bodies taken: raw images and multipart (anything else is a 415 from fastify)
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser([...IMAGE_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: limits.bodyBytes, files: limits.files, fields: 16, parts: limits.files + 16 },
+  });
+  await app.register(fastifyStatic, { root: pageDir(), prefix: '/', index: 'index.html', wildcard: false });
+
+  async function uploads(request: FastifyRequest): Promise<Upload[]> {
+    const files: Upload[] = [];
+    if (request.isMultipart()) {
+      for await (const part of request.parts()) {
+        if (part.type !== 'file') continue;
+        const bytes = await part.toBuffer();
+        if (part.file.truncated)
+          throw new HttpError(413, 'too_large', `${part.filename}: over ${limits.bodyBytes} bytes`);
+        files.push({ name: part.filename || `file ${files.length + 1}`, bytes });
+      }
+    } else if (Buffer.isBuffer(request.body)) {
+      files.push({ name: 'body', bytes: request.body });
+    }
+    if (files.length === 0) {
+      throw new HttpError(
+        400,
+        'no_image',
+        `no image in the request: send its bytes with Content-Type ${IMAGE_TYPES.join(', ')}, or multipart/form-data with one or more files`,
+      );
+    }
+    return files;
+  }
+
+  async function prepare(files: Upload[]) {
+    const prepared = [];
+    for (const file of files) {
+      const header = probeImage(file.bytes);
+      if (!header) throw new HttpError(400, 'unreadable_image', unreadableImage(file.name));
+      const pixels = header.width * header.height;
+      if (pixels > limits.imagePixels) {
+        throw new HttpError(
+          413,
+          'image_too_large',
+          `${file.name}: ${header.width}×${header.height} is ${megapixels(pixels)} megapixels, over the limit of ${megapixels(limits.imagePixels)}`,
+        );
+      }
+      prepared.push({ file, header });
+    }
+    const images = await Promise.all(prepared.map((p) => preparePhoto(p.file.bytes, p.file.name)));
+    return prepared.map((p, i) => ({ ...p, image: images[i] }));
+  }
+
+  app.post('/predict', async (request, reply) => {
+    const t0 = performance.now();
+    const query = request.query as Record<string, string | undefined>;
+    const top = intParam(query.top, 'top', 0, CLASS_NAMES.length, 3);
+    const withImage = flagParam(query.image, 'image');
+    const prepared = await prepare(await uploads(request));
+    const classified = await batcher.classify(
+      prepared.map((p) => p.image.pixels),
+      top,
+    );
+    request.images = prepared.length;
+    metrics.imagesClassified.inc(prepared.length);
+    const images = await Promise.all(
+      prepared.map(async (p, i) => {
+        const c = classified[i];
+        return {
+          name: p.file.name,
+          width: p.header.width,
+          height: p.header.height,
+          label: c.label,
+          class: c.class,
+          confidence: c.confidence,
+          probabilities: c.probabilities
+            ? c.probabilities.map((probability, label) => ({ label, class: CLASS_NAMES[label], probability }))
+            : null,
+          top: c.top,
+          inverted: p.image.inverted,
+          unfamiliar: c.unfamiliar,
+          unfamiliar_score: c.unfamiliar_score,
+          ...(withImage ? { image: await pngDataUrl(p.image.pixels) } : {}),
+        };
+      }),
+    );
+    reply.header('cache-control', 'no-store');
+    return { model: { name: model.info.name, id }, images, ms: round(performance.now() - t0) };
+  });
+
+  app.post('/similar', async (request, reply) => {
+    const t0 = performance.now();
+    const query = request.query as Record<string, string | undefined>;
+    const n = intParam(query.n, 'n', 1, 100, 8);
+    const withImage = flagParam(query.image, 'image');
+    if (!catalogue) {
+      if (catalogueError) throw new HttpError(503, 'no_catalogue', catalogueError);
+      reply.header('retry-after', '5');
+      throw new HttpError(
+        503,
+        options.catalogue ? 'catalogue_loading' : 'no_catalogue',
+        options.catalogue ? 'the catalogue is still being computed; try again shortly' : 'this server has no catalogue',
+      );
+    }
+    const cat: Catalogue = catalogue;
+    const prepared = await prepare(await uploads(request));
+    const { features } = await classifyPixels(
+      model,
+      prepared.map((p) => p.image.pixels),
+      0,
+    );
+    request.images = prepared.length;
+    const near = cat.nearest(features, n);
+    const images = await Promise.all(
+      prepared.map(async (p, i) => ({
+        name: p.file.name,
+        similar: await Promise.all(
+          near[i].map(async (item) => ({
+            ...item,
+            ...(withImage ? { image: await pngDataUrl(cat.image(item.index)) } : {}),
+          })),
+        ),
+      })),
+    );
+    return { model: { name: model.info.name, id }, catalogue: cat.source, images, ms: round(performance.now() - t0) };
+  });
+
+  app.get('/model', async () => {
+    const info = model.info;
+    return {
+      name: info.name,
+      description: info.description ?? null,
+      id,
+      fit_key: info.fit_key,
+      file: model.path,
+      source: info.source,
+      tool: info.tool,
+      fitted: info.created,
+      steps: model.pipeline.configs,
+      classes: info.classes,
+      training: {
+        rows: info.training.rows,
+        data: info.training.data,
+        checksums: info.training.checksums ?? null,
+      },
+      cv_accuracy: info.cv_accuracy ?? null,
+      test_accuracy: info.test_accuracy ?? null,
+      unfamiliar: info.unfamiliar ?? null,
+      probabilities: model.pipeline.estimator.predictProba !== undefined,
+      catalogue: catalogue ? { source: catalogue.source, size: catalogue.size } : null,
+    };
+  });
+
+  app.get('/classes', async () => ({ classes: CLASS_NAMES.map((name, label) => ({ label, class: name })) }));
+  app.get('/health', async () => ({ status: 'ok' }));
+  // the model is loaded before the server is built; the catalogue may follow
+  app.get('/ready', async () => ({
+    status: 'ready',
+    model: model.info.name,
+    catalogue: catalogue ? 'ready' : catalogueError ? 'failed' : options.catalogue ? 'loading' : 'none',
+  }));
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Images in the request, for the log line. */
+    images?: number;
+  }
+}
+
+/** The status, code and message of an error, without its stack: users' mistakes say what to fix, others say little. */
+function describeError(err: Error & { statusCode?: number; code?: string }): {
+  status: number;
+  code: string;
+  message: string;
+} {
+  if (err instanceof HttpError) return { status: err.statusCode, code: err.code, message: err.message };
+  if (err instanceof DataError) return { status: 400, code: 'unreadable_image', message: err.message };
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return { status: 413, code: 'too_large', message: 'the request body is over the size limit' };
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return { status: 413, code: 'too_many_files', message: 'too many files in one request' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return {
+        status: 415,
+        code: 'unsupported_media_type',
+        message: `send an image (Content-Type ${IMAGE_TYPES.join(', ')}) or multipart/form-data`,
+      };
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, code: 'bad_request', message: err.message };
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, code: 'bad_request', message: err.message };
+  return { status: 500, code: 'internal', message: 'internal error (see the server log)' };
+}
+
+function sendError(reply: FastifyReply, status: number, code: string, message: string): void {
+  reply.code(status).header('content-type', 'application/json; charset=utf-8').send({ error: { code, message } });
+}
+
+function intParam(value: string | undefined, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HttpError(400, 'bad_parameter', `${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
+  return n;
+}
+
+function flagParam(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new HttpError(400, 'bad_parameter', `${name} must be 1 or 0, got ${value}`);
+}
+
+function megapixels(pixels: number): string {
+  return String(Number((pixels / 1e6).toFixed(2)));
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,66 @@
+import test from 'ava';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { obtainModel } from '../src/app/predict.js';
+import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { buildServer } from '../src/serve/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
+
+const ci = process.env.CI === 'true';
+const present = existsSync(CHROMIUM);
+if (!present && !ci) {
+  console.log(`serve-browser: skipped: no browser at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+}
+
+test.after.always(() => shutdownPool());
+
+(present || ci ? test : test.skip)(
+  'in a real browser: choose a photo on the page, read the predicted class, the bars and the 28×28 image',
+  async (t) => {
+    if (!present) {
+      t.fail(`CI=true but there is no browser at ${CHROMIUM}: .ci/run installs Debian's chromium with apt-get`);
+      return;
+    }
+    const work = tempDir('fp-browser-');
+    const file = join(work, 'serve-small.yaml');
+    writeFileSync(file, SMALL_PIPELINE);
+    const model = await obtainModel({ model: file, modelsDir: join(work, 'models') });
+    const app = await buildServer({ model });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
+      throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
+    });
+    try {
+      const sample = fashionTestSample(1, 21);
+      const photo = photoOf(sample.X.data.subarray(0, 784), 'png');
+      const expected = (
+        await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: photo })
+      ).json().images[0].class;
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(`${address}/`);
+      await page.getByText('Model: serve-small').waitFor();
+      await page
+        .getByLabel('Choose photos')
+        .setInputFiles({ name: 'garment.png', mimeType: 'image/png', buffer: photo });
+      const predicted = page.getByTestId('predicted');
+      // the browser's own code, as text (the tests compile without the DOM types)
+      await page.waitForFunction(
+        `document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== 'Classifying…' && document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== undefined`,
+        undefined,
+        { timeout: 20_000 },
+      );
+      const text = (await predicted.textContent())?.trim();
+      t.log(`the page says ${text} (the API: ${expected})`);
+      t.true((CLASS_NAMES as readonly string[]).includes(text ?? ''), `a class name, got ${text}`);
+      t.is(text, expected);
+      t.is(await page.locator('.bars li').count(), 10);
+      t.regex((await page.locator('img.seen').getAttribute('src')) ?? '', /^data:image\/png;base64,/);
+      t.true(await page.locator('.unfamiliar').isHidden());
+    } finally {
+      await browser.close();
+      await app.close();
+    }
+  },
+);
