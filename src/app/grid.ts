@@ -63,6 +63,25 @@ export function defaultCacheDir(): string {
   return resolve(process.env.FASHION_CACHE_DIR ?? join('.cache', 'fashion-pipeline'));
 }
 
+/**
+ * The fit cache of a search or a queue worker: `cacheDir`/fits on disk (bounded by `cacheSizeMb`, 2 GB by default),
+ * 1.5 GB in memory, entries over 64 MB (784-column outputs) in memory only; `cache: false` turns it off.
+ */
+export function openFitCache(
+  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number },
+  onDamaged?: (file: string) => void,
+): FitCache {
+  const on = options.cache !== false;
+  return new FitCache({
+    enabled: on,
+    dir: on ? join(options.cacheDir, 'fits') : null,
+    maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
+    maxMemoryBytes: 1536 * 2 ** 20,
+    maxEntryBytes: 64 * 2 ** 20,
+    onDamaged,
+  });
+}
+
 /** results/<name>-grid, without doubling the suffix for pipelines already named …-grid. */
 export function gridReportName(name: string): string {
   return name.endsWith('-grid') ? name : `${name}-grid`;
@@ -89,14 +108,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const cacheOn = options.cache !== false;
-  const cache = new FitCache({
-    enabled: cacheOn,
-    dir: cacheOn ? join(cacheDir, 'fits') : null,
-    maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
-    maxMemoryBytes: 1536 * 2 ** 20,
-    maxEntryBytes: 64 * 2 ** 20,
-    onDamaged: options.onCacheDamaged,
-  });
+  const cache = openFitCache({ ...options, cacheDir }, options.onCacheDamaged);
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   let fitted: Pipeline | null = null;

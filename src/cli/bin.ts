@@ -6,7 +6,7 @@ import { shutdownPool } from '../linalg/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
-import { handleInterrupts, interruptedExitCode } from './interrupt.js';
+import { interrupt, interruptedExitCode } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
@@ -60,6 +60,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-handleInterrupts();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupt(signal)) return;
+    process.stderr.write(`\npipeline: stopped at once (${signal} again)\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 
 process.exitCode = await main(hideBin(process.argv));

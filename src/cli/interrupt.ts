@@ -21,17 +21,14 @@ export function interruptedExitCode(): number {
   return received === 'SIGTERM' ? 143 : 130;
 }
 
-/** Installs the handlers (bin.ts only). */
-export function handleInterrupts(): void {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (controller.signal.aborted) {
-        process.stderr.write(`\npipeline: stopped at once (${signal} again)\n`);
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      }
-      process.stderr.write(`\npipeline: ${signal}: ${notice}\n`);
-      received = signal;
-      controller.abort();
-    });
-  }
+/**
+ * A signal arrived (bin.ts's handler): the first one aborts the work and returns true; a later one returns false, and
+ * bin.ts, the only place that ends the process, exits at once.
+ */
+export function interrupt(signal: 'SIGINT' | 'SIGTERM'): boolean {
+  if (controller.signal.aborted) return false;
+  process.stderr.write(`\npipeline: ${signal}: ${notice}\n`);
+  received = signal;
+  controller.abort();
+  return true;
 }

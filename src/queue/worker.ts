@@ -1,12 +1,11 @@
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadTrainingData, type TrainingDataSpec } from '../app/common.js';
-import { defaultCacheDir } from '../app/grid.js';
+import { defaultCacheDir, openFitCache } from '../app/grid.js';
 import type { LoadedData } from '../data/load.js';
 import { fitAndScore, FoldSource, JobMismatchError } from '../evaluate/fit-and-score.js';
-import { FitCache } from '../evaluate/fit-cache.js';
 import { describe } from '../evaluate/grid.js';
 import { StepParamError } from '../pipeline/pipeline.js';
 import { codeVersion } from '../util/code-version.js';
@@ -61,15 +60,9 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
   const log = options.log ?? (() => {});
   const host = hostname();
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cacheOn = options.cache !== false;
-  const cache = new FitCache({
-    enabled: cacheOn,
-    dir: cacheOn ? join(cacheDir, 'fits') : null,
-    maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
-    maxMemoryBytes: 1536 * 2 ** 20,
-    maxEntryBytes: 64 * 2 ** 20,
-    onDamaged: (file) => log(`damaged cache entry ${file} discarded; recomputing it`),
-  });
+  const cache = openFitCache({ ...options, cacheDir }, (file) =>
+    log(`damaged cache entry ${file} discarded; recomputing it`),
+  );
   const loaded = new Map<string, LoadedData>();
   const sources = new Map<string, FoldSource>();
   const delayMs = options.delayMs ?? envMs('FASHION_QUEUE_JOB_DELAY_MS', 0);
