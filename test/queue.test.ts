@@ -11,7 +11,7 @@ import type { GridResult } from '../src/evaluate/grid.js';
 import type { UnitExecutor } from '../src/evaluate/search.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { connectionFor, QUEUE_NAME } from '../src/queue/connection.js';
-import { queueExecutor, QueuedJobsFailed } from '../src/queue/coordinator.js';
+import { queueExecutor, QueuedJobsFailed, queueJobId } from '../src/queue/coordinator.js';
 import { runWorker, type WorkerCommandOptions } from '../src/queue/worker.js';
 import { UserError } from '../src/util/errors.js';
 import { tempDir } from './helpers.js';
@@ -357,3 +357,12 @@ queueTest(
     t.is(await new Promise((resolve) => busy.once('exit', resolve)), 0);
   },
 );
+
+test('a BullMQ job id never reads as an integer (BullMQ refuses those), even when the job key is all digits', (t) => {
+  const job = { steps: [], fold: 1, folds: { k: 2, seed: 1, id: 'x' }, data: 'd', code: 'c' };
+  for (let i = 0; i < 3000; i++) {
+    const id = queueJobId({ ...job, fold: i });
+    t.false(/^\d+$/.test(id), id);
+    t.true(id.startsWith('fit-'));
+  }
+});
