@@ -25,7 +25,7 @@ const builder = (y: Argv) =>
     })
     .options({
       ...dataOption,
-      port: { type: 'number', default: 8080, describe: 'TCP port (0: any free port)' },
+      port: { type: 'number', default: 8080, describe: 'TCP port (0: a free port chosen by the system)' },
       host: { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0: every interface)' },
       models: {
         type: 'string',
