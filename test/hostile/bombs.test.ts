@@ -4,18 +4,18 @@ import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { runRun } from '../src/app/run.js';
-import { ConfigError } from '../src/config/errors.js';
-import { MAX_CANDIDATES } from '../src/config/grid.js';
-import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
-import { DataError } from '../src/data/errors.js';
-import { bundledDataDir, FILES, loadSplit } from '../src/data/fashion-mnist.js';
-import { shutdownPool } from '../src/linalg/pool.js';
-import { tempDir } from './helpers.js';
+import { runRun } from '../../src/app/run.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { MAX_CANDIDATES } from '../../src/config/grid.js';
+import { loadPipelineFile, parsePipeline } from '../../src/config/load.js';
+import { DataError } from '../../src/data/errors.js';
+import { bundledDataDir, FILES, loadSplit } from '../../src/data/fashion-mnist.js';
+import { shutdownPool } from '../../src/linalg/pool.js';
+import { tempDir } from '../helpers.js';
 
 test.after.always(() => shutdownPool());
 
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
 test('a gzip bomb in place of an IDX file stops at the size the file may have, naming it', (t) => {
   const dir = tempDir();
@@ -71,10 +71,10 @@ test('a grid is counted before it is expanded: above the limit it is refused wit
 });
 
 test('a model file whose params are invalid is one line naming the param, not a zod dump', async (t) => {
-  const { Pipeline } = await import('../src/pipeline/pipeline.js');
-  const { encodeModel, decodeModel } = await import('../src/model/format.js');
-  const { ModelError } = await import('../src/stages/snapshot.js');
-  const { blobs } = await import('./helpers.js');
+  const { Pipeline } = await import('../../src/pipeline/pipeline.js');
+  const { encodeModel, decodeModel } = await import('../../src/model/format.js');
+  const { ModelError } = await import('../../src/stages/snapshot.js');
+  const { blobs } = await import('../helpers.js');
   const data = blobs(60, 4, 3, 2);
   const steps = [{ id: 'knn', stage: 'knn', params: { k: 3 } }];
   const pipeline = await Pipeline.fromSteps(steps).fit(data.X, data.y);
