@@ -396,3 +396,50 @@ test('refuses bad input: one class, other feature count, non-finite values, mljs
   const err = await t.throwsAsync(() => new Svm({ engine: 'mljs' }).fit(big.X, big.y), { instanceOf: ParamRangeError });
   t.is(err?.param, 'engine');
 });
+
+test('decision values are the plain double loop bit for bit (SIMD dot products over packed panels)', (t) => {
+  // odd sizes everywhere: rows, features and support vectors that fill no block or panel
+  const d = 7;
+  const total = 1037;
+  const labels = [0, 1, 2];
+  const nSupport = [500, 300, 237];
+  const rnd = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4;
+  const r = rnd(11);
+  const sv = Float32Array.from({ length: total * d }, r);
+  const X = Float32Array.from({ length: 37 * d }, r);
+  const coef = Float64Array.from({ length: 2 * total }, r);
+  const rho = Float64Array.from([0.1, -0.2, 0.3]);
+  const gamma = 0.3;
+  const model = svmPredictModel({
+    kernel: 'rbf',
+    gamma,
+    coef0: 0,
+    degree: 3,
+    labels,
+    nSupport,
+    sv,
+    features: d,
+    coef,
+    rho,
+  });
+  const got = svmPredictTask(model, X, 3, 37, true).decision!;
+  const starts = [0, 500, 800, 1037];
+  for (let q = 3; q < 37; q++) {
+    let xn = 0;
+    for (let f = 0; f < d; f++) xn += X[q * d + f] * X[q * d + f];
+    const acc = [0, 1, 2].map(() => [0, 0]);
+    for (let c = 0; c < 3; c++)
+      for (let s = starts[c]; s < starts[c + 1]; s++) {
+        let dot = 0;
+        let sn = 0;
+        for (let f = 0; f < d; f++) {
+          dot += X[q * d + f] * sv[s * d + f];
+          sn += sv[s * d + f] * sv[s * d + f];
+        }
+        const kv = Math.exp(-gamma * Math.max(0, xn + sn - 2 * dot));
+        for (let m = 0; m < 2; m++) acc[c][m] += coef[m * total + s] * kv;
+      }
+    const expected = [acc[0][0] + acc[1][0] - rho[0], acc[0][1] + acc[2][0] - rho[1], acc[1][1] + acc[2][1] - rho[2]];
+    t.deepEqual(Array.from(got.subarray((q - 3) * 3, (q - 2) * 3)), expected, `row ${q}`);
+  }
+});

@@ -11,10 +11,13 @@
  * 1e-13 here), and a row whose decision value is that close to 0 may in principle vote differently.
  *
  * Every sum runs over the support vectors in model order and over features from 0, whatever the blocking: results do
- * not depend on how rows are split into tasks or how many workers run them.
+ * not depend on how rows are split into tasks or how many workers run them. The dot products come from the
+ * WebAssembly kernel dotPanels (support vectors packed once per task as float64 panels; bit-identical to the plain
+ * loop, about three times faster).
  */
-import { dotBlock, squaredNorms } from './kernels.js';
+import { squaredNorms } from './kernels.js';
 import { sharedFloat32 } from './pool.js';
+import { Arena } from './wasm.js';
 
 export type SvmKernel = 'linear' | 'poly' | 'rbf';
 
@@ -94,7 +97,7 @@ export function powi(base: number, times: number): number {
   return ret;
 }
 
-/** Test rows per block and support vectors per block: an sv block (at 50 features, 200 kB) stays in L2 cache. */
+/** Test rows per block and support vectors per block (a multiple of 8, the panel width): an sv block stays in L2. */
 const ROW_BLOCK = 16;
 const SV_BLOCK = 1024;
 
@@ -134,16 +137,34 @@ export function svmPredictTask(
       xNorms[r] = s;
     }
   }
-  const tile = new Float64Array(ROW_BLOCK * SV_BLOCK);
+  // the task's rows and the support vectors (packed in panels of 8) in kernel memory, and a tile of dot products
+  const arena = new Arena();
+  const w = arena.kernels;
+  const xAt = arena.reserve(4 * n * d);
+  const svAt = arena.reserve(4 * total * d);
+  const panelsAt = arena.reserve(8 * Math.ceil(total / 8) * 8 * d);
+  const tileAt = arena.reserve(8 * ROW_BLOCK * SV_BLOCK);
+  arena.f32(xAt, n * d).set(X.subarray(start * d, end * d));
+  arena.f32(svAt, total * d).set(sv.subarray(0, total * d));
+  w.packPanels(svAt, d, 0, total, panelsAt);
+  const tile = arena.f64(tileAt, ROW_BLOCK * SV_BLOCK);
   const negGamma = -gamma;
   for (let s0 = 0; s0 < total; s0 += SV_BLOCK) {
     const s1 = Math.min(total, s0 + SV_BLOCK);
     const sn = s1 - s0;
     for (let q0 = start; q0 < end; q0 += ROW_BLOCK) {
       const q1 = Math.min(end, q0 + ROW_BLOCK);
-      dotBlock(X, q0, q1, sv, s0, s1, d, tile, 0, sn);
+      w.dotPanels(
+        xAt + 4 * (q0 - start) * d,
+        q1 - q0,
+        d,
+        panelsAt + 64 * (s0 / 8) * d,
+        Math.ceil(sn / 8),
+        tileAt,
+        SV_BLOCK,
+      );
       for (let q = q0; q < q1; q++) {
-        const o = (q - q0) * sn;
+        const o = (q - q0) * SV_BLOCK;
         const r = q - start;
         if (kernel === 'rbf') {
           const xn = xNorms[r];

@@ -38,6 +38,8 @@ export interface WasmKernels {
     degree: number,
     out: number,
   ): void;
+  packPanels(B: number, d: number, from: number, to: number, P: number): void;
+  dotPanels(A: number, rows: number, d: number, P: number, panels: number, out: number, ldOut: number): void;
   smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
   smoAxpy(D: number, Y: number, K: number, c: number, from: number, to: number): void;
   smoDot(W: number, K: number, n: number): number;
