@@ -125,9 +125,6 @@ export function svmPredictTask(
   const pairs = (k * km1) / 2;
   const total = classStart[k];
   const n = end - start;
-  // acc[(r·k + c)·(k − 1) + m] = Σ over class c's support vectors s of coef[m][s]·K(x_r, s)
-  const accStride = k * km1;
-  const acc = new Float64Array(n * accStride);
   const xNorms = new Float64Array(n);
   if (kernel === 'rbf') {
     for (let r = 0; r < n; r++) {
@@ -144,6 +141,15 @@ export function svmPredictTask(
   const svAt = arena.reserve(4 * total * d);
   const panelsAt = arena.reserve(8 * Math.ceil(total / 8) * 8 * d);
   const tileAt = arena.reserve(8 * ROW_BLOCK * SV_BLOCK);
+  // coefficients transposed (m2 machines per support vector, m2 = k − 1 rounded up to even, zero beyond), and
+  // acc[(r·k + c)·m2 + m] = Σ over class c's support vectors s of coef[m][s]·K(x_r, s)
+  const m2 = km1 + (km1 & 1);
+  const coefAt = arena.reserve(8 * total * m2);
+  const accAt = arena.reserve(8 * n * k * m2);
+  const coefT = arena.f64(coefAt, total * m2);
+  coefT.fill(0);
+  for (let m = 0; m < km1; m++) for (let s = 0; s < total; s++) coefT[s * m2 + m] = coef[m * total + s];
+  arena.f64(accAt, n * k * m2).fill(0);
   arena.f32(xAt, n * d).set(X.subarray(start * d, end * d));
   arena.f32(svAt, total * d).set(sv.subarray(0, total * d));
   w.packPanels(svAt, d, 0, total, panelsAt);
@@ -176,43 +182,11 @@ export function svmPredictTask(
         } else if (kernel === 'poly') {
           for (let j = 0; j < sn; j++) tile[o + j] = powi(gamma * tile[o + j] + coef0, degree);
         }
-        // the classes whose support vectors meet this block
-        const ao = r * accStride;
+        // the classes whose support vectors meet this block: every machine's sum at once, sequential over s
         for (let c = 0; c < k; c++) {
           const lo = Math.max(classStart[c], s0);
           const hi = Math.min(classStart[c + 1], s1);
-          if (lo >= hi) continue;
-          const tOff = o - s0;
-          const aoc = ao + c * km1;
-          // four machines at a time: independent sums that share each kernel value
-          let m = 0;
-          for (; m + 3 < km1; m += 4) {
-            const c0 = m * total,
-              c1 = c0 + total,
-              c2 = c1 + total,
-              c3 = c2 + total;
-            let u0 = acc[aoc + m],
-              u1 = acc[aoc + m + 1],
-              u2 = acc[aoc + m + 2],
-              u3 = acc[aoc + m + 3];
-            for (let s = lo; s < hi; s++) {
-              const kv = tile[tOff + s];
-              u0 += coef[c0 + s] * kv;
-              u1 += coef[c1 + s] * kv;
-              u2 += coef[c2 + s] * kv;
-              u3 += coef[c3 + s] * kv;
-            }
-            acc[aoc + m] = u0;
-            acc[aoc + m + 1] = u1;
-            acc[aoc + m + 2] = u2;
-            acc[aoc + m + 3] = u3;
-          }
-          for (; m < km1; m++) {
-            const c0 = m * total;
-            let u0 = acc[aoc + m];
-            for (let s = lo; s < hi; s++) u0 += coef[c0 + s] * tile[tOff + s];
-            acc[aoc + m] = u0;
-          }
+          if (lo < hi) w.accumulateMachines(tileAt + 8 * (o - s0), coefAt, lo, hi, m2, accAt + 8 * (r * k + c) * m2);
         }
       }
     }
@@ -220,14 +194,15 @@ export function svmPredictTask(
   const out = new Uint8Array(n);
   const decision = withDecision ? new Float64Array(n * pairs) : null;
   const votes = new Int32Array(k);
+  const acc = arena.f64(accAt, n * k * m2);
   for (let r = 0; r < n; r++) {
     votes.fill(0);
-    const ao = r * accStride;
+    const ao = r * k * m2;
     let p = 0;
     for (let i = 0; i < k; i++) {
       for (let j = i + 1; j < k; j++) {
         // class i's support vectors carry the pair's coefficients in sv_coef[j − 1], class j's in sv_coef[i]
-        const value = acc[ao + i * km1 + j - 1] + acc[ao + j * km1 + i] - rho[p];
+        const value = acc[ao + i * m2 + j - 1] + acc[ao + j * m2 + i] - rho[p];
         if (decision) decision[r * pairs + p] = value;
         if (value > 0) votes[i]++;
         else votes[j]++;
