@@ -224,6 +224,25 @@ test.serial('the disk cache serves a second run, and changes of params or data m
 });
 
 test.serial(
+  'k-NN candidates share one neighbour search per fold and prefix: the same fold scores as without',
+  async (t) => {
+    const path = file(base.replace(/knn\.k: \[1, 3, 5\]/, 'knn.k: [1, 3, 5, 9]\n  knn.weights: [uniform, distance]'));
+    const { sharedSizes } = await import('../src/evaluate/search.js');
+    const { expandGrid } = await import('../src/config/grid.js');
+    const loaded = loadPipelineFile(path);
+    const sizes = sharedSizes(expandGrid(loaded.grid, loaded.config.steps, loaded.source));
+    t.deepEqual(new Set(sizes.values()), new Set([9]), 'every candidate computes the largest k its group needs');
+    const shared = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir() });
+    const alone = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), cache: false });
+    if (shared.kind !== 'done' || alone.kind !== 'done') throw new Error('expected finished searches');
+    t.is(shared.result.candidates.length, 16);
+    const folds = (r: typeof shared) =>
+      r.result.candidates.map((c) => [c.key, c.folds.map((f) => [f.accuracy, f.macro_f1])]).sort();
+    t.deepEqual(folds(shared), folds(alone));
+  },
+);
+
+test.serial(
   'an interrupted search resumes from its checkpoint without recomputing and gives the same leaderboard',
   async (t) => {
     const path = file(base);

@@ -4,7 +4,7 @@ import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
-import { Knn, knnSpec, type KnnParams } from '../src/stages/knn.js';
+import { Knn, KnnParams, knnSpec } from '../src/stages/knn.js';
 import { Pca } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
@@ -279,3 +279,32 @@ async function matchesReference(
     }
   }
 }
+
+test('shared search: one k = 9 search gives every k ≤ 9 and both weightings the labels their own predict gives', async (t) => {
+  const { Xtr, ytr, Xte: queries } = await fashion();
+  const train = { X: Xtr, y: ytr };
+  t.deepEqual(knnSpec.sharedWork!(KnnParams.parse({ k: 5, weights: 'distance' })), {
+    key: 'euclidean|kd_tree',
+    size: 5,
+  });
+  t.is(knnSpec.sharedWork!(KnnParams.parse({ k: 5, engine: 'mljs' })), null, 'ml-knn searches are not shared');
+  const first = await new Knn({ k: 9, algorithm: 'brute' }).fit(train.X, train.y);
+  const shared = await first.predictSharing!(queries, null, 9);
+  t.deepEqual(Array.from(shared.labels), Array.from(await first.predict(queries)));
+  for (const k of [1, 3, 5]) {
+    for (const weights of ['uniform', 'distance'] as const) {
+      const knn = await new Knn({ k, weights, algorithm: 'brute' }).fit(train.X, train.y);
+      const out = await knn.predictSharing!(queries, shared.work, k);
+      t.is(out.work, shared.work, `k=${k} ${weights}: the remembered search is used, not redone`);
+      t.deepEqual(Array.from(out.labels), Array.from(await knn.predict(queries)), `k=${k} ${weights}`);
+    }
+  }
+  // a remembered search for fewer neighbours than k is not enough: searched again, for max(k, size)
+  const small = await new Knn({ k: 3 }).fit(train.X, train.y);
+  const few = await small.predictSharing!(queries, null, 2);
+  t.is((few.work as { k: number }).k, 3);
+  const wider = await new Knn({ k: 7 }).fit(train.X, train.y);
+  const again = await wider.predictSharing!(queries, few.work, 7);
+  t.not(again.work, few.work);
+  t.deepEqual(Array.from(again.labels), Array.from(await wider.predict(queries)));
+});

@@ -3,7 +3,14 @@ import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { stratifiedKFold, type Fold } from '../data/split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { classificationReport, confusionMatrix } from '../metrics/classification.js';
-import { Pipeline, Timings, type PrefixStore, type StageTiming, type StepListener } from '../pipeline/pipeline.js';
+import {
+  Pipeline,
+  Timings,
+  type PrefixStore,
+  type StageTiming,
+  type StepListener,
+  type WorkStore,
+} from '../pipeline/pipeline.js';
 import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
 import { registry } from '../stages/registry.js';
 import { codeVersion } from '../util/code-version.js';
@@ -123,6 +130,11 @@ export interface UnitOptions {
   onStep?: StepListener;
   /** Fit times by stage and shape, for later --dry-run estimates. */
   history?: TimingHistory;
+  /**
+   * The largest size of the estimator's shared work among the candidates that share it (k-NN: the largest k), so the
+   * first of them computes enough for all (with a cache only; see Memory.shared). Never changes a result.
+   */
+  sharedSize?: number;
 }
 
 /** Thrown when a job was made for other data, folds or code than the process that received it has. */
@@ -148,14 +160,20 @@ export async function fitAndScore(job: FitJob, source: FoldSource, options: Unit
   }
   const { train, test } = source.get(job.fold);
   const plan = planKey(job.code, job.data, job.folds);
+  const cache = options.cache;
   const memory = (part: 'train' | 'test') =>
-    options.cache ? { store: options.cache, input: foldInput(plan, job.fold, part) } : undefined;
+    cache ? { store: cache, input: foldInput(plan, job.fold, part) } : undefined;
+  const shared = cache && isWorkStore(cache) ? { store: cache, size: options.sharedSize ?? 0 } : undefined;
   const pipeline = Pipeline.fromSteps(job.steps);
   const timings = new Timings();
   const t0 = performance.now();
   await pipeline.fit(train.X, train.y, { timings, onStep: options.onStep, memory: memory('train') });
   const t1 = performance.now();
-  const predicted = await pipeline.predict(test.X, { timings, onStep: options.onStep, memory: memory('test') });
+  const predicted = await pipeline.predict(test.X, {
+    timings,
+    onStep: options.onStep,
+    memory: shared ? { ...memory('test')!, shared } : memory('test'),
+  });
   const t2 = performance.now();
   if (options.history) recordHistory(options.history, job.steps, timings, train.X.rows, train.X.cols);
   return {
@@ -167,6 +185,10 @@ export async function fitAndScore(job: FitJob, source: FoldSource, options: Unit
     predict_ms: Math.round(t2 - t1),
     timings_ms: timings.toJSON(),
   };
+}
+
+function isWorkStore(store: PrefixStore): store is PrefixStore & WorkStore {
+  return 'getWork' in store && 'setWork' in store;
 }
 
 /** Accuracy and macro-F1 of one fold's predictions. */

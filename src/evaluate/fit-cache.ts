@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { matrix, sharedFloats } from '../linalg/matrix.js';
-import type { PrefixStore, Remembered } from '../pipeline/pipeline.js';
+import type { PrefixStore, Remembered, WorkStore } from '../pipeline/pipeline.js';
 import { packSnapshots, unpackSnapshot } from '../stages/snapshot-bytes.js';
 import type { Snapshot } from '../stages/stage.js';
 import { sha256Hex } from '../util/hash.js';
@@ -62,10 +62,18 @@ const bytesOf = (entry: Remembered) => entry.output.data.byteLength;
  * damaged one is discarded and recomputed. The cache's own trouble (full or read-only disk) costs the cache, never the
  * run.
  */
-export class FitCache implements PrefixStore {
+/** Shared-work entries kept (each a fold's held-out rows × k neighbours: a few MB). */
+const SHARED_WORK_ENTRIES = 8;
+
+export class FitCache implements PrefixStore, WorkStore {
   readonly stats: CacheStats = { memory_hits: 0, disk_hits: 0, misses: 0, damaged: 0 };
   private readonly memory = new Map<string, Remembered>();
   private memoryBytes = 0;
+  /**
+   * Estimators' shared work (k-NN neighbour lists) of the current fold, in memory only, the last few kept: candidates
+   * that share it run one after another.
+   */
+  private readonly work = new Map<string, unknown>();
 
   constructor(private readonly options: FitCacheOptions) {
     if (options.enabled && options.dir) {
@@ -114,9 +122,21 @@ export class FitCache implements PrefixStore {
     if (this.options.dir && entry.states && bytesOf(entry) <= this.options.maxEntryBytes) this.write(key, entry);
   }
 
+  getWork(key: string): unknown {
+    return this.options.enabled ? this.work.get(key) : undefined;
+  }
+
+  setWork(key: string, work: unknown): void {
+    if (!this.options.enabled) return;
+    this.work.delete(key);
+    this.work.set(key, work);
+    if (this.work.size > SHARED_WORK_ENTRIES) this.work.delete(this.work.keys().next().value!);
+  }
+
   /** Forgets the in-memory entries (between folds, whose prefixes are never shared). */
   dropMemory(): void {
     this.memory.clear();
+    this.work.clear();
     this.memoryBytes = 0;
   }
 

@@ -1,6 +1,8 @@
 import { StepParamError, type StageTiming } from '../pipeline/pipeline.js';
-import type { StepConfig } from '../pipeline/steps.js';
+import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
+import { registry } from '../stages/registry.js';
 import { codeVersion } from '../util/code-version.js';
+import { digest } from '../util/hash.js';
 import type { Checkpoint } from './checkpoint.js';
 import { fitAndScore, type FitJob, type FoldResult, type FoldSource, type JobResult } from './fit-and-score.js';
 import type { FitCache } from './fit-cache.js';
@@ -37,6 +39,8 @@ export interface SearchUnit {
   candidate: CandidateSpec;
   fold: number;
   job: FitJob;
+  /** UnitOptions.sharedSize: enough shared estimator work for every candidate sharing it (a hint, not a result). */
+  sharedSize?: number;
 }
 
 /**
@@ -90,6 +94,7 @@ export async function crossValidateCandidates(options: SearchOptions): Promise<M
     options.onUnit?.(candidate, result, list);
   };
   const pending: SearchUnit[] = [];
+  const sizes = sharedSizes(candidates);
   for (let fold = 1; fold <= source.identity.k; fold++) {
     for (const candidate of candidates) {
       const kept = options.checkpoint?.get(candidate.key, fold);
@@ -99,6 +104,7 @@ export async function crossValidateCandidates(options: SearchOptions): Promise<M
           candidate,
           fold,
           job: { steps: candidate.steps, fold, folds: source.identity, data: options.data, code },
+          sharedSize: sizes.get(candidate.key),
         });
     }
   }
@@ -139,6 +145,7 @@ export function localExecutor(options: Pick<SearchOptions, 'source' | 'cache' | 
           result = await fitAndScore(unit.job, options.source, {
             cache: options.cache,
             history: options.history,
+            sharedSize: unit.sharedSize,
             onStep: options.onStep && ((id, what) => options.onStep!(unit.candidate, unit.fold, id, what)),
           });
         } catch (err) {
@@ -150,4 +157,23 @@ export function localExecutor(options: Pick<SearchOptions, 'source' | 'cache' | 
       }
     },
   };
+}
+
+/**
+ * Per candidate, the largest shared-work size (StageSpec.sharedWork) among the candidates whose estimator work it
+ * shares: the same transformer steps, the same estimator stage and the same work identity (k-NN: k 1, 3, 5 and 9 with
+ * either weighting share one search for k = 9). Candidates without shared work are left out.
+ */
+export function sharedSizes(candidates: readonly CandidateSpec[]): Map<string, number> {
+  const groupOf = new Map<string, string>();
+  const largest = new Map<string, number>();
+  for (const c of candidates) {
+    const last = c.steps[c.steps.length - 1];
+    const work = registry.get(last.stage)?.sharedWork?.(last.params);
+    if (!work) continue;
+    const group = digest(stepsIdentity(c.steps.slice(0, -1)), '|', last.id, '|', last.stage, '|', work.key);
+    groupOf.set(c.key, group);
+    largest.set(group, Math.max(largest.get(group) ?? 0, work.size));
+  }
+  return new Map([...groupOf].map(([key, group]) => [key, largest.get(group)!]));
 }

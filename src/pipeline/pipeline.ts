@@ -84,6 +84,17 @@ export interface PrefixStore {
 export interface Memory {
   store: PrefixStore;
   input: string;
+  /**
+   * Estimator work shared between candidates (StageSpec.sharedWork, e.g. k-NN's neighbour search), remembered in
+   * `store` and computed at `size` at least (the largest any candidate sharing it needs). Only for predict.
+   */
+  shared?: { store: WorkStore; size: number };
+}
+
+/** Where estimators' shared work is remembered (in memory only; the grid's fit cache implements it). */
+export interface WorkStore {
+  getWork(key: string): unknown;
+  setWork(key: string, work: unknown): void;
 }
 
 export interface CallOptions {
@@ -230,13 +241,37 @@ export class Pipeline {
   }
 
   /** The estimator's predict on transformed features, timed. */
-  private async estimate(features: Matrix, { timings, onStep }: CallOptions): Promise<Uint8Array> {
+  private async estimate(features: Matrix, { timings, onStep, memory }: CallOptions): Promise<Uint8Array> {
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
-    const out = await this.estimator.predict(features);
+    const out = await this.predictSharing(features, memory);
     timings?.add(last.id, 'predict_ms', performance.now() - t0);
     onStep?.(last.id, 'predict_ms');
     return out;
+  }
+
+  /**
+   * The estimator's predict, through work remembered from candidates that share it (same fitted prefix, same rows,
+   * the same shared-work identity): the labels are the same as without.
+   */
+  private async predictSharing(features: Matrix, memory: Memory | undefined): Promise<Uint8Array> {
+    const estimator = this.estimator;
+    const shared = memory?.shared && this.#fittedOn !== null ? memory.shared : null;
+    const work =
+      shared && estimator.predictSharing ? registry.get(estimator.name)?.sharedWork?.(estimator.params) : null;
+    if (!shared || !work || !estimator.predictSharing) return estimator.predict(features);
+    const key = this.prefixKey(
+      `work|${this.#fittedOn}|${estimator.name}|${work.key}`,
+      memory!.input,
+      this.steps.length - 1,
+    );
+    const out = await estimator.predictSharing(
+      features,
+      shared.store.getWork(key) ?? null,
+      Math.max(work.size, shared.size),
+    );
+    shared.store.setWork(key, out.work);
+    return out.labels;
   }
 
   /** Key of the first `depth` transformers' work of one kind on one input. */

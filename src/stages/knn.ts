@@ -149,9 +149,14 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
 
   /** The k nearest training rows of each row of X (ties: lower training index first). */
   async kneighbors(X: Matrix): Promise<Neighbours> {
+    return this.#search(X, this.params.k);
+  }
+
+  /** The k nearest training rows of each row of X, for any k ≤ the training rows. */
+  async #search(X: Matrix, k: number): Promise<Neighbours> {
     const f = this.state;
     checkFeatures(this.name, X, f.features);
-    const { k, metric } = this.params;
+    const { metric } = this.params;
     if (f.mljs)
       throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
     const index = new Int32Array(X.rows * k);
@@ -178,10 +183,31 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const f = this.state;
     checkFeatures(this.name, X, f.features);
     if (f.mljs && this.params.weights === 'uniform') return Uint8Array.from(f.mljs.predict(toNested(X)));
-    const votes = await this.#votes(X);
-    const c = f.nClasses;
-    const out = new Uint8Array(X.rows);
-    for (let i = 0; i < X.rows; i++) {
+    return this.#decide(await this.#votes(X), X.rows);
+  }
+
+  /**
+   * predict from a neighbour search remembered from another k-NN of the same index (knnSpec.sharedWork): the first k
+   * of each row's K ≥ k nearest are its k nearest (the lists are ordered by distance, then training index), so the
+   * labels are predict's. Searches again, for max(k, size) neighbours, when there is no such list.
+   */
+  async predictSharing(X: Matrix, work: unknown, size: number): Promise<{ labels: Uint8Array; work: unknown }> {
+    const f = this.state;
+    checkFeatures(this.name, X, f.features);
+    if (f.mljs) return { labels: await this.predict(X), work: null };
+    const remembered = work as Neighbours | null;
+    const nb =
+      remembered && remembered.k >= this.params.k && remembered.index.length === X.rows * remembered.k
+        ? remembered
+        : await this.#search(X, Math.min(f.labels.length, Math.max(this.params.k, size)));
+    return { labels: this.#decide(this.#votesFrom(nb, X.rows), X.rows), work: nb };
+  }
+
+  /** The label with the most votes per row (ties: the lower label). */
+  #decide(votes: Float64Array, rows: number): Uint8Array {
+    const c = this.state.nClasses;
+    const out = new Uint8Array(rows);
+    for (let i = 0; i < rows; i++) {
       let best = 0;
       for (let l = 1; l < c; l++) if (votes[i * c + l] > votes[i * c + best]) best = l;
       out[i] = best;
@@ -219,12 +245,21 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       }
       return votes;
     }
-    const nb = await this.kneighbors(X);
+    return this.#votesFrom(await this.kneighbors(X), X.rows);
+  }
+
+  /** Votes from the first k of each row's neighbour list (lists of nb.k ≥ k). */
+  #votesFrom(nb: Neighbours, rows: number): Float64Array {
+    const f = this.state;
+    const c = f.nClasses;
+    const k = this.params.k;
+    const K = nb.k;
+    const votes = new Float64Array(rows * c);
     const dist = new Array<number>(k);
-    for (let i = 0; i < X.rows; i++) {
-      for (let j = 0; j < k; j++) dist[j] = nb.distance[i * k + j];
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < k; j++) dist[j] = nb.distance[i * K + j];
       const w = voteWeights(dist, this.params.weights);
-      for (let j = 0; j < k; j++) votes[i * c + f.labels[nb.index[i * k + j]]] += w[j];
+      for (let j = 0; j < k; j++) votes[i * c + f.labels[nb.index[i * K + j]]] += w[j];
     }
     return votes;
   }
@@ -250,4 +285,9 @@ export const knnSpec: StageSpec<KnnParams> = {
   schema: KnnParams,
   savable: savableUnlessMljs,
   create: (params) => new Knn(params),
+  // one native search serves every k up to its own and both weightings; ml-knn's search is not shared
+  sharedWork: (params) => {
+    const p = KnnParams.parse(params);
+    return p.engine === 'native' ? { key: `${p.metric}|${p.algorithm}`, size: p.k } : null;
+  },
 };

@@ -49,6 +49,19 @@ export interface Estimator<P = unknown> extends StageBase<P> {
    * Optional: estimators that cannot give probabilities leave it out.
    */
   predictProba?(X: Matrix): Promise<Matrix>;
+  /**
+   * predict, reusing work remembered from an estimator of the same stage whose params differ only in params that do
+   * not change that work (StageSpec.sharedWork): `work` is what such a call returned before on the same rows (null
+   * when none), `size` how much to compute when it is missing or too small (the largest size among the candidates
+   * that will share it). Gives the same labels as predict, and the work to remember.
+   */
+  predictSharing?(X: Matrix, work: unknown, size: number): Promise<{ labels: Uint8Array; work: unknown }>;
+}
+
+/** Work an estimator's predictions share across params: its identity among them, and the size these params need. */
+export interface SharedWork {
+  key: string;
+  size: number;
 }
 
 export type Stage = Transformer | Estimator;
@@ -75,6 +88,11 @@ export interface StageSpec<P extends object = object> {
    * such as `union.fine.hog.cell`; throws an Error saying what paths exist. The result is validated by the schema.
    */
   setParam?(params: P, path: string[], value: unknown): P;
+  /**
+   * Estimators whose prediction has an expensive part that other params share (k-NN: one neighbour search serves
+   * every k up to its own and both weightings): its identity and size for these params, or null when not shared.
+   */
+  sharedWork?(params: P): SharedWork | null;
 }
 
 /** savable() of stages whose every engine can be saved. */
