@@ -23,7 +23,11 @@ const seconds = option('--seconds', 10);
 const model = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'pipelines/pca-rf.yaml';
 
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
-const server = spawn(process.execPath, [bin, 'serve', model, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(
+  process.execPath,
+  [...(process.env.SERVE_NODE_ARGS?.split(' ').filter(Boolean) ?? []), bin, 'serve', model, '--port', '0'],
+  { stdio: ['ignore', 'ignore', 'pipe'] },
+);
 let stderr = '';
 const url = await new Promise<string>((resolve, reject) => {
   server.stderr.on('data', (d) => {

@@ -2,7 +2,9 @@
  * Our side of the benchmark: one task per process (so peak memory is the task's own), the same tasks and the same JSON
  * lines as bench/sklearn_bench.py: {"task", "seconds": [...], "accuracy", "peak_rss_mb"}.
  *
- *   node dist/bench/tasks.js --task pca-fit|pca-fit-standard|knn-predict|rf-pca-fit|rf-raw-fit|svm|run-pca-rf|hog [--repeats 3]
+ *   node dist/bench/tasks.js --task pca-fit|pca-fit-standard|knn-predict|rf-pca-fit|rf-raw-fit|svm|svm-256|run-pca-rf|hog
+ *     [--repeats 3]
+ *   node dist/bench/tasks.js --task pipeline --file pipelines/X.yaml   (fit on 60k, predict 10k; task `pipeline:<name>`)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,8 @@ const TASKS = [
   'svm',
   'run-pca-rf',
   'hog',
-  'best',
+  'svm-256',
+  'pipeline',
 ] as const;
 type TaskName = (typeof TASKS)[number];
 
@@ -69,13 +72,13 @@ async function main(task: TaskName, repeats: number): Promise<void> {
   const dir = resolveDataDir();
   const train = loadSplit(dir, 'train');
   const test = loadSplit(dir, 'test');
-  if (task === 'best') {
-    const { config } = loadPipelineFile(fileURLToPath(new URL('../../pipelines/best.yaml', import.meta.url)));
+  if (task === 'pipeline') {
+    const { config } = loadPipelineFile(pipelineFile!);
     const { seconds, last } = await timed(1, async () => {
       const pipeline = await Pipeline.fromSteps(config.steps).fit(train.X, train.y);
       return pipeline.predict(test.X);
     });
-    emit(task, seconds, accuracy(test.y, last));
+    emit(`pipeline:${config.name}`, seconds, accuracy(test.y, last));
     return;
   }
   if (task === 'hog') {
@@ -103,6 +106,19 @@ async function main(task: TaskName, repeats: number): Promise<void> {
   }
   if (task === 'rf-raw-fit') {
     await forest(task, Xtr, Xte, train.y, test.y, Math.max(1, repeats - 1));
+    return;
+  }
+  if (task === 'svm-256') {
+    const pca256 = await transformer('pca', { components: 256 }).fit(Xtr, train.y);
+    const standard = await transformer('normalize', { method: 'standard' }).fit(await pca256.transform(Xtr), train.y);
+    const Str = await standard.transform(await pca256.transform(Xtr));
+    const Ste = await standard.transform(await pca256.transform(Xte));
+    const svm = estimator('svm', { kernel: 'rbf', C: 10, gamma: 'scale' });
+    const fit = await timed(1, () => svm.fit(Str, train.y));
+    const predict = await timed(1, () => svm.predict(Ste));
+    const acc = accuracy(test.y, predict.last);
+    emit('svm256-fit', fit.seconds, acc);
+    emit('svm256-predict', predict.seconds, acc);
     return;
   }
   const pca = await transformer('pca', { components: 50 }).fit(Xtr, train.y);
@@ -145,6 +161,12 @@ const argv = process.argv.slice(2);
 const task = argv[argv.indexOf('--task') + 1] as TaskName;
 if (!TASKS.includes(task)) {
   console.error(`tasks.js: --task must be one of ${TASKS.join(', ')}`);
+  process.exit(2);
+}
+const fileAt = argv.indexOf('--file');
+const pipelineFile = fileAt >= 0 ? argv[fileAt + 1] : undefined;
+if (task === 'pipeline' && !pipelineFile) {
+  console.error('tasks.js: --task pipeline needs --file PIPELINE.yaml');
   process.exit(2);
 }
 const repeatsAt = argv.indexOf('--repeats');
