@@ -181,6 +181,19 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
   };
 }
 
+/** The rows of X in the order of the leaves they fall in (descending by split values; ties keep row order). */
+export function leafOrder(tree: KdTree, X: Matrix): number[] {
+  const { dim, split, left, right, order } = tree;
+  const d = X.cols;
+  const leaf = new Int32Array(X.rows);
+  for (let i = 0; i < X.rows; i++) {
+    let node = 0;
+    while (dim[node] >= 0) node = X.data[i * d + order[dim[node]]] < split[node] ? left[node] : right[node];
+    leaf[i] = node;
+  }
+  return Array.from({ length: X.rows }, (_, i) => i).sort((a, b) => leaf[a] - leaf[b] || a - b);
+}
+
 /**
  * Pool task: exact k nearest training rows of each query, nearest first, ties to the lower training index.
  * Depth-first k-d tree search (near child first); a node is skipped when the distance to its rows' bounding box

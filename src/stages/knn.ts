@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { buildKdTree, type KdTree } from '../linalg/kd-tree.js';
+import { buildKdTree, leafOrder, type KdTree } from '../linalg/kd-tree.js';
 import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
-import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
+import { labelCount, matrix, takeRows, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
 import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
 import { arrayField, ModelError, numberField } from './snapshot.js';
@@ -161,7 +161,11 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       throw new Error(`${this.name}: kneighbors needs engine 'native' (ml-knn does not report training indices)`);
     const index = new Int32Array(X.rows * k);
     const distance = new Float64Array(X.rows * k);
-    const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
+    // k-d tree: queries searched in the order of the leaves they fall in, so neighbouring searches walk the same
+    // nodes and rows while they are in cache (about a quarter less time); each query's answer does not depend on order
+    const order = f.tree ? leafOrder(f.tree, X) : null;
+    const rows = order ? takeRows(X, order) : X;
+    const source = workerCount() > 1 ? sharedFloat32(rows.data) : rows.data;
     // both searches take (their index, a chunk of query rows, its row count, k, metric)
     const [module, fn, searchIndex] = f.brute
       ? [BRUTE_MODULE, 'knnSearchTask', f.brute]
@@ -176,7 +180,13 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       index.set(part.index, t * QUERY_CHUNK * k);
       distance.set(part.distance, t * QUERY_CHUNK * k);
     });
-    return { k, index, distance };
+    if (!order) return { k, index, distance };
+    const back = { k, index: new Int32Array(X.rows * k), distance: new Float64Array(X.rows * k) };
+    order.forEach((row, at) => {
+      back.index.set(index.subarray(at * k, (at + 1) * k), row * k);
+      back.distance.set(distance.subarray(at * k, (at + 1) * k), row * k);
+    });
+    return back;
   }
 
   async predict(X: Matrix): Promise<Uint8Array> {
