@@ -6,6 +6,7 @@
  * `--pipelines a,b` (or `--pipelines all`: every shipped pipeline without a grid) times each pipeline file as a whole
  * process, ours (`node dist/bench/tasks.js --task pipeline --file …`) then scikit-learn's translation of the same file
  * (bench/sklearn_pipeline.py): load the data, fit on 60k, predict 10k (saved to bench/last-pipelines.md).
+ * `--roofline`: the main kernels against this machine's peak (bench/roofline.ts, saved to bench/last-roofline.md).
  * `--grid FILE` instead times one grid search three ways: --no-cache, with an empty cache, and again with the cache the
  * second run filled (saved to bench/last-grid.md).
  */
@@ -113,6 +114,10 @@ const median = (xs: number[]): number => {
 };
 const f2 = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? '—' : v.toFixed(d));
 
+if (args.includes('--roofline')) {
+  await import('./roofline.js');
+  process.exit(0);
+}
 if (gridFile) {
   benchGrid(gridFile);
   process.exit(0);

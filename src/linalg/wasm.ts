@@ -41,6 +41,9 @@ export interface WasmKernels {
   packPanels(B: number, d: number, from: number, to: number, P: number): void;
   dotPanels(A: number, rows: number, d: number, P: number, panels: number, out: number, ldOut: number): void;
   accumulateMachines(K: number, C: number, lo: number, hi: number, m2: number, acc: number): void;
+  peakF32x4(at: number, iterations: number): number;
+  peakF64x2(at: number, iterations: number): number;
+  streamSum(at: number, bytes: number): number;
   smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
   smoAxpy(D: number, Y: number, K: number, c: number, from: number, to: number): void;
   smoDot(W: number, K: number, n: number): number;
