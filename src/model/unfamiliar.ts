@@ -38,8 +38,24 @@ export const UNFAMILIAR_PERCENTILE = 99.5;
 /** Reconstruction errors of rows of the pipeline's input (784 pixels). */
 export type FamiliarityScorer = (X: Matrix) => Promise<Reconstruction>;
 
-/** The reconstruction-error scorer of a fitted pipeline, or null when it has no PCA stage. */
-export function familiarityScorer(pipeline: Pipeline): { step: string; score: FamiliarityScorer } | null {
+type Scorer = { step: string; score: FamiliarityScorer } | null;
+const scorers = new WeakMap<Pipeline, { fitted: object | null; scorer: Scorer }>();
+
+/**
+ * The reconstruction-error scorer of a fitted pipeline, or null when it has no PCA stage. Made once per fit of the
+ * pipeline (a service scores every request with it), not once per call.
+ */
+export function familiarityScorer(pipeline: Pipeline): Scorer {
+  const pca = pipeline.steps.find((s) => s.stage instanceof Pca)?.stage as Pca | undefined;
+  const fitted = pca ? pca.fittedIdentity : null;
+  const known = scorers.get(pipeline);
+  if (known && known.fitted === fitted) return known.scorer;
+  const scorer = makeScorer(pipeline);
+  scorers.set(pipeline, { fitted, scorer });
+  return scorer;
+}
+
+function makeScorer(pipeline: Pipeline): Scorer {
   const at = pipeline.steps.findIndex((s) => s.stage instanceof Pca);
   if (at < 0 || at === pipeline.steps.length - 1) return null;
   const pca = pipeline.steps[at].stage as Pca;

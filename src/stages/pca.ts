@@ -52,6 +52,9 @@ function chunkRows(n: number): number {
   return Math.max(1024, Math.ceil(n / 16 / 256) * 256);
 }
 
+/** Multiply-adds below which a projection runs on the calling thread (about a millisecond: 100 rows of 784 × 50). */
+const INLINE_PROJECTION = 4_000_000;
+
 /**
  * Rows per covariance task: each task returns a d×d float64 sum, so wide inputs (HOG features: 2,000–6,000 columns,
  * 46–290 MB a sum) are cut into one chunk per worker instead of 16; inputs up to 1,024 columns keep the chunking
@@ -80,6 +83,11 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
   }
 
   /** Components as a k×d matrix (rows are unit vectors; sign: the largest-|value| entry of each is positive). */
+  /** The fitted state's identity: a new object after every fit or restore (caches of derived values key on it). */
+  get fittedIdentity(): object {
+    return this.state;
+  }
+
   get components(): Matrix {
     const f = this.state;
     return matrix(this.params.components, f.features, Float32Array.from(f.components));
@@ -127,6 +135,10 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     checkFeatures(this.name, X, f.features);
     const k = this.params.components;
     const { rows, cols: d } = X;
+    // a few rows (a service's request) cost less here than the round trip to a worker; the same kernel either way
+    if (rows * d * k <= INLINE_PROJECTION) {
+      return matrix(rows, k, pcaProjectTask(X.data, rows, d, f.mean, f.weights, k, f.scale));
+    }
     const out = sharedFloats(rows * k);
     // workers read the rows from shared memory (one copy, unless they are shared already)
     const source = workerCount() > 1 ? sharedFloat32(X.data) : X.data;
