@@ -29,7 +29,7 @@ export interface ModelInfo {
   cv_accuracy?: number;
   /**
    * The threshold that flags photos unlike the training data (see unfamiliar.ts); absent in model files written before
-   * it was recorded and for pipelines without a PCA stage, whose photos are then never flagged (`unfamiliar: null`).
+   * it was recorded, whose photos are then never flagged (`unfamiliar: null`).
    */
   unfamiliar?: UnfamiliarCalibration;
   /** Steps, training-data checksums and rows, and seed: `predict` reuses a model for a pipeline file only on a match. */

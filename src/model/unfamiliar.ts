@@ -11,12 +11,19 @@ import type { Transformer } from '../stages/stage.js';
  * its median over the training rows, and the larger kept: the absolute error (catches busy pictures: stripes,
  * checks, many shapes) and the error relative to the input's energy (catches thin ones: text, scribbles, whose
  * absolute error is small because they are mostly background). A photo is `unfamiliar` when this score is above the
- * given percentile of the training set's own scores.
+ * given percentile of the training set's own scores. A pipeline without a PCA stage gets a PCA of the training pixels
+ * of its own for this (50 components, kept in the calibration).
  */
 export interface UnfamiliarCalibration {
-  method: 'pca-reconstruction';
-  /** The PCA step whose input is reconstructed. */
+  /**
+   * pca-reconstruction: under the model's own first PCA stage; pixel-pca-reconstruction: for models without one, under
+   * a PCA of the training images' pixels made for this purpose at fit time and kept here (`pixels`).
+   */
+  method: 'pca-reconstruction' | 'pixel-pca-reconstruction';
+  /** The PCA step whose input is reconstructed ('pixels' for the pixel PCA). */
   step: string;
+  /** The pixel PCA: components × 784 values and the 784 means, float32 little-endian in base64. */
+  pixels?: { components: number; mean: string; weights: string };
   /** Percentile of the training rows' scores used as the threshold (99.5). */
   percentile: number;
   threshold: number;
@@ -60,43 +67,85 @@ function makeScorer(pipeline: Pipeline): Scorer {
   if (at < 0 || at === pipeline.steps.length - 1) return null;
   const pca = pipeline.steps[at].stage as Pca;
   const before = pipeline.steps.slice(0, at).map((s) => s.stage as Transformer);
-  const components = pca.components;
-  const mean = pca.mean;
-  const { rows: k, cols: d } = components;
-  const weights = Float64Array.from(components.data);
-  return {
-    step: pipeline.steps[at].id,
-    score: async (X) => {
-      let input = X;
-      for (const stage of before) input = await stage.transform(input);
-      const absolute = new Float64Array(input.rows);
-      const relative = new Float64Array(input.rows);
-      const centred = new Float64Array(d);
-      for (let r = 0; r < input.rows; r++) {
-        let total = 0;
-        let energy = 0;
-        for (let f = 0; f < d; f++) {
-          const x = input.data[r * d + f];
-          const v = x - mean[f];
-          centred[f] = v;
-          total += v * v;
-          energy += x * x;
-        }
-        let kept = 0;
-        for (let c = 0; c < k; c++) {
-          let dot = 0;
-          const w = c * d;
-          for (let f = 0; f < d; f++) dot += weights[w + f] * centred[f];
-          kept += dot * dot;
-        }
-        // components are orthonormal: what the projection leaves out is the total minus what it keeps
-        const error = Math.max(0, total - kept);
-        absolute[r] = error / d;
-        relative[r] = energy > 0 ? error / energy : 0;
+  const { rows: k, cols: d, data } = pca.components;
+  return { step: pipeline.steps[at].id, score: reconstruction(before, pca.mean, Float64Array.from(data), k, d) };
+}
+
+/**
+ * Reconstruction errors of rows after `before`, under orthonormal components (k × d, row-major) around `mean`: the
+ * squared norm of the centred row minus what the projection keeps.
+ */
+function reconstruction(
+  before: Transformer[],
+  mean: Float64Array,
+  weights: Float64Array,
+  k: number,
+  d: number,
+): FamiliarityScorer {
+  return async (X) => {
+    let input = X;
+    for (const stage of before) input = await stage.transform(input);
+    const absolute = new Float64Array(input.rows);
+    const relative = new Float64Array(input.rows);
+    const centred = new Float64Array(d);
+    for (let r = 0; r < input.rows; r++) {
+      let total = 0;
+      let energy = 0;
+      for (let f = 0; f < d; f++) {
+        const x = input.data[r * d + f];
+        const v = x - mean[f];
+        centred[f] = v;
+        total += v * v;
+        energy += x * x;
       }
-      return { absolute, relative };
-    },
+      let kept = 0;
+      for (let c = 0; c < k; c++) {
+        let dot = 0;
+        const w = c * d;
+        for (let f = 0; f < d; f++) dot += weights[w + f] * centred[f];
+        kept += dot * dot;
+      }
+      // components are orthonormal: what the projection leaves out is the total minus what it keeps
+      const error = Math.max(0, total - kept);
+      absolute[r] = error / d;
+      relative[r] = energy > 0 ? error / energy : 0;
+    }
+    return { absolute, relative };
   };
+}
+
+/** Components of the pixel PCA kept for models without a PCA stage. */
+const PIXEL_COMPONENTS = 50;
+
+const f32ToBase64 = (values: ArrayLike<number>) => Buffer.from(Float32Array.from(values).buffer).toString('base64');
+function base64ToF64(text: string, length: number): Float64Array {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== length * 4)
+    throw new Error(`unfamiliar calibration: ${bytes.length} bytes, expected ${length * 4}`);
+  return Float64Array.from(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+}
+
+const pixelScorers = new WeakMap<object, FamiliarityScorer>();
+
+/** The scorer a calibration names: the pipeline's own PCA, or the pixel PCA stored in it. */
+function scorerFor(pipeline: Pipeline, calibration: UnfamiliarCalibration): FamiliarityScorer | null {
+  if (calibration.method === 'pca-reconstruction') {
+    const own = familiarityScorer(pipeline);
+    return own && own.step === calibration.step ? own.score : null;
+  }
+  const p = calibration.pixels;
+  if (!p) return null;
+  let scorer = pixelScorers.get(p);
+  if (!scorer) {
+    scorer = pixelScorer(p);
+    pixelScorers.set(p, scorer);
+  }
+  return scorer;
+}
+
+function pixelScorer(p: NonNullable<UnfamiliarCalibration['pixels']>): FamiliarityScorer {
+  const d = Buffer.from(p.mean, 'base64').length / 4;
+  return reconstruction([], base64ToF64(p.mean, d), base64ToF64(p.weights, p.components * d), p.components, d);
 }
 
 /** The value below which `percentile` % of the scores lie (nearest rank). */
@@ -106,37 +155,57 @@ export function percentileOf(scores: Float64Array, percentile: number): number {
   return sorted[rank];
 }
 
-/** Scores the training rows a pipeline was fitted on and keeps the threshold; null when the pipeline has no PCA stage. */
+/**
+ * Scores the training rows a pipeline was fitted on and keeps the threshold. A pipeline without a PCA stage is scored
+ * under a PCA of the training pixels made here (50 components, kept in the calibration: about 200 kB of model file).
+ */
 export async function calibrateUnfamiliar(pipeline: Pipeline, train: Matrix): Promise<UnfamiliarCalibration | null> {
-  const scorer = familiarityScorer(pipeline);
-  if (!scorer || train.rows === 0) return null;
-  const errors = await scorer.score(train);
+  if (train.rows === 0) return null;
+  const own = familiarityScorer(pipeline);
+  let pixels: UnfamiliarCalibration['pixels'];
+  let score: FamiliarityScorer;
+  if (own) score = own.score;
+  else {
+    const pca = await new Pca({ components: Math.min(PIXEL_COMPONENTS, train.cols, train.rows) }).fit(
+      train,
+      new Uint8Array(train.rows),
+    );
+    const { rows: k, data } = pca.components;
+    pixels = { components: k, mean: f32ToBase64(pca.mean), weights: f32ToBase64(data) };
+    score = pixelScorer(pixels);
+  }
+  const errors = await score(train);
   const scale = { absolute: percentileOf(errors.absolute, 50), relative: percentileOf(errors.relative, 50) };
   return {
-    method: 'pca-reconstruction',
-    step: scorer.step,
+    method: own ? 'pca-reconstruction' : 'pixel-pca-reconstruction',
+    step: own ? own.step : 'pixels',
     percentile: UNFAMILIAR_PERCENTILE,
     threshold: percentileOf(combined(errors, scale), UNFAMILIAR_PERCENTILE),
     scale,
     rows: train.rows,
+    ...(pixels ? { pixels } : {}),
   };
+}
+
+/** The calibration as a service or report shows it: without the pixel PCA's numbers. */
+export function describeCalibration(c: UnfamiliarCalibration): Omit<UnfamiliarCalibration, 'pixels'> {
+  const { pixels, ...rest } = c;
+  return pixels ? ({ ...rest, components: pixels.components } as Omit<UnfamiliarCalibration, 'pixels'>) : rest;
 }
 
 /**
  * Scores and flags rows with a model's stored calibration: `unfamiliar` is null for every row when the model file has
- * none (written before it was recorded, or a pipeline without PCA).
+ * none (written before it was recorded).
  */
 export async function unfamiliarFlags(
   pipeline: Pipeline,
   calibration: UnfamiliarCalibration | undefined,
   X: Matrix,
 ): Promise<Array<{ unfamiliar: boolean | null; score: number | null }>> {
-  const scorer = calibration ? familiarityScorer(pipeline) : null;
-  if (!calibration?.scale || !scorer || scorer.step !== calibration.step) {
-    return Array.from({ length: X.rows }, () => ({ unfamiliar: null, score: null }));
-  }
-  const scores = combined(await scorer.score(X), calibration.scale);
-  return Array.from(scores, (score) => ({ unfamiliar: score > calibration.threshold, score }));
+  const score = calibration?.scale ? scorerFor(pipeline, calibration) : null;
+  if (!calibration || !score) return Array.from({ length: X.rows }, () => ({ unfamiliar: null, score: null }));
+  const scores = combined(await score(X), calibration.scale);
+  return Array.from(scores, (value) => ({ unfamiliar: value > calibration.threshold, score: value }));
 }
 
 /** The score: the larger of the two errors, each in units of its training median. */

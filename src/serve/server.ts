@@ -9,6 +9,7 @@ import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { probeImage } from '../data/image-size.js';
 import { unreadableImage } from '../data/image.js';
+import { describeCalibration } from '../model/unfamiliar.js';
 import { UserError } from '../util/errors.js';
 import { ServeMetrics } from './metrics.js';
 import { pngDataUrl } from './png.js';
@@ -304,7 +305,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       },
       cv_accuracy: info.cv_accuracy ?? null,
       test_accuracy: info.test_accuracy ?? null,
-      unfamiliar: info.unfamiliar ?? null,
+      unfamiliar: info.unfamiliar ? describeCalibration(info.unfamiliar) : null,
       probabilities: model.pipeline.estimator.predictProba !== undefined,
       catalogue: catalogue ? { source: catalogue.source, size: catalogue.size } : null,
     };
