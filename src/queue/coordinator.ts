@@ -78,7 +78,12 @@ export function queueExecutor(options: QueueExecutorOptions): UnitExecutor {
       };
       const entry = (id: string, unit: SearchUnit) => ({
         name: 'fit',
-        data: { job: unit.job, data: options.data, params: unit.candidate.params } satisfies QueuedFit,
+        data: {
+          job: unit.job,
+          data: options.data,
+          params: unit.candidate.params,
+          ...(unit.sharedSize ? { sharedSize: unit.sharedSize } : {}),
+        } satisfies QueuedFit,
         opts: { ...jobOptions, jobId: id },
       });
       try {

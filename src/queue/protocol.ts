@@ -7,6 +7,8 @@ export interface QueuedFit {
   data: TrainingDataSpec;
   /** For people watching the queue (and worker logs): the grid params this job scores. */
   params: Record<string, unknown>;
+  /** UnitOptions.sharedSize: a worker that runs this group's jobs one after another shares one k-NN search. */
+  sharedSize?: number;
 }
 
 /** What comes back: the unit's result, where and how long. */

@@ -117,7 +117,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
     const t1 = performance.now();
     await options.beforeJob?.(fit);
     try {
-      const result = await fitAndScore(fit.job, source, { cache });
+      const result = await fitAndScore(fit.job, source, { cache, sharedSize: fit.sharedSize });
       const t2 = performance.now();
       return {
         result,
