@@ -31,6 +31,8 @@ export interface GridCommandOptions {
   params?: string[];
   metric?: GridMetric;
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   folds?: number;
   seed?: number;
   out: string;
@@ -112,7 +114,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   let fitted: Pipeline | null = null;
-  const data = loadDataFor(loaded, options.data);
+  const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const gridOptions = {
     config: loaded.config,
