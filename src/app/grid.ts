@@ -161,6 +161,8 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
     throw err;
   }
+  // a signal during the refit: the checkpoint is complete, so --resume only refits; nothing is written
+  if (options.signal?.aborted) throw new Interrupted(result.plan.units, checkpointPath);
   const base = join(options.out, gridReportName(result.name));
   const files: { markdown: string; json: string; model?: string } = { markdown: `${base}.md`, json: `${base}.json` };
   const model: Array<{ path: string; content: Uint8Array }> = [];
