@@ -95,6 +95,8 @@ export interface CatalogueOptions {
   dir?: string;
   /** Fashion-MNIST folder for the training set (as --data). */
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   /** Where computed features are kept (default .cache/fashion-pipeline/catalogue). */
   cacheDir?: string;
   progress?: ProgressSink;
@@ -117,7 +119,7 @@ export async function loadCatalogue(
 ): Promise<Catalogue> {
   const cacheDir = options.cacheDir ?? join('.cache', 'fashion-pipeline', 'catalogue');
   if (options.dir === undefined) {
-    const train = loadSplit(resolveDataDir(options.data), 'train');
+    const train = loadSplit(resolveDataDir(options.data), 'train', options);
     const key = digest(codeVersion(), '|', model.info.fit_key, '|', train.checksums);
     const file = join(cacheDir, `${key}.features`);
     const names = Array.from({ length: train.y.length }, (_, i) => `train:${i}`);

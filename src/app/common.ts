@@ -8,14 +8,26 @@ import { CandidateFitError } from '../evaluate/search.js';
 import { StepParamError } from '../pipeline/pipeline.js';
 import { describe } from '../evaluate/grid.js';
 
+/** The options of every command that reads data: --data (an IDX folder) and --no-verify (verify: false). */
+export interface DataLocation {
+  data?: string;
+  verify?: boolean;
+}
+
 /** The data a pipeline file asks for (or --data's folder), with the test split when it evaluates one. */
 export function loadDataFor(
   loaded: LoadedConfig,
-  dataDir: string | undefined,
+  where: DataLocation,
   withTest = loaded.config.evaluation.test,
 ): LoadedData {
   const { config, file } = loaded;
-  return loadData(config.data, { dataDir, pipelineFile: file, withTest, seed: config.evaluation.seed });
+  return loadData(config.data, {
+    dataDir: where.data,
+    verify: where.verify,
+    pipelineFile: file,
+    withTest,
+    seed: config.evaluation.seed,
+  });
 }
 
 /** Refuses more folds than the smallest class has rows (reported at evaluation.folds in the file, or at --folds). */
@@ -102,9 +114,13 @@ export function trainChecksums(info: LoadedData['info']): Record<string, string>
 }
 
 /** Loads the training rows a TrainingDataSpec names, with the same loader as run and grid (`dataDir` = --data). */
-export function loadTrainingData(spec: Pick<TrainingDataSpec, 'source' | 'seed'>, dataDir?: string): LoadedData {
+export function loadTrainingData(
+  spec: Pick<TrainingDataSpec, 'source' | 'seed'>,
+  where: DataLocation = {},
+): LoadedData {
   return loadData(spec.source, {
-    dataDir,
+    dataDir: where.data,
+    verify: where.verify,
     pipelineFile: join(process.cwd(), 'queue-job'),
     withTest: false,
     seed: spec.seed,

@@ -31,6 +31,8 @@ export interface GridCommandOptions {
   params?: string[];
   metric?: GridMetric;
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   folds?: number;
   seed?: number;
   out: string;
@@ -112,7 +114,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   let fitted: Pipeline | null = null;
-  const data = loadDataFor(loaded, options.data);
+  const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const gridOptions = {
     config: loaded.config,
@@ -159,6 +161,8 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
     throw err;
   }
+  // a signal during the refit: the checkpoint is complete, so --resume only refits; nothing is written
+  if (options.signal?.aborted) throw new Interrupted(result.plan.units, checkpointPath);
   const base = join(options.out, gridReportName(result.name));
   const files: { markdown: string; json: string; model?: string } = { markdown: `${base}.md`, json: `${base}.json` };
   const model: Array<{ path: string; content: Uint8Array }> = [];

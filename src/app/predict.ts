@@ -39,6 +39,8 @@ export interface PredictOptions {
   csv?: string;
   /** Training data for fitting a pipeline file (as `run --data`); also the default catalogue of --similar. */
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   /** Where models fitted from pipeline files are kept (models). */
   modelsDir?: string;
   invert?: InvertMode;
@@ -90,7 +92,12 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   const catalogue =
     options.similar === undefined
       ? null
-      : await loadCatalogue(model, { dir: options.catalogue, data: options.data, progress: options.progress });
+      : await loadCatalogue(model, {
+          dir: options.catalogue,
+          data: options.data,
+          verify: options.verify,
+          progress: options.progress,
+        });
   const { classified, features } = await classifyPixels(
     model,
     rows.map((r) => r.pixels),
@@ -177,6 +184,8 @@ export interface ModelSource {
   model: string;
   /** Training data for fitting a pipeline file (as `run --data`). */
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   /** Where models fitted from pipeline files are kept (models). */
   modelsDir?: string;
   progress?: ProgressSink;
@@ -259,7 +268,13 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   const { config } = loaded;
   assertSavable(config.steps, options.model);
   const seed = config.evaluation.seed;
-  const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
+  const data = loadData(config.data, {
+    dataDir: options.data,
+    verify: options.verify,
+    pipelineFile: options.model,
+    withTest: false,
+    seed,
+  });
   const key = fitKey(config.steps, data.info, seed);
   const path = defaultModelPath(config.name, options.modelsDir);
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows

@@ -17,6 +17,8 @@ import { checkFolds, loadDataFor, withPositions } from './common.js';
 export interface RunCommandOptions {
   file: string;
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   folds?: number;
   /** false turns cross-validation off (--no-cv). */
   cv?: boolean;
@@ -63,7 +65,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
   }
-  const data = loadDataFor(loaded, options.data);
+  const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const outcome = await withPositions(loaded, () =>
     runPipeline({

@@ -12,6 +12,8 @@ export { showMarkdown, showSummary } from '../report/show.js';
 
 export interface ShowOptions {
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   out: string;
   /** Seed for the sample grid (42). */
   seed?: number;
@@ -29,8 +31,8 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
     throw new UsageError(`--per-class must be a whole number from 1 to 30, got ${options.perClass}`);
   }
   const dataDir = resolveDataDir(options.data);
-  const train = loadSplit(dataDir, 'train');
-  const test = loadSplit(dataDir, 'test');
+  const train = loadSplit(dataDir, 'train', options);
+  const test = loadSplit(dataDir, 'test', options);
   const n = CLASS_NAMES.length;
   const stats = classPixelStats(train.X, train.y, n);
   const testCounts = classCounts(test.y, n);

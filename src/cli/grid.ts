@@ -85,6 +85,7 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
         params: args.param,
         metric: args.metric,
         data: args.data,
+        verify: args.verify,
         folds: args.folds,
         seed: args.seed,
         out: args.out,

@@ -8,6 +8,12 @@ export const dataOption = {
       'folder with the four Fashion-MNIST IDX files (gzipped or not); default $FASHION_MNIST_DIR, else data/fashion-mnist',
     normalize: true,
   },
+  verify: {
+    type: 'boolean',
+    default: true,
+    describe:
+      'check the IDX files against the official Fashion-MNIST SHA-256 (--no-verify reads other valid IDX data, e.g. relabelled or re-split; the report says so)',
+  },
 } satisfies Record<string, Options>;
 
 export const seedOption = {

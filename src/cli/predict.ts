@@ -75,6 +75,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       images: args.images ?? [],
       csv: args.csv,
       data: args.data,
+      verify: args.verify,
       invert: args.invert,
       top: args.top,
       modelsDir: args.models,

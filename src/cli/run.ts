@@ -37,6 +37,10 @@ const builder = (y: Argv) =>
     .example(
       '$0 run pipelines/quick.yaml --data /usr/share/datasets/fashion-mnist',
       'read the IDX files from another folder',
+    )
+    .example(
+      '$0 run pipelines/quick.yaml --data relabelled/ --no-verify',
+      'other valid IDX data (relabelled, re-split)',
     );
 
 export const runCommand: CommandModule<object, ArgsOf<typeof builder>> = {
@@ -48,6 +52,7 @@ export const runCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     const outcome = await runRun({
       file: args.file,
       data: args.data,
+      verify: args.verify,
       folds: args.folds,
       cv: args.cv,
       test: args.test,

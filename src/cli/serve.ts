@@ -67,11 +67,12 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     const model = await obtainModel({
       model: args.model ?? defaultPipeline(),
       data: args.data,
+      verify: args.verify,
       modelsDir: args.models,
       progress: progressFor(args.quiet),
     });
     if (!args.quiet) process.stderr.write(`${modelLine({ ...model, model: model.path })}\n`);
-    const catalogue = loadCatalogue(model, { dir: args.catalogue, data: args.data });
+    const catalogue = loadCatalogue(model, { dir: args.catalogue, data: args.data, verify: args.verify });
     const app = await buildServer({
       model,
       catalogue,

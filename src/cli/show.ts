@@ -20,7 +20,13 @@ export const showCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'describe the data without training: images and pixel statistics per class, a sample grid and mean images (PNG)',
   builder,
   handler: async (args) => {
-    const result = await runShow({ data: args.data, out: args.out, seed: args.seed, perClass: args.perClass });
+    const result = await runShow({
+      data: args.data,
+      verify: args.verify,
+      out: args.out,
+      seed: args.seed,
+      perClass: args.perClass,
+    });
     if (!args.quiet) console.log(showSummary(result));
     else for (const w of result.warnings) process.stderr.write(`pipeline: warning: ${w}\n`);
   },

@@ -42,6 +42,7 @@ export const workerCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     const summary = await runWorker({
       url: args.queue,
       data: args.data,
+      verify: args.verify,
       concurrency: args.concurrency,
       cache: args.cache,
       cacheDir: args.cacheDir,

@@ -19,11 +19,16 @@ export function parseCsv(text: string, what: string): Dataset {
     );
   }
   const n = lines.length - 1;
-  const X = sharedFloats(n * PIXELS);
-  const y = new Uint8Array(n);
+  // A row is at least 785 one-digit values and 784 commas. When the text is too short for n such rows, some line is
+  // malformed and parsing throws on it: rows are then parsed into one scratch row, so a file of millions of short
+  // lines never allocates millions of rows.
+  const rowsFit = n <= Math.floor(text.length / (2 * PIXELS + 1));
+  const X = sharedFloats(rowsFit ? n * PIXELS : PIXELS);
+  const y = new Uint8Array(rowsFit ? n : 1);
   for (let r = 0; r < n; r++) {
     const lineNo = r + 2;
     const line = lines[r + 1];
+    const row = rowsFit ? r : 0;
     let field = 0;
     let value = 0;
     let digits = 0;
@@ -35,11 +40,11 @@ export function parseCsv(text: string, what: string): Dataset {
         if (digits === 0) throw new DataError(`${what}:${lineNo}: column ${field + 1} is empty or not a whole number`);
         if (field === 0) {
           if (value >= CLASS_NAMES.length) throw new DataError(`${what}:${lineNo}: label ${value} is not a class (0..${CLASS_NAMES.length - 1})`);
-          y[r] = value;
+          y[row] = value;
         } else {
           if (field > PIXELS) throw new DataError(`${what}:${lineNo}: more than ${PIXELS + 1} columns`);
           if (value > 255) throw new DataError(`${what}:${lineNo}: pixel${field} is ${value}, expected 0..255`);
-          X[r * PIXELS + field - 1] = value;
+          X[row * PIXELS + field - 1] = value;
         }
         field++;
         value = 0;
@@ -52,11 +57,12 @@ export function parseCsv(text: string, what: string): Dataset {
       } else if (ch === 32 || ch === 9) {
         if (digits > 0) spaceAfterDigits = true; // spaces around a value are fine, inside it they are not
       } else {
-        throw new DataError(`${what}:${lineNo}: column ${field + 1} is not a whole number (found "${line[i]}")`);
+        throw new DataError(`${what}:${lineNo}: column ${field + 1} is not a whole number (found ${JSON.stringify(line[i])})`);
       }
     }
     if (field !== PIXELS + 1) throw new DataError(`${what}:${lineNo}: ${field} columns, expected ${PIXELS + 1}`);
   }
+  if (!rowsFit) throw new Error(`${what}: parsed ${n} rows that cannot fit in ${text.length} characters`);
   return { X: matrix(n, PIXELS, X), y };
 }
 

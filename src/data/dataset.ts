@@ -12,7 +12,13 @@ export function datasetFromBytes(pixels: Uint8Array, labels: Uint8Array, feature
   if (pixels.length !== labels.length * features) {
     throw new DataError(`${what}: ${pixels.length / features} images but ${labels.length} labels`);
   }
-  const data = sharedFloats(pixels.length);
+  let data: Float32Array;
+  try {
+    data = sharedFloats(pixels.length);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new DataError(`${what}: ${labels.length} images need ${pixels.length * 4} bytes as floats, more than can be allocated`);
+  }
   for (let i = 0; i < pixels.length; i++) data[i] = pixels[i];
   return { X: matrix(labels.length, features, data), y: labels };
 }

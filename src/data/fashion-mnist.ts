@@ -1,11 +1,10 @@
 import { sha256Hex } from '../util/hash.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { datasetFromBytes, type Dataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { parseIdx } from './idx.js';
+import { gunzipBounded, parseIdx } from './idx.js';
 
 /** Class names by label, in Zalando's order. The one place they are spelled. */
 export const CLASS_NAMES = [
@@ -71,74 +70,119 @@ export interface LoadedSplit extends Dataset {
   checksums: { images: string; labels: string };
 }
 
-/**
- * Reads one split from an IDX folder (files gzipped, as shipped, or already decompressed without `.gz`),
- * verifying each file's SHA-256; `verify: false` skips the check for folders of other IDX data.
- */
-export function loadSplit(dir: string, split: Split, options: { verify?: boolean } = {}): LoadedSplit {
-  const verify = options.verify ?? true;
-  const spec = FILES[split];
-  const images = readChecked(dir, spec.images, verify);
-  const labels = readChecked(dir, spec.labels, verify);
-  const imgIdx = parseIdx(images.bytes, images.path);
-  const lblIdx = parseIdx(labels.bytes, labels.path);
-  if (imgIdx.dims.length !== 3 || imgIdx.dims[1] !== IMAGE_SIDE || imgIdx.dims[2] !== IMAGE_SIDE) {
-    throw new DataError(`${images.path}: expected images of ${IMAGE_SIDE}×${IMAGE_SIDE}, got dimensions ${imgIdx.dims.join('×')}`);
-  }
-  if (lblIdx.dims.length !== 1) {
-    throw new DataError(`${labels.path}: expected a 1-dimensional label file, got dimensions ${lblIdx.dims.join('×')}`);
-  }
-  if (imgIdx.dims[0] !== lblIdx.dims[0]) {
-    throw new DataError(`${images.path} has ${imgIdx.dims[0]} images but ${labels.path} has ${lblIdx.dims[0]} labels`);
-  }
-  for (let i = 0; i < lblIdx.data.length; i++) {
-    if (lblIdx.data[i] >= CLASS_NAMES.length) {
-      throw new DataError(`${labels.path}: label ${lblIdx.data[i]} at index ${i} is not a class (0..${CLASS_NAMES.length - 1})`);
-    }
-  }
-  const dataset = datasetFromBytes(imgIdx.data, lblIdx.data, PIXELS, images.path);
-  return { ...dataset, checksums: { images: images.sha256, labels: labels.sha256 } };
+/** One of the four files as stored: its path, its bytes as read, and whether they are gzip (the `.gz` name). */
+export interface StoredFile {
+  path: string;
+  bytes: Uint8Array;
+  gzip: boolean;
 }
 
 /** The largest decompressed IDX file read without checksum verification (1 GiB: 20 times the official images). */
 export const UNVERIFIED_MAX_BYTES = 2 ** 30;
 
-function readChecked(
-  dir: string,
-  spec: { file: string; bytes: number; sha256: string },
-  verify: boolean,
-): { path: string; bytes: Uint8Array; sha256: string } {
-  const gz = join(dir, spec.file);
-  const plain = join(dir, spec.file.replace(/\.gz$/, ''));
-  let path: string;
-  let bytes: Uint8Array;
-  if (existsSync(gz)) {
-    path = gz;
-    // decompression stops past the size the file may have (the official size; other data: UNVERIFIED_MAX_BYTES), so a
-    // gzip bomb costs a bounded amount of memory and is named
-    const limit = verify ? spec.bytes : UNVERIFIED_MAX_BYTES;
-    try {
-      bytes = gunzipSync(readFileSync(gz), { maxOutputLength: limit + 1 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
-        throw new DataError(`${gz}: decompresses to more than ${limit} bytes, the most this file may hold; it is not ${spec.file}`);
-      }
-      throw new DataError(`${gz}: cannot decompress (${(err as Error).message}); the file is damaged or truncated`);
-    }
-    if (bytes.length > limit) {
-      throw new DataError(`${gz}: decompresses to more than ${limit} bytes, the most this file may hold; it is not ${spec.file}`);
-    }
-  } else if (existsSync(plain)) {
-    path = plain;
-    bytes = readFileSync(plain);
-  } else {
-    throw new DataError(`missing data file ${gz} (or ${plain}); point --data or FASHION_MNIST_DIR at a folder with the four Fashion-MNIST IDX files`);
+/**
+ * Slack over an official file's size before decompression stops: room to report a few trailing bytes as such, while a
+ * gzip bomb still costs a bounded amount of memory.
+ */
+const VERIFIED_SLACK_BYTES = 2 ** 20;
+
+/**
+ * Reads one split from an IDX folder (files gzipped, as shipped, or already decompressed without `.gz`). Each file's
+ * structure is checked first (gzip stream, IDX header against the bytes present, 28×28 images, counts that agree,
+ * labels 0–9) and a problem there is named; then each file's SHA-256 is checked against the official one. `verify:
+ * false` skips only the SHA-256 check, for folders of other IDX data (relabelled or re-split).
+ */
+export function loadSplit(dir: string, split: Split, options: { verify?: boolean } = {}): LoadedSplit {
+  const spec = FILES[split];
+  return splitFromFiles(readStored(dir, spec.images.file), readStored(dir, spec.labels.file), split, options);
+}
+
+/** loadSplit over files already read (see loadSplit); the property tests feed it mutated bytes. */
+export function splitFromFiles(
+  imageFile: StoredFile,
+  labelFile: StoredFile,
+  split: Split,
+  options: { verify?: boolean } = {},
+): LoadedSplit {
+  const verify = options.verify ?? true;
+  const spec = FILES[split];
+  const imageBytes = decompressed(imageFile, spec.images, verify);
+  const images = parseIdx(imageBytes, imageFile.path);
+  const [count, rows, cols] = images.dims;
+  if (images.dims.length !== 3) {
+    throw new DataError(
+      `${imageFile.path}: an images file has 3 dimensions (count×${IMAGE_SIDE}×${IMAGE_SIDE}), this one has ${images.dims.length} (${images.dims.join('×')})`,
+    );
   }
+  if (rows !== IMAGE_SIDE || cols !== IMAGE_SIDE) {
+    throw new DataError(`${imageFile.path}: images are ${rows}×${cols} pixels; Fashion-MNIST images are 28×28`);
+  }
+  if (count === 0) throw new DataError(`${imageFile.path}: the header declares no images`);
+  const labelBytes = decompressed(labelFile, spec.labels, verify);
+  const labels = parseIdx(labelBytes, labelFile.path);
+  if (labels.dims.length !== 1) {
+    throw new DataError(
+      `${labelFile.path}: a labels file has 1 dimension (count), this one has ${labels.dims.length} (${labels.dims.join('×')})`,
+    );
+  }
+  if (count !== labels.dims[0]) {
+    throw new DataError(`${imageFile.path} has ${count} images but ${labelFile.path} has ${labels.dims[0]} labels`);
+  }
+  const last = CLASS_NAMES.length - 1;
+  for (let i = 0; i < labels.data.length; i++) {
+    if (labels.data[i] > last) {
+      throw new DataError(`${labelFile.path}: label ${labels.data[i]} at item ${i} is outside 0–${last}`);
+    }
+  }
+  const checksums = {
+    images: verified(imageFile.path, imageBytes, spec.images, verify),
+    labels: verified(labelFile.path, labelBytes, spec.labels, verify),
+  };
+  return { ...datasetFromBytes(images.data, labels.data, PIXELS, imageFile.path), checksums };
+}
+
+/** The file's IDX bytes, gzip decompressed at most to the size it may have (verify: the official size, plus slack). */
+function decompressed(file: StoredFile, spec: { file: string; bytes: number }, verify: boolean): Uint8Array {
+  const limit = verify ? spec.bytes + VERIFIED_SLACK_BYTES : UNVERIFIED_MAX_BYTES;
+  if (file.gzip) return gunzipBounded(file.bytes, limit, file.path, spec.file);
+  if (file.bytes.length > limit) {
+    throw new DataError(`${file.path}: ${file.bytes.length} bytes, more than the ${limit} this file may hold`);
+  }
+  return file.bytes;
+}
+
+/** The SHA-256 of a structurally valid file, which (verify) must be the official one. */
+function verified(path: string, bytes: Uint8Array, spec: { bytes: number; sha256: string }, verify: boolean): string {
   const sha256 = sha256Hex(bytes);
   if (verify && sha256 !== spec.sha256) {
     throw new DataError(
       `${path}: SHA-256 of the decompressed data is ${sha256}, expected ${spec.sha256} (${spec.bytes} bytes, got ${bytes.length}); the file is altered or truncated`,
     );
   }
-  return { path, bytes, sha256 };
+  return sha256;
+}
+
+/** The `.gz` file, else the decompressed one; a file too large to be either is refused before it is read. */
+function readStored(dir: string, name: string): StoredFile {
+  const gz = join(dir, name);
+  const plain = join(dir, name.replace(/\.gz$/, ''));
+  const path = existsSync(gz) ? gz : existsSync(plain) ? plain : null;
+  if (path === null) {
+    throw new DataError(
+      `missing data file ${gz} (or ${plain}); point --data or FASHION_MNIST_DIR at a folder with the four Fashion-MNIST IDX files`,
+    );
+  }
+  try {
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new DataError(`${path}: not a regular file`);
+    const size = stat.size;
+    // gzip never grows data by more than a few bytes per 16 KB block
+    if (size > UNVERIFIED_MAX_BYTES * 1.01 + 1024) {
+      throw new DataError(`${path}: ${size} bytes, more than any IDX file this tool reads (${UNVERIFIED_MAX_BYTES})`);
+    }
+    return { path, bytes: readFileSync(path), gzip: path === gz };
+  } catch (err) {
+    if (err instanceof DataError) throw err;
+    throw new DataError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }

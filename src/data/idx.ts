@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 
 /** The element types the IDX format defines, by their type byte. */
@@ -53,6 +54,44 @@ export function parseIdx(buffer: Uint8Array, what: string): IdxArray {
     );
   }
   return { dims, data: buffer.subarray(headerBytes) };
+}
+
+/**
+ * Decompresses a gzip file, stopping past `limit` bytes of output (so a gzip bomb costs a bounded amount of memory),
+ * and says which part of the stream is wrong when it is damaged; `what` names the file, `wanted` what it should be.
+ */
+export function gunzipBounded(compressed: Uint8Array, limit: number, what: string, wanted: string): Uint8Array {
+  if (compressed.length < 2 || compressed[0] !== 0x1f || compressed[1] !== 0x8b) {
+    throw new DataError(
+      `${what}: not a gzip file (it starts with ${hex(compressed, 0, 2) || 'nothing'}, gzip with 1f 8b); it is not ${wanted}`,
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = gunzipSync(compressed, { maxOutputLength: limit + 1 });
+  } catch (err) {
+    throw gzipError(err as NodeJS.ErrnoException, limit, what, wanted);
+  }
+  if (bytes.length > limit) throw tooLarge(limit, what, wanted);
+  return bytes;
+}
+
+function tooLarge(limit: number, what: string, wanted: string): DataError {
+  return new DataError(`${what}: decompresses to more than ${limit} bytes, the most this file may hold; it is not ${wanted}`);
+}
+
+function gzipError(err: NodeJS.ErrnoException, limit: number, what: string, wanted: string): DataError {
+  if (err.code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) return tooLarge(limit, what, wanted);
+  const reason: Record<string, string> = {
+    'unexpected end of file': 'the gzip stream ends early: the file is truncated',
+    'incorrect data check': "the gzip CRC-32 does not match the data: the file is damaged",
+    'incorrect length check': "the gzip trailer's length does not match the data: the file is damaged",
+    // after a first member that decompressed, zlib reads what follows as another member's header
+    'incorrect header check': 'bytes after the end of the gzip stream that are not gzip: the file is damaged',
+  };
+  return new DataError(
+    `${what}: ${reason[err.message] ?? `corrupt gzip data (${err.message}): the file is damaged or truncated`}`,
+  );
 }
 
 /** Encodes unsigned bytes as an IDX file (tests and fixtures). */

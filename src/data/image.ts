@@ -1,6 +1,7 @@
 import { createCanvas, loadImage, type Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
+import { probeImage } from './image-size.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
 export type InvertMode = 'auto' | 'always' | 'never';
@@ -23,6 +24,9 @@ export function unreadableImage(what: string): string {
   return `${what}: not an image this tool can read (PNG, JPEG, WebP, GIF or BMP)`;
 }
 
+/** The largest photo decoded, in pixels (40 megapixels, as `serve --max-megapixels`): a small file can claim more. */
+export const MAX_PHOTO_PIXELS = 40e6;
+
 /** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
 const TRIM = 0.05 * 255;
 
@@ -33,7 +37,15 @@ const TRIM = 0.05 * 255;
  * border's intensity are background); background to 0 and the brightest pixel to 255; the longest edge resized to 28
  * by area averaging; centred. Zalando also sharpened; that step is left out.
  */
-export async function prepareImage(bytes: Uint8Array, what: string, invert: InvertMode = 'auto'): Promise<PreparedImage> {
+export async function prepareImage(
+  bytes: Uint8Array,
+  what: string,
+  invert: InvertMode = 'auto',
+  maxPixels = MAX_PHOTO_PIXELS,
+): Promise<PreparedImage> {
+  // the size the header claims, refused before the decoder allocates it
+  const header = probeImage(bytes);
+  if (header) tooManyPixels(header.width, header.height, maxPixels, what);
   let image: Image;
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -42,6 +54,7 @@ export async function prepareImage(bytes: Uint8Array, what: string, invert: Inve
   }
   const { width: W, height: H } = image;
   if (!(W > 0 && H > 0)) throw new DataError(`${what}: the image is empty (${W}×${H})`);
+  tooManyPixels(W, H, maxPixels, what);
   const canvas = createCanvas(W, H);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(image, 0, 0);
@@ -132,6 +145,13 @@ export async function prepareImageTask(
   } catch (err) {
     if (err instanceof DataError) return { refused: err.message };
     throw err;
+  }
+}
+
+function tooManyPixels(width: number, height: number, maxPixels: number, what: string): void {
+  if (width * height > maxPixels) {
+    const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
+    throw new DataError(`${what}: ${width}×${height} is ${mp(width * height)}, more than the ${mp(maxPixels)} this tool decodes`);
   }
 }
 

@@ -4,6 +4,7 @@ import { sha256Hex } from '../util/hash.js';
 import { stratifiedSubset } from './split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { readCsv } from './csv.js';
+import { DataError } from './errors.js';
 import type { Dataset } from './dataset.js';
 import { loadSplit, resolveDataDir } from './fashion-mnist.js';
 
@@ -23,11 +24,15 @@ export interface LoadedData {
   train: Dataset;
   /** Absent when the run does not evaluate on the test set. */
   test?: Dataset;
-  /** What was read, for the report: format, location, SHA-256 per file, rows used and rows available. */
+  /**
+   * What was read, for the report: format, location, SHA-256 per file, whether IDX files were verified against the
+   * official checksums (false after --no-verify; null for CSV, which has none), rows used and rows available.
+   */
   info: {
     format: 'idx' | 'csv';
     location: string;
     checksums: Record<string, string>;
+    verified: boolean | null;
     train_rows: number;
     test_rows: number | null;
     train_rows_available: number;
@@ -38,6 +43,8 @@ export interface LoadedData {
 export interface LoadOptions {
   /** --data: an IDX folder that overrides the file's `data.dir`. */
   dataDir?: string;
+  /** false = --no-verify: read IDX files whose SHA-256 is not the official one (their structure is still checked). */
+  verify?: boolean;
   /** The pipeline file, whose folder relative paths in it are resolved against. */
   pipelineFile: string;
   withTest: boolean;
@@ -52,24 +59,28 @@ export function loadData(section: DataSource, options: LoadOptions): LoadedData 
   let test: Dataset | undefined;
   let location: string;
   const checksums: Record<string, string> = {};
-  if (section.format === 'csv' && !options.dataDir) {
+  const csv = section.format === 'csv' && !options.dataDir;
+  const verify = options.verify ?? true;
+  if (csv) {
     const trainPath = resolve(base, section.train!);
     train = readCsv(trainPath);
+    if (train.y.length === 0) throw new DataError(`${trainPath}: no rows to learn from (only a header)`);
     checksums[trainPath] = sha256File(trainPath);
     if (options.withTest) {
       const testPath = resolve(base, section.test!);
       test = readCsv(testPath);
+      if (test.y.length === 0) throw new DataError(`${testPath}: no rows to test on (only a header)`);
       checksums[testPath] = sha256File(testPath);
     }
     location = trainPath;
   } else {
     const dir = options.dataDir ? resolve(options.dataDir) : section.dir ? resolve(base, section.dir) : resolveDataDir();
-    const tr = loadSplit(dir, 'train');
+    const tr = loadSplit(dir, 'train', { verify });
     train = tr;
     checksums['train-images'] = tr.checksums.images;
     checksums['train-labels'] = tr.checksums.labels;
     if (options.withTest) {
-      const te = loadSplit(dir, 'test');
+      const te = loadSplit(dir, 'test', { verify });
       test = te;
       checksums['test-images'] = te.checksums.images;
       checksums['test-labels'] = te.checksums.labels;
@@ -84,9 +95,10 @@ export function loadData(section: DataSource, options: LoadOptions): LoadedData 
     train,
     ...(test ? { test } : {}),
     info: {
-      format: options.dataDir ? 'idx' : section.format,
+      format: csv ? 'csv' : 'idx',
       location: displayPath(location),
       checksums: Object.fromEntries(Object.entries(checksums).map(([k, v]) => [displayPath(k), v])),
+      verified: csv ? null : verify,
       train_rows: train.y.length,
       test_rows: test ? test.y.length : null,
       train_rows_available: trainAvailable,

@@ -10,7 +10,7 @@ import type { CacheStats, FitCache } from './fit-cache.js';
 import { makePlan, prefixSignature, type GridPlan } from './grid-plan.js';
 import type { ProgressSink } from './progress.js';
 import { evaluateOnTest, type TestResult } from './run.js';
-import { crossValidateCandidates, type CandidateSpec, type UnitExecutor } from './search.js';
+import { crossValidateCandidates, InterruptedError, type CandidateSpec, type UnitExecutor } from './search.js';
 import type { TimingHistory } from './timing-history.js';
 
 export type { GridPlan };
@@ -148,6 +148,8 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
         );
       },
     });
+    // a signal during the last unit stops here too, not after the refit: every unit is in the checkpoint
+    if (options.signal?.aborted) throw new InterruptedError(plan.units - checkpoint.resumed);
     const ranked = rank(options.candidates, scores, options.metric);
     const winner = options.candidates.find((c) => c.key === ranked[0].key)!;
     let test: TestResult | null = null;

@@ -134,6 +134,9 @@ export function localExecutor(options: Pick<SearchOptions, 'source' | 'cache' | 
       let finished = 0;
       let fold = 0;
       for (const unit of units) {
+        // a turn of the event loop, so a signal handler can run: when every stage runs inline (FASHION_WORKERS=1),
+        // the awaits of a unit are microtasks only, and Ctrl-C would be seen after the last unit
+        await new Promise((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new InterruptedError(finished);
         if (unit.fold !== fold) {
           if (fold !== 0) options.history?.save();

@@ -57,17 +57,35 @@ function spawn(): Slot {
     }
     pump();
   });
-  const retire = (err: Error) => {
+  // A worker that dies (an uncaught throw or rejection outside the task's own promise, process.exit, out of memory)
+  // fails the task in hand with a clear error instead of leaving it pending; the next task gets a fresh worker.
+  const retire = (why: string) => {
     const job = slot.busy;
     slot.busy = null;
     slots = slots.filter((s) => s !== slot);
-    if (job) job.reject(err);
+    if (job) job.reject(new WorkerCrashError(`pool: the worker thread running ${describeTask(job.task)} ${why}`));
+    void slot.worker.terminate();
     pump();
   };
-  slot.worker.on('error', retire);
-  // A worker that exits with a job in hand (terminated, out of memory) fails that job instead of leaving it pending.
-  slot.worker.on('exit', (code) => retire(new Error(`pool: worker exited (code ${code}) before finishing its task`)));
+  slot.worker.on('error', (err: Error & { code?: string }) =>
+    retire(
+      err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? 'ran out of memory'
+        : `crashed (${err.name}: ${String(err.message).split('\n')[0]})`,
+    ),
+  );
+  slot.worker.on('messageerror', (err: Error) => retire(`sent a result that cannot be read (${err.message})`));
+  slot.worker.on('exit', (code) => retire(`exited (code ${code}) before finishing its task`));
   return slot;
+}
+
+/** A task lost because its worker thread died; the pool itself goes on with a new worker. */
+export class WorkerCrashError extends Error {
+  override name = 'WorkerCrashError';
+}
+
+function describeTask(task: Task): string {
+  return `${task.fn} (${task.module.slice(task.module.lastIndexOf('/') + 1)})`;
 }
 
 function pump(): void {

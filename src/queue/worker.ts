@@ -18,6 +18,8 @@ export interface WorkerCommandOptions {
   url: string;
   /** --data: this machine's IDX folder. */
   data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
   /** Jobs taken at once (default 1: each fit already uses every core through the worker pool). */
   concurrency?: number;
   cache?: boolean;
@@ -72,7 +74,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
     const key = canonical({ source: spec.source, seed: spec.seed });
     let data = loaded.get(key);
     if (!data) {
-      data = loadTrainingData(spec, options.data);
+      data = loadTrainingData(spec, options);
       loaded.clear(); // one data set at a time: a new spec's rows replace the last one's
       sources.clear();
       loaded.set(key, data);

@@ -30,7 +30,14 @@ export const RunJson = z.object({
       steps: z.array(z.object({ id: z.string(), stage: z.string(), params: z.record(z.string(), z.unknown()) })),
     })
     .loose(),
-  data: z.object({ train_rows: z.number(), checksums: z.record(z.string(), z.string()) }).loose(),
+  data: z
+    .object({
+      train_rows: z.number(),
+      checksums: z.record(z.string(), z.string()),
+      // IDX checked against the official SHA-256 (false: --no-verify; null: CSV); absent in JSON written before it
+      verified: z.boolean().nullable().optional(),
+    })
+    .loose(),
   cv: z
     .object({
       k: z.number().int(),

@@ -116,7 +116,10 @@ export function dataSection(data: LoadedData['info']): string[] {
       (data.test_rows !== null
         ? `, ${data.test_rows} test rows${subset(data.test_rows, data.test_rows_available)}`
         : '') +
-      '.',
+      '.' +
+      (data.verified === false
+        ? ' Not verified against the official Fashion-MNIST checksums (`--no-verify`): other IDX data.'
+        : ''),
     '',
     markdownTable(
       ['file', 'SHA-256 (decompressed)'],

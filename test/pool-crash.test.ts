@@ -1,0 +1,85 @@
+/**
+ * A worker thread that dies with a task in hand: the task's promise rejects with a clear error within a bounded time
+ * (never a hang), and the pool replaces the worker and goes on.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runAll, runTask, shutdownPool, WorkerCrashError } from '../src/linalg/pool.js';
+import { tempDir } from './helpers.js';
+
+process.env.FASHION_WORKERS = '2';
+test.after.always(() => shutdownPool());
+
+const TASKS = new URL('./fixtures/crashing-tasks.js', import.meta.url).href;
+
+/** The promise's outcome, or a failure after `ms` (a hang is a failure, not a wait). */
+function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms).unref()),
+  ]);
+}
+
+const cases = [
+  { fn: 'throwOutside', args: [], says: /throwOutside \(crashing-tasks\.js\) crashed \(Error: thrown in a timer\)/ },
+  {
+    fn: 'rejectUnhandled',
+    args: [],
+    says: /rejectUnhandled \(crashing-tasks\.js\) crashed \(.*rejected with no handler/,
+  },
+  {
+    fn: 'exitThread',
+    args: [3],
+    says: /exitThread \(crashing-tasks\.js\) exited \(code 3\) before finishing its task/,
+  },
+];
+
+for (const c of cases) {
+  test.serial(`a worker killed by ${c.fn}: its task rejects with a clear error and the pool goes on`, async (t) => {
+    const started = Date.now();
+    const err = await t.throwsAsync(within(runTask({ module: TASKS, fn: c.fn, args: c.args })), {
+      instanceOf: WorkerCrashError,
+    });
+    t.regex(err!.message, c.says);
+    t.regex(err!.message, /^pool: the worker thread running /);
+    t.true(Date.now() - started < 10_000);
+    // the pool replaced the worker: tasks on both workers still run
+    const doubled = await within(runAll<number>([1, 2, 3, 4].map((x) => ({ module: TASKS, fn: 'double', args: [x] }))));
+    t.deepEqual(doubled, [2, 4, 6, 8]);
+  });
+}
+
+test.serial('a crash fails only the task in hand: tasks queued behind it and beside it finish', async (t) => {
+  const jobs = [
+    runTask<number>({ module: TASKS, fn: 'exitThread', args: [1] }).catch((e: Error) => e.message),
+    ...[5, 6, 7].map((x) => runTask<number>({ module: TASKS, fn: 'double', args: [x] })),
+  ];
+  const [crashed, ...rest] = await within(Promise.all(jobs));
+  t.regex(String(crashed), /exited \(code 1\)/);
+  t.deepEqual(rest, [10, 12, 14]);
+});
+
+test('a worker out of memory (heap limit from --max-old-space-size): a clear error, no hang, and the pool goes on', (t) => {
+  const POOL = new URL('../src/linalg/pool.js', import.meta.url).href;
+  const script = `import { runTask, shutdownPool } from ${JSON.stringify(POOL)};
+const tasks = ${JSON.stringify(TASKS)};
+try { await runTask({ module: tasks, fn: 'exhaustMemory', args: [] }); console.log('resolved?'); }
+catch (e) { console.log(e.name + ': ' + e.message); }
+console.log('after: ' + (await runTask({ module: tasks, fn: 'double', args: [21] })));
+await shutdownPool();`;
+  const main = join(tempDir(), 'main.mjs');
+  writeFileSync(main, script);
+  const r = spawnSync(process.execPath, ['--max-old-space-size=64', main], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, FASHION_WORKERS: '2' },
+  });
+  t.is(r.status, 0, r.stderr);
+  t.regex(
+    r.stdout,
+    /WorkerCrashError: pool: the worker thread running exhaustMemory \(crashing-tasks\.js\) ran out of memory/,
+  );
+  t.regex(r.stdout, /after: 42/);
+});
