@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
@@ -21,7 +21,7 @@ import { ModelError } from '../stages/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
 import type { Prediction, PredictResult } from '../report/summaries.js';
-import { writeFilesAtomic } from '../report/write.js';
+import { checkOutputs, plannedFile, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
 import { defaultModelPath } from './run.js';
 
 /** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
@@ -65,6 +65,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   )
     throw new UsageError(`--similar must be a whole number from 1 to 100, got ${options.similar}`);
   if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
+  if (options.show) checkOutputs([plannedFile('--show', options.show)]);
   // the inputs first: a bad one is reported before a fit that may take minutes
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
   let truth: Uint8Array | null = null;
@@ -259,9 +260,18 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   const { config } = loaded;
   assertSavable(config.steps, options.model);
   const seed = config.evaluation.seed;
+  const path = defaultModelPath(config.name, options.modelsDir);
+  const modelOutput: PlannedOutput = {
+    what: `--models ${options.modelsDir ?? 'models'}`,
+    dir: dirname(path),
+    names: [basename(path)],
+    longNameFix: "shorten the pipeline's name",
+  };
+  // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
+  const saved = existsSync(path);
+  if (!saved) checkOutputs([modelOutput]);
   const data = loadData(config.data, { dataDir: options.data, pipelineFile: options.model, withTest: false, seed });
   const key = fitKey(config.steps, data.info, seed);
-  const path = defaultModelPath(config.name, options.modelsDir);
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
   const searched = loaded.grid.length > 0;
   const accepted = new Set(
@@ -270,9 +280,9 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
       : [key],
   );
   try {
-    const saved = loadModel(path);
-    if (reusable(saved.info, accepted)) {
-      return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
+    const found = loadModel(path);
+    if (reusable(found.info, accepted)) {
+      return { pipeline: found.pipeline, info: found.info, path, origin: 'loaded', fitSeconds: null };
     }
   } catch (err) {
     if (!(err instanceof ModelError)) throw err; // none yet, or a damaged or older one: fitted below
@@ -282,6 +292,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
       `${options.model} has a grid: section; run \`pipeline grid ${options.model} --save-model\` first, then predict with that file (or with ${path})`,
     );
   }
+  if (saved) checkOutputs([modelOutput]);
   const progress = options.progress;
   progress?.begin(config.steps.length, `fitting ${config.name}`);
   const t0 = performance.now();

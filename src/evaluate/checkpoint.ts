@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonical, digest } from '../util/hash.js';
 import type { JobResult } from './fit-and-score.js';
@@ -52,10 +52,13 @@ export class Checkpoint {
 
 /** The scores in a checkpoint file written for `plan` (none when absent or written for another plan). */
 function readEntries(path: string, plan: string): Array<[string, JobResult]> {
-  if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return []; // absent or unreadable: nothing to resume
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
   let header: { plan?: string };
   try {
     header = lines.length > 0 ? (JSON.parse(lines[0]) as { plan?: string }) : {};
