@@ -22,6 +22,7 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
 import type { Prediction, PredictResult } from '../report/summaries.js';
 import { checkOutputs, plannedFile, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
+import { withPositions } from './common.js';
 import { defaultModelPath } from './run.js';
 
 /** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
@@ -298,9 +299,12 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   const t0 = performance.now();
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
-      onStep: (id) => progress?.advance(`fit ${id}`),
-    });
+    // a param that cannot fit the data is reported at its place in the file, exit 2, as `run` does
+    pipeline = await withPositions(loaded, () =>
+      Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
+        onStep: (id) => progress?.advance(`fit ${id}`),
+      }),
+    );
   } finally {
     progress?.end();
   }

@@ -4,7 +4,7 @@
  * fit the data is the same error, at the same place, from run, predict and serve.
  */
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toCsv } from '../../src/data/csv.js';
 import { PIXELS } from '../../src/data/fashion-mnist.js';
@@ -75,4 +75,22 @@ test('--data naming a CSV file: exit 2, saying --data takes a folder and where C
   const before = listTree(dir);
   const r = cli(['run', 'p.yaml', '--data', 'train.csv', '--out', 'results'], { cwd: dir });
   assertCleanFailure(t, r, { exit: 2, says: ['--data train.csv', 'format: csv'], unchanged: [{ dir, before }] });
+});
+
+test('params that cannot fit the data: run, predict and serve give the same exit code and the same line', (t) => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'photos'));
+  writeFileSync(join(dir, 'photos', 'p.png'), png());
+  writeFileSync(
+    join(dir, 'big.yaml'),
+    'name: big\ndata: { limit: { train: 300, test: 50 } }\nsteps: [ { pca: { components: 5000 } }, { knn: {} } ]\nevaluation: { folds: 2 }\n',
+  );
+  const before = listTree(dir);
+  const run = cli(['run', 'big.yaml', '--out', 'results'], { cwd: dir });
+  const predict = cli(['predict', 'big.yaml', 'photos/p.png'], { cwd: dir });
+  const serve = cli(['serve', 'big.yaml', '--port', '0', '--quiet'], { cwd: dir });
+  const says = /^pipeline: big\.yaml:3:\d+: pca\.components: .*5000/;
+  for (const r of [run, predict, serve]) assertCleanFailure(t, r, { exit: 2, says, unchanged: [{ dir, before }] });
+  t.is(predict.stderr, run.stderr);
+  t.is(serve.stderr, run.stderr);
 });
