@@ -20,7 +20,7 @@ export type { Prediction, PredictResult };
 import { ModelError } from '../stages/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
-import type { Prediction, PredictResult } from '../report/summaries.js';
+import { unreadableLine, type Prediction, type PredictResult, type UnreadablePhoto } from '../report/summaries.js';
 import { checkOutputs, plannedFile, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
 import { withPositions } from './common.js';
 import { defaultModelPath } from './run.js';
@@ -69,6 +69,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   if (options.show) checkOutputs([plannedFile('--show', options.show)]);
   // the inputs first: a bad one is reported before a fit that may take minutes
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
+  const unreadable: UnreadablePhoto[] = [];
   let truth: Uint8Array | null = null;
   if (options.csv !== undefined) {
     if (existsSync(options.csv) && statSync(options.csv).isDirectory())
@@ -84,8 +85,24 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
       });
     }
   } else {
-    for (const file of imageFiles(options.images))
-      rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+    // every photo is answered that can be: an unreadable one is listed with its error, not the end of the batch
+    const inputs = imageFiles(options.images);
+    for (const [index, input] of inputs.entries()) {
+      if ('error' in input) {
+        unreadable.push({ ...input, index });
+        continue;
+      }
+      try {
+        rows.push({
+          file: input.file,
+          ...(await prepareImage(readImage(input.file), input.file, options.invert ?? 'auto')),
+        });
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        unreadable.push({ file: input.file, error: withoutName(err.message, input.file), index });
+      }
+    }
+    if (rows.length === 0) throw new DataError(unreadableLine(unreadable, inputs.length));
   }
   const model = await obtainModel(options);
   const { info, path, origin, fitSeconds } = model;
@@ -135,6 +152,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     origin,
     fitSeconds,
     predictions,
+    ...(unreadable.length > 0 ? { unreadable } : {}),
     ...(truth ? { accuracy: accuracy(truth, labels) } : {}),
   };
 }
@@ -150,24 +168,33 @@ function readImage(file: string): Uint8Array {
   }
 }
 
-/** The files named, with folders replaced by the images in them (sorted). */
-function imageFiles(paths: string[]): string[] {
+/** An error message without the file name it starts with ("a.png: truncated PNG …" → "truncated PNG …"). */
+function withoutName(message: string, file: string): string {
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
+/**
+ * The files named, with folders replaced by the images in them (sorted); a path that is missing, or a folder without
+ * images, is an entry with its error.
+ */
+function imageFiles(paths: string[]): Array<{ file: string } | { file: string; error: string }> {
   if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify (or --csv FILE)');
-  const out: string[] = [];
+  const out: Array<{ file: string } | { file: string; error: string }> = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new DataError(`${p}: no such file or folder`);
-    if (statSync(p).isDirectory()) {
+    if (!existsSync(p)) {
+      out.push({ file: p, error: 'no such file or folder' });
+    } else if (statSync(p).isDirectory()) {
       const inside = readdirSync(p)
         .filter((f) => IMAGE_ENDINGS.has(extname(f).toLowerCase()))
         .sort()
-        .map((f) => join(p, f));
+        .map((f) => ({ file: join(p, f) }));
       if (inside.length === 0)
-        throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
+        out.push({ file: p, error: 'no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder' });
       out.push(...inside);
     } else if (extname(p).toLowerCase() === '.csv') {
       throw new UsageError(`${p} is a CSV file: classify its rows with --csv ${p}`);
     } else {
-      out.push(p);
+      out.push({ file: p });
     }
   }
   return out;
