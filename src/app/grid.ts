@@ -198,6 +198,10 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
               id,
               // an unusable cache folder: an earlier checkpoint is still read, nothing is written
               cacheProblem ? (options.resume ? 'read' : 'none') : options.resume ? 'resume' : 'fresh',
+              (reason) =>
+                options.onCacheUnusable?.(
+                  `checkpoint ${checkpointPath}: cannot write (${reason}); the search goes on without it`,
+                ),
             )),
         }),
       candidates,
@@ -206,7 +210,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     if (err instanceof InterruptedError)
       throw new Interrupted(
         err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0),
-        cacheProblem ? null : checkpointPath,
+        cacheProblem || (checkpoint as Checkpoint | null)?.trouble ? null : checkpointPath,
       );
     throw err;
   }
@@ -233,7 +237,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     { path: files.markdown, content: gridToMarkdown(result, options.command) },
     { path: files.json, content: stringifyJson(gridToJson(result)) },
   ]);
-  if (!cacheProblem) (checkpoint as Checkpoint | null)?.discard();
+  (checkpoint as Checkpoint | null)?.discard();
   if (model) saveModelAfterReports(model, [files.markdown, files.json]);
   return { kind: 'done', result, files };
 }

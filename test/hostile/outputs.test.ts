@@ -177,6 +177,25 @@ test('grid --cache-dir read-only: a one-line warning, the search runs, reports w
   t.deepEqual(listTree(join(dir, 'results')), ['tiny-grid.json', 'tiny-grid.md']);
 });
 
+test('grid with its cache folder on a full disk: one warning line, the search finishes, no debris in the cache', (t) => {
+  const disk = smallDisk(t, 0);
+  if (!disk) return t.pass();
+  const { dir, file } = tinyPipeline('tiny', true);
+  const r = cli(['grid', file, '--out', 'results', '--cache-dir', join(disk, 'cache'), '-q'], { cwd: dir });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+  t.regex(
+    r.stderr,
+    /^pipeline: warning: checkpoint .*tiny\.jsonl: cannot write \(ENOSPC\); the search goes on without it/,
+  );
+  t.deepEqual(listTree(join(dir, 'results')), ['tiny-grid.json', 'tiny-grid.md']);
+  t.deepEqual(
+    listTree(join(disk, 'cache')).filter((f) => /\.tmp-|\.jsonl$/.test(f)),
+    [],
+    'no temporary file or half checkpoint',
+  );
+});
+
 test('a data error after the outputs were checked leaves no --out folder behind', (t) => {
   const { dir, file } = tinyPipeline();
   const before = listTree(dir);
