@@ -1,4 +1,5 @@
 import { UsageError } from '../config/errors.js';
+import { UserError } from '../util/errors.js';
 import type { Candidate } from '../config/grid.js';
 import type { LoadedConfig } from '../config/load.js';
 import { dirname, join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { smallestClassCount } from '../data/split.js';
 import { CandidateFitError } from '../evaluate/search.js';
 import { StepParamError } from '../pipeline/pipeline.js';
 import { describe } from '../evaluate/grid.js';
+import { writeFilesAtomic, WriteError, type PlannedOutput } from '../report/write.js';
 
 /** The options of every command that reads data: --data (an IDX folder) and --no-verify (verify: false). */
 export interface DataLocation {
@@ -28,6 +30,32 @@ export function loadDataFor(
     withTest,
     seed: config.evaluation.seed,
   });
+}
+
+/** The reports named after a pipeline in --out (and their pictures' folder): what checkOutputs is given. */
+export function reportOutputs(out: string, name: string, withFolder = false): PlannedOutput {
+  return {
+    what: `--out ${out}`,
+    dir: out,
+    names: [`${name}.md`, `${name}.json`, ...(withFolder ? [name] : [])],
+    longNameFix: "shorten the pipeline's name",
+  };
+}
+
+/**
+ * Saves a model after its reports were written, so a failed save (a full disk) never loses them: the error says the
+ * reports are there.
+ */
+export function saveModelAfterReports(model: { path: string; content: Uint8Array }, reports: string[]): void {
+  try {
+    writeFilesAtomic([model]);
+  } catch (err) {
+    if (!(err instanceof WriteError)) throw err;
+    throw new UserError(
+      `${model.path}: cannot save the model: ${err.reason}; the reports were written: ${reports.join(' and ')}`,
+      1,
+    );
+  }
 }
 
 /** Refuses more folds than the smallest class has rows (reported at evaluation.folds in the file, or at --folds). */

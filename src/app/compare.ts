@@ -13,7 +13,7 @@ import { leaderboardMarkdown, leaderboardTable, pairMarkdown } from '../report/c
 import { accuracyChart } from '../report/plots/charts.js';
 import type { Picture } from '../report/plots/figure.js';
 import { RUN_FORMAT, RunJson } from '../report/json.js';
-import { writeFilesAtomic } from '../report/write.js';
+import { checkOutputs, type PlannedOutput, writeFilesAtomic } from '../report/write.js';
 
 export interface LoadedRun {
   path: string;
@@ -119,6 +119,14 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
   }
   uniqueNames(runs);
   const records = runs.map((r) => r.record);
+  const pairBase = named.length === 2 ? `${slug(records[0].name)}-vs-${slug(records[1].name)}` : null;
+  const planned: PlannedOutput = {
+    what: `--out ${options.out}`,
+    dir: options.out,
+    names: pairBase ? [`${pairBase}.md`, `${pairBase}-accuracy.png`] : ['COMPARISON.md', 'COMPARISON-accuracy.png'],
+    longNameFix: "shorten the pipelines' names",
+  };
+  checkOutputs([planned]);
   const board = leaderboard(records);
   const links: Record<string, string> = {};
   for (const r of runs) {
@@ -148,7 +156,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
         throw new UsageError(`cannot compare ${named[0]} and ${named[1]}: ${err.message}`);
       throw err;
     }
-    const base = `${slug(a.name)}-vs-${slug(b.name)}`;
+    const base = pairBase!;
     const files = { markdown: join(options.out, `${base}.md`), chart: join(options.out, `${base}-accuracy.png`) };
     const markdown = pairMarkdown(comparison, {
       chart: basename(files.chart),

@@ -21,9 +21,17 @@ import { calibrateUnfamiliar } from '../model/unfamiliar.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
 import { stringifyJson } from '../report/json.js';
-import { writeFilesAtomic } from '../report/write.js';
+import { checkOutputs, outputProblem, plannedFile, writeFilesAtomic } from '../report/write.js';
 import { Interrupted } from '../util/errors.js';
-import { checkFolds, loadDataFor, trainingDataSpec, withPositions, type TrainingDataSpec } from './common.js';
+import {
+  checkFolds,
+  loadDataFor,
+  reportOutputs,
+  saveModelAfterReports,
+  trainingDataSpec,
+  withPositions,
+  type TrainingDataSpec,
+} from './common.js';
 import { defaultModelPath } from './run.js';
 
 export interface GridCommandOptions {
@@ -47,6 +55,8 @@ export interface GridCommandOptions {
   command?: string;
   /** Also write the best candidate fitted on all training rows to this model file ('' = models/<name>.model). */
   saveModel?: string;
+  /** Told when the cache folder cannot be used: the search goes on without the disk cache and checkpoint. */
+  onCacheUnusable?: (message: string) => void;
   /** Told when a damaged disk-cache entry is discarded (it is recomputed). */
   onCacheDamaged?: (file: string) => void;
   /**
@@ -70,18 +80,35 @@ export function defaultCacheDir(): string {
  * 1.5 GB in memory, entries over 64 MB (784-column outputs) in memory only; `cache: false` turns it off.
  */
 export function openFitCache(
-  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number },
+  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number; disk?: boolean },
   onDamaged?: (file: string) => void,
 ): FitCache {
   const on = options.cache !== false;
   return new FitCache({
     enabled: on,
-    dir: on ? join(options.cacheDir, 'fits') : null,
+    dir: on && options.disk !== false ? join(options.cacheDir, 'fits') : null,
     maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
     maxMemoryBytes: 1536 * 2 ** 20,
     maxEntryBytes: 64 * 2 ** 20,
     onDamaged,
   });
+}
+
+/**
+ * Why the cache folder cannot hold the disk cache, the checkpoint of pipeline `name` and the timings, or null. Its
+ * trouble costs the cache, never the search: the caller warns and goes on without them.
+ */
+export function cacheFolderProblem(cacheDir: string, name: string): string | null {
+  const found =
+    outputProblem({ what: cacheDir, dir: cacheDir, names: ['fits', 'checkpoints', 'timings.json'] }) ??
+    outputProblem({ what: cacheDir, dir: join(cacheDir, 'fits'), names: [`${'0'.repeat(16)}.fit`] }) ??
+    outputProblem({
+      what: cacheDir,
+      dir: join(cacheDir, 'checkpoints'),
+      names: [`${name}.jsonl`],
+      longNameFix: "shorten the pipeline's name",
+    });
+  return found && found.problem;
 }
 
 /** results/<name>-grid, without doubling the suffix for pipelines already named …-grid. */
@@ -110,9 +137,24 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const cacheOn = options.cache !== false;
-  const cache = openFitCache({ ...options, cacheDir }, options.onCacheDamaged);
-  const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
+  const name = loaded.config.name;
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
+  if (!options.dryRun) {
+    checkOutputs([
+      reportOutputs(options.out, gridReportName(name)),
+      ...(options.saveModel === undefined
+        ? []
+        : [plannedFile('--save-model', options.saveModel || defaultModelPath(name), 'choose a shorter file name')]),
+    ]);
+  }
+  const cacheProblem = options.dryRun ? null : cacheFolderProblem(cacheDir, name);
+  if (cacheProblem) {
+    options.onCacheUnusable?.(
+      `cache folder ${cacheDir}: ${cacheProblem}; searching without the disk cache and checkpoint (--cache-dir names another folder)`,
+    );
+  }
+  const cache = openFitCache({ ...options, cacheDir, disk: !cacheProblem }, options.onCacheDamaged);
+  const checkpointPath = join(cacheDir, 'checkpoints', `${name}.jsonl`);
   let fitted: Pipeline | null = null;
   const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
@@ -123,7 +165,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     candidates,
     metric: options.metric ?? 'accuracy',
     cache,
-    timings: new TimingHistory(join(cacheDir, 'timings.json')),
+    timings: new TimingHistory(cacheProblem ? null : join(cacheDir, 'timings.json')),
     progress: options.progress,
     signal: options.signal,
     onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
@@ -152,20 +194,33 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       () =>
         runGrid({
           ...gridOptions,
-          checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')),
+          checkpoint: (id) =>
+            (checkpoint = new Checkpoint(
+              checkpointPath,
+              id,
+              // an unusable cache folder: an earlier checkpoint is still read, nothing is written
+              cacheProblem ? (options.resume ? 'read' : 'none') : options.resume ? 'resume' : 'fresh',
+              (reason) =>
+                options.onCacheUnusable?.(
+                  `checkpoint ${checkpointPath}: cannot write (${reason}); the search goes on without it`,
+                ),
+            )),
         }),
       candidates,
     );
   } catch (err) {
     if (err instanceof InterruptedError)
-      throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
+      throw new Interrupted(
+        err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0),
+        cacheProblem || (checkpoint as Checkpoint | null)?.trouble ? null : checkpointPath,
+      );
     throw err;
   }
   // a signal during the refit: the checkpoint is complete, so --resume only refits; nothing is written
   if (options.signal?.aborted) throw new Interrupted(result.plan.units, checkpointPath);
   const base = join(options.out, gridReportName(result.name));
   const files: { markdown: string; json: string; model?: string } = { markdown: `${base}.md`, json: `${base}.json` };
-  const model: Array<{ path: string; content: Uint8Array }> = [];
+  let model: { path: string; content: Uint8Array } | null = null;
   if (fitted) {
     files.model = options.saveModel || defaultModelPath(result.name);
     const info = modelInfo({
@@ -180,13 +235,13 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       cvAccuracy: result.metric === 'accuracy' ? result.best.mean : undefined,
       unfamiliar: await calibrateUnfamiliar(fitted, data.train.X),
     });
-    model.push({ path: files.model, content: encodeModel(fitted, result.best_steps, info) });
+    model = { path: files.model, content: encodeModel(fitted, result.best_steps, info) };
   }
   writeFilesAtomic([
-    ...model,
     { path: files.markdown, content: gridToMarkdown(result, options.command) },
     { path: files.json, content: stringifyJson(gridToJson(result)) },
   ]);
   (checkpoint as Checkpoint | null)?.discard();
+  if (model) saveModelAfterReports(model, [files.markdown, files.json]);
   return { kind: 'done', result, files };
 }

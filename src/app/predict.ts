@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
@@ -20,8 +20,9 @@ export type { Prediction, PredictResult };
 import { ModelError } from '../stages/snapshot.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { sampleGrid } from '../report/plots/galleries.js';
-import type { Prediction, PredictResult } from '../report/summaries.js';
-import { writeFilesAtomic } from '../report/write.js';
+import { unreadableLine, type Prediction, type PredictResult, type UnreadablePhoto } from '../report/summaries.js';
+import { checkOutputs, plannedFile, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
+import { withPositions } from './common.js';
 import { defaultModelPath } from './run.js';
 
 /** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
@@ -67,8 +68,10 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   )
     throw new UsageError(`--similar must be a whole number from 1 to 100, got ${options.similar}`);
   if (options.csv !== undefined && options.images.length > 0) throw new UsageError('give images or --csv, not both');
+  if (options.show) checkOutputs([plannedFile('--show', options.show)]);
   // the inputs first: a bad one is reported before a fit that may take minutes
   const rows: Array<Pick<PreparedImage, 'pixels' | 'inverted'> & { file: string }> = [];
+  const unreadable: UnreadablePhoto[] = [];
   let truth: Uint8Array | null = null;
   if (options.csv !== undefined) {
     if (existsSync(options.csv) && statSync(options.csv).isDirectory())
@@ -84,8 +87,24 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
       });
     }
   } else {
-    for (const file of imageFiles(options.images))
-      rows.push({ file, ...(await prepareImage(readImage(file), file, options.invert ?? 'auto')) });
+    // every photo is answered that can be: an unreadable one is listed with its error, not the end of the batch
+    const inputs = imageFiles(options.images);
+    for (const [index, input] of inputs.entries()) {
+      if ('error' in input) {
+        unreadable.push({ ...input, index });
+        continue;
+      }
+      try {
+        rows.push({
+          file: input.file,
+          ...(await prepareImage(readImage(input.file), input.file, options.invert ?? 'auto')),
+        });
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        unreadable.push({ file: input.file, error: withoutName(err.message, input.file), index });
+      }
+    }
+    if (rows.length === 0) throw new DataError(unreadableLine(unreadable, inputs.length));
   }
   const model = await obtainModel(options);
   const { info, path, origin, fitSeconds } = model;
@@ -140,6 +159,7 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
     origin,
     fitSeconds,
     predictions,
+    ...(unreadable.length > 0 ? { unreadable } : {}),
     ...(truth ? { accuracy: accuracy(truth, labels) } : {}),
   };
 }
@@ -155,24 +175,33 @@ function readImage(file: string): Uint8Array {
   }
 }
 
-/** The files named, with folders replaced by the images in them (sorted). */
-function imageFiles(paths: string[]): string[] {
+/** An error message without the file name it starts with ("a.png: truncated PNG …" → "truncated PNG …"). */
+function withoutName(message: string, file: string): string {
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
+/**
+ * The files named, with folders replaced by the images in them (sorted); a path that is missing, or a folder without
+ * images, is an entry with its error.
+ */
+function imageFiles(paths: string[]): Array<{ file: string } | { file: string; error: string }> {
   if (paths.length === 0) throw new UsageError('name at least one image file or folder to classify (or --csv FILE)');
-  const out: string[] = [];
+  const out: Array<{ file: string } | { file: string; error: string }> = [];
   for (const p of paths) {
-    if (!existsSync(p)) throw new DataError(`${p}: no such file or folder`);
-    if (statSync(p).isDirectory()) {
+    if (!existsSync(p)) {
+      out.push({ file: p, error: 'no such file or folder' });
+    } else if (statSync(p).isDirectory()) {
       const inside = readdirSync(p)
         .filter((f) => IMAGE_ENDINGS.has(extname(f).toLowerCase()))
         .sort()
-        .map((f) => join(p, f));
+        .map((f) => ({ file: join(p, f) }));
       if (inside.length === 0)
-        throw new DataError(`${p}: no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder`);
+        out.push({ file: p, error: 'no .png, .jpg, .jpeg, .webp, .gif or .bmp files in this folder' });
       out.push(...inside);
     } else if (extname(p).toLowerCase() === '.csv') {
       throw new UsageError(`${p} is a CSV file: classify its rows with --csv ${p}`);
     } else {
-      out.push(p);
+      out.push({ file: p });
     }
   }
   return out;
@@ -268,6 +297,16 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   const { config } = loaded;
   assertSavable(config.steps, options.model);
   const seed = config.evaluation.seed;
+  const path = defaultModelPath(config.name, options.modelsDir);
+  const modelOutput: PlannedOutput = {
+    what: `--models ${options.modelsDir ?? 'models'}`,
+    dir: dirname(path),
+    names: [basename(path)],
+    longNameFix: "shorten the pipeline's name",
+  };
+  // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
+  const saved = existsSync(path);
+  if (!saved) checkOutputs([modelOutput]);
   const data = loadData(config.data, {
     dataDir: options.data,
     verify: options.verify,
@@ -276,7 +315,6 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
     seed,
   });
   const key = fitKey(config.steps, data.info, seed);
-  const path = defaultModelPath(config.name, options.modelsDir);
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
   const searched = loaded.grid.length > 0;
   const accepted = new Set(
@@ -285,9 +323,9 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
       : [key],
   );
   try {
-    const saved = loadModel(path);
-    if (reusable(saved.info, accepted)) {
-      return { pipeline: saved.pipeline, info: saved.info, path, origin: 'loaded', fitSeconds: null };
+    const found = loadModel(path);
+    if (reusable(found.info, accepted)) {
+      return { pipeline: found.pipeline, info: found.info, path, origin: 'loaded', fitSeconds: null };
     }
   } catch (err) {
     if (!(err instanceof ModelError)) throw err; // none yet, or a damaged or older one: fitted below
@@ -297,14 +335,18 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
       `${options.model} has a grid: section; run \`pipeline grid ${options.model} --save-model\` first, then predict with that file (or with ${path})`,
     );
   }
+  if (saved) checkOutputs([modelOutput]);
   const progress = options.progress;
   progress?.begin(config.steps.length, `fitting ${config.name}`);
   const t0 = performance.now();
   let pipeline: Pipeline;
   try {
-    pipeline = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
-      onStep: (id) => progress?.advance(`fit ${id}`),
-    });
+    // a param that cannot fit the data is reported at its place in the file, exit 2, as `run` does
+    pipeline = await withPositions(loaded, () =>
+      Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
+        onStep: (id) => progress?.advance(`fit ${id}`),
+      }),
+    );
   } finally {
     progress?.end();
   }

@@ -11,8 +11,8 @@ import { calibrateUnfamiliar } from '../model/unfamiliar.js';
 import { runToJson, stringifyJson } from '../report/json.js';
 import { runToMarkdown } from '../report/markdown.js';
 import { runPictures } from '../report/pictures.js';
-import { writeFilesAtomic } from '../report/write.js';
-import { checkFolds, loadDataFor, withPositions } from './common.js';
+import { checkOutputs, plannedFile, writeFilesAtomic } from '../report/write.js';
+import { checkFolds, loadDataFor, reportOutputs, saveModelAfterReports, withPositions } from './common.js';
 
 export interface RunCommandOptions {
   file: string;
@@ -65,6 +65,13 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
   if (evaluation.folds === 0 && !evaluation.test) {
     throw new UsageError('nothing to do: cross-validation is off and evaluation.test is false');
   }
+  const name = loaded.config.name;
+  checkOutputs([
+    reportOutputs(options.out, name, options.pictures !== false),
+    ...(options.saveModel === undefined
+      ? []
+      : [plannedFile('--save-model', options.saveModel || defaultModelPath(name), 'choose a shorter file name')]),
+  ]);
   const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const outcome = await withPositions(loaded, () =>
@@ -88,7 +95,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     json: `${base}.json`,
     pictures: pictures.map((p) => join(options.out, pictureFile(p.file))),
   };
-  const model: Array<{ path: string; content: Uint8Array }> = [];
+  let model: { path: string; content: Uint8Array } | null = null;
   if (options.saveModel !== undefined) {
     files.model = options.saveModel || defaultModelPath(result.name);
     const info = modelInfo({
@@ -102,11 +109,11 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       cvAccuracy: result.cv?.mean_accuracy,
       unfamiliar: await calibrateUnfamiliar(outcome.fitted!, outcome.data.train.X),
     });
-    model.push({ path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) });
+    model = { path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) };
   }
-  // renamed in this order: the JSON last, so a run JSON on disk always has its report, pictures and model beside it
+  // renamed in this order: the JSON last, so a run JSON on disk always has its report and pictures beside it; the
+  // model after them, so a failed save cannot cost the reports
   writeFilesAtomic([
-    ...model,
     ...pictures.map((p, i) => ({ path: files.pictures[i], content: p.picture.png })),
     {
       path: files.markdown,
@@ -118,5 +125,6 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
     },
     { path: files.json, content: stringifyJson(runToJson(result)) },
   ]);
+  if (model) saveModelAfterReports(model, [files.markdown, files.json]);
   return { ...outcome, files };
 }

@@ -5,7 +5,7 @@ import { classCounts, classPixelStats } from '../metrics/pixels.js';
 import { classMeansPicture, samplesPicture, type ReportPicture } from '../report/pictures.js';
 import { fontsAvailable } from '../report/plots/figure.js';
 import { showMarkdown, type ShowClassRow, type ShowResult } from '../report/show.js';
-import { writeFilesAtomic } from '../report/write.js';
+import { checkOutputs, writeFilesAtomic } from '../report/write.js';
 
 export type { ShowClassRow, ShowResult };
 export { showMarkdown, showSummary } from '../report/show.js';
@@ -30,6 +30,7 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
   if (!Number.isInteger(perClass) || perClass < 1 || perClass > 30) {
     throw new UsageError(`--per-class must be a whole number from 1 to 30, got ${options.perClass}`);
   }
+  checkOutputs([{ what: `--out ${options.out}`, dir: options.out, names: ['data.md', 'data'] }]);
   const dataDir = resolveDataDir(options.data);
   const train = loadSplit(dataDir, 'train', options);
   const test = loadSplit(dataDir, 'test', options);

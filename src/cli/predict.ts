@@ -1,7 +1,15 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runPredict } from '../app/predict.js';
 import type { InvertMode } from '../data/image.js';
-import { modelLine, predictionCsv, predictionTable } from '../report/summaries.js';
+import { DataError } from '../data/errors.js';
+import {
+  inInputOrder,
+  modelLine,
+  predictionCsv,
+  predictionTable,
+  unreadableLine,
+  type PredictResult,
+} from '../report/summaries.js';
 import { fixed } from '../report/text.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
@@ -86,13 +94,9 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     });
     if (args.json) {
       const extra = result.accuracy === undefined ? {} : { accuracy: result.accuracy };
-      console.log(
-        JSON.stringify(
-          { model: result.model, pipeline: result.info.name, ...extra, predictions: result.predictions },
-          null,
-          2,
-        ),
-      );
+      const predictions = inInputOrder(result).map((p) => ('error' in p ? { file: p.file, error: p.error } : p));
+      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, ...extra, predictions }, null, 2));
+      failIfUnreadable(result);
       return;
     }
     if (args.csv !== undefined) {
@@ -110,5 +114,14 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     if (!args.quiet) console.log(modelLine(result));
     console.log(predictionTable(result));
     if (args.show && !args.quiet) console.log(`wrote ${args.show}`);
+    failIfUnreadable(result);
   },
 };
+
+/** Photos that could not be read make the command fail (exit 1, one line) once the others are answered. */
+function failIfUnreadable(result: PredictResult): void {
+  const unreadable = result.unreadable ?? [];
+  if (unreadable.length > 0) {
+    throw new DataError(unreadableLine(unreadable, result.predictions.length + unreadable.length));
+  }
+}

@@ -66,15 +66,15 @@ export function parseCsv(text: string, what: string): Dataset {
   return { X: matrix(n, PIXELS, X), y };
 }
 
-/** Reads a CSV file from disk. */
-export function readCsv(path: string): Dataset {
+/** Reads a CSV file from disk (`what` names it in errors). */
+export function readCsv(path: string, what = path): Dataset {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new DataError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new DataError(`${what}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
-  return parseCsv(text, path);
+  return parseCsv(text, what);
 }
 
 /** Writes a dataset in the same layout (tests, and converting IDX to CSV). */

@@ -57,3 +57,90 @@ function probeJpeg(b: Buffer): ImageHeader | null {
   }
   return null;
 }
+
+/**
+ * What is structurally wrong with a PNG or JPEG file, or null when nothing is (and for the other formats, left to the
+ * decoder, except a WebP cut short of its RIFF size). @napi-rs/canvas decodes a truncated file silently into a part
+ * grey picture, which a model then classifies with confidence: this check comes first. PNG: the signature, IHDR first,
+ * every chunk within the file with a good CRC, an IDAT, and IEND reached. JPEG: SOI, every segment within the file, an
+ * SOS, and an EOI marker after the scan.
+ */
+export function imageDamage(bytes: Uint8Array): string | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47) return pngDamage(b);
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xd8) return jpegDamage(b);
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
+    return b.readUInt32LE(4) + 8 > b.length ? 'truncated WebP (shorter than its RIFF header says)' : null;
+  }
+  return null;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+function pngDamage(b: Buffer): string | null {
+  if (!b.subarray(0, 8).equals(PNG_SIGNATURE)) return 'corrupt PNG (damaged signature)';
+  let at = 8;
+  let idat = false;
+  for (let first = true; ; first = false) {
+    if (at + 8 > b.length) return `truncated PNG (no IEND chunk${idat ? '' : ', no IDAT chunk'})`;
+    const length = b.readUInt32BE(at);
+    const type = b.toString('latin1', at + 4, at + 8);
+    if (first && (type !== 'IHDR' || length !== 13)) return 'corrupt PNG (the first chunk is not IHDR)';
+    if (!/^[A-Za-z]{4}$/.test(type)) return `corrupt PNG (no chunk at byte ${at})`;
+    if (at + 12 + length > b.length) {
+      return `truncated PNG (${type === 'IEND' ? 'the IEND chunk' : `no IEND chunk: the ${type} chunk at byte ${at}`} is cut short)`;
+    }
+    if (crc32(b, at + 4, at + 8 + length) !== b.readUInt32BE(at + 8 + length)) {
+      return `corrupt PNG (CRC mismatch in the ${type} chunk at byte ${at})`;
+    }
+    if (type === 'IDAT') idat = true;
+    if (type === 'IEND') return idat ? null : 'corrupt PNG (no IDAT chunk)';
+    at += 12 + length;
+  }
+}
+
+function jpegDamage(b: Buffer): string | null {
+  let at = 2;
+  let scan = false;
+  while (at + 1 < b.length) {
+    if (b[at] !== 0xff) return `corrupt JPEG (no marker at byte ${at})`;
+    const marker = b[at + 1];
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    if (marker === 0xd9) return scan ? null : 'corrupt JPEG (no SOS segment before EOI)';
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2; // markers without a length
+      continue;
+    }
+    if (at + 4 > b.length) break;
+    const length = b.readUInt16BE(at + 2);
+    if (length < 2) return `corrupt JPEG (segment length ${length} at byte ${at})`;
+    if (at + 2 + length > b.length) return `truncated JPEG (no EOI marker: the segment at byte ${at} is cut short)`;
+    at += 2 + length;
+    if (marker === 0xda) {
+      scan = true;
+      // entropy-coded data: runs to the next marker that is not a stuffed 0xFF00 or a restart marker
+      while (at + 1 < b.length && !(b[at] === 0xff && b[at + 1] !== 0 && (b[at + 1] < 0xd0 || b[at + 1] > 0xd7))) at++;
+    }
+  }
+  return 'truncated JPEG (no EOI marker)';
+}
+
+let CRC_TABLE: Int32Array | null = null;
+
+/** CRC-32 (ISO 3309, as PNG uses) of b[from, to). */
+function crc32(b: Buffer, from: number, to: number): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Int32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c;
+    }
+  }
+  let crc = -1;
+  for (let i = from; i < to; i++) crc = CRC_TABLE[(crc ^ b[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}

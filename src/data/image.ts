@@ -1,7 +1,7 @@
 import { createCanvas, loadImage, type Image } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
-import { probeImage } from './image-size.js';
+import { imageDamage, probeImage } from './image-size.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
 export type InvertMode = 'auto' | 'always' | 'never';
@@ -35,7 +35,8 @@ const TRIM = 0.05 * 255;
  * Zalando used to make the data set: greyscale (transparency over white); negated so the garment is light on black
  * (`auto`: when the pixels that stand out from the border are darker than it on average); trimmed to the garment (pixels within 5% of the
  * border's intensity are background); background to 0 and the brightest pixel to 255; the longest edge resized to 28
- * by area averaging; centred. Zalando also sharpened; that step is left out.
+ * by area averaging; centred. Zalando also sharpened; that step is left out. A truncated or corrupt PNG or JPEG is
+ * refused (imageDamage) rather than decoded into a part-grey picture.
  */
 export async function prepareImage(
   bytes: Uint8Array,
@@ -46,6 +47,8 @@ export async function prepareImage(
   // the size the header claims, refused before the decoder allocates it
   const header = probeImage(bytes);
   if (header) tooManyPixels(header.width, header.height, maxPixels, what);
+  const damage = imageDamage(bytes);
+  if (damage) throw new DataError(`${what}: ${damage}`);
   let image: Image;
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

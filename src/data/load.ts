@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { sha256Hex } from '../util/hash.js';
 import { stratifiedSubset } from './split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
+import { UsageError } from '../util/errors.js';
 import { readCsv } from './csv.js';
 import { DataError } from './errors.js';
 import type { Dataset } from './dataset.js';
@@ -63,17 +64,20 @@ export function loadData(section: DataSource, options: LoadOptions): LoadedData 
   const verify = options.verify ?? true;
   if (csv) {
     const trainPath = resolve(base, section.train!);
-    train = readCsv(trainPath);
-    if (train.y.length === 0) throw new DataError(`${trainPath}: no rows to learn from (only a header)`);
+    train = readRowsCsv(trainPath);
     checksums[trainPath] = sha256File(trainPath);
     if (options.withTest) {
       const testPath = resolve(base, section.test!);
-      test = readCsv(testPath);
-      if (test.y.length === 0) throw new DataError(`${testPath}: no rows to test on (only a header)`);
+      test = readRowsCsv(testPath);
       checksums[testPath] = sha256File(testPath);
     }
     location = trainPath;
   } else {
+    if (options.dataDir && statSync(options.dataDir, { throwIfNoEntry: false })?.isFile()) {
+      throw new UsageError(
+        `--data ${options.dataDir}: a file; --data takes a folder of the four Fashion-MNIST IDX files (name CSV files in the pipeline file: data: { format: csv, train: …, test: … })`,
+      );
+    }
     const dir = options.dataDir ? resolve(options.dataDir) : section.dir ? resolve(base, section.dir) : resolveDataDir();
     const tr = loadSplit(dir, 'train', { verify });
     train = tr;
@@ -105,6 +109,13 @@ export function loadData(section: DataSource, options: LoadOptions): LoadedData 
       test_rows_available: testAvailable,
     },
   };
+}
+
+/** A training or test CSV: a file with a header and no rows is an error naming it, not an empty data set. */
+function readRowsCsv(path: string): Dataset {
+  const data = readCsv(path, displayPath(path));
+  if (data.y.length === 0) throw new DataError(`${displayPath(path)}: no data rows (header only)`);
+  return data;
 }
 
 function subset(data: Dataset, size: number, seed: number): Dataset {

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { digest } from '../util/hash.js';
 
@@ -35,12 +35,14 @@ export class TimingHistory {
 
   save(): void {
     if (!this.path) return;
+    const tmp = `${this.path}.tmp-${process.pid}`;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(`${this.path}.tmp-${process.pid}`, JSON.stringify(this.entries));
-      renameSync(`${this.path}.tmp-${process.pid}`, this.path);
+      writeFileSync(tmp, JSON.stringify(this.entries));
+      renameSync(tmp, this.path);
     } catch {
-      // estimates are a convenience; never fail a search over them
+      // estimates are a convenience; never fail a search over them (nor leave a half-written file behind)
+      rmSync(tmp, { force: true });
     }
   }
 }

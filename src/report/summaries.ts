@@ -31,6 +31,15 @@ export interface Prediction {
   similar?: SimilarItem[];
 }
 
+/** A named photo (or folder) that could not be read, and why; the others are still classified. */
+export interface UnreadablePhoto {
+  file: string;
+  /** Why, without the file's name: "truncated PNG (no IEND chunk)". */
+  error: string;
+  /** Its position among the photos named (folders expanded), for listing it in place. */
+  index: number;
+}
+
 /** A catalogue image near a photo in the model's feature space. */
 export interface SimilarItem {
   /** Row of the catalogue (training set index, or position in the folder's sorted list). */
@@ -50,7 +59,10 @@ export interface PredictResult {
   /** How the model was obtained: loaded from its file, or fitted now (from a pipeline file) and saved. */
   origin: 'loaded' | 'fitted';
   fitSeconds: number | null;
+  /** The photos read and classified, in the order named. */
   predictions: Prediction[];
+  /** The photos that could not be read (predict answers the others, and exits 1). */
+  unreadable?: UnreadablePhoto[];
   /** CSV input: accuracy against the file's label column. */
   accuracy?: number;
 }
@@ -95,7 +107,25 @@ export function modelLine(result: Pick<PredictResult, 'model' | 'info' | 'origin
   return `${result.info.name}: ${how}`;
 }
 
-/** The terminal table (markdown, so it can be pasted into a report). */
+/** Predictions and unreadable photos in the order the photos were named. */
+export function inInputOrder(result: PredictResult): Array<Prediction | UnreadablePhoto> {
+  const out: Array<Prediction | UnreadablePhoto> = [...result.predictions];
+  for (const u of [...(result.unreadable ?? [])].sort((a, b) => a.index - b.index)) out.splice(u.index, 0, u);
+  return out;
+}
+
+/**
+ * The one line for photos that could not be read: the error itself for a single photo, else "2 of 7 photos could not
+ * be read: a.png (…), b.jpg (…)" (the first five named).
+ */
+export function unreadableLine(unreadable: readonly UnreadablePhoto[], total: number): string {
+  if (total === 1 && unreadable.length === 1) return `${unreadable[0].file}: ${unreadable[0].error}`;
+  const shown = unreadable.slice(0, 5).map((u) => `${u.file} (${u.error})`);
+  const more = unreadable.length > 5 ? ` and ${unreadable.length - 5} more` : '';
+  return `${unreadable.length} of ${total} photos could not be read: ${shown.join(', ')}${more}`;
+}
+
+/** The terminal table (markdown, so it can be pasted into a report); an unreadable photo is a row with its error. */
 export function predictionTable(result: PredictResult): string {
   const withTop = result.predictions.some((p) => p.top.length > 1);
   const withFlag = result.predictions.some((p) => p.unfamiliar !== null);
@@ -108,7 +138,23 @@ export function predictionTable(result: PredictResult): string {
     ...(withFlag ? ['unfamiliar'] : []),
     ...(withSimilar ? ['similar (class, distance)'] : []),
   ];
-  const rows = result.predictions.map((p) => [
+  const rows = inInputOrder(result).map((p) =>
+    'error' in p
+      ? [p.file, `unreadable: ${p.error}`, '—', ...header.slice(3).map(() => '')]
+      : predictionRow(p, withTop, withFlag, withSimilar),
+  );
+  return markdownTable(header, rows, [
+    'l',
+    'l',
+    'r',
+    ...(withTop ? ['l' as const] : []),
+    ...(withFlag ? ['l' as const] : []),
+    ...(withSimilar ? ['l' as const] : []),
+  ]);
+}
+
+function predictionRow(p: Prediction, withTop: boolean, withFlag: boolean, withSimilar: boolean): string[] {
+  return [
     p.file + (p.inverted ? ' (negated)' : ''),
     p.class,
     p.confidence === null ? '—' : fixed(p.confidence, 2),
@@ -123,15 +169,7 @@ export function predictionTable(result: PredictResult): string {
       : []),
     ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : 'no'] : []),
     ...(withSimilar ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')] : []),
-  ]);
-  return markdownTable(header, rows, [
-    'l',
-    'l',
-    'r',
-    ...(withTop ? ['l' as const] : []),
-    ...(withFlag ? ['l' as const] : []),
-    ...(withSimilar ? ['l' as const] : []),
-  ]);
+  ];
 }
 
 /** A finished search, a few lines. */

@@ -233,5 +233,5 @@ test('CSV: millions of short lines fail on the first one without allocating a ro
 });
 
 test('CSV: a training file with only its header has no rows to learn from', (t) => {
-  csvRefuses(t, `${goodCsv()[0]}\n`, [/train\.csv: no rows/]);
+  csvRefuses(t, `${goodCsv()[0]}\n`, [/train\.csv: no data rows \(header only\)/]);
 });
