@@ -58,6 +58,11 @@ interface Fitted {
   brute: BruteIndex | null;
   /** kd_tree: the tree (its own copy of the rows). */
   tree: KdTree | null;
+  /**
+   * The training rows (a private copy) until the first search builds the index from them: candidates of a grid whose
+   * predictions come from a shared search (predictSharing) never build one.
+   */
+  pending: Matrix | null;
   labels: Uint8Array;
   mljs: MlKnnModel | null;
 }
@@ -90,6 +95,7 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       nClasses: labelCount(labels),
       brute: null,
       tree: null,
+      pending: null,
       labels,
       mljs: null,
     };
@@ -99,20 +105,26 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
       if (metric === 'manhattan') options.distance = manhattan;
       fitted.mljs = new MlKnn(toNested(X), Array.from(labels), options);
     } else {
-      this.#index(fitted, X);
+      fitted.pending = matrix(X.rows, X.cols, X.data.slice());
     }
     this.state = fitted;
     return this;
   }
 
-  #index(fitted: Fitted, X: Matrix): void {
-    if (this.params.algorithm === 'brute') fitted.brute = buildBruteIndex(X, this.params.metric);
-    else fitted.tree = buildKdTree(X);
+  /** The search index, built from the pending rows on first use. */
+  #index(fitted: Fitted): BruteIndex | KdTree {
+    if (fitted.pending) {
+      if (this.params.algorithm === 'brute') fitted.brute = buildBruteIndex(fitted.pending, this.params.metric);
+      else fitted.tree = buildKdTree(fitted.pending);
+      fitted.pending = null;
+    }
+    return (fitted.brute ?? fitted.tree)!;
   }
 
   /** The training rows in their original order (read back from the index). */
   #trainingRows(f: Fitted): Matrix {
     const d = f.features;
+    if (f.pending) return matrix(f.pending.rows, d, f.pending.data.slice());
     if (f.brute) return matrix(f.brute.rows, d, f.brute.train.slice());
     const tree = f.tree!;
     const X = matrix(tree.rowIndex.length, d);
@@ -142,9 +154,15 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     if (this.params.k > labels.length)
       throw new ModelError(`model file: k = ${this.params.k} but only ${labels.length} training rows`);
     if (labels.some((l) => l >= nClasses)) throw new ModelError('model file: a label is outside the classes');
-    const fitted: Fitted = { features, nClasses, brute: null, tree: null, labels, mljs: null };
-    this.#index(fitted, matrix(labels.length, features, rows));
-    return fitted;
+    return {
+      features,
+      nClasses,
+      brute: null,
+      tree: null,
+      pending: matrix(labels.length, features, rows),
+      labels,
+      mljs: null,
+    };
   }
 
   /** The k nearest training rows of each row of X (ties: lower training index first). */
@@ -163,6 +181,7 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const distance = new Float64Array(X.rows * k);
     // k-d tree: queries searched in the order of the leaves they fall in, so neighbouring searches walk the same
     // nodes and rows while they are in cache (about a quarter less time); each query's answer does not depend on order
+    this.#index(f);
     const order = f.tree ? leafOrder(f.tree, X) : null;
     const rows = order ? takeRows(X, order) : X;
     const source = workerCount() > 1 ? sharedFloat32(rows.data) : rows.data;
