@@ -283,6 +283,15 @@ for (const spec of registry.values()) {
           checkProbabilities(t, probs!, out as Uint8Array, 'predictProba');
         });
       }
+
+      if ((spec.create(params) as Estimator).predictWithProba) {
+        test(`${name}: predictWithProba gives predict's labels and predictProba's probabilities`, async (t) => {
+          const { stage, out, probs } = await fitted(spec, params);
+          const both = await (stage as Estimator).predictWithProba!(queries.X);
+          t.deepEqual(Array.from(both.labels), Array.from(out as Uint8Array));
+          t.deepEqual(Array.from(both.proba.data), Array.from(probs!.data));
+        });
+      }
     }
 
     test(`${name}: one feature: fits and gives consistent output, or refuses the params with ParamRangeError`, async (t) => {

@@ -257,8 +257,7 @@ export async function classifyPixels(
   images.forEach((pixels, i) => X.data.set(pixels, i * PIXELS));
   const { pipeline } = model;
   const features = await pipeline.transform(X);
-  const labels = await pipeline.estimator.predict(features);
-  const proba = pipeline.estimator.predictProba ? await pipeline.estimator.predictProba(features) : null;
+  const { labels, proba } = await pipeline.labelsAndProba(features);
   const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X);
   const classified = images.map((_, i): Classified => {
     const label = labels[i];

@@ -234,10 +234,29 @@ export class Pipeline {
    * (probabilities are not timed: they are for the report's pictures, not part of predicting).
    */
   async predictWithProba(X: Matrix, options: CallOptions = {}): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
-    const features = await this.transform(X, options);
-    const labels = await this.estimate(features, options);
-    const proba = this.estimator.predictProba ? await this.estimator.predictProba(features) : null;
-    return { labels, proba };
+    return this.labelsAndProba(await this.transform(X, options), options);
+  }
+
+  /**
+   * The estimator's labels and probabilities (null when it gives none) on transformed features, from one pass when
+   * the estimator offers it (the pass is timed as predict).
+   */
+  async labelsAndProba(
+    features: Matrix,
+    options: CallOptions = {},
+  ): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
+    const { timings, onStep } = options;
+    const estimator = this.estimator;
+    if (!estimator.predictWithProba) {
+      const labels = await this.estimate(features, options);
+      return { labels, proba: estimator.predictProba ? await estimator.predictProba(features) : null };
+    }
+    const last = this.steps[this.steps.length - 1];
+    const t0 = performance.now();
+    const out = await estimator.predictWithProba(features);
+    timings?.add(last.id, 'predict_ms', performance.now() - t0);
+    onStep?.(last.id, 'predict_ms');
+    return out;
   }
 
   /** The estimator's predict on transformed features, timed. */

@@ -189,14 +189,26 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     return { engine: 'mljs', forest };
   }
 
+  /** predict and predictProba from one pass over the trees (a service asks for both). */
+  async predictWithProba(X: Matrix): Promise<{ labels: Uint8Array; proba: Matrix }> {
+    const fitted = this.#check(X);
+    const { classes, model } = fitted;
+    if (model.engine === 'mljs') return { labels: await this.predict(X), proba: await this.predictProba(X) };
+    const sums = accumulateLeaves(model.trees, X.data, X.cols, classes, 0, X.rows);
+    return { labels: argmaxRows(sums, X.rows, classes), proba: averaged(sums, X.rows, classes, model.trees.length) };
+  }
+
   async predictProba(X: Matrix): Promise<Matrix> {
     const fitted = this.#check(X);
     const { classes, model } = fitted;
     const out = new Float32Array(X.rows * classes);
     if (model.engine === 'native') {
-      const sums = accumulateLeaves(model.trees, X.data, X.cols, classes, 0, X.rows);
-      const inv = 1 / model.trees.length;
-      for (let i = 0; i < sums.length; i++) out[i] = sums[i] * inv;
+      return averaged(
+        accumulateLeaves(model.trees, X.data, X.cols, classes, 0, X.rows),
+        X.rows,
+        classes,
+        model.trees.length,
+      );
     } else {
       // Share of the trees voting for each label.
       const votes = model.forest.predictionValues(toNested(X));
@@ -215,16 +227,7 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     const fitted = this.#check(X);
     const { classes, model } = fitted;
     if (model.engine === 'mljs') return Uint8Array.from(model.forest.predict(toNested(X)));
-    // Soft voting: argmax of the summed leaf class fractions (first label on ties, as numpy's argmax).
-    const sums = accumulateLeaves(model.trees, X.data, X.cols, classes, 0, X.rows);
-    const out = new Uint8Array(X.rows);
-    for (let i = 0; i < X.rows; i++) {
-      const off = i * classes;
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (sums[off + c] > sums[off + best]) best = c;
-      out[i] = best;
-    }
-    return out;
+    return argmaxRows(accumulateLeaves(model.trees, X.data, X.cols, classes, 0, X.rows), X.rows, classes);
   }
 
   #check(X: Matrix): Fitted {
@@ -281,6 +284,26 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     if (trees.length === 0) throw new ModelError('model file: a forest without trees');
     return { features, classes, model: { engine: 'native', trees } };
   }
+}
+
+/** Soft voting: argmax of the summed leaf class fractions (first label on ties, as numpy's argmax). */
+function argmaxRows(sums: Float64Array, rows: number, classes: number): Uint8Array {
+  const out = new Uint8Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const off = i * classes;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (sums[off + c] > sums[off + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** The summed leaf fractions over the trees, as probabilities. */
+function averaged(sums: Float64Array, rows: number, classes: number, trees: number): Matrix {
+  const out = new Float32Array(rows * classes);
+  const inv = 1 / trees;
+  for (let i = 0; i < sums.length; i++) out[i] = sums[i] * inv;
+  return matrix(rows, classes, out);
 }
 
 export const randomForestSpec: StageSpec<RandomForestParams> = {

@@ -49,6 +49,8 @@ export interface Estimator<P = unknown> extends StageBase<P> {
    * Optional: estimators that cannot give probabilities leave it out.
    */
   predictProba?(X: Matrix): Promise<Matrix>;
+  /** predict's labels and predictProba's probabilities from one pass, for estimators where both come from it. */
+  predictWithProba?(X: Matrix): Promise<{ labels: Uint8Array; proba: Matrix }>;
   /**
    * predict, reusing work remembered from an estimator of the same stage whose params differ only in params that do
    * not change that work (StageSpec.sharedWork): `work` is what such a call returned before on the same rows (null
