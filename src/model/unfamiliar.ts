@@ -67,46 +67,72 @@ function makeScorer(pipeline: Pipeline): Scorer {
   if (at < 0 || at === pipeline.steps.length - 1) return null;
   const pca = pipeline.steps[at].stage as Pca;
   const before = pipeline.steps.slice(0, at).map((s) => s.stage as Transformer);
-  const { rows: k, cols: d, data } = pca.components;
-  return { step: pipeline.steps[at].id, score: reconstruction(before, pca.mean, Float64Array.from(data), k, d) };
+  // the stage's own projection (SIMD, on the worker pool), whitening undone
+  const sd = pca.params.whiten ? Array.from(pca.explainedVariance, Math.sqrt) : null;
+  const kept = async (input: Matrix): Promise<Float64Array> => {
+    const out = await pca.transform(input);
+    const k = out.cols;
+    const energy = new Float64Array(input.rows);
+    for (let r = 0; r < input.rows; r++) {
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        const v = out.data[r * k + c] * (sd ? sd[c] : 1);
+        sum += v * v;
+      }
+      energy[r] = sum;
+    }
+    return energy;
+  };
+  return { step: pipeline.steps[at].id, score: reconstruction(before, pca.mean, kept) };
+}
+
+/** What orthonormal components (k × d, row-major) keep of each centred row: the squared norm of its projection. */
+function keptByComponents(mean: Float64Array, weights: Float64Array, k: number) {
+  const d = mean.length;
+  return async (input: Matrix): Promise<Float64Array> => {
+    const kept = new Float64Array(input.rows);
+    const centred = new Float64Array(d);
+    for (let r = 0; r < input.rows; r++) {
+      for (let f = 0; f < d; f++) centred[f] = input.data[r * d + f] - mean[f];
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        let dot = 0;
+        const w = c * d;
+        for (let f = 0; f < d; f++) dot += weights[w + f] * centred[f];
+        sum += dot * dot;
+      }
+      kept[r] = sum;
+    }
+    return kept;
+  };
 }
 
 /**
- * Reconstruction errors of rows after `before`, under orthonormal components (k × d, row-major) around `mean`: the
- * squared norm of the centred row minus what the projection keeps.
+ * Reconstruction errors of rows after `before`: the squared norm of the row centred on `mean` minus what the
+ * components keep of it (components are orthonormal), absolute (per feature) and relative to the row's energy.
  */
 function reconstruction(
   before: Transformer[],
   mean: Float64Array,
-  weights: Float64Array,
-  k: number,
-  d: number,
+  keptOf: (input: Matrix) => Promise<Float64Array>,
 ): FamiliarityScorer {
+  const d = mean.length;
   return async (X) => {
     let input = X;
     for (const stage of before) input = await stage.transform(input);
+    const kept = await keptOf(input);
     const absolute = new Float64Array(input.rows);
     const relative = new Float64Array(input.rows);
-    const centred = new Float64Array(d);
     for (let r = 0; r < input.rows; r++) {
       let total = 0;
       let energy = 0;
       for (let f = 0; f < d; f++) {
         const x = input.data[r * d + f];
         const v = x - mean[f];
-        centred[f] = v;
         total += v * v;
         energy += x * x;
       }
-      let kept = 0;
-      for (let c = 0; c < k; c++) {
-        let dot = 0;
-        const w = c * d;
-        for (let f = 0; f < d; f++) dot += weights[w + f] * centred[f];
-        kept += dot * dot;
-      }
-      // components are orthonormal: what the projection leaves out is the total minus what it keeps
-      const error = Math.max(0, total - kept);
+      const error = Math.max(0, total - kept[r]);
       absolute[r] = error / d;
       relative[r] = energy > 0 ? error / energy : 0;
     }
@@ -145,7 +171,8 @@ function scorerFor(pipeline: Pipeline, calibration: UnfamiliarCalibration): Fami
 
 function pixelScorer(p: NonNullable<UnfamiliarCalibration['pixels']>): FamiliarityScorer {
   const d = Buffer.from(p.mean, 'base64').length / 4;
-  return reconstruction([], base64ToF64(p.mean, d), base64ToF64(p.weights, p.components * d), p.components, d);
+  const mean = base64ToF64(p.mean, d);
+  return reconstruction([], mean, keptByComponents(mean, base64ToF64(p.weights, p.components * d), p.components));
 }
 
 /** The value below which `percentile` % of the scores lie (nearest rank). */
