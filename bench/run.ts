@@ -199,8 +199,16 @@ function timeGrid(file: string, extra: string[]): { seconds: number; lines: stri
 function benchGrid(file: string): void {
   const cacheDir = mkdtempSync(join(tmpdir(), 'bench-grid-cache-'));
   const started = new Date();
+  // against scikit-learn the --no-cache run (the slowest, and not what is compared) is left out
   const runs: Array<[string, string[]]> = [
-    ['--no-cache (every candidate refits its transformers)', ['--no-cache', '--cache-dir', cacheDir]],
+    ...(vsSklearn
+      ? []
+      : [
+          ['--no-cache (every candidate refits its transformers)', ['--no-cache', '--cache-dir', cacheDir]] as [
+            string,
+            string[],
+          ],
+        ]),
     ['cache on, empty (prefixes and k-NN searches shared within the run)', ['--cache-dir', cacheDir]],
     ['cache on, filled by the previous run', ['--cache-dir', cacheDir]],
   ];
@@ -211,7 +219,7 @@ function benchGrid(file: string): void {
     process.stderr.write(`bench: grid ${label} …\n`);
     const { seconds, lines } = timeGrid(file, extra);
     if (cold === 0) cold = seconds;
-    else if (empty === 0) empty = seconds;
+    if (empty === 0 && extra[0] !== '--no-cache') empty = seconds;
     const best = /best (.*): CV/.exec(lines)?.[1] ?? '';
     rows.push(`| ${label} | ${seconds.toFixed(1)} | ${(cold / seconds).toFixed(2)}× | \`${best}\` |`);
     process.stderr.write(`bench: ${seconds.toFixed(1)} s\n`);
@@ -230,7 +238,7 @@ function benchGrid(file: string): void {
     `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model.trim()} (${cpus().length} cores), Node ${process.version}, ${workerCount()} workers.`,
     `Command: \`npm run bench -- ${args.join(' ')}\` (wall time of the whole \`pipeline grid\` process, including the refit and test of the best).`,
     '',
-    '| run | seconds | speed-up vs --no-cache | best candidate |',
+    `| run | seconds | speed-up vs ${vsSklearn ? 'the first run' : '--no-cache'} | best candidate |`,
     '|---|---:|---:|---|',
     ...rows,
   ].join('\n');
