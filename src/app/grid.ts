@@ -104,6 +104,11 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   if (loaded.config.evaluation.folds < 2) {
     throw new UsageError('grid search needs cross-validation: set evaluation.folds (or --folds) to 2 or more');
   }
+  if (candidates.length === 0 && loaded.grid.length > 0)
+    throw loaded.source.error(
+      ['grid'],
+      'grid: has no keys; write `step.param: [values]` entries, e.g. knn.k: [1, 3, 5]',
+    );
   if (candidates.length === 0)
     throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
