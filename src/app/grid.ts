@@ -1,8 +1,9 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { applyParamOptions, expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
-import { Checkpoint } from '../evaluate/checkpoint.js';
+import { assertCheckpointExists, Checkpoint } from '../evaluate/checkpoint.js';
 import { FitCache } from '../evaluate/fit-cache.js';
 import {
   describe as describeParams,
@@ -47,6 +48,8 @@ export interface GridCommandOptions {
   saveModel?: string;
   /** Told when a damaged disk-cache entry is discarded (it is recomputed). */
   onCacheDamaged?: (file: string) => void;
+  /** Told of trouble that costs the cache or the checkpoint, never the search (one line each). */
+  onWarning?: (message: string) => void;
   /**
    * Runs the (candidate, fold) units elsewhere (`--queue`: src/queue's coordinator), given what a worker needs to load
    * the same training rows; default: this process. Ranking, checkpoint, refit and test stay here either way.
@@ -68,18 +71,31 @@ export function defaultCacheDir(): string {
  * 1.5 GB in memory, entries over 64 MB (784-column outputs) in memory only; `cache: false` turns it off.
  */
 export function openFitCache(
-  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number },
+  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number; disk?: boolean },
   onDamaged?: (file: string) => void,
+  onTrouble?: (message: string) => void,
 ): FitCache {
   const on = options.cache !== false;
   return new FitCache({
     enabled: on,
-    dir: on ? join(options.cacheDir, 'fits') : null,
+    dir: on && options.disk !== false ? join(options.cacheDir, 'fits') : null,
     maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
     maxMemoryBytes: 1536 * 2 ** 20,
     maxEntryBytes: 64 * 2 ** 20,
     onDamaged,
+    onTrouble,
   });
+}
+
+/** Why a folder cannot be made or written (its error code), or null when it can. */
+function unusableFolder(dir: string): string | null {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
 }
 
 /** results/<name>-grid, without doubling the suffix for pipelines already named …-grid. */
@@ -111,10 +127,25 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     );
   if (candidates.length === 0)
     throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
+  if (options.dryRun && options.saveModel !== undefined) {
+    throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');
+  }
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const cacheOn = options.cache !== false;
-  const cache = openFitCache({ ...options, cacheDir }, options.onCacheDamaged);
   const checkpointPath = join(cacheDir, 'checkpoints', `${loaded.config.name}.jsonl`);
+  if (options.resume) assertCheckpointExists(checkpointPath); // before any folder is made or data read
+  const cacheOn = options.cache !== false;
+  // a cache folder that cannot be made (a file in its place, a read-only disk) costs the cache and the checkpoint, said
+  // once, never the search
+  const folderTrouble = unusableFolder(cacheDir);
+  if (folderTrouble) {
+    options.onWarning?.(
+      `the cache folder ${cacheDir} cannot be used (${folderTrouble}): no fit cache on disk and no checkpoint (an interrupted search will start again)`,
+    );
+  }
+  const cache = openFitCache({ ...options, cacheDir, disk: !folderTrouble }, options.onCacheDamaged, options.onWarning);
+  const checkpointOptions = { source: resolve(options.file), onWarning: options.onWarning };
+  const checkpointMode = (resume: 'resume' | 'read', otherwise: 'fresh' | 'none') =>
+    options.resume ? (folderTrouble ? 'read' : resume) : folderTrouble ? 'none' : otherwise;
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   let fitted: Pipeline | null = null;
   const data = loadDataFor(loaded, options.data);
@@ -132,14 +163,11 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
     executor: options.dryRun ? undefined : options.executor?.(trainingDataSpec(loaded, data)),
   };
-  if (options.dryRun && options.saveModel !== undefined) {
-    throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');
-  }
   if (options.dryRun) {
     // A dry run only reads the checkpoint; it never starts or truncates one.
     const plan = planGrid({
       ...gridOptions,
-      checkpoint: (id) => new Checkpoint(checkpointPath, id, options.resume ? 'read' : 'none'),
+      checkpoint: (id) => new Checkpoint(checkpointPath, id, checkpointMode('read', 'none'), checkpointOptions),
     });
     return {
       kind: 'plan',
@@ -155,13 +183,17 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       () =>
         runGrid({
           ...gridOptions,
-          checkpoint: (id) => (checkpoint = new Checkpoint(checkpointPath, id, options.resume ? 'resume' : 'fresh')),
+          checkpoint: (id) =>
+            (checkpoint = new Checkpoint(checkpointPath, id, checkpointMode('resume', 'fresh'), checkpointOptions)),
         }),
       candidates,
     );
   } catch (err) {
-    if (err instanceof InterruptedError)
-      throw new Interrupted(err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0), checkpointPath);
+    if (err instanceof InterruptedError) {
+      const kept = checkpoint as Checkpoint | null;
+      const written = !folderTrouble && kept?.usable !== false;
+      throw new Interrupted(err.finished + (kept?.resumed ?? 0), written ? checkpointPath : null);
+    }
     throw err;
   }
   const base = join(options.out, gridReportName(result.name));

@@ -108,6 +108,7 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
           : undefined,
         onCacheDamaged: (file) =>
           process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
+        onWarning: (message) => process.stderr.write(`pipeline: warning: ${message}\n`),
       });
     } catch (err) {
       if (err instanceof Interrupted && err.checkpoint) {
