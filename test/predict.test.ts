@@ -186,7 +186,7 @@ test('model files: damaged arrays or header, a wrong magic, a newer format, bad 
   damaged[damaged.length - 3] ^= 0xff;
   t.throws(() => decodeModel(damaged, 'm.model'), {
     instanceOf: ModelError,
-    message: 'm.model: damaged (its SHA-256 does not match its content)',
+    message: 'm.model: damaged or truncated (its SHA-256 does not match its content)',
   });
   const paramChanged = withHeader(bytes, (h) => (h.steps[1].params.trees = 2), true);
   t.throws(() => decodeModel(paramChanged, 'm.model'), { instanceOf: ModelError, message: /m\.model: damaged/ });

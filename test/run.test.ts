@@ -149,7 +149,7 @@ test('CLI: --help lists the command and an example; unknown options are usage er
   t.regex(help.stdout, /--no-cv/);
   const bad = spawnSync(process.execPath, [BIN, 'run', 'x.yaml', '--bogus'], { encoding: 'utf8' });
   t.is(bad.status, 2);
-  t.regex(bad.stderr, /Unknown argument: bogus/);
+  t.regex(bad.stderr, /unknown option --bogus/);
   const none = spawnSync(process.execPath, [BIN], { encoding: 'utf8' });
   t.is(none.status, 2);
 });

@@ -108,11 +108,11 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       );
     }
   } else {
-    // Two named files must both be runs; in a longer list (a shell glob) other JSON is skipped as in a folder scan.
+    // One or two named files must be runs; in a longer list (a shell glob) other JSON is skipped as in a folder scan.
     for (const f of named) {
       const r = readRunFile(f);
       if ('record' in r) runs.push(r);
-      else if (named.length === 2 || r.reason === 'no such file') throw new UsageError(`${f}: ${r.reason}`);
+      else if (named.length <= 2 || r.reason === 'no such file') throw new UsageError(`${f}: ${r.reason}`);
       else skipped.push({ file: f, reason: r.reason });
     }
     if (runs.length === 0) throw new UsageError(`none of the named files is a run file (format ${RUN_FORMAT})`);

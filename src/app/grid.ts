@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { applyParamOptions, expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
-import { Checkpoint } from '../evaluate/checkpoint.js';
+import { assertCheckpointExists, Checkpoint } from '../evaluate/checkpoint.js';
 import { FitCache } from '../evaluate/fit-cache.js';
 import {
   describe as describeParams,
@@ -55,10 +55,10 @@ export interface GridCommandOptions {
   command?: string;
   /** Also write the best candidate fitted on all training rows to this model file ('' = models/<name>.model). */
   saveModel?: string;
-  /** Told when the cache folder cannot be used: the search goes on without the disk cache and checkpoint. */
-  onCacheUnusable?: (message: string) => void;
   /** Told when a damaged disk-cache entry is discarded (it is recomputed). */
   onCacheDamaged?: (file: string) => void;
+  /** Told of trouble that costs the cache or the checkpoint, never the search (one line each). */
+  onWarning?: (message: string) => void;
   /**
    * Runs the (candidate, fold) units elsewhere (`--queue`: src/queue's coordinator), given what a worker needs to load
    * the same training rows; default: this process. Ranking, checkpoint, refit and test stay here either way.
@@ -82,6 +82,7 @@ export function defaultCacheDir(): string {
 export function openFitCache(
   options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number; disk?: boolean },
   onDamaged?: (file: string) => void,
+  onTrouble?: (message: string) => void,
 ): FitCache {
   const on = options.cache !== false;
   return new FitCache({
@@ -91,6 +92,7 @@ export function openFitCache(
     maxMemoryBytes: 1536 * 2 ** 20,
     maxEntryBytes: 64 * 2 ** 20,
     onDamaged,
+    onTrouble,
   });
 }
 
@@ -133,11 +135,21 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   if (loaded.config.evaluation.folds < 2) {
     throw new UsageError('grid search needs cross-validation: set evaluation.folds (or --folds) to 2 or more');
   }
+  if (candidates.length === 0 && loaded.grid.length > 0)
+    throw loaded.source.error(
+      ['grid'],
+      'grid: has no keys; write `step.param: [values]` entries, e.g. knn.k: [1, 3, 5]',
+    );
   if (candidates.length === 0)
     throw new UsageError('the grid is empty: add a grid: section to the file or --param stage.param=a,b');
+  if (options.dryRun && options.saveModel !== undefined) {
+    throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');
+  }
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const cacheOn = options.cache !== false;
   const name = loaded.config.name;
+  const checkpointPath = join(cacheDir, 'checkpoints', `${name}.jsonl`);
+  if (options.resume) assertCheckpointExists(checkpointPath); // before any folder is made or data read
   if (options.saveModel !== undefined) for (const c of candidates) assertSavable(c.steps, '--save-model');
   if (!options.dryRun) {
     checkOutputs([
@@ -149,12 +161,15 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   }
   const cacheProblem = options.dryRun ? null : cacheFolderProblem(cacheDir, name);
   if (cacheProblem) {
-    options.onCacheUnusable?.(
-      `cache folder ${cacheDir}: ${cacheProblem}; searching without the disk cache and checkpoint (--cache-dir names another folder)`,
+    options.onWarning?.(
+      `cache folder ${cacheDir}: ${cacheProblem}; searching without the disk cache and checkpoint (an interrupted search will start again; --cache-dir names another folder)`,
     );
   }
-  const cache = openFitCache({ ...options, cacheDir, disk: !cacheProblem }, options.onCacheDamaged);
-  const checkpointPath = join(cacheDir, 'checkpoints', `${name}.jsonl`);
+  const cache = openFitCache({ ...options, cacheDir, disk: !cacheProblem }, options.onCacheDamaged, options.onWarning);
+  const checkpointOptions = { source: resolve(options.file), onWarning: options.onWarning };
+  // an unusable cache folder: an earlier checkpoint is still read, nothing is written
+  const checkpointMode = (resume: 'resume' | 'read', otherwise: 'fresh' | 'none') =>
+    options.resume ? (cacheProblem ? 'read' : resume) : cacheProblem ? 'none' : otherwise;
   let fitted: Pipeline | null = null;
   const data = loadDataFor(loaded, options);
   checkFolds(loaded, data);
@@ -171,14 +186,11 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     onFitted: options.saveModel === undefined ? undefined : (p: Pipeline) => (fitted = p),
     executor: options.dryRun ? undefined : options.executor?.(trainingDataSpec(loaded, data)),
   };
-  if (options.dryRun && options.saveModel !== undefined) {
-    throw new UsageError('--dry-run only prints the plan and fits nothing, so there is no model to --save-model');
-  }
   if (options.dryRun) {
     // A dry run only reads the checkpoint; it never starts or truncates one.
     const plan = planGrid({
       ...gridOptions,
-      checkpoint: (id) => new Checkpoint(checkpointPath, id, options.resume ? 'read' : 'none'),
+      checkpoint: (id) => new Checkpoint(checkpointPath, id, checkpointMode('read', 'none'), checkpointOptions),
     });
     return {
       kind: 'plan',
@@ -195,16 +207,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
         runGrid({
           ...gridOptions,
           checkpoint: (id) =>
-            (checkpoint = new Checkpoint(
-              checkpointPath,
-              id,
-              // an unusable cache folder: an earlier checkpoint is still read, nothing is written
-              cacheProblem ? (options.resume ? 'read' : 'none') : options.resume ? 'resume' : 'fresh',
-              (reason) =>
-                options.onCacheUnusable?.(
-                  `checkpoint ${checkpointPath}: cannot write (${reason}); the search goes on without it`,
-                ),
-            )),
+            (checkpoint = new Checkpoint(checkpointPath, id, checkpointMode('resume', 'fresh'), checkpointOptions)),
         }),
       candidates,
     );
@@ -212,7 +215,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     if (err instanceof InterruptedError)
       throw new Interrupted(
         err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0),
-        cacheProblem || (checkpoint as Checkpoint | null)?.trouble ? null : checkpointPath,
+        cacheProblem || (checkpoint as Checkpoint | null)?.usable === false ? null : checkpointPath,
       );
     throw err;
   }

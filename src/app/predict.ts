@@ -11,7 +11,7 @@ import { accuracy } from '../metrics/classification.js';
 import { loadData } from '../data/load.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
-import { encodeModel, loadModel } from '../model/format.js';
+import { encodeModel, isModelFile, loadModel } from '../model/format.js';
 import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
 import { loadCatalogue } from './catalogue.js';
 import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
@@ -286,7 +286,8 @@ export async function classifyPixels(
  * progress) and saved there. `predict` and `serve` both come through here.
  */
 export async function obtainModel(options: ModelSource): Promise<ObtainedModel> {
-  if (!/\.ya?ml$/i.test(options.model)) {
+  // by content, not only by name: a model file saved as x.yaml is still a model
+  if (!/\.ya?ml$/i.test(options.model) || isModelFile(options.model)) {
     const { pipeline, info } = loadModel(options.model);
     return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
   }

@@ -50,6 +50,9 @@ export function defaultModelPath(name: string, dir = 'models'): string {
  * results/<name>/ (all or nothing).
  */
 export async function runRun(options: RunCommandOptions): Promise<RunCommandResult> {
+  if (options.folds !== undefined && options.cv === false) {
+    throw new UsageError(`--folds ${options.folds} and --no-cv contradict each other: give one of them`);
+  }
   if (options.folds !== undefined && (!Number.isInteger(options.folds) || options.folds < 2)) {
     throw new UsageError(
       `--folds must be a whole number ≥ 2, got ${options.folds} (use --no-cv to skip cross-validation)`,

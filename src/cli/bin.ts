@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Interrupted, UsageError, UserError } from '../util/errors.js';
 import { shutdownPool } from '../linalg/pool.js';
 import { stageNames } from '../stages/registry.js';
+import { closest } from '../util/suggest.js';
 import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
 import { interrupt, interruptedExitCode } from './interrupt.js';
@@ -20,7 +21,10 @@ const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict', 'serve', 'worker'
 async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
   try {
-    await yargs(argv)
+    checkEnvironment();
+    checkRepeats(argv);
+    const parser: Argv = yargs(argv);
+    await parser
       .scriptName('pipeline')
       .usage(
         '$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.',
@@ -38,11 +42,12 @@ async function main(argv: string[]): Promise<number> {
       .recommendCommands()
       .epilogue(`Stages: ${stageNames().join(', ')}. Pipeline files live in pipelines/; reports go to results/.`)
       .wrap(Math.min(110, process.stdout.columns ?? 110))
+      .middleware((args) => checkNumbers(args, argv))
       .fail((msg, err) => {
         if (err) throw err;
-        // yargs puts some messages on two lines ("Invalid values:\n  Argument: …"); errors here are one line
+        const command = COMMANDS.includes(argv[0]) ? argv[0] : null;
         throw new UsageError(
-          `${String(msg).replace(/\s*\n\s*/g, ' ')} (see: pipeline ${COMMANDS.includes(argv[0]) ? argv[0] + ' ' : ''}--help)`,
+          `${explain(String(msg), command, parser, argv)} (see: pipeline ${command ? command + ' ' : ''}--help)`,
         );
       })
       .parseAsync();
@@ -57,6 +62,87 @@ async function main(argv: string[]): Promise<number> {
     return code;
   } finally {
     await shutdownPool();
+  }
+}
+
+/** What each command needs when its first argument is missing. */
+const REQUIRED: Record<string, string> = {
+  run: 'a pipeline file: pipeline run FILE.yaml',
+  grid: 'a pipeline file: pipeline grid FILE.yaml',
+  predict: 'a model file or a pipeline file, then images: pipeline predict MODEL IMAGES…',
+};
+
+/** yargs keeps the options declared so far; its types do not list the method. */
+interface YargsWithOptions {
+  getOptions(): { key?: Record<string, unknown> };
+}
+
+/** A yargs message made one line and actionable: a hint for a misspelt option, the argument a command lacks. */
+function explain(msg: string, command: string | null, y: Argv, argv: string[]): string {
+  const unknown = /^Unknown arguments?: (.*)$/.exec(msg);
+  if (unknown) {
+    const known = Object.keys((y as unknown as YargsWithOptions).getOptions().key ?? {}).filter(
+      (k) => k.length > 1 && !/[A-Z]/.test(k),
+    );
+    const names = unknown[1].split(', ');
+    const typed = (n: string) => argv.some((t) => t === `--${n}` || t.startsWith(`--${n}=`) || t === `-${n}`);
+    const options = names.filter(typed);
+    const extra = names.filter((n) => !typed(n));
+    if (options.length === 0) return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(', ')}`;
+    const hints = options.flatMap((name) => {
+      const near = closest(name, known);
+      return near ? [`did you mean --${near}?`] : [];
+    });
+    return `unknown option${options.length > 1 ? 's' : ''} ${options.map((n) => `--${n}`).join(', ')}${hints.length ? `; ${hints.join('; ')}` : ''}`;
+  }
+  if (/^Not enough non-option arguments/.test(msg) && command && REQUIRED[command]) {
+    return `pipeline ${command} needs ${REQUIRED[command]}`;
+  }
+  // yargs puts some messages on two lines ("Invalid values:\n  Argument: …"); errors here are one line
+  return msg.replace(/\s*\n\s*/g, ' ');
+}
+
+/** $FASHION_WORKERS is read by the worker pool deep inside a run; a bad value is a usage error before any work. */
+function checkEnvironment(): void {
+  const workers = process.env.FASHION_WORKERS;
+  if (workers !== undefined && workers !== '' && !(/^\d+$/.test(workers.trim()) && Number(workers) >= 1)) {
+    throw new UsageError(`FASHION_WORKERS must be a whole number ≥ 1, got "${workers}"`);
+  }
+}
+
+/** Options that may be given several times (they collect values); any other given twice is a contradiction. */
+const REPEATABLE = new Set(['param']);
+
+/** Refuses an option given twice (`--out a --out b`, `--cv --no-cv`): which one was meant is not for us to guess. */
+function checkRepeats(argv: string[]): void {
+  const seen = new Map<string, string>();
+  for (const token of argv) {
+    if (token === '--') break;
+    const m = /^--(?:no-)?([^=]+)/.exec(token);
+    if (!m) continue;
+    const name = m[1].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (REPEATABLE.has(name)) continue;
+    const first = seen.get(name);
+    if (first !== undefined) {
+      const twice = first.split('=')[0] === token.split('=')[0];
+      throw new UsageError(
+        twice
+          ? `${token.split('=')[0]} is given twice; give it once`
+          : `${first.split('=')[0]} and ${token.split('=')[0]} contradict each other; give one of them`,
+      );
+    }
+    seen.set(name, token);
+  }
+}
+
+/** A number option given as text (`--folds abc`) is named with what was typed, not as NaN. */
+function checkNumbers(args: Record<string, unknown>, argv: string[]): void {
+  for (const [key, value] of Object.entries(args)) {
+    if (typeof value !== 'number' || !Number.isNaN(value) || /[A-Z]/.test(key)) continue;
+    const at = argv.findIndex((t) => t === `--${key}` || t.startsWith(`--${key}=`));
+    const typed =
+      at < 0 ? '' : argv[at].includes('=') ? argv[at].slice(argv[at].indexOf('=') + 1) : (argv[at + 1] ?? '');
+    throw new UsageError(`--${key} expects a number, got "${typed}"`);
   }
 }
 

@@ -107,9 +107,9 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
                 onNotice: args.quiet ? undefined : (line) => process.stderr.write(`\npipeline: ${line}\n`),
               })
           : undefined,
-        onCacheUnusable: (message) => process.stderr.write(`pipeline: warning: ${message}\n`),
         onCacheDamaged: (file) =>
           process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
+        onWarning: (message) => process.stderr.write(`pipeline: warning: ${message}\n`),
       });
     } catch (err) {
       if (err instanceof Interrupted && err.checkpoint) {

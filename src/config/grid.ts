@@ -1,6 +1,7 @@
 import { parse as parseYamlScalar } from 'yaml';
 import { z } from 'zod';
 import { registry } from '../stages/registry.js';
+import { closest, didYouMean } from '../util/suggest.js';
 import { UsageError } from './errors.js';
 import { featureFlowProblem, stepsKey, type StepConfig } from '../pipeline/steps.js';
 import type { SourceMap } from './positions.js';
@@ -88,9 +89,6 @@ export const MAX_CANDIDATES = 10_000;
  * --param option).
  */
 export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source: SourceMap): Candidate[] {
-  const ids = steps.map((s) => s.id);
-  const fail = (origin: Origin, message: string, key = false): Error =>
-    'path' in origin ? source.error(origin.path, message, key) : new UsageError(`${origin.option}: ${message}`);
   const candidates = new Map<string, Candidate>();
   // counted before anything is expanded: a grid of millions would take minutes and gigabytes just to list
   const total = grid.reduce(
@@ -100,53 +98,14 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
   if (total > MAX_CANDIDATES) {
     const first = [...grid[0].values()][0]?.[0]?.origin ?? { path: ['grid'] };
     const where: Origin = 'path' in first ? { path: ['grid'] } : first;
-    throw fail(
+    throw failAt(
+      source,
       where,
       `the grid has ${total} candidates; at most ${MAX_CANDIDATES} are searched (narrow it, or split it into several files)`,
       true,
     );
   }
-  for (const map of grid) {
-    const axes: Array<{ key: string; index: number; param: string; path: string[]; values: GridValue[] }> = [];
-    for (const [key, values] of map) {
-      const keyOrigin: Origin =
-        'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
-      const [id, ...path] = key.split('.');
-      const index = ids.indexOf(id);
-      if (path.length === 0 || index < 0) {
-        throw fail(
-          keyOrigin,
-          `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}`,
-          true,
-        );
-      }
-      const spec = registry.get(steps[index].stage)!;
-      const param = path.join('.');
-      if (path.length > 1 || !(spec.schema instanceof z.ZodObject)) {
-        if (!spec.setParam) {
-          throw fail(keyOrigin, `grid key "${key}": stage ${steps[index].stage} has no nested params`, true);
-        }
-        try {
-          spec.setParam(steps[index].params as never, path, values[0].value);
-        } catch (err) {
-          throw fail(keyOrigin, `grid key "${key}": ${(err as Error).message}`, true);
-        }
-      } else {
-        const allowed = Object.keys(spec.schema.shape);
-        if (!allowed.includes(param)) {
-          throw fail(
-            keyOrigin,
-            `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}`,
-            true,
-          );
-        }
-      }
-      for (const v of values) {
-        const check = spec.schema.safeParse(withParam(steps[index], path, v.value));
-        if (!check.success) throw fail(v.origin, `${key}: ${check.error.issues[0].message}`);
-      }
-      axes.push({ key, index, param, path, values });
-    }
+  for (const axes of checkGrid(grid, steps, source)) {
     for (const combo of cartesian(axes.map((a) => a.values))) {
       let resolved = steps.map((s) => ({ ...s, params: { ...s.params } }));
       const params: Record<string, unknown> = {};
@@ -167,13 +126,81 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
       if (problem) {
         const culprit = axes.findIndex((a) => a.index === problem.index && a.param === problem.param);
         const where = culprit >= 0 ? combo[culprit].origin : { path: ['grid'] };
-        throw fail(where, `${resolved[problem.index].id}.${problem.param}: ${problem.message}`);
+        throw failAt(source, where, `${resolved[problem.index].id}.${problem.param}: ${problem.message}`);
       }
       const key = stepsKey(resolved);
       if (!candidates.has(key)) candidates.set(key, { key, params, origins, steps: resolved });
     }
   }
   return [...candidates.values()];
+}
+
+/** One grid key checked against the steps: the step it names, the param path and the values to try. */
+interface GridAxis {
+  key: string;
+  index: number;
+  param: string;
+  path: string[];
+  values: GridValue[];
+}
+
+/** A problem at a grid value's origin: a ConfigError at its place in the file, or a UsageError naming the --param option. */
+function failAt(source: SourceMap, origin: Origin, message: string, key = false): Error {
+  return 'path' in origin ? source.error(origin.path, message, key) : new UsageError(`${origin.option}: ${message}`);
+}
+
+/**
+ * Checks every key names a step and one of its params and every value is valid for that param, without expanding
+ * anything (what `run` checks of a grid it ignores); returns each map's axes.
+ */
+export function checkGrid(grid: GridMap[], steps: readonly StepConfig[], source: SourceMap): GridAxis[][] {
+  const ids = steps.map((s) => s.id);
+  const fail = (origin: Origin, message: string, key = false) => failAt(source, origin, message, key);
+  return grid.map((map) => {
+    const axes: GridAxis[] = [];
+    for (const [key, values] of map) {
+      const keyOrigin: Origin =
+        'path' in values[0].origin ? { path: values[0].origin.path.slice(0, -1) } : values[0].origin;
+      const [id, ...path] = key.split('.');
+      const index = ids.indexOf(id);
+      if (path.length === 0 || index < 0) {
+        const near = index < 0 ? closest(id, ids) : null;
+        const hint = near ? `; did you mean "${[near, ...path].join('.')}"?` : '';
+        throw fail(
+          keyOrigin,
+          `grid key "${key}" must be step.param with a step of this pipeline: ${ids.join(', ')}${hint}`,
+          true,
+        );
+      }
+      const spec = registry.get(steps[index].stage)!;
+      const param = path.join('.');
+      if (path.length > 1 || !(spec.schema instanceof z.ZodObject)) {
+        if (!spec.setParam) {
+          throw fail(keyOrigin, `grid key "${key}": stage ${steps[index].stage} has no nested params`, true);
+        }
+        try {
+          spec.setParam(steps[index].params as never, path, values[0].value);
+        } catch (err) {
+          throw fail(keyOrigin, `grid key "${key}": ${(err as Error).message}`, true);
+        }
+      } else {
+        const allowed = Object.keys(spec.schema.shape);
+        if (!allowed.includes(param)) {
+          throw fail(
+            keyOrigin,
+            `unknown param "${param}" for stage ${steps[index].stage} in grid key "${key}"; allowed: ${allowed.join(', ')}${didYouMean(param, allowed)}`,
+            true,
+          );
+        }
+      }
+      for (const v of values) {
+        const check = spec.schema.safeParse(withParam(steps[index], path, v.value));
+        if (!check.success) throw fail(v.origin, `${key}: ${check.error.issues[0].message}`);
+      }
+      axes.push({ key, index, param, path, values });
+    }
+    return axes;
+  });
 }
 
 /** A step's params with one grid value set: a top-level param, or a nested path through the stage's setParam. */

@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { registry, stageNames } from '../stages/registry.js';
+import { MODEL_MAGIC } from '../stages/snapshot.js';
+import { didYouMean } from '../util/suggest.js';
 import { ConfigError, UsageError } from './errors.js';
 import { featureFlowProblem, type PipelineConfig, type StepConfig } from '../pipeline/steps.js';
-import { expandGrid, parseGridSection, type GridMap } from './grid.js';
+import { checkGrid, expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
 import { EvaluationSection, PipelineFile } from './schema.js';
 
@@ -28,30 +30,84 @@ export interface EvaluationOverrides {
   test?: boolean;
 }
 
-/** Reads and validates a pipeline file; every problem is a ConfigError with the file's line and column. */
 /** What loading checks of the `grid:` section: `expand` (every candidate valid, for grid and predict) or `parse` (its shape only: run ignores it). */
 export interface LoadOptions {
   grid?: 'expand' | 'parse';
 }
 
+/** Reads and validates a pipeline file; every problem is a ConfigError with the file's line and column. */
 export function loadPipelineFile(
   file: string,
   overrides: EvaluationOverrides = {},
   options: LoadOptions = {},
 ): LoadedConfig {
-  let text: string;
+  return parsePipeline(file, readPipelineText(file), overrides, options);
+}
+
+/** Pipeline files are a few hundred bytes; beyond this a file is not one (and parsing it would take seconds and GBs). */
+export const MAX_PIPELINE_BYTES = 2 ** 20;
+
+/** The text of a pipeline file: a readable file, not too large, UTF-8 text (not a model file or other binary data). */
+function readPipelineText(file: string): string {
+  const fail = (message: string, line = 1, col = 1) => new ConfigError(file, line, col, message);
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    const stat = statSync(file);
+    if (stat.isDirectory()) throw fail('is a folder; name a pipeline file (.yaml) in it');
+    if (stat.size > MAX_PIPELINE_BYTES) {
+      throw fail(
+        `${(stat.size / 2 ** 20).toFixed(1)} MB; a pipeline file is at most ${MAX_PIPELINE_BYTES / 2 ** 20} MB (it lists steps and params, not data)`,
+      );
+    }
+    bytes = readFileSync(file);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(
-      file,
-      1,
-      1,
-      code === 'ENOENT' ? 'no such pipeline file' : `cannot read: ${(err as Error).message}`,
+    throw fail(code === 'ENOENT' ? 'no such pipeline file' : `cannot read (${code ?? (err as Error).message})`);
+  }
+  if (bytes.subarray(0, MODEL_MAGIC.length).toString('latin1') === MODEL_MAGIC) {
+    throw fail('a model file (written by --save-model), not a pipeline file; `pipeline predict` takes it');
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw fail(`binary data (a zero byte at offset ${nul}), not YAML text`, ...lineCol(bytes, nul));
+  const bad = invalidUtf8(bytes);
+  if (bad >= 0) {
+    throw fail(
+      `not UTF-8 text: byte 0x${bytes[bad].toString(16).padStart(2, '0')} at offset ${bad} (save the file as UTF-8)`,
+      ...lineCol(bytes, bad),
     );
   }
-  return parsePipeline(file, text, overrides, options);
+  return bytes.toString('utf8');
+}
+
+/** The 1-based line and column (in bytes) of a byte offset. */
+function lineCol(bytes: Buffer, offset: number): [number, number] {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset; i++) {
+    if (bytes[i] === 0x0a) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return [line, offset - start + 1];
+}
+
+/** Offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */
+function invalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let j = 1; j <= n; j++) if (i + j >= bytes.length || (bytes[i + j] & 0xc0) !== 0x80) return i;
+    // overlong forms, UTF-16 surrogates and code points above U+10FFFF
+    const second = bytes[i + 1];
+    if ((b === 0xe0 && second < 0xa0) || (b === 0xed && second > 0x9f)) return i;
+    if ((b === 0xf0 && second < 0x90) || (b === 0xf4 && second > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 /** Validates pipeline YAML text (exported for tests). */
@@ -64,14 +120,14 @@ export function parsePipeline(
   const { map: source, errors } = SourceMap.parse(file, text);
   if (errors.length > 0) {
     const { message, pos } = errors[0];
-    throw new ConfigError(file, pos.line, pos.col, `YAML syntax: ${message}`);
+    throw new ConfigError(file, pos.line, pos.col, `YAML syntax: ${readable(message)}`);
   }
   let raw: unknown;
   try {
     raw = source.toJS();
   } catch (err) {
     // the yaml package refuses aliases that expand too far (a "billion laughs" file) while building the value
-    throw new ConfigError(file, 1, 1, `YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(file, 1, 1, `YAML: ${readable((err as Error).message.split('\n')[0])}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(file, 1, 1, 'a pipeline file is a map with keys name, data, steps, evaluation');
@@ -109,7 +165,9 @@ export function parsePipeline(
     throw source.error(['data'], 'data.test is missing: give the test CSV file, or set evaluation.test: false');
   }
   const grid = parseGridSection(source, top.data.grid);
-  if (options.grid !== 'parse') expandGrid(grid, steps, source);
+  // run ignores the grid, but a key naming no step or a value of the wrong type is still a mistake in the file
+  if (options.grid === 'parse') checkGrid(grid, steps, source);
+  else expandGrid(grid, steps, source);
   return { file, config, grid, source, overridden };
 }
 
@@ -131,7 +189,11 @@ function parseStep(source: SourceMap, item: unknown, i: number, seed: number): P
   const [stage, rawParams] = Object.entries(item)[0];
   const spec = registry.get(stage);
   if (!spec) {
-    throw source.error([...here, stage], `unknown stage "${stage}"; stages: ${stageNames().join(', ')}`, true);
+    throw source.error(
+      [...here, stage],
+      `unknown stage "${stage}"; stages: ${stageNames().join(', ')}${didYouMean(stage, stageNames())}`,
+      true,
+    );
   }
   const params = (rawParams ?? {}) as Record<string, unknown>;
   const given = new Set(typeof params === 'object' ? Object.keys(params) : []);
@@ -203,7 +265,11 @@ function fromZod(
   if (issue.code === 'unrecognized_keys') {
     const keys = allowedKeys(schema, issue.path);
     const what = stage ? `param "${issue.keys[0]}" for stage ${stage}` : `key "${issue.keys[0]}"`;
-    return source.error([...path, issue.keys[0]], `unknown ${what}; allowed: ${keys.join(', ')}`, true);
+    return source.error(
+      [...path, issue.keys[0]],
+      `unknown ${what}; allowed: ${keys.join(', ')}${didYouMean(issue.keys[0], keys)}`,
+      true,
+    );
   }
   const name = issue.path.length > 0 ? issue.path.join('.') : where;
   return source.error(path, `${stage && issue.path.length > 0 ? `${stage}.` : ''}${name}: ${issue.message}`);
@@ -228,4 +294,9 @@ function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
     cur = cur.unwrap() as z.ZodType;
   }
   return cur;
+}
+
+/** A parser message a user can act on: the yaml package's stack overflow on deeply nested input says what it is. */
+function readable(message: string): string {
+  return /call stack/i.test(message) ? 'nested too deeply to read (a pipeline file needs a few levels)' : message;
 }

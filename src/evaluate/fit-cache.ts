@@ -38,6 +38,8 @@ export interface FitCacheOptions {
   enabled: boolean;
   /** Told once per damaged entry (the CLI prints it on stderr). */
   onDamaged?: (file: string) => void;
+  /** Told once when the disk folder cannot be used (created or written): the cache goes on in memory only. */
+  onTrouble?: (message: string) => void;
   /** Marks an entry as just used (default: set its modification time); a failure only costs the LRU order. */
   touch?: (file: string) => void;
 }
@@ -75,14 +77,22 @@ export class FitCache implements PrefixStore, WorkStore {
    */
   private readonly work = new Map<string, unknown>();
 
-  constructor(private readonly options: FitCacheOptions) {
+  constructor(private options: FitCacheOptions) {
     if (options.enabled && options.dir) {
       try {
         mkdirSync(options.dir, { recursive: true });
-      } catch {
-        this.options = { ...options, dir: null }; // an unusable folder: memory only
+      } catch (err) {
+        this.diskTrouble('cannot be used', err); // an unusable folder: memory only
       }
     }
+  }
+
+  /** The disk folder is given up for this run (said once); entries in memory still serve every candidate. */
+  private diskTrouble(what: string, err: unknown): void {
+    const dir = this.options.dir;
+    this.options = { ...this.options, dir: null };
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    this.options.onTrouble?.(`the fit cache ${dir} ${what} (${code}); fitted transformers are kept in memory only`);
   }
 
   get enabled(): boolean {
@@ -180,8 +190,14 @@ export class FitCache implements PrefixStore, WorkStore {
       writeFileSync(tmp, Buffer.concat([len, json, data, blob]));
       renameSync(tmp, path);
       this.evict();
-    } catch {
-      rmSync(tmp, { force: true }); // a full or read-only disk, or a folder in the way, costs the cache, never the run
+    } catch (err) {
+      // a full or read-only disk, or a folder in the way, costs the cache, never the run
+      try {
+        rmSync(tmp, { force: true, recursive: true });
+      } catch {
+        // nothing more to tidy on a disk that refuses writes
+      }
+      this.diskTrouble('cannot be written', err);
     }
   }
 

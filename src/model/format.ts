@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { StepConfig } from '../pipeline/steps.js';
-import { ModelError } from '../stages/snapshot.js';
+import { MODEL_MAGIC, ModelError } from '../stages/snapshot.js';
 import { packSnapshots, unpackSnapshot } from '../stages/snapshot-bytes.js';
 import type { Snapshot } from '../stages/stage.js';
 import type { ModelInfo } from './provenance.js';
@@ -13,7 +13,7 @@ import type { ModelInfo } from './provenance.js';
  * In the header a typed array is `{"$array": type, "offset", "length"}`. The checksum covers the header (params,
  * scalars) and the arrays, so a damaged file is refused before any stage reads it.
  */
-const MAGIC = 'FPMODEL\n';
+const MAGIC = MODEL_MAGIC;
 const FORMAT = 1;
 
 interface Header {
@@ -52,8 +52,13 @@ export function decodeModel(
   if (bytes.length < PREFIX || bytes.toString('latin1', 0, 8) !== MAGIC) {
     throw new ModelError(`${what}: not a fashion-pipeline model (save one with \`pipeline run FILE --save-model\`)`);
   }
+  if (PREFIX + bytes.readUInt32LE(8) > bytes.length) {
+    throw new ModelError(
+      `${what}: truncated or damaged (its header alone needs ${PREFIX + bytes.readUInt32LE(8)} bytes; the file has ${bytes.length})`,
+    );
+  }
   if (!createHash('sha256').update(bytes.subarray(PREFIX)).digest().equals(bytes.subarray(16, PREFIX))) {
-    throw new ModelError(`${what}: damaged (its SHA-256 does not match its content)`);
+    throw new ModelError(`${what}: damaged or truncated (its SHA-256 does not match its content)`);
   }
   const length = bytes.readUInt32LE(8);
   const start = PREFIX + ((length + 7) & ~7);
@@ -96,6 +101,21 @@ export function decodeModel(
   return { pipeline, steps: header.steps, info: header.info };
 }
 
+/** Whether a file starts as a model file does (whatever its name), so a model named x.yaml is still read as one. */
+export function isModelFile(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(MAGIC.length);
+      return readSync(fd, head, 0, head.length, 0) === head.length && head.toString('latin1') === MAGIC;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Reads a model file (see decodeModel). */
 export function loadModel(path: string): { pipeline: Pipeline; steps: StepConfig[]; info: ModelInfo } {
   let bytes: Buffer;
@@ -104,7 +124,11 @@ export function loadModel(path: string): { pipeline: Pipeline; steps: StepConfig
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ModelError(
-      code === 'ENOENT' ? `${path}: no such model file` : `${path}: cannot read (${code ?? (err as Error).message})`,
+      code === 'ENOENT'
+        ? `${path}: no such model file`
+        : code === 'EISDIR'
+          ? `${path}: is a folder, not a model file`
+          : `${path}: cannot read (${code ?? (err as Error).message})`,
     );
   }
   return decodeModel(bytes, path);

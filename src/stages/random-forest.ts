@@ -23,8 +23,8 @@ const MAX_FEATURES_MESSAGE = 'max_features must be "sqrt", "log2", a fraction in
 
 export const RandomForestParams = z
   .object({
-    /** Number of trees (scikit-learn's n_estimators). */
-    trees: z.number().int().min(1).default(100),
+    /** Number of trees (scikit-learn's n_estimators); bounded so a typo (1e9) is an error, not an out-of-memory crash. */
+    trees: z.number().int().min(1).max(10_000, 'at most 10000 trees (each is kept in memory)').default(100),
     /** Depth limit (root = depth 0, so 1 gives stumps); null grows every tree until its leaves are pure. */
     max_depth: z.number().int().min(1).nullable().default(null),
     /**

@@ -1,6 +1,9 @@
 import { UserError } from '../util/errors.js';
 import type { Snapshot, SnapshotArray, SnapshotValue } from './stage.js';
 
+/** The first bytes of every model file (model/format.ts); the pipeline-file reader uses them to recognise one. */
+export const MODEL_MAGIC = 'FPMODEL\n';
+
 /** A model file whose content is not what the reader expects (damaged, or from another format version). */
 export class ModelError extends UserError {
   constructor(message: string) {
