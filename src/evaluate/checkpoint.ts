@@ -70,7 +70,8 @@ export class Checkpoint {
 
   /** Removes the file once the search has finished and its report is written. */
   discard(): void {
-    if (!this.usable || (this.mode !== 'fresh' && this.mode !== 'resume')) return;
+    // also after a failed write: a half-written file of this finished search is of no use to anyone
+    if (this.mode !== 'fresh' && this.mode !== 'resume') return;
     try {
       rmSync(this.path, { force: true });
     } catch {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { UserError } from '../util/errors.js';
 
 /**
  * A small pool of worker threads that run exported functions of our own modules.
@@ -80,8 +81,11 @@ function spawn(): Slot {
 }
 
 /** A task lost because its worker thread died; the pool itself goes on with a new worker. */
-export class WorkerCrashError extends Error {
-  override name = 'WorkerCrashError';
+export class WorkerCrashError extends UserError {
+  constructor(message: string) {
+    // a runtime failure the user can act on (memory, a broken build): one line, exit 1
+    super(message, 1);
+  }
 }
 
 function describeTask(task: Task): string {
