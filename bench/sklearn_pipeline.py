@@ -21,9 +21,24 @@ from sklearn.svm import SVC
 NORMS = {"l2_hys": "L2-Hys", "l2": "L2", "l1": "L1", "l1_sqrt": "L1-sqrt"}
 
 
-def hog_transformer(p):
+# module-level functions, so GridSearchCV's Pipeline(memory=…) can hash (pickle) the transformers that use them
+
+
+def scale255(X):
+    return X / 255.0
+
+
+def sqrt255(X):
+    return np.sqrt(X / 255.0)
+
+
+def hog_images(X, **options):
     from skimage.feature import hog
 
+    return np.stack([hog(im, **options) for im in np.asarray(X, dtype=np.float64).reshape(-1, 28, 28)])
+
+
+def hog_transformer(p):
     cell = p.get("cell", 4)
     if p.get("block_stride", 1) != 1:
         raise SystemExit("scikit-image's hog has no block stride")
@@ -37,10 +52,7 @@ def hog_transformer(p):
         transform_sqrt=p.get("sqrt", False),
     )
 
-    def transform(X):
-        return np.stack([hog(im, **options) for im in np.asarray(X, dtype=np.float64).reshape(-1, 28, 28)])
-
-    return FunctionTransformer(transform)
+    return FunctionTransformer(hog_images, kw_args=options)
 
 
 def stage(name, p):
@@ -48,9 +60,9 @@ def stage(name, p):
     if name == "normalize":
         method = p.get("method", "minmax")
         if method == "minmax":
-            return FunctionTransformer(lambda X: X / 255.0)
+            return FunctionTransformer(scale255)
         if method == "sqrt":
-            return FunctionTransformer(lambda X: np.sqrt(X / 255.0))
+            return FunctionTransformer(sqrt255)
         if method == "standard":
             return StandardScaler()
         return Normalizer()
