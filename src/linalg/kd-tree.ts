@@ -33,6 +33,8 @@ export interface KdTree {
 
 const LEAF_SIZE = 32;
 const BOX_DIMS = 8;
+/** Rows whose spread chooses a large node's split feature. */
+const SPREAD_SAMPLE = 256;
 
 type SharedArray = Int32Array | Float32Array | Float64Array;
 type SharedArrayType<T extends SharedArray> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
@@ -53,7 +55,7 @@ function sharedFrom<T extends SharedArray>(Type: SharedArrayType<T>, values: Arr
  * Builds the tree: each node splits its rows at the median of the feature with the widest spread (ties: the lower
  * row index goes left), down to leaves of at most LEAF_SIZE rows. Deterministic.
  */
-export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS): KdTree {
+export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS, spreadSample = SPREAD_SAMPLE): KdTree {
   const { rows: n, cols: d, data } = X;
   const bd = Math.min(d, boxDims);
   const mean = new Float64Array(d);
@@ -120,6 +122,20 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
       else return;
     }
   };
+  /** min/max of rows [from, to): the first bd features over every row, the others over every stride-th row. */
+  const spread = (from: number, to: number, stride: number): void => {
+    min.fill(Infinity);
+    max.fill(-Infinity);
+    for (let t = from; t < to; t++) {
+      const o = perm[t] * d;
+      const width = (t - from) % stride === 0 ? d : bd;
+      for (let j = 0; j < width; j++) {
+        const v = P[o + j];
+        if (v < min[j]) min[j] = v;
+        if (v > max[j]) max[j] = v;
+      }
+    }
+  };
   const build = (from: number, to: number): number => {
     const id = dim.length;
     dim.push(-1);
@@ -128,16 +144,10 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
     right.push(-1);
     lo.push(from);
     hi.push(to);
-    min.fill(Infinity);
-    max.fill(-Infinity);
-    for (let t = from; t < to; t++) {
-      const o = perm[t] * d;
-      for (let j = 0; j < d; j++) {
-        const v = P[o + j];
-        if (v < min[j]) min[j] = v;
-        if (v > max[j]) max[j] = v;
-      }
-    }
+    // the box (first bd features) from every row; the spread of the other features, which only chooses the split,
+    // from every stride-th row of a large node (about SPREAD_SAMPLE of them: the build was a full scan per level)
+    const stride = Math.max(1, Math.floor((to - from) / spreadSample));
+    spread(from, to, stride);
     const box = new Float32Array(2 * bd);
     box.set(min.subarray(0, bd));
     box.set(max.subarray(0, bd), bd);
@@ -145,6 +155,10 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS)
     if (to - from <= leafSize) return id;
     let s = 0;
     for (let j = 1; j < d; j++) if (max[j] - min[j] > max[s] - min[s]) s = j;
+    if (!(max[s] - min[s] > 0) && stride > 1) {
+      spread(from, to, 1); // the sample saw no spread: look at every row before making a leaf of them
+      for (let j = 1; j < d; j++) if (max[j] - min[j] > max[s] - min[s]) s = j;
+    }
     if (!(max[s] - min[s] > 0)) return id; // all rows equal: one leaf
     const mid = (from + to) >>> 1;
     select(from, to, mid, s);
