@@ -199,6 +199,10 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     };
   }
   let checkpoint: Checkpoint | null = null;
+  // (a getter: the checkpoint is made inside runGrid, which TypeScript's flow analysis does not see)
+  const kept = () => checkpoint as Checkpoint | null;
+  /** The checkpoint to --resume from after an interrupt, or null when none could be written. */
+  const resumable = () => (cacheProblem || kept()?.usable === false ? null : checkpointPath);
   let result: GridResult;
   try {
     result = await withPositions(
@@ -212,15 +216,11 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       candidates,
     );
   } catch (err) {
-    if (err instanceof InterruptedError)
-      throw new Interrupted(
-        err.finished + ((checkpoint as Checkpoint | null)?.resumed ?? 0),
-        cacheProblem || (checkpoint as Checkpoint | null)?.usable === false ? null : checkpointPath,
-      );
+    if (err instanceof InterruptedError) throw new Interrupted(err.finished + (kept()?.resumed ?? 0), resumable());
     throw err;
   }
   // a signal during the refit: the checkpoint is complete, so --resume only refits; nothing is written
-  if (options.signal?.aborted) throw new Interrupted(result.plan.units, checkpointPath);
+  if (options.signal?.aborted) throw new Interrupted(result.plan.units, resumable());
   const base = join(options.out, gridReportName(result.name));
   const files: { markdown: string; json: string; model?: string } = { markdown: `${base}.md`, json: `${base}.json` };
   let model: { path: string; content: Uint8Array } | null = null;
@@ -244,7 +244,8 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     { path: files.markdown, content: gridToMarkdown(result, options.command) },
     { path: files.json, content: stringifyJson(gridToJson(result)) },
   ]);
-  (checkpoint as Checkpoint | null)?.discard();
+  // the checkpoint goes only once everything is written: a failed model save can still be --resume'd (a refit only)
   if (model) saveModelAfterReports(model, [files.markdown, files.json]);
+  kept()?.discard();
   return { kind: 'done', result, files };
 }

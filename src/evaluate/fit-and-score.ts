@@ -163,7 +163,9 @@ export async function fitAndScore(job: FitJob, source: FoldSource, options: Unit
   const cache = options.cache;
   const memory = (part: 'train' | 'test') =>
     cache ? { store: cache, input: foldInput(plan, job.fold, part) } : undefined;
-  const shared = cache && isWorkStore(cache) ? { store: cache, size: options.sharedSize ?? 0 } : undefined;
+  // only where the work can be kept (a disabled cache keeps nothing: computing for the largest k would be wasted)
+  const shared =
+    cache && isWorkStore(cache) && cache.workEnabled ? { store: cache, size: options.sharedSize ?? 0 } : undefined;
   const pipeline = Pipeline.fromSteps(job.steps);
   const timings = new Timings();
   const t0 = performance.now();

@@ -132,6 +132,10 @@ export class FitCache implements PrefixStore, WorkStore {
     if (this.options.dir && entry.states && bytesOf(entry) <= this.options.maxEntryBytes) this.write(key, entry);
   }
 
+  get workEnabled(): boolean {
+    return this.options.enabled;
+  }
+
   getWork(key: string): unknown {
     return this.options.enabled ? this.work.get(key) : undefined;
   }

@@ -134,12 +134,13 @@ export function svmPredictTask(
       xNorms[r] = s;
     }
   }
-  // the task's rows and the support vectors (packed in panels of 8) in kernel memory, and a tile of dot products
+  // the task's rows in kernel memory, a block of support vectors packed in panels of 8, and a tile of dot products
   const arena = new Arena();
   const w = arena.kernels;
   const xAt = arena.reserve(4 * n * d);
-  const svAt = arena.reserve(4 * total * d);
-  const panelsAt = arena.reserve(8 * Math.ceil(total / 8) * 8 * d);
+  // one block of support vectors at a time (an SVM on raw pixels has tens of thousands of 784-wide ones)
+  const svAt = arena.reserve(4 * SV_BLOCK * d);
+  const panelsAt = arena.reserve(8 * SV_BLOCK * d);
   const tileAt = arena.reserve(8 * ROW_BLOCK * SV_BLOCK);
   // coefficients transposed (m2 machines per support vector, m2 = k − 1 rounded up to even, zero beyond), and
   // acc[(r·k + c)·m2 + m] = Σ over class c's support vectors s of coef[m][s]·K(x_r, s)
@@ -151,24 +152,16 @@ export function svmPredictTask(
   for (let m = 0; m < km1; m++) for (let s = 0; s < total; s++) coefT[s * m2 + m] = coef[m * total + s];
   arena.f64(accAt, n * k * m2).fill(0);
   arena.f32(xAt, n * d).set(X.subarray(start * d, end * d));
-  arena.f32(svAt, total * d).set(sv.subarray(0, total * d));
-  w.packPanels(svAt, d, 0, total, panelsAt);
   const tile = arena.f64(tileAt, ROW_BLOCK * SV_BLOCK);
   const negGamma = -gamma;
   for (let s0 = 0; s0 < total; s0 += SV_BLOCK) {
     const s1 = Math.min(total, s0 + SV_BLOCK);
     const sn = s1 - s0;
+    arena.f32(svAt, sn * d).set(sv.subarray(s0 * d, s1 * d));
+    w.packPanels(svAt, d, 0, sn, panelsAt);
     for (let q0 = start; q0 < end; q0 += ROW_BLOCK) {
       const q1 = Math.min(end, q0 + ROW_BLOCK);
-      w.dotPanels(
-        xAt + 4 * (q0 - start) * d,
-        q1 - q0,
-        d,
-        panelsAt + 64 * (s0 / 8) * d,
-        Math.ceil(sn / 8),
-        tileAt,
-        SV_BLOCK,
-      );
+      w.dotPanels(xAt + 4 * (q0 - start) * d, q1 - q0, d, panelsAt, Math.ceil(sn / 8), tileAt, SV_BLOCK);
       for (let q = q0; q < q1; q++) {
         const o = (q - q0) * SV_BLOCK;
         const r = q - start;

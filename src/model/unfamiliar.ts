@@ -1,7 +1,11 @@
 import type { Matrix } from '../linalg/matrix.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { Pca } from '../stages/pca.js';
+import { IMAGE_SIDE } from '../data/fashion-mnist.js';
+import { ModelError } from '../stages/snapshot.js';
 import type { Transformer } from '../stages/stage.js';
+
+const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
 
 /**
  * How a model tells a photo unlike its training data (a face, a car, a blank sheet) from a garment, stored in the model
@@ -146,8 +150,11 @@ const PIXEL_COMPONENTS = 50;
 const f32ToBase64 = (values: ArrayLike<number>) => Buffer.from(Float32Array.from(values).buffer).toString('base64');
 function base64ToF64(text: string, length: number): Float64Array {
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.length !== length * 4)
-    throw new Error(`unfamiliar calibration: ${bytes.length} bytes, expected ${length * 4}`);
+  if (bytes.length !== length * 4) {
+    throw new ModelError(
+      `model file: the unfamiliar calibration holds ${bytes.length} bytes where ${length * 4} belong`,
+    );
+  }
   return Float64Array.from(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
 }
 
@@ -170,7 +177,12 @@ function scorerFor(pipeline: Pipeline, calibration: UnfamiliarCalibration): Fami
 }
 
 function pixelScorer(p: NonNullable<UnfamiliarCalibration['pixels']>): FamiliarityScorer {
-  const d = Buffer.from(p.mean, 'base64').length / 4;
+  const d = Buffer.from(String(p.mean), 'base64').length / 4;
+  if (d !== PIXELS || !Number.isInteger(p.components) || p.components < 1 || p.components > d) {
+    throw new ModelError(
+      `model file: the unfamiliar calibration's pixel PCA is damaged (${d} means, ${p.components} components)`,
+    );
+  }
   const mean = base64ToF64(p.mean, d);
   return reconstruction([], mean, keptByComponents(mean, base64ToF64(p.weights, p.components * d), p.components));
 }

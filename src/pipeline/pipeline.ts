@@ -93,6 +93,8 @@ export interface Memory {
 
 /** Where estimators' shared work is remembered (in memory only; the grid's fit cache implements it). */
 export interface WorkStore {
+  /** false when the store keeps nothing (then no one computes more than it needs). */
+  readonly workEnabled: boolean;
   getWork(key: string): unknown;
   setWork(key: string, work: unknown): void;
 }
@@ -231,7 +233,8 @@ export class Pipeline {
 
   /**
    * Predicted labels and, when the estimator gives them, class probabilities, from one pass of the transformers
-   * (probabilities are not timed: they are for the report's pictures, not part of predicting).
+   * (timed as predict: separately computed probabilities are not, since they are for the report's pictures; an
+   * estimator that gives both in one pass has them inside its predict time).
    */
   async predictWithProba(X: Matrix, options: CallOptions = {}): Promise<{ labels: Uint8Array; proba: Matrix | null }> {
     return this.labelsAndProba(await this.transform(X, options), options);

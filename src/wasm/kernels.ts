@@ -637,7 +637,7 @@ export function accumulateMachines(K: usize, C: usize, lo: i32, hi: i32, m2: i32
 
 /**
  * `iterations` rounds of a dot-product-shaped loop held in the L1 cache: two vectors loaded from `at` (cycling over 1 KB),
- * each multiplied by four register constants into eight accumulators (16 multiplies and 16 adds a round: 64 float32
+ * each multiplied by four register constants into eight accumulators (8 vector multiplies and 8 vector adds a round: 64 float32
  * flops), as the best-blocked kernels run. Returns a lane, so nothing is optimised away.
  */
 export function peakF32x4(at: usize, iterations: i32): f32 {
