@@ -8,7 +8,7 @@
  *   model's feature space that share the test image's class, and the time per query.
  */
 import { loadCatalogue } from '../src/app/catalogue.js';
-import { classifyPixels, obtainModel } from '../src/app/predict.js';
+import { classifyPixels, obtainModel } from '../src/app/model.js';
 import { loadSplit, PIXELS, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { prepareImage } from '../src/data/image.js';
 import { stratifiedSubset } from '../src/data/split.js';

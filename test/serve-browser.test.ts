@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { obtainModel } from '../src/app/predict.js';
+import { obtainModel } from '../src/app/model.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { buildServer } from '../src/serve/server.js';

@@ -2,7 +2,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { loadCatalogue } from '../app/catalogue.js';
-import { obtainModel } from '../app/predict.js';
+import { obtainModel } from '../app/model.js';
 import { UsageError } from '../config/errors.js';
 import { modelLine } from '../report/summaries.js';
 import { buildServer } from '../serve/server.js';

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Catalogue } from '../app/catalogue.js';
-import { classifyPixels, type ObtainedModel } from '../app/predict.js';
+import { classifyPixels, type ObtainedModel } from '../app/model.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { probeImage } from '../data/image-size.js';

@@ -1,4 +1,4 @@
-import { classifyPixels, type Classified, type ObtainedModel } from '../app/predict.js';
+import { classifyPixels, type Classified, type ObtainedModel } from '../app/model.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { prepareImage, type PreparedImage } from '../data/image.js';

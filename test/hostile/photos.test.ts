@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createCanvas } from '@napi-rs/canvas';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ObtainedModel } from '../../src/app/predict.js';
+import type { ObtainedModel } from '../../src/app/model.js';
 import { imageDamage } from '../../src/data/image-size.js';
 import { CLASS_NAMES } from '../../src/data/fashion-mnist.js';
 import { shutdownPool } from '../../src/linalg/pool.js';

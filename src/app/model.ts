@@ -1,0 +1,179 @@
+/**
+ * The model behind `predict` and `serve`: a model file, or a pipeline file fitted once on the training set and kept as
+ * a model file (reused while code, data and steps match), and classifying prepared 28×28 images with it.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { UsageError } from '../config/errors.js';
+import { expandGrid } from '../config/grid.js';
+import { loadPipelineFile } from '../config/load.js';
+import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
+import { loadData } from '../data/load.js';
+import type { ProgressSink } from '../evaluate/progress.js';
+import { matrix, type Matrix } from '../linalg/matrix.js';
+import { encodeModel, isModelFile, loadModel } from '../model/format.js';
+import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
+import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { ModelError } from '../stages/snapshot.js';
+import type { PredictResult } from '../report/summaries.js';
+import { checkOutputs, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
+import { withPositions } from './common.js';
+import { defaultModelPath } from './run.js';
+
+/** Where a model comes from: what `predict` and `serve` accept. */
+export interface ModelSource {
+  /** A model file (from `run --save-model`), or a pipeline file: fitted on the training set first, then saved. */
+  model: string;
+  /** Training data for fitting a pipeline file (as `run --data`). */
+  data?: string;
+  /** false = --no-verify: IDX files other than the official ones are read (their structure is still checked). */
+  verify?: boolean;
+  /** Where models fitted from pipeline files are kept (models). */
+  modelsDir?: string;
+  progress?: ProgressSink;
+}
+
+/** A fitted pipeline ready to classify, and where it came from. */
+export interface ObtainedModel {
+  pipeline: Pipeline;
+  info: ModelInfo;
+  /** The model file. */
+  path: string;
+  origin: PredictResult['origin'];
+  fitSeconds: number | null;
+}
+
+/** One image's answer, with the probabilities of all classes (null when the estimator gives none). */
+export interface Classified {
+  label: number;
+  class: string;
+  confidence: number | null;
+  probabilities: number[] | null;
+  top: Array<{ class: string; probability: number }>;
+  /** Unlike the training data (see model/unfamiliar.ts); null when the model file carries no threshold. */
+  unfamiliar: boolean | null;
+  /** The score compared with the threshold (mean squared reconstruction error), null likewise. */
+  unfamiliar_score: number | null;
+}
+
+/**
+ * Classifies 28×28 images (pixels 0..255, as prepareImage gives them) with a model: labels, probabilities, the `top`
+ * most probable classes and the unfamiliar flag; also the images in the model's feature space (the input of its
+ * estimator), for similarity search.
+ */
+export async function classifyPixels(
+  model: Pick<ObtainedModel, 'pipeline' | 'info'>,
+  images: readonly Float32Array[],
+  top = 3,
+): Promise<{ classified: Classified[]; features: Matrix }> {
+  const X = matrix(images.length, PIXELS);
+  images.forEach((pixels, i) => X.data.set(pixels, i * PIXELS));
+  const { pipeline } = model;
+  const features = await pipeline.transform(X);
+  const { labels, proba } = await pipeline.labelsAndProba(features);
+  const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X);
+  const classified = images.map((_, i): Classified => {
+    const label = labels[i];
+    const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
+    const ranked = p
+      ? p
+          .map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability }))
+          .sort((a, b) => b.probability - a.probability)
+      : [];
+    return {
+      label,
+      class: CLASS_NAMES[label] ?? `class ${label}`,
+      confidence: p ? p[label] : null,
+      probabilities: p,
+      top: ranked.slice(0, top),
+      unfamiliar: flags[i].unfamiliar,
+      unfamiliar_score: flags[i].score,
+    };
+  });
+  return { classified, features };
+}
+
+/**
+ * A model to classify with: a model file is loaded; a pipeline file reuses models/<name>.model when it was fitted from
+ * the same steps, training data and seed by this version, and is otherwise fitted on all training rows (with
+ * progress) and saved there. `predict` and `serve` both come through here.
+ */
+export async function obtainModel(options: ModelSource): Promise<ObtainedModel> {
+  // by content, not only by name: a model file saved as x.yaml is still a model
+  if (!/\.ya?ml$/i.test(options.model) || isModelFile(options.model)) {
+    const { pipeline, info } = loadModel(options.model);
+    return { pipeline, info, path: options.model, origin: 'loaded', fitSeconds: null };
+  }
+  // A pipeline file: reuse models/<name>.model when it was fitted from the same steps, training data and seed by this
+  // version; otherwise fit on all training rows and save.
+  const loaded = loadPipelineFile(options.model, { test: false });
+  const { config } = loaded;
+  assertSavable(config.steps, options.model);
+  const seed = config.evaluation.seed;
+  const path = defaultModelPath(config.name, options.modelsDir);
+  const modelOutput: PlannedOutput = {
+    what: `--models ${options.modelsDir ?? 'models'}`,
+    dir: dirname(path),
+    names: [basename(path)],
+    longNameFix: "shorten the pipeline's name",
+  };
+  // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
+  const saved = existsSync(path);
+  if (!saved) checkOutputs([modelOutput]);
+  const data = loadData(config.data, {
+    dataDir: options.data,
+    verify: options.verify,
+    pipelineFile: options.model,
+    withTest: false,
+    seed,
+  });
+  const key = fitKey(config.steps, data.info, seed);
+  // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
+  const searched = loaded.grid.length > 0;
+  const accepted = new Set(
+    searched
+      ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed))
+      : [key],
+  );
+  try {
+    const found = loadModel(path);
+    if (reusable(found.info, accepted)) {
+      return { pipeline: found.pipeline, info: found.info, path, origin: 'loaded', fitSeconds: null };
+    }
+  } catch (err) {
+    if (!(err instanceof ModelError)) throw err; // none yet, or a damaged or older one: fitted below
+  }
+  if (searched) {
+    throw new UsageError(
+      `${options.model} has a grid: section; run \`pipeline grid ${options.model} --save-model\` first, then predict with that file (or with ${path})`,
+    );
+  }
+  if (saved) checkOutputs([modelOutput]);
+  const progress = options.progress;
+  progress?.begin(config.steps.length, `fitting ${config.name}`);
+  const t0 = performance.now();
+  let pipeline: Pipeline;
+  try {
+    // a param that cannot fit the data is reported at its place in the file, exit 2, as `run` does
+    pipeline = await withPositions(loaded, () =>
+      Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
+        onStep: (id) => progress?.advance(`fit ${id}`),
+      }),
+    );
+  } finally {
+    progress?.end();
+  }
+  const fitSeconds = (performance.now() - t0) / 1000;
+  const info = modelInfo({
+    name: config.name,
+    description: config.description,
+    source: options.model,
+    steps: config.steps,
+    data: data.info,
+    seed,
+    unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X),
+  });
+  writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
+  return { pipeline, info, path, origin: 'fitted', fitSeconds };
+}
