@@ -1,9 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
+import { buildKdTree, knnTreeTask, treeRows } from '../src/linalg/kd-tree.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
+import { Arena } from '../src/linalg/wasm.js';
 import { Knn, KnnParams, knnSpec } from '../src/stages/knn.js';
 import { Pca } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
@@ -307,4 +309,25 @@ test('shared search: one k = 9 search gives every k ≤ 9 and both weightings th
   const again = await wider.predictSharing!(queries, few.work, 7);
   t.not(again.work, few.work);
   t.deepEqual(Array.from(again.labels), Array.from(await wider.predict(queries)));
+});
+
+test('k-d tree kept in kernel memory: another tree or another kernel in between makes the search copy it again', (t) => {
+  const rng = createRng(11);
+  const rows = (n: number, d: number) => matrix(n, d, Float32Array.from({ length: n * d }, () => rng.float()));
+  const a = buildKdTree(rows(700, 12));
+  const b = buildKdTree(rows(500, 12));
+  const queries = rows(40, 12).data;
+  const first = knnTreeTask(a, queries, 40, 6, 'euclidean');
+  t.deepEqual(knnTreeTask(a, queries, 40, 6, 'euclidean'), first); // searched again from the copy already there
+  const other = knnTreeTask(b, queries, 40, 6, 'euclidean');
+  t.notDeepEqual(other.index, first.index);
+  t.deepEqual(knnTreeTask(a, queries, 40, 6, 'euclidean'), first); // a copied back over b
+  // a plain arena (another kernel's task) may overwrite the region: filled with garbage, the tree is copied again
+  const arena = new Arena();
+  const at = arena.reserve(1 << 22);
+  arena.f32(at, 1 << 20).fill(-3);
+  t.deepEqual(knnTreeTask(a, queries, 40, 6, 'euclidean'), first);
+  // the rows read back from the tree are the rows it was built on
+  const X = rows(300, 7);
+  t.deepEqual(treeRows(buildKdTree(X)).data, X.data);
 });

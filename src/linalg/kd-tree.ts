@@ -1,17 +1,20 @@
 /**
  * Exact nearest neighbours by a k-d tree: built once over the training rows (median splits on the widest feature,
- * bounding boxes on the leading features), searched depth-first per query with box pruning and partial distances.
+ * bounding boxes on the leading features), searched depth-first per query with box pruning and partial distances by
+ * the WebAssembly kernel kdSearch (src/wasm/kd-search.ts), into which each worker copies the tree once.
  */
-import type { Matrix } from './matrix.js';
-import { emptyNeighbours, finishDistances, insertNeighbour, type Metric, type Neighbours } from './neighbours.js';
+import { randomUUID } from 'node:crypto';
+import { matrix, type Matrix } from './matrix.js';
+import { finishDistances, type Metric, type Neighbours } from './neighbours.js';
+import { Arena } from './wasm.js';
 
 /** A k-d tree over the training rows (all arrays in shared memory, so workers read it without copies). */
 export interface KdTree {
+  /** Names this tree in a worker's kernel memory (where it is copied once, then searched by task after task). */
+  id: string;
   /** Features of a row (queries have the same, in their original order). */
   features: number;
-  /** Training rows in leaf order, features in `order`. */
-  train: Float32Array;
-  /** Original index of each stored row. */
+  /** Original index of each stored row (rows are stored leaf by leaf). */
   rowIndex: Int32Array;
   /** Feature order: decreasing variance (ties: lower feature first); distances are summed in this order. */
   order: Int32Array;
@@ -21,9 +24,15 @@ export interface KdTree {
   split: Float64Array;
   left: Int32Array;
   right: Int32Array;
-  /** Per node: its rows, [lo, hi) of `train`. */
+  /** Per node: its rows, [lo, hi) of `rowIndex`. */
   lo: Int32Array;
   hi: Int32Array;
+  /**
+   * Per leaf: where its rows start in `leafData`, stored feature-major: feature j (in `order`) of the leaf's row r at
+   * leafAt + j·c8 + r, c8 = its row count rounded up to 8 (padding rows hold PAD). −1 for inner nodes.
+   */
+  leafAt: Int32Array;
+  leafData: Float32Array;
   /** Features (the first in `order`) that node boxes cover. */
   boxDims: number;
   /** Per node: bounding box of its rows on the first boxDims features, node·boxDims + feature. */
@@ -31,6 +40,8 @@ export interface KdTree {
   boxHi: Float32Array;
 }
 
+/** The value of a leaf's padding rows: far from any query, so their eight-row group stops early (never reported). */
+const PAD = 1e30;
 const LEAF_SIZE = 32;
 const BOX_DIMS = 8;
 /** Rows whose spread chooses a large node's split feature. */
@@ -169,9 +180,24 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS,
     return id;
   };
   build(0, n);
-  const train = shared(Float32Array, n * d);
-  for (let i = 0; i < n; i++) train.set(P.subarray(perm[i] * d, perm[i] * d + d), i * d);
   const nodes = dim.length;
+  const leafAt = shared(Int32Array, nodes).fill(-1);
+  let floats = 0;
+  for (let id = 0; id < nodes; id++) {
+    if (dim[id] >= 0) continue;
+    leafAt[id] = floats;
+    floats += ((hi[id] - lo[id] + 7) & ~7) * d;
+  }
+  const leafData = shared(Float32Array, floats).fill(PAD);
+  for (let id = 0; id < nodes; id++) {
+    if (dim[id] >= 0) continue;
+    const c8 = (hi[id] - lo[id] + 7) & ~7;
+    for (let r = lo[id]; r < hi[id]; r++) {
+      const o = perm[r] * d;
+      const at = leafAt[id] + r - lo[id];
+      for (let j = 0; j < d; j++) leafData[at + j * c8] = P[o + j];
+    }
+  }
   const boxLo = shared(Float32Array, nodes * bd);
   const boxHi = shared(Float32Array, nodes * bd);
   boxes.forEach((box, id) => {
@@ -179,8 +205,8 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS,
     boxHi.set(box.subarray(bd), id * bd);
   });
   return {
+    id: randomUUID(),
     features: d,
-    train,
     rowIndex: sharedFrom(Int32Array, perm),
     order,
     dim: sharedFrom(Int32Array, dim),
@@ -189,6 +215,8 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS,
     right: sharedFrom(Int32Array, right),
     lo: sharedFrom(Int32Array, lo),
     hi: sharedFrom(Int32Array, hi),
+    leafAt,
+    leafData,
     boxDims: bd,
     boxLo,
     boxHi,
@@ -208,13 +236,78 @@ export function leafOrder(tree: KdTree, X: Matrix): number[] {
   return Array.from({ length: X.rows }, (_, i) => i).sort((a, b) => leaf[a] - leaf[b] || a - b);
 }
 
+/** The training rows in their original order and feature order, read back from the tree. */
+export function treeRows(tree: KdTree): Matrix {
+  const { features: d, dim, lo, hi, leafAt, leafData, rowIndex, order } = tree;
+  const X = matrix(rowIndex.length, d);
+  for (let id = 0; id < dim.length; id++) {
+    if (dim[id] >= 0) continue;
+    const c8 = (hi[id] - lo[id] + 7) & ~7;
+    for (let r = lo[id]; r < hi[id]; r++) {
+      const o = rowIndex[r] * d;
+      const at = leafAt[id] + r - lo[id];
+      for (let j = 0; j < d; j++) X.data[o + order[j]] = leafData[at + j * c8];
+    }
+  }
+  return X;
+}
+
+/** Queries per call of the search kernel (see knnTreeTask). */
+const SEARCH_SLICE = 32;
+
+/** Header fields of the tree in kernel memory (the order src/wasm/kd-search.ts reads them in). */
+const HEADER_FIELDS = 15;
+
+/**
+ * Lays the tree out in kernel memory (the same regions in the same order every time) and copies it there unless this
+ * thread's memory still holds it from an earlier task. Returns the arena (for the task's own regions) and the header.
+ */
+function residentTree(tree: KdTree): { arena: Arena; header: number } {
+  const { arena, loaded } = Arena.resident(tree.id);
+  const nodes = tree.dim.length;
+  const header = arena.reserve(HEADER_FIELDS * 4);
+  const regions = [
+    arena.reserve(nodes * 4), // dim
+    arena.reserve(nodes * 8), // split
+    arena.reserve(nodes * 4), // left
+    arena.reserve(nodes * 4), // right
+    arena.reserve(nodes * 4), // leafAt
+    arena.reserve(nodes * 4), // lo
+    arena.reserve(nodes * 4), // row count
+    arena.reserve(tree.boxLo.length * 4),
+    arena.reserve(tree.boxHi.length * 4),
+    arena.reserve(tree.rowIndex.length * 4),
+    arena.reserve(tree.order.length * 4),
+    arena.reserve(tree.leafData.length * 4),
+  ];
+  if (!loaded) {
+    const [dimAt, splitAt, leftAt, rightAt, leafAtAt, loAt, countAt, boxLoAt, boxHiAt, rowAt, orderAt, dataAt] =
+      regions;
+    arena.i32(header, HEADER_FIELDS).set([tree.features, tree.boxDims, nodes, ...regions]);
+    arena.i32(dimAt, nodes).set(tree.dim);
+    arena.f64(splitAt, nodes).set(tree.split);
+    arena.i32(leftAt, nodes).set(tree.left);
+    arena.i32(rightAt, nodes).set(tree.right);
+    arena.i32(leafAtAt, nodes).set(tree.leafAt);
+    arena.i32(loAt, nodes).set(tree.lo);
+    const count = arena.i32(countAt, nodes);
+    for (let id = 0; id < nodes; id++) count[id] = tree.hi[id] - tree.lo[id];
+    arena.f32(boxLoAt, tree.boxLo.length).set(tree.boxLo);
+    arena.f32(boxHiAt, tree.boxHi.length).set(tree.boxHi);
+    arena.i32(rowAt, tree.rowIndex.length).set(tree.rowIndex);
+    arena.i32(orderAt, tree.order.length).set(tree.order);
+    arena.f32(dataAt, tree.leafData.length).set(tree.leafData);
+  }
+  return { arena, header };
+}
+
 /**
  * Pool task: exact k nearest training rows of each query, nearest first, ties to the lower training index.
  * Depth-first k-d tree search (near child first); a node is skipped when the distance to its rows' bounding box
- * exceeds the current k-th best distance, and in a leaf a row's distance stops being summed once the partial sum
- * exceeds it. Sums of non-negative terms never decrease in floating point, so no row that belongs in the k best is
- * skipped, and the result is the k smallest (distance, training index) pairs, whatever the visiting order.
- * Distances: Σ(q − t)² (returned square-rooted) or Σ|q − t|, summed over features in the tree's order.
+ * exceeds the current k-th best distance, and in a leaf eight rows stop being summed once each partial sum exceeds it.
+ * Sums of non-negative terms never decrease in floating point, so no row that belongs in the k best is skipped, and
+ * the result is the k smallest (distance, training index) pairs, whatever the visiting order. Distances: Σ(q − t)²
+ * (returned square-rooted) or Σ|q − t|, each summed in float64 over features in the tree's order.
  */
 export function knnTreeTask(
   tree: KdTree,
@@ -223,97 +316,30 @@ export function knnTreeTask(
   k: number,
   metric: Metric,
 ): Neighbours {
-  const { features: d, train, rowIndex, order, dim, split, left, right, lo, hi, boxLo, boxHi, boxDims: bd } = tree;
-  const euclidean = metric === 'euclidean';
-  const best = emptyNeighbours(nQuery, k);
-  const { index: bestI, distance: bestD } = best;
-  const q = new Float64Array(d);
-  const stack = new Int32Array(Math.max(64, 2 * dim.length)); // depth-first: at most one pending sibling per level
-  for (let qi = 0; qi < nQuery; qi++) {
-    for (let j = 0; j < d; j++) q[j] = queries[qi * d + order[j]];
-    const at = qi * k; // this query's list in bestI/bestD
-    let tau = Infinity; // k-th best distance so far (squared for euclidean), and its training index
-    let tauIdx = -1;
-    let sp = 0;
-    stack[sp++] = 0;
-    while (sp > 0) {
-      const node = stack[--sp];
-      // Lower bound of the distance to any row in the node's box, summed in the rows' feature order: each term is
-      // ≤ the row's term, so (rounding being monotone) it never exceeds a row's computed distance.
-      const o = node * bd;
-      let bound = 0;
-      let pruned = false;
-      for (let j = 0; j < bd; j++) {
-        const v = q[j];
-        const l = boxLo[o + j];
-        let g = 0;
-        if (v < l) g = l - v;
-        else {
-          const h = boxHi[o + j];
-          if (v > h) g = v - h;
-        }
-        if (g !== 0) {
-          bound += euclidean ? g * g : g;
-          if (bound > tau) {
-            pruned = true;
-            break;
-          }
-        }
-      }
-      if (pruned) continue;
-      const s = dim[node];
-      if (s >= 0) {
-        // near child on top of the stack, so it is searched first
-        if (q[s] < split[node]) {
-          stack[sp++] = right[node];
-          stack[sp++] = left[node];
-        } else {
-          stack[sp++] = left[node];
-          stack[sp++] = right[node];
-        }
-        continue;
-      }
-      const to = hi[node];
-      for (let r = lo[node]; r < to; r++) {
-        const t = r * d;
-        let acc = 0;
-        let j = 0;
-        if (euclidean) {
-          for (; j + 3 < d; j += 4) {
-            const a = q[j] - train[t + j];
-            const b = q[j + 1] - train[t + j + 1];
-            const c = q[j + 2] - train[t + j + 2];
-            const e = q[j + 3] - train[t + j + 3];
-            acc += a * a;
-            acc += b * b;
-            acc += c * c;
-            acc += e * e;
-            if (acc > tau) break;
-          }
-          if (!(acc > tau)) {
-            for (; j < d; j++) {
-              const a = q[j] - train[t + j];
-              acc += a * a;
-            }
-          }
-        } else {
-          for (; j + 3 < d; j += 4) {
-            acc += Math.abs(q[j] - train[t + j]);
-            acc += Math.abs(q[j + 1] - train[t + j + 1]);
-            acc += Math.abs(q[j + 2] - train[t + j + 2]);
-            acc += Math.abs(q[j + 3] - train[t + j + 3]);
-            if (acc > tau) break;
-          }
-          if (!(acc > tau)) for (; j < d; j++) acc += Math.abs(q[j] - train[t + j]);
-        }
-        if (acc > tau) continue;
-        const idx = rowIndex[r];
-        if (acc === tau && idx > tauIdx) continue;
-        insertNeighbour(bestI, bestD, at, k, acc, idx);
-        tau = bestD[at + k - 1];
-        tauIdx = bestI[at + k - 1];
-      }
-    }
+  const { arena, header } = residentTree(tree);
+  const d = tree.features;
+  const queriesAt = arena.reserve(nQuery * d * 4);
+  const indexAt = arena.reserve(nQuery * k * 4);
+  const distanceAt = arena.reserve(nQuery * k * 8);
+  const scratch = arena.reserve(d * 16 + 64 + (2 * tree.dim.length + 64) * 4);
+  arena.f32(queriesAt, nQuery * d).set(queries.subarray(0, nQuery * d));
+  // in slices: a WebAssembly function runs its first calls in V8's baseline code, so one long first call would run
+  // the whole task there (about half the speed); short calls let the optimized code take over after a few
+  for (let q0 = 0; q0 < nQuery; q0 += SEARCH_SLICE) {
+    const rows = Math.min(SEARCH_SLICE, nQuery - q0);
+    arena.kernels.kdSearch(
+      header,
+      queriesAt + q0 * d * 4,
+      rows,
+      k,
+      metric === 'manhattan' ? 1 : 0,
+      indexAt + q0 * k * 4,
+      distanceAt + q0 * k * 8,
+      scratch,
+    );
   }
-  return finishDistances(best, metric);
+  return finishDistances(
+    { k, index: arena.i32(indexAt, nQuery * k).slice(), distance: arena.f64(distanceAt, nQuery * k).slice() },
+    metric,
+  );
 }

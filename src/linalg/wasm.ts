@@ -41,6 +41,16 @@ export interface WasmKernels {
   packPanels(B: number, d: number, from: number, to: number, P: number): void;
   dotPanels(A: number, rows: number, d: number, P: number, panels: number, out: number, ldOut: number): void;
   accumulateMachines(K: number, C: number, lo: number, hi: number, m2: number, acc: number): void;
+  kdSearch(
+    tree: number,
+    queries: number,
+    nQuery: number,
+    k: number,
+    manhattan: number,
+    outIndex: number,
+    outDist: number,
+    scratch: number,
+  ): void;
   peakF32x4(at: number, iterations: number): number;
   peakF64x2(at: number, iterations: number): number;
   streamSum(at: number, bytes: number): number;
@@ -79,6 +89,9 @@ export function wasmKernels(): WasmKernels {
   return instance;
 }
 
+/** The key given to the last arena made on this thread by `Arena.resident` (null when a plain arena came after it). */
+let residentKey: string | null = null;
+
 /**
  * Regions of kernel memory laid out one after another (16-byte aligned) from the module's heap base, the memory grown
  * to fit. Typed views are taken after all regions are reserved (growing memory detaches earlier views).
@@ -90,6 +103,18 @@ export class Arena {
   constructor(kernels: WasmKernels = wasmKernels()) {
     this.kernels = kernels;
     this.#next = kernels.heapBase();
+    residentKey = null;
+  }
+
+  /**
+   * An arena for data that stays in kernel memory between tasks (a search index): `loaded` is true when the last
+   * arena made on this thread was this key's, so regions reserved in the same order still hold what was copied there.
+   */
+  static resident(key: string, kernels: WasmKernels = wasmKernels()): { arena: Arena; loaded: boolean } {
+    const loaded = residentKey === key;
+    const arena = new Arena(kernels);
+    residentKey = key;
+    return { arena, loaded };
   }
 
   /** Reserves `bytes` and returns the region's offset. */

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { buildKdTree, leafOrder, type KdTree } from '../linalg/kd-tree.js';
+import { buildKdTree, leafOrder, treeRows, type KdTree } from '../linalg/kd-tree.js';
 import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, takeRows, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
@@ -126,13 +126,7 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const d = f.features;
     if (f.pending) return matrix(f.pending.rows, d, f.pending.data.slice());
     if (f.brute) return matrix(f.brute.rows, d, f.brute.train.slice());
-    const tree = f.tree!;
-    const X = matrix(tree.rowIndex.length, d);
-    for (let i = 0; i < tree.rowIndex.length; i++) {
-      const o = tree.rowIndex[i] * d;
-      for (let j = 0; j < d; j++) X.data[o + tree.order[j]] = tree.train[i * d + j];
-    }
-    return X;
+    return treeRows(f.tree!);
   }
 
   protected encode(f: Fitted): Snapshot {
