@@ -313,7 +313,12 @@ test('shared search: one k = 9 search gives every k ≤ 9 and both weightings th
 
 test('k-d tree kept in kernel memory: another tree or another kernel in between makes the search copy it again', (t) => {
   const rng = createRng(11);
-  const rows = (n: number, d: number) => matrix(n, d, Float32Array.from({ length: n * d }, () => rng.float()));
+  const rows = (n: number, d: number) =>
+    matrix(
+      n,
+      d,
+      Float32Array.from({ length: n * d }, () => rng.float()),
+    );
   const a = buildKdTree(rows(700, 12));
   const b = buildKdTree(rows(500, 12));
   const queries = rows(40, 12).data;
