@@ -117,3 +117,28 @@ console.log(JSON.stringify({ results, main: (await import('node:worker_threads')
     [main, main, main],
   );
 });
+
+test('warmPool starts the workers at once (the same two then run the tasks) and never holds the process open', (t) => {
+  const r = runScript(
+    `const { warmPool } = await import(${JSON.stringify(POOL)});
+warmPool();
+warmPool(); // a second call starts no more
+const counter = new Int32Array(new SharedArrayBuffer(4));
+const results = await runAll(Array.from({ length: 4 }, (_, id) => ({ module: tasks, fn: 'meet', args: [counter, 2, id] })));
+console.log(JSON.stringify(results));
+`,
+    '2',
+  );
+  t.is(r.status, 0, r.stderr);
+  const results = JSON.parse(r.stdout) as Array<{ thread: number; met: boolean }>;
+  t.true(results.every((x) => x.met));
+  t.is(new Set(results.map((x) => x.thread)).size, 2);
+  // a process that only warms the pool ends by itself (the workers are unreferenced), with nothing to shut down
+  const alone = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `(await import(${JSON.stringify(POOL)})).warmPool(); console.log('done');`],
+    { encoding: 'utf8', timeout: 30_000, env: { ...process.env, FASHION_WORKERS: '2' } },
+  );
+  t.is(alone.status, 0, alone.stderr);
+  t.is(alone.stdout.trim(), 'done');
+});

@@ -4,6 +4,7 @@ import type { Candidate } from '../config/grid.js';
 import type { LoadedConfig } from '../config/load.js';
 import { dirname, join, resolve } from 'node:path';
 import { loadData, type DataSource, type LoadedData } from '../data/load.js';
+import { warmPool } from '../linalg/pool.js';
 import { smallestClassCount } from '../data/split.js';
 import { CandidateFitError } from '../evaluate/search.js';
 import { StepParamError } from '../pipeline/pipeline.js';
@@ -23,6 +24,7 @@ export function loadDataFor(
   withTest = loaded.config.evaluation.test,
 ): LoadedData {
   const { config, file } = loaded;
+  warmPool(); // the workers start and load their code while the data is read
   return loadData(config.data, {
     dataDir: where.data,
     verify: where.verify,
@@ -146,6 +148,7 @@ export function loadTrainingData(
   spec: Pick<TrainingDataSpec, 'source' | 'seed'>,
   where: DataLocation = {},
 ): LoadedData {
+  warmPool();
   return loadData(spec.source, {
     dataDir: where.data,
     verify: where.verify,

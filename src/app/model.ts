@@ -11,6 +11,7 @@ import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
 import { loadData } from '../data/load.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
+import { warmPool } from '../linalg/pool.js';
 import { encodeModel, isModelFile, loadModel } from '../model/format.js';
 import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
 import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
@@ -121,6 +122,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
   const saved = existsSync(path);
   if (!saved) checkOutputs([modelOutput]);
+  warmPool();
   const data = loadData(config.data, {
     dataDir: options.data,
     verify: options.verify,

@@ -114,6 +114,34 @@ async function runInline<T>(task: Task): Promise<T> {
   return (await fn(...task.args)) as T;
 }
 
+/**
+ * The modules most pool tasks run in (the PCA, its covariance blocks, the k-NN searches, the forest's trees, the SVM):
+ * what warmPool has the workers load.
+ */
+const COMMON_TASK_MODULES = [
+  '../stages/pca.js',
+  './gram.js',
+  './kd-tree.js',
+  './knn-brute.js',
+  '../stages/random-forest-worker.js',
+  '../stages/svm-native.js',
+  './svm-predict.js',
+].map((m) => new URL(m, import.meta.url).href);
+
+/**
+ * Starts the workers now, each loading the common task modules and compiling the SIMD kernels, and returns at once: a
+ * command calls it before reading its data, so the workers are ready when the first parallel step comes (they took
+ * about a tenth of a second each to start and load their code). Nothing happens with one worker or a running pool.
+ */
+export function warmPool(): void {
+  if (workerCount() <= 1) return;
+  while (slots.length < workerCount()) {
+    const slot = spawn();
+    slots.push(slot);
+    slot.worker.postMessage({ warm: COMMON_TASK_MODULES });
+  }
+}
+
 /** Runs one task on a worker (or inline when only one worker is allowed). */
 export function runTask<T>(task: Task): Promise<T> {
   if (workerCount() <= 1) return runInline<T>(task);

@@ -1,4 +1,4 @@
-import { PCA as MlPca } from 'ml-pca';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import type { GramPart } from '../linalg/gram.js';
@@ -278,6 +278,8 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
 
 function fitMljs(X: Matrix, k: number): Solved {
   const { rows: n, cols: d } = X;
+  // loaded here, not at the top: the oracle engine's library (and ml-matrix) is not read by every command and worker
+  const { PCA: MlPca } = createRequire(import.meta.url)('ml-pca') as typeof import('ml-pca');
   const model = new MlPca(toNested(X), { center: true, scale: false });
   const U = model.getEigenvectors(); // d × r, columns are components
   const eigen = model.getEigenvalues(); // variances, n − 1 denominator

@@ -1,4 +1,4 @@
-import { RandomForestClassifier as MlRandomForest } from 'ml-random-forest';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
@@ -171,6 +171,10 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
     // with a fraction that floors to 1.
     const mlMaxFeatures = maxFeatures === 1 && X.cols > 1 ? 1.5 / X.cols : maxFeatures;
     // A fresh options object on every fit: the library keeps (and fills in) what it is given.
+    // loaded here, not at the top: only the oracle engine reads the library
+    const { RandomForestClassifier: MlRandomForest } = createRequire(import.meta.url)(
+      'ml-random-forest',
+    ) as typeof import('ml-random-forest');
     const forest = new MlRandomForest({
       nEstimators: params.trees,
       maxFeatures: mlMaxFeatures,
