@@ -336,3 +336,25 @@ test('k-d tree kept in kernel memory: another tree or another kernel in between 
   const X = rows(300, 7);
   t.deepEqual(treeRows(buildKdTree(X)).data, X.data);
 });
+
+test('k-d tree on very large and very small values (float32 overflow and underflow in its first pass) equals the plain reference', async (t) => {
+  const rng = createRng(23);
+  for (const scale of [3e19, 1e-30, 1]) {
+    const make = (n: number) =>
+      matrix(
+        n,
+        11,
+        Float32Array.from({ length: n * 11 }, () => (rng.float() - 0.5) * scale),
+      );
+    const Xtr = make(900);
+    const Xte = make(60);
+    const ytr = Uint8Array.from({ length: 900 }, () => rng.int(4));
+    const ref = reference(Xtr, ytr, Xte, { k: 4, weights: 'uniform', metric: 'euclidean' });
+    const nb = await new Knn({ k: 4 }).fit(Xtr, ytr).then((m) => m.kneighbors(Xte));
+    for (let i = 0; i < Xte.rows; i++) {
+      t.deepEqual(Array.from(nb.index.subarray(i * 4, i * 4 + 4)), ref.index[i], `scale ${scale} row ${i}`);
+      for (let j = 0; j < 4; j++)
+        t.true(Math.abs(nb.distance[i * 4 + j] - ref.distance[i][j]) <= 1e-9 * ref.distance[i][j]);
+    }
+  }
+});

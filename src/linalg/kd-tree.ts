@@ -41,8 +41,8 @@ export interface KdTree {
 }
 
 /** The value of a leaf's padding rows: far from any query, so their eight-row group stops early (never reported). */
-const PAD = 1e30;
-const LEAF_SIZE = 32;
+const PAD = 1e15;
+const LEAF_SIZE = 128;
 const BOX_DIMS = 8;
 /** Rows whose spread chooses a large node's split feature. */
 const SPREAD_SAMPLE = 256;
@@ -348,7 +348,7 @@ export function knnTreeTask(
   const queriesAt = arena.reserve(nQuery * d * 4);
   const indexAt = arena.reserve(nQuery * k * 4);
   const distanceAt = arena.reserve(nQuery * k * 8);
-  const scratch = arena.reserve(d * 16 + 64 + (2 * tree.dim.length + 64) * 4);
+  const scratch = arena.reserve(d * 32 + 64 + (2 * tree.dim.length + 64) * 4);
   arena.f32(queriesAt, nQuery * d).set(queries.subarray(0, nQuery * d));
   // in slices: a WebAssembly function runs its first calls in V8's baseline code, so one long first call would run
   // the whole task there (about half the speed); short calls let the optimized code take over after a few

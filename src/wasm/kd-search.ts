@@ -1,8 +1,9 @@
 // AssemblyScript (re-exported by kernels.ts): the exact k-nearest-neighbour search over a k-d tree laid out by
 // src/linalg/kd-tree.ts. Leaves store their rows feature-major ("structure of arrays"): feature j of the leaf's row r
-// at leafData[at + j·c8 + r], c8 = the leaf's row count rounded up to 8 (padding rows hold 1e30 and are never
-// reported). Eight rows of a leaf are summed at once, two per float64x2 vector, feature by feature in the tree's order:
-// each row's sum is the plain sequential float64 sum, bit for bit, so the answers do not depend on the blocking.
+// at leafData[at + j·c8 + r], c8 = the leaf's row count rounded up to 8 (padding rows hold a far value and are never
+// reported). Eight rows of a leaf are taken at once: a float32 pass rules most groups out with a safe margin, and the
+// rows that may be listed are summed in float64, two per vector, feature by feature in the tree's order, so each
+// listed distance is the plain sequential float64 sum, bit for bit, and the answers do not depend on the blocking.
 
 /** Features summed between two checks of whether any of the eight rows can still be among the k best. */
 const BLOCK = 8;
@@ -48,7 +49,7 @@ const H_LEAF_DATA = 14; // f32
  * (i32) and outDist (f64: squared euclidean, or manhattan), k per query, nearest first, ties to the lower training
  * index. Depth-first, near child first; a node is skipped when the distance to its box already exceeds the k-th best
  * (its lower bound is summed in the rows' feature order, each term at most the row's own, so it never exceeds a
- * row's computed distance); eight rows stop being summed once all eight exceed it. scratch: 16·d + 64 bytes, then the stack: 2·nodes + 64
+ * row's computed distance); eight rows stop being summed once all eight exceed it. scratch: 32·d + 64 bytes, then the stack: 2·nodes + 64
  * i32.
  */
 export function kdSearch(
@@ -76,7 +77,9 @@ export function kdSearch(
   const orderP = <usize>field(tree, H_ORDER);
   const leafData = <usize>field(tree, H_LEAF_DATA);
   const qs = scratch; // the query's features in the tree's order, each in both lanes of a vector
-  const sums = qs + (<usize>d << 4); // eight rows' sums
+  const qf = qs + (<usize>d << 4); // the same in float32, in four lanes
+  const sums = qf + (<usize>d << 4); // eight rows' sums
+  const infinity = f32x4.splat(Infinity);
   const stack = sums + 64;
   const euclidean = manhattan == 0;
   const zero = f64x2.splat(0);
@@ -85,7 +88,9 @@ export function kdSearch(
     const src = queries + <usize>qi * dBytes;
     for (let j = 0; j < d; j++) {
       const f = load<i32>(orderP + (<usize>j << 2));
-      v128.store(qs + (<usize>j << 4), f64x2.splat(<f64>load<f32>(src + (<usize>f << 2))));
+      const v = load<f32>(src + (<usize>f << 2));
+      v128.store(qs + (<usize>j << 4), f64x2.splat(<f64>v));
+      v128.store(qf + (<usize>j << 4), f32x4.splat(v));
     }
     const bestI = outIndex + ((<usize>qi * <usize>k) << 2);
     const bestD = outDist + ((<usize>qi * <usize>k) << 3);
@@ -128,53 +133,80 @@ export function kdSearch(
       const base = leafData + (<usize>load<i32>(leafAtP + (<usize>node << 2)) << 2);
       const rows = rowIndexP + (<usize>load<i32>(loP + (<usize>node << 2)) << 2);
       for (let r = 0; r < count; r += 8) {
-        // eight rows, two per vector: four independent sums keep the adder busy
+        // Eight rows at a time. First in float32, four rows per vector, checked every BLOCK features: once all eight
+        // partial sums exceed the k-th best by more than float32's rounding could account for, each row's float64 sum
+        // would exceed it too (partial sums never exceed the whole), so none can be listed. (A sum that overflowed to
+        // infinity is not trusted.) Float32 sums of j non-negative terms, each a rounded difference squared, are within
+        // (j + 2)·2^-24 of the exact sum, relatively: the margin allows twice that.
+        let p0 = f32x4.splat(0);
+        let p1 = p0;
+        let col = base + (<usize>r << 2);
+        let j = 0;
+        let ruledOut = false;
+        for (;;) {
+          const end = min(j + BLOCK, d);
+          for (; j < end; j++) {
+            const qj = v128.load(qf + (<usize>j << 4));
+            let e0 = f32x4.sub(qj, v128.load(col));
+            let e1 = f32x4.sub(qj, v128.load(col, 16));
+            if (euclidean) {
+              e0 = f32x4.mul(e0, e0);
+              e1 = f32x4.mul(e1, e1);
+            } else {
+              e0 = f32x4.abs(e0);
+              e1 = f32x4.abs(e1);
+            }
+            p0 = f32x4.add(p0, e0);
+            p1 = f32x4.add(p1, e1);
+            col += stride;
+          }
+          const limit = f32x4.splat(<f32>(tau * (1 + <f64>(j + 3) * 1.1920928955078125e-7)));
+          const out0 = v128.and(f32x4.gt(p0, limit), f32x4.lt(p0, infinity));
+          const out1 = v128.and(f32x4.gt(p1, limit), f32x4.lt(p1, infinity));
+          if (i32x4.all_true(v128.and(out0, out1))) {
+            ruledOut = true;
+            break;
+          }
+          if (j >= d) break;
+        }
+        if (ruledOut) continue;
+        // The rows that may be listed: their sums in float64, each the plain sequential sum in the tree's feature order
+        // (two rows per vector, four independent sums)
         let a0 = zero;
         let a1 = zero;
         let a2 = zero;
         let a3 = zero;
-        let col = base + (<usize>r << 2);
-        let j = 0;
-        for (;;) {
-          const end = min(j + BLOCK, d);
-          for (; j < end; j++) {
-            const t = v128.load(col);
-            const u = v128.load(col, 16);
-            const qj = v128.load(qs + (<usize>j << 4));
-            let e0 = f64x2.sub(qj, f64x2.promote_low_f32x4(t));
-            let e1 = f64x2.sub(qj, f64x2.promote_low_f32x4(v128.shuffle<f32>(t, t, 2, 3, 0, 1)));
-            let e2 = f64x2.sub(qj, f64x2.promote_low_f32x4(u));
-            let e3 = f64x2.sub(qj, f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 0, 1)));
-            if (euclidean) {
-              e0 = f64x2.mul(e0, e0);
-              e1 = f64x2.mul(e1, e1);
-              e2 = f64x2.mul(e2, e2);
-              e3 = f64x2.mul(e3, e3);
-            } else {
-              e0 = f64x2.abs(e0);
-              e1 = f64x2.abs(e1);
-              e2 = f64x2.abs(e2);
-              e3 = f64x2.abs(e3);
-            }
-            a0 = f64x2.add(a0, e0);
-            a1 = f64x2.add(a1, e1);
-            a2 = f64x2.add(a2, e2);
-            a3 = f64x2.add(a3, e3);
-            col += stride;
+        col = base + (<usize>r << 2);
+        for (j = 0; j < d; j++) {
+          const t = v128.load(col);
+          const u = v128.load(col, 16);
+          const qj = v128.load(qs + (<usize>j << 4));
+          let e0 = f64x2.sub(qj, f64x2.promote_low_f32x4(t));
+          let e1 = f64x2.sub(qj, f64x2.promote_low_f32x4(v128.shuffle<f32>(t, t, 2, 3, 0, 1)));
+          let e2 = f64x2.sub(qj, f64x2.promote_low_f32x4(u));
+          let e3 = f64x2.sub(qj, f64x2.promote_low_f32x4(v128.shuffle<f32>(u, u, 2, 3, 0, 1)));
+          if (euclidean) {
+            e0 = f64x2.mul(e0, e0);
+            e1 = f64x2.mul(e1, e1);
+            e2 = f64x2.mul(e2, e2);
+            e3 = f64x2.mul(e3, e3);
+          } else {
+            e0 = f64x2.abs(e0);
+            e1 = f64x2.abs(e1);
+            e2 = f64x2.abs(e2);
+            e3 = f64x2.abs(e3);
           }
-          if (j >= d) break;
-          const limit = f64x2.splat(tau);
-          const alive = v128.or(
-            v128.or(f64x2.le(a0, limit), f64x2.le(a1, limit)),
-            v128.or(f64x2.le(a2, limit), f64x2.le(a3, limit)),
-          );
-          if (!v128.any_true(alive)) break;
+          a0 = f64x2.add(a0, e0);
+          a1 = f64x2.add(a1, e1);
+          a2 = f64x2.add(a2, e2);
+          a3 = f64x2.add(a3, e3);
+          col += stride;
         }
         v128.store(sums, a0);
         v128.store(sums, a1, 16);
         v128.store(sums, a2, 32);
         v128.store(sums, a3, 48);
-        // rows whose sum (or partial sum: never more than the whole) exceeds the current k-th best are not listed
+        // rows whose sum exceeds the current k-th best are not listed
         const n = min(8, count - r);
         for (let lane = 0; lane < n; lane++) {
           const acc = load<f64>(sums + (<usize>lane << 3));
