@@ -349,7 +349,7 @@ export function pcaProjectTask(
   const weightsAt = arena.reserve(d * k8 * 8);
   const scaleAt = arena.reserve(k8 * 8);
   const outAt = arena.reserve(PROJECT_BLOCK * k * 4);
-  const scratch = arena.reserve(2 * d * 4);
+  const scratch = arena.reserve(2 * d * 8);
   arena.f64(meanAt, d).set(mean);
   arena.f64(weightsAt, d * k8).set(weights);
   arena.f64(scaleAt, k8).fill(0).set(scale);

@@ -215,7 +215,7 @@ export function flushI32(src: usize, dst: usize, count: i32): void {
  * PCA projection of `rows` float32 rows at src (d wide): out[t][c] = float32(scale[c] · Σ_f float32(x[t][f] − mean[f]) ·
  * w[f][c]) for c < k, with w (d × k8 float64, k8 = k rounded up to 8, zero beyond k) holding float32 component values.
  * Each sum runs over f in order in float64, two components per lane pair, and every product of two float32 values is
- * exact in float64: the result is bit-identical to the plain JavaScript loop. `scratch` holds two centred rows.
+ * exact in float64: the result is bit-identical to the plain JavaScript loop. `scratch` holds two centred rows (float64, 16·d bytes).
  */
 export function projectRows(
   src: usize,
@@ -230,21 +230,22 @@ export function projectRows(
   scratch: usize,
 ): void {
   const wRow = <usize>k8 << 3;
-  const c1 = scratch + (<usize>d << 2);
+  const c1 = scratch + (<usize>d << 3);
   for (let t = 0; t < rows; t += 2) {
     const second = t + 1 < rows;
+    // the two centred rows, each value float32(x − mean) held as float64 (broadcast below by one load)
     for (let f = 0; f < d; f++) {
       const m = load<f64>(mean + (<usize>f << 3));
-      store<f32>(scratch + (<usize>f << 2), <f32>(<f64>load<f32>(src + ((<usize>t * <usize>d + <usize>f) << 2)) - m));
-      store<f32>(c1 + (<usize>f << 2), second ? <f32>(<f64>load<f32>(src + ((<usize>(t + 1) * <usize>d + <usize>f) << 2)) - m) : 0);
+      store<f64>(scratch + (<usize>f << 3), <f64><f32>(<f64>load<f32>(src + ((<usize>t * <usize>d + <usize>f) << 2)) - m));
+      store<f64>(c1 + (<usize>f << 3), second ? <f64><f32>(<f64>load<f32>(src + ((<usize>(t + 1) * <usize>d + <usize>f) << 2)) - m) : 0);
     }
     for (let j = 0; j < k8; j += 8) {
       let a0 = f64x2.splat(0), a1 = a0, a2 = a0, a3 = a0;
       let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
       let p = w + (<usize>j << 3);
       for (let f = 0; f < d; f++) {
-        const x = f64x2.splat(<f64>load<f32>(scratch + (<usize>f << 2)));
-        const y = f64x2.splat(<f64>load<f32>(c1 + (<usize>f << 2)));
+        const x = v128.load64_splat(scratch + (<usize>f << 3));
+        const y = v128.load64_splat(c1 + (<usize>f << 3));
         const w0 = v128.load(p);
         const w1 = v128.load(p, 16);
         const w2 = v128.load(p, 32);
