@@ -4,7 +4,8 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { datasetFromBytes, type Dataset } from './dataset.js';
 import { DataError } from './errors.js';
-import { gunzipBounded, parseIdx } from './idx.js';
+import { parseIdx } from './idx.js';
+import { gunzipCached } from './unpacked.js';
 
 /** Class names by label, in Zalando's order. The one place they are spelled. */
 export const CLASS_NAMES = [
@@ -106,7 +107,7 @@ export function splitFromFiles(
 ): LoadedSplit {
   const verify = options.verify ?? true;
   const spec = FILES[split];
-  const imageBytes = decompressed(imageFile, spec.images, verify);
+  const { bytes: imageBytes, sha256: imageSha } = decompressed(imageFile, spec.images, verify);
   const images = parseIdx(imageBytes, imageFile.path);
   const [count, rows, cols] = images.dims;
   if (images.dims.length !== 3) {
@@ -118,7 +119,7 @@ export function splitFromFiles(
     throw new DataError(`${imageFile.path}: images are ${rows}×${cols} pixels; Fashion-MNIST images are 28×28`);
   }
   if (count === 0) throw new DataError(`${imageFile.path}: the header declares no images`);
-  const labelBytes = decompressed(labelFile, spec.labels, verify);
+  const { bytes: labelBytes, sha256: labelSha } = decompressed(labelFile, spec.labels, verify);
   const labels = parseIdx(labelBytes, labelFile.path);
   if (labels.dims.length !== 1) {
     throw new DataError(
@@ -135,25 +136,37 @@ export function splitFromFiles(
     }
   }
   const checksums = {
-    images: verified(imageFile.path, imageBytes, spec.images, verify),
-    labels: verified(labelFile.path, labelBytes, spec.labels, verify),
+    images: verified(imageFile.path, imageBytes, imageSha, spec.images, verify),
+    labels: verified(labelFile.path, labelBytes, labelSha, spec.labels, verify),
   };
   return { ...datasetFromBytes(images.data, labels.data, PIXELS, imageFile.path), checksums };
 }
 
-/** The file's IDX bytes, gzip decompressed at most to the size it may have (verify: the official size, plus slack). */
-function decompressed(file: StoredFile, spec: { file: string; bytes: number }, verify: boolean): Uint8Array {
+/**
+ * The file's IDX bytes, gzip decompressed at most to the size it may have (verify: the official size, plus slack), and
+ * their SHA-256: large official files come from a decompressed copy kept in the user's cache folder (data/unpacked.ts).
+ */
+function decompressed(
+  file: StoredFile,
+  spec: { file: string; bytes: number; sha256: string },
+  verify: boolean,
+): { bytes: Uint8Array; sha256: string } {
   const limit = verify ? spec.bytes + VERIFIED_SLACK_BYTES : UNVERIFIED_MAX_BYTES;
-  if (file.gzip) return gunzipBounded(file.bytes, limit, file.path, spec.file);
+  if (file.gzip) return gunzipCached(file.bytes, limit, file.path, spec.file, spec.sha256);
   if (file.bytes.length > limit) {
     throw new DataError(`${file.path}: ${file.bytes.length} bytes, more than the ${limit} this file may hold`);
   }
-  return file.bytes;
+  return { bytes: file.bytes, sha256: sha256Hex(file.bytes) };
 }
 
 /** The SHA-256 of a structurally valid file, which (verify) must be the official one. */
-function verified(path: string, bytes: Uint8Array, spec: { bytes: number; sha256: string }, verify: boolean): string {
-  const sha256 = sha256Hex(bytes);
+function verified(
+  path: string,
+  bytes: Uint8Array,
+  sha256: string,
+  spec: { bytes: number; sha256: string },
+  verify: boolean,
+): string {
   if (verify && sha256 !== spec.sha256) {
     throw new DataError(
       `${path}: SHA-256 of the decompressed data is ${sha256}, expected ${spec.sha256} (${spec.bytes} bytes, got ${bytes.length}); the file is altered or truncated`,
