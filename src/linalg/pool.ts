@@ -115,10 +115,11 @@ async function runInline<T>(task: Task): Promise<T> {
 }
 
 /**
- * The modules most pool tasks run in (the PCA, its covariance blocks, the k-NN searches, the forest's trees, the SVM):
+ * The modules most pool tasks run in (scaling, the PCA, its covariance blocks, the k-NN searches, the forest's trees, the SVM):
  * what warmPool has the workers load.
  */
 const COMMON_TASK_MODULES = [
+  '../stages/normalize.js',
   '../stages/pca.js',
   './gram.js',
   './kd-tree.js',

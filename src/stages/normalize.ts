@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { runTask, sharedFloat32, splitRange, workerCount } from '../linalg/pool.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -74,30 +75,25 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
     checkFeatures(this.name, X, fitted.features);
     const { rows, cols, data } = X;
     const out = sharedFloats(rows * cols);
-    if (this.params.method === 'sqrt') {
-      for (let i = 0; i < data.length; i++) {
-        if (!(data[i] >= 0))
-          throw new Error(`normalize: method sqrt needs values ≥ 0, got ${data[i]} (row ${Math.floor(i / cols) + 1})`);
-        out[i] = Math.sqrt(data[i] / 255);
-      }
-    } else if (this.params.method === 'minmax') {
-      for (let i = 0; i < data.length; i++) out[i] = data[i] / 255;
-    } else if (this.params.method === 'standard') {
-      const mean = fitted.mean!;
-      const scale = fitted.scale!;
-      for (let i = 0; i < rows; i++) {
-        const off = i * cols;
-        for (let j = 0; j < cols; j++) out[off + j] = (data[off + j] - mean[j]) * scale[j];
-      }
-    } else {
-      for (let i = 0; i < rows; i++) {
-        const off = i * cols;
-        let ss = 0;
-        for (let j = 0; j < cols; j++) ss += data[off + j] * data[off + j];
-        const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-        for (let j = 0; j < cols; j++) out[off + j] = data[off + j] * inv;
-      }
+    const { method } = this.params;
+    if (rows * cols < PARALLEL_VALUES || workerCount() < 2) {
+      normalizeRows(data, out, 0, rows, cols, method, fitted.mean, fitted.scale);
+      return matrix(rows, cols, out);
     }
+    // large inputs: row ranges on the workers, each writing its part of the shared output (the same values)
+    const source = sharedFloat32(data);
+    const settled = await Promise.allSettled(
+      splitRange(rows, workerCount()).map(([r0, r1]) =>
+        runTask({
+          module: import.meta.url,
+          fn: 'normalizeRows',
+          args: [source, out, r0, r1, cols, method, fitted.mean, fitted.scale],
+        }),
+      ),
+    );
+    // a refusal names the first bad row, as on one thread
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return matrix(rows, cols, out);
   }
 
@@ -113,6 +109,44 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
       fitted.scale = arrayField(s, 'scale', Float64Array, features);
     }
     return fitted; // minmax, sqrt and l2 learn nothing
+  }
+}
+
+/** Values from which a transform is split over the workers (below, the round trip costs more than it saves). */
+const PARALLEL_VALUES = 1 << 20;
+
+/** Pool task (and the inline path): rows [r0, r1) of `data` normalized into the same rows of `out`. */
+export function normalizeRows(
+  data: Float32Array,
+  out: Float32Array,
+  r0: number,
+  r1: number,
+  cols: number,
+  method: NormalizeParams['method'],
+  mean?: Float64Array,
+  scale?: Float64Array,
+): void {
+  if (method === 'sqrt') {
+    for (let i = r0 * cols; i < r1 * cols; i++) {
+      if (!(data[i] >= 0))
+        throw new Error(`normalize: method sqrt needs values ≥ 0, got ${data[i]} (row ${Math.floor(i / cols) + 1})`);
+      out[i] = Math.sqrt(data[i] / 255);
+    }
+  } else if (method === 'minmax') {
+    for (let i = r0 * cols; i < r1 * cols; i++) out[i] = data[i] / 255;
+  } else if (method === 'standard') {
+    for (let i = r0; i < r1; i++) {
+      const off = i * cols;
+      for (let j = 0; j < cols; j++) out[off + j] = (data[off + j] - mean![j]) * scale![j];
+    }
+  } else {
+    for (let i = r0; i < r1; i++) {
+      const off = i * cols;
+      let ss = 0;
+      for (let j = 0; j < cols; j++) ss += data[off + j] * data[off + j];
+      const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+      for (let j = 0; j < cols; j++) out[off + j] = data[off + j] * inv;
+    }
   }
 }
 
