@@ -1,5 +1,5 @@
 import test from 'ava';
-import { gramOfRows } from '../src/linalg/gram.js';
+import { gramOfRows, integerGramOfRows } from '../src/linalg/gram.js';
 import { createRng } from '../src/linalg/rng.js';
 
 /** Integers q in [lo, hi] (rows × d), and the same as float32(q / D). */
@@ -123,4 +123,16 @@ test('no divisors: the float path even for 8-bit data, agreeing with the integer
   }
   // float32(q/255) differs from q/255 by at most 2^-24 relative; float32 sums over 64 rows add about 1e-7
   t.true(worst < 1e-6, `largest difference ${worst}`);
+});
+
+test('integerGramOfRows: the integer path alone, null for a chunk off every grid', (t) => {
+  const rows = 300;
+  const d = 9;
+  const { q, x } = gridData(rows, d, 255, 0, 255, 1);
+  const part = integerGramOfRows(x, rows, d, [255, 1]);
+  t.is(part?.divisor, 255);
+  t.deepEqual(part, gramOfRows(x, rows, d, new Float64Array(d), [255, 1]));
+  t.is(part!.sums[0], reference(q, rows, d).sums[0]);
+  x[5] += 1e-3;
+  t.is(integerGramOfRows(x, rows, d, [255, 1]), null);
 });

@@ -291,6 +291,36 @@ test('symmetricTopEigen: repeated and zero eigenvalues, against a known spectrum
   }
 });
 
+test('8-bit data takes the exact integer path: the covariance of exact integer sums, whatever the chunks', async (t) => {
+  // pixels / 255 on 7 features: exactly the eigenpairs of (n·Σqqᵀ − ΣqΣqᵀ) / (n(n − 1)·255²) from exact sums
+  const rng = createRng(9);
+  const n = 3000;
+  const d = 7;
+  const q = Int32Array.from({ length: n * d }, () => rng.int(256));
+  const X = matrix(
+    n,
+    d,
+    Float32Array.from(q, (v) => v / 255),
+  );
+  const ours = await new Pca({ components: 3 }).fit(X, new Uint8Array(n));
+  const sums = new Float64Array(d);
+  const gram = new Float64Array(d * d);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < d; a++) {
+      sums[a] += q[i * d + a];
+      for (let b = a; b < d; b++) gram[a * d + b] += q[i * d + a] * q[i * d + b];
+    }
+  }
+  const cov = new Float64Array(d * d);
+  for (let a = 0; a < d; a++) {
+    for (let b = a; b < d; b++) {
+      cov[a * d + b] = cov[b * d + a] = (n * gram[a * d + b] - sums[a] * sums[b]) / (n * (n - 1) * 255 * 255);
+    }
+  }
+  const eig = symmetricTopEigen(cov, d, 3);
+  t.deepEqual(Array.from(ours.explainedVariance), Array.from(eig.values));
+});
+
 test('8-bit chunks and a chunk off the grid: all chunks redone in float64, matching ml-pca', async (t) => {
   const { X: full } = fashion(3000);
   const d = 196;

@@ -39,11 +39,19 @@ export function gramOfRows(
   shift: Float64Array,
   divisors: number[],
 ): GramPart {
+  return integerGramOfRows(chunk, rows, d, divisors) ?? floatGram(chunk, rows, d, shift);
+}
+
+/**
+ * gramOfRows' exact integer path alone: null when no divisor puts every value of the chunk on its grid (found in the
+ * first block of rows that is off it). Integer sums do not depend on how the rows are chunked.
+ */
+export function integerGramOfRows(chunk: Float32Array, rows: number, d: number, divisors: number[]): GramPart | null {
   for (const D of divisors) {
     const part = integerGram(chunk, rows, d, D);
     if (part) return part;
   }
-  return floatGram(chunk, rows, d, shift);
+  return null;
 }
 
 /** Copies rows [r0, r0 + m) of the chunk into `into` (d4 wide, padding columns left as they are: zero). */

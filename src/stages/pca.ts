@@ -216,20 +216,28 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
     if (mu * mu > 1e3 * spread) shift[f] = mu;
   }
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
-  const gramParts = (divisors: number[]): Promise<GramPart[]> => {
+  // gramOfRows (chunk, rows, d, shift, divisors) or integerGramOfRows (chunk, rows, d, divisors) over chunks of `step`
+  const gramParts = <T>(fn: 'gramOfRows' | 'integerGramOfRows', step: number, divisors: number[]): Promise<T[]> => {
     const tasks = [];
-    const step = gramChunkRows(n, d);
     for (let r0 = 0; r0 < n; r0 += step) {
       const r1 = Math.min(n, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);
-      tasks.push({ module: gramModule, fn: 'gramOfRows', args: [chunk, r1 - r0, d, shift, divisors] });
+      const args = fn === 'gramOfRows' ? [chunk, r1 - r0, d, shift, divisors] : [chunk, r1 - r0, d, divisors];
+      tasks.push({ module: gramModule, fn, args });
     }
-    return runAll<GramPart>(tasks);
+    return runAll<T>(tasks);
   };
-  // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers; other data, or chunks that disagree
-  // on the scale, in float32 blocks summed in float64 (src/linalg/gram.ts).
-  let parts = await gramParts(GRID_DIVISORS);
-  if (parts.some((p) => p.divisor !== parts[0].divisor)) parts = await gramParts([]);
+  // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers, two chunks per worker (exact sums do not
+  // depend on the chunking, and each chunk's d×d sum costs a copy and a merge); other data, or chunks that disagree on
+  // the scale, in float32 blocks summed in float64 over the chunks they always had (src/linalg/gram.ts).
+  const exact = await gramParts<GramPart | null>(
+    'integerGramOfRows',
+    Math.max(1024, Math.ceil(n / (2 * workerCount()))),
+    GRID_DIVISORS,
+  );
+  const parts = exact.every((p) => p !== null && p.divisor === exact[0]!.divisor)
+    ? (exact as GramPart[])
+    : await gramParts<GramPart>('gramOfRows', gramChunkRows(n, d), []);
   const d4 = (d + 3) & ~3;
   const gram = new Float64Array(d4 * d4);
   const sums = new Float64Array(d);
