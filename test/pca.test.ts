@@ -2,9 +2,11 @@ import test from 'ava';
 import { PCA as MlPca } from 'ml-pca';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { symmetricTopEigen } from '../src/linalg/eigen.js';
+import { matVec } from '../src/linalg/kernels.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
+import { Arena } from '../src/linalg/wasm.js';
 import { Pca, pcaProjectTask, pcaSpec, projectionWeights } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
@@ -372,5 +374,21 @@ test('the SIMD projection is bit-identical to summing float32(x − mean)·v ove
       expected,
       `${rows}×${d} → ${k}`,
     );
+  }
+});
+
+test('the SIMD matrix-vector product of the eigen solver equals kernels.ts matVec bit for bit (odd sizes too)', (t) => {
+  const rng = createRng(4);
+  for (const n of [1, 3, 4, 37, 130]) {
+    const M = Float64Array.from({ length: n * n }, () => rng.float() - 0.5);
+    const x = Float64Array.from({ length: n }, () => rng.float() * 3 - 1);
+    const want = new Float64Array(n);
+    matVec(M, n, x, want);
+    const arena = new Arena();
+    const [m, xa, ya] = [arena.reserve(n * n * 8), arena.reserve(n * 8), arena.reserve(n * 8)];
+    arena.f64(m, n * n).set(M);
+    arena.f64(xa, n).set(x);
+    arena.kernels.matVecF64(m, n, xa, ya);
+    t.deepEqual(arena.f64(ya, n).slice(), want, `n = ${n}`);
   }
 });

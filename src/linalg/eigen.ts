@@ -1,4 +1,4 @@
-import { matVec } from './kernels.js';
+import { Arena } from './wasm.js';
 import { createRng } from './rng.js';
 
 /**
@@ -118,6 +118,15 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
   let norm = 0; // Frobenius norm bounds the spectral norm
   for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
   norm = Math.sqrt(norm);
+  // M·q by the SIMD kernel (the sums of kernels.ts matVec, bit for bit), M copied into kernel memory once
+  const arena = new Arena();
+  const product = (() => {
+    const at = arena.reserve(n * n * 8);
+    const xAt = arena.reserve(n * 8);
+    const yAt = arena.reserve(n * 8);
+    arena.f64(at, n * n).set(M.subarray(0, n * n));
+    return { M: at, xAt, yAt, x: arena.f64(xAt, n), y: arena.f64(yAt, n) };
+  })();
   const rng = createRng(0x5eed);
   const Q = new Float64Array(n * Math.min(n, 64));
   let basis = Q;
@@ -184,7 +193,9 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
     // Lanczos step on q_m
     const qm = m * n;
     const q = basis.subarray(qm, qm + n);
-    matVec(M, n, q, w);
+    product.x.set(q);
+    arena.kernels.matVecF64(product.M, n, product.xAt, product.yAt);
+    w.set(product.y);
     let a = 0;
     for (let i = 0; i < n; i++) a += q[i] * w[i];
     alpha[m] = a;

@@ -287,7 +287,7 @@ export function squaredNorms(A: Float32Array, i0: number, i1: number, d: number,
   }
 }
 
-/** y = M·x for a dense row-major n×n matrix M (Float64). */
+/** y = M·x for a dense row-major n×n matrix M (Float64): the reference for the SIMD matVecF64 the eigen solver uses. */
 export function matVec(M: Float64Array, n: number, x: Float64Array, y: Float64Array): void {
   for (let i = 0; i < n; i++) {
     const o = i * n;

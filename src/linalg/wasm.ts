@@ -51,6 +51,7 @@ export interface WasmKernels {
     outDist: number,
     scratch: number,
   ): void;
+  matVecF64(M: number, n: number, x: number, y: number): void;
   peakF32x4(at: number, iterations: number): number;
   peakF64x2(at: number, iterations: number): number;
   streamSum(at: number, bytes: number): number;

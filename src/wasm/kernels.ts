@@ -696,3 +696,4 @@ export function streamSum(at: usize, bytes: usize): f32 {
   return f32x4.extract_lane(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), 0);
 }
 export { kdSearch } from './kd-search';
+export { matVecF64 } from './dense';
