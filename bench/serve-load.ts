@@ -51,14 +51,15 @@ const cpuOf = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
-// busy CPU seconds of the whole machine so far (all cores), to tell how much other processes took during the run
+// busy CPU seconds of the whole machine so far (all cores), and the part spent on interrupts (the loopback network's
+// packets are mostly handled there), to tell how much other processes took during the run
 const machineCpu = () => {
   const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
     .split('\n')[0]
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  return (user + nice + system + irq + softirq + steal) / 100;
+  return { busy: (user + nice + system + irq + softirq + steal) / 100, interrupts: (irq + softirq) / 100 };
 };
 const machineCpu0 = machineCpu();
 const serverCpu0 = cpuOf(server.pid!);
@@ -76,7 +77,9 @@ const result = await autocannon({
 });
 const serverCpu = cpuOf(server.pid!) - serverCpu0;
 const benchCpu = process.cpuUsage(benchCpu0);
-const machineBusy = machineCpu() - machineCpu0;
+const machine1 = machineCpu();
+const interrupts = machine1.interrupts - machineCpu0.interrupts;
+const others = machine1.busy - machineCpu0.busy - interrupts - serverCpu - (benchCpu.user + benchCpu.system) / 1e6;
 const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 server.kill('SIGTERM');
@@ -96,6 +99,6 @@ console.log(
   `| ${result.requests.average.toFixed(0)} | ${result['2xx']} | ${result.latency.p50} ms | ${result.latency.p99} ms | ${result.errors} | ${result.non2xx} | ${result.timeouts} | ${(peakKb / 1024).toFixed(0)} MB |`,
 );
 console.log(
-  `CPU during the run: server ${serverCpu.toFixed(1)} s (${((1000 * serverCpu) / Math.max(1, result.requests.total)).toFixed(2)} ms per request), autocannon ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s, the rest of the machine ${Math.max(0, machineBusy - serverCpu - (benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s (of ${(cpus().length * seconds).toFixed(0)} s on ${cpus().length} cores)`,
+  `CPU during the run: server ${serverCpu.toFixed(1)} s (${((1000 * serverCpu) / Math.max(1, result.requests.total)).toFixed(2)} ms per request), autocannon ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s, interrupts ${interrupts.toFixed(1)} s, other processes ${Math.max(0, others).toFixed(1)} s (of ${(cpus().length * seconds).toFixed(0)} s on ${cpus().length} cores)`,
 );
 console.log(`server stopped with exit code ${code}`);
