@@ -108,7 +108,10 @@ export async function prepareImage(
   if (x1 >= 0) peak = Math.max(background, inverted ? Math.fround(255 - lo) : hi);
   if (inverted && nearLimit) {
     // the rare photo with a pixel at the limit: the box and peak from the negated values themselves
-    x0 = W, y0 = H, x1 = -1, y1 = -1;
+    x0 = W;
+    y0 = H;
+    x1 = -1;
+    y1 = -1;
     peak = background;
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
