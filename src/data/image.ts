@@ -52,19 +52,8 @@ export async function prepareImage(
   const damage = imageDamage(bytes);
   if (damage) throw new DataError(`${what}: ${damage}`);
   const { width: W, height: H, rgba } = await drawn(bytes, what, maxPixels);
-  // grey, with transparent parts over white (product cut-outs); an opaque pixel is its luminance (the same value)
-  const n = W * H;
-  const grey = new Float32Array(n);
-  for (let i = 0, j = 0; i < n; i++, j += 4) {
-    const lum = 0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2];
-    const alpha = rgba[j + 3];
-    if (alpha === 255) grey[i] = lum;
-    else {
-      const a = alpha / 255;
-      grey[i] = lum * a + 255 * (1 - a);
-    }
-  }
-  const border = borderMean(grey, W, H);
+  // grey (greyAt) is worked out from the pixels where it is needed, never stored: the border, one pass, the crop
+  const border = borderMean(rgba, W, H);
 
   // One pass over the grey image for both questions: what stands out from the border (pixels further from it than
   // TRIM) and on which side, its bounding box and its extremes. Negating g to 255 - g mirrors both the pixels and the
@@ -78,8 +67,8 @@ export async function prepareImage(
   for (let y = 0, i = 0; y < H; y++) {
     let first = -1;
     let last = -1;
-    for (let x = 0; x < W; x++, i++) {
-      const g = grey[i];
+    for (let x = 0; x < W; x++, i += 4) {
+      const g = greyAt(rgba, i);
       const dv = g - border;
       const adv = Math.abs(dv);
       if (adv > TRIM) {
@@ -115,7 +104,7 @@ export async function prepareImage(
     peak = background;
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const v = Math.fround(255 - grey[y * W + x]);
+        const v = Math.fround(255 - greyAt(rgba, 4 * (y * W + x)));
         if (Math.abs(v - background) > TRIM) {
           if (x < x0) x0 = x;
           if (x > x1) x1 = x;
@@ -140,7 +129,7 @@ export async function prepareImage(
   for (let y = 0; y < bh; y++) {
     const row = (y0 + y) * W + x0;
     for (let x = 0; x < bw; x++) {
-      const g = grey[row + x];
+      const g = greyAt(rgba, 4 * (row + x));
       const v = ((inverted ? Math.fround(255 - g) : g) - background) * gain;
       crop[y * bw + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
@@ -211,16 +200,28 @@ function tooManyPixels(width: number, height: number, maxPixels: number, what: s
   }
 }
 
-/** Mean of the outermost rows and columns. */
-function borderMean(grey: Float32Array, W: number, H: number): number {
+/**
+ * The grey value of the pixel at byte `j` of RGBA data, as a float (0..255): its luminance, with transparent parts over
+ * white (product cut-outs).
+ */
+function greyAt(rgba: Uint8Array | Uint8ClampedArray, j: number): number {
+  const lum = 0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2];
+  const alpha = rgba[j + 3];
+  if (alpha === 255) return Math.fround(lum);
+  const a = alpha / 255;
+  return Math.fround(lum * a + 255 * (1 - a));
+}
+
+/** Mean grey of the outermost rows and columns. */
+function borderMean(rgba: Uint8Array | Uint8ClampedArray, W: number, H: number): number {
   let sum = 0;
   let count = 0;
   for (let x = 0; x < W; x++) {
-    sum += grey[x] + (H > 1 ? grey[(H - 1) * W + x] : 0);
+    sum += greyAt(rgba, 4 * x) + (H > 1 ? greyAt(rgba, 4 * ((H - 1) * W + x)) : 0);
     count += H > 1 ? 2 : 1;
   }
   for (let y = 1; y < H - 1; y++) {
-    sum += grey[y * W] + (W > 1 ? grey[y * W + W - 1] : 0);
+    sum += greyAt(rgba, 4 * y * W) + (W > 1 ? greyAt(rgba, 4 * (y * W + W - 1)) : 0);
     count += W > 1 ? 2 : 1;
   }
   return sum / count;
