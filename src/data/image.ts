@@ -169,28 +169,21 @@ async function drawn(
   return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
 }
 
-/** What prepareImagesTask gives for one photo: the image, a refusal (its DataError's message) or another failure. */
-export type PreparedOrNot = PreparedImage | { refused: string } | { failed: string };
-
 /**
- * prepareImage as a task for the worker pool (linalg/pool.ts), for several photos in one message, so a service
- * prepares photos off its main thread: each refusal comes back as its message (a DataError does not keep its class
- * across threads), and one photo's failure is its own, not its neighbours'.
+ * prepareImage as a task for the worker pool (linalg/pool.ts), so a service prepares photos off its main thread: a
+ * refusal comes back as its message, since a DataError does not keep its class across threads.
  */
-export async function prepareImagesTask(
-  photos: Array<{ bytes: Uint8Array; what: string }>,
+export async function prepareImageTask(
+  bytes: Uint8Array,
+  what: string,
   invert: InvertMode = 'auto',
-): Promise<PreparedOrNot[]> {
-  const out: PreparedOrNot[] = [];
-  for (const { bytes, what } of photos) {
-    try {
-      out.push(await prepareImage(bytes, what, invert));
-    } catch (err) {
-      if (err instanceof DataError) out.push({ refused: err.message });
-      else out.push({ failed: err instanceof Error ? err.message : String(err) });
-    }
+): Promise<PreparedImage | { refused: string }> {
+  try {
+    return await prepareImage(bytes, what, invert);
+  } catch (err) {
+    if (err instanceof DataError) return { refused: err.message };
+    throw err;
   }
-  return out;
 }
 
 function tooManyPixels(width: number, height: number, maxPixels: number, what: string): void {

@@ -14,7 +14,7 @@ import { describeCalibration } from '../model/unfamiliar.js';
 import { UserError } from '../util/errors.js';
 import { ServeMetrics } from './metrics.js';
 import { pngDataUrl } from './png.js';
-import { ClassifyBatcher, PrepareBatcher } from './work.js';
+import { ClassifyBatcher, preparePhoto } from './work.js';
 
 /** Image types POST /predict and /similar take as a raw body. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
@@ -117,7 +117,6 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   const metrics = new ServeMetrics();
   const batcher = new ClassifyBatcher(model);
-  const photos = new PrepareBatcher();
   const id = model.info.fit_key.slice(0, 16);
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -211,7 +210,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       }
       prepared.push({ file, header });
     }
-    const images = await Promise.all(prepared.map((p) => photos.prepare(p.file.bytes, p.file.name)));
+    const images = await Promise.all(prepared.map((p) => preparePhoto(p.file.bytes, p.file.name)));
     return prepared.map((p, i) => ({ ...p, image: images[i] }));
   }
 
