@@ -46,6 +46,24 @@ for (;;) {
 
 const sample = fashionTestSample(8, 3);
 const photos = Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'png', 4));
+// CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s)
+const cpuOf = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+// busy CPU seconds of the whole machine so far (all cores), and the part spent on interrupts (the loopback network's
+// packets are mostly handled there), to tell how much other processes took during the run
+const machineCpu = () => {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { busy: (user + nice + system + irq + softirq + steal) / 100, interrupts: (irq + softirq) / 100 };
+};
+const machineCpu0 = machineCpu();
+const serverCpu0 = cpuOf(server.pid!);
+const benchCpu0 = process.cpuUsage();
 const result = await autocannon({
   url,
   connections,
@@ -57,6 +75,11 @@ const result = await autocannon({
     body,
   })),
 });
+const serverCpu = cpuOf(server.pid!) - serverCpu0;
+const benchCpu = process.cpuUsage(benchCpu0);
+const machine1 = machineCpu();
+const interrupts = machine1.interrupts - machineCpu0.interrupts;
+const others = machine1.busy - machineCpu0.busy - interrupts - serverCpu - (benchCpu.user + benchCpu.system) / 1e6;
 const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 server.kill('SIGTERM');
@@ -74,5 +97,8 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|');
 console.log(
   `| ${result.requests.average.toFixed(0)} | ${result['2xx']} | ${result.latency.p50} ms | ${result.latency.p99} ms | ${result.errors} | ${result.non2xx} | ${result.timeouts} | ${(peakKb / 1024).toFixed(0)} MB |`,
+);
+console.log(
+  `CPU during the run: server ${serverCpu.toFixed(1)} s (${((1000 * serverCpu) / Math.max(1, result.requests.total)).toFixed(2)} ms per request), autocannon ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s, interrupts ${interrupts.toFixed(1)} s, other processes ${Math.max(0, others).toFixed(1)} s (of ${(cpus().length * seconds).toFixed(0)} s on ${cpus().length} cores)`,
 );
 console.log(`server stopped with exit code ${code}`);

@@ -29,6 +29,8 @@ export const MAX_PHOTO_PIXELS = 40e6;
 
 /** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
 const TRIM = 0.05 * 255;
+/** Within this of TRIM, a pixel's distance from the background may round differently once negated (floats near 255). */
+const NEAR_LIMIT = 1e-4;
 
 /**
  * Turns a photo (PNG, JPEG, WebP, GIF, BMP; any size) into a Fashion-MNIST-like 28×28 image, following the steps
@@ -49,57 +51,67 @@ export async function prepareImage(
   if (header) tooManyPixels(header.width, header.height, maxPixels, what);
   const damage = imageDamage(bytes);
   if (damage) throw new DataError(`${what}: ${damage}`);
-  let image: Image;
-  try {
-    image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch {
-    throw new DataError(unreadableImage(what));
-  }
-  const { width: W, height: H } = image;
-  if (!(W > 0 && H > 0)) throw new DataError(`${what}: the image is empty (${W}×${H})`);
-  tooManyPixels(W, H, maxPixels, what);
-  const canvas = createCanvas(W, H);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(image, 0, 0);
-  const rgba = ctx.getImageData(0, 0, W, H).data;
+  const { width: W, height: H, rgba } = await drawn(bytes, what, maxPixels);
+  // grey (greyAt) is worked out from the pixels where it is needed, never stored: the border, one pass, the crop
+  const border = borderMean(rgba, W, H);
 
-  // grey, with transparent parts over white (product cut-outs)
-  const grey = new Float32Array(W * H);
-  for (let i = 0; i < W * H; i++) {
-    const a = rgba[4 * i + 3] / 255;
-    const lum = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
-    grey[i] = lum * a + 255 * (1 - a);
-  }
-  const border = borderMean(grey, W, H);
-  let inverted = invert === 'always';
-  if (invert === 'auto') {
-    // negate when what stands out from the border is darker than it on average (a garment on a lighter backdrop)
-    let deviation = 0;
-    let count = 0;
-    for (let i = 0; i < grey.length; i++) {
-      const dv = grey[i] - border;
-      if (Math.abs(dv) > TRIM) {
+  // One pass over the grey image for both questions: what stands out from the border (pixels further from it than
+  // TRIM) and on which side, its bounding box and its extremes. Negating g to 255 - g mirrors both the pixels and the
+  // background, so the same pixels stand out either way (up to the rounding of 255 - g to a float, checked below).
+  let deviation = 0;
+  let count = 0;
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  let lo = Infinity, hi = -Infinity;
+  // a pixel this close to the limit may stand out on one side of negation and not the other
+  let nearLimit = false;
+  for (let y = 0, i = 0; y < H; y++) {
+    let first = -1;
+    let last = -1;
+    for (let x = 0; x < W; x++, i += 4) {
+      const g = greyAt(rgba, i);
+      const dv = g - border;
+      const adv = Math.abs(dv);
+      if (adv > TRIM) {
         deviation += dv;
         count++;
-      }
+        if (first < 0) first = x;
+        last = x;
+        if (g < lo) lo = g;
+        if (g > hi) hi = g;
+        if (adv < TRIM + NEAR_LIMIT) nearLimit = true;
+      } else if (adv > TRIM - NEAR_LIMIT) nearLimit = true;
     }
-    inverted = count > 0 ? deviation < 0 : border > 127.5;
+    if (first >= 0) {
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+      if (y0 === H) y0 = y;
+      y1 = y;
+    }
   }
-  if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
+  let inverted = invert === 'always';
+  // negate when what stands out from the border is darker than it on average (a garment on a lighter backdrop)
+  if (invert === 'auto') inverted = count > 0 ? deviation < 0 : border > 127.5;
   const background = inverted ? 255 - border : border;
-
-  // trim to the pixels that differ from the background
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  // the brightest garment pixel after negating (or not), at least the background
   let peak = background;
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const v = grey[y * W + x];
-      if (Math.abs(v - background) > TRIM) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-        if (v > peak) peak = v;
+  if (x1 >= 0) peak = Math.max(background, inverted ? Math.fround(255 - lo) : hi);
+  if (inverted && nearLimit) {
+    // the rare photo with a pixel at the limit: the box and peak from the negated values themselves
+    x0 = W;
+    y0 = H;
+    x1 = -1;
+    y1 = -1;
+    peak = background;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const v = Math.fround(255 - greyAt(rgba, 4 * (y * W + x)));
+        if (Math.abs(v - background) > TRIM) {
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+          if (v > peak) peak = v;
+        }
       }
     }
   }
@@ -115,8 +127,10 @@ export async function prepareImage(
   const crop = new Float32Array(bw * bh);
   const gain = peak > background ? 255 / (peak - background) : 1;
   for (let y = 0; y < bh; y++) {
+    const row = (y0 + y) * W + x0;
     for (let x = 0; x < bw; x++) {
-      const v = (grey[(y0 + y) * W + x0 + x] - background) * gain;
+      const g = greyAt(rgba, 4 * (row + x));
+      const v = ((inverted ? Math.fround(255 - g) : g) - background) * gain;
       crop[y * bw + x] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
@@ -132,6 +146,27 @@ export async function prepareImage(
     for (let x = 0; x < w; x++) pixels[(oy + y) * IMAGE_SIDE + ox + x] = Math.round(small[y * w + x]);
   }
   return { pixels, width: W, height: H, inverted, box: [x0, y0, bw, bh] };
+}
+
+/** A photo's pixels as a canvas draws it (every format the canvas reads; transparency, colour profiles…). */
+async function drawn(
+  bytes: Uint8Array,
+  what: string,
+  maxPixels: number,
+): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
+  let image: Image;
+  try {
+    image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch {
+    throw new DataError(unreadableImage(what));
+  }
+  const { width, height } = image;
+  if (!(width > 0 && height > 0)) throw new DataError(`${what}: the image is empty (${width}×${height})`);
+  tooManyPixels(width, height, maxPixels, what);
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image, 0, 0);
+  return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
 }
 
 /**
@@ -158,16 +193,28 @@ function tooManyPixels(width: number, height: number, maxPixels: number, what: s
   }
 }
 
-/** Mean of the outermost rows and columns. */
-function borderMean(grey: Float32Array, W: number, H: number): number {
+/**
+ * The grey value of the pixel at byte `j` of RGBA data, as a float (0..255): its luminance, with transparent parts over
+ * white (product cut-outs).
+ */
+function greyAt(rgba: Uint8Array | Uint8ClampedArray, j: number): number {
+  const lum = 0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2];
+  const alpha = rgba[j + 3];
+  if (alpha === 255) return Math.fround(lum);
+  const a = alpha / 255;
+  return Math.fround(lum * a + 255 * (1 - a));
+}
+
+/** Mean grey of the outermost rows and columns. */
+function borderMean(rgba: Uint8Array | Uint8ClampedArray, W: number, H: number): number {
   let sum = 0;
   let count = 0;
   for (let x = 0; x < W; x++) {
-    sum += grey[x] + (H > 1 ? grey[(H - 1) * W + x] : 0);
+    sum += greyAt(rgba, 4 * x) + (H > 1 ? greyAt(rgba, 4 * ((H - 1) * W + x)) : 0);
     count += H > 1 ? 2 : 1;
   }
   for (let y = 1; y < H - 1; y++) {
-    sum += grey[y * W] + (W > 1 ? grey[y * W + W - 1] : 0);
+    sum += greyAt(rgba, 4 * y * W) + (W > 1 ? greyAt(rgba, 4 * (y * W + W - 1)) : 0);
     count += W > 1 ? 2 : 1;
   }
   return sum / count;

@@ -3,6 +3,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import type { Catalogue } from '../app/catalogue.js';
 import { classifyPixels, type ObtainedModel } from '../app/model.js';
 import { DataError } from '../data/errors.js';
@@ -90,7 +91,9 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const { model } = options;
   const app = Fastify({
-    logger: options.logger ? { level: 'info' } : false,
+    // written as each line is made, as Node writes stdout to files and pipes on Linux: pino's default buffers through
+    // libuv's thread pool, a thread hand-off per request that cost the busy main thread more than the write itself
+    logger: options.logger ? { level: 'info', stream: pino.destination({ dest: 1, sync: true }) } : false,
     // one line per request, written in onResponse (fastify's own are two: incoming and completed)
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyBytes,
