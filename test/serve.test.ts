@@ -483,3 +483,21 @@ test('slow clients are cut off: header and request timeouts are set (configurabl
     await strict.close();
   }
 });
+
+test('warm-up: photos go through the preparation and the model before the server is returned, outside the request metrics', async (t) => {
+  const warmed = await buildServer({ model, warmUp: 24 });
+  try {
+    const metrics = (await warmed.inject('/metrics')).body;
+    t.notRegex(metrics, /fashion_images_classified_total [1-9]/, 'warm-up photos are not counted as classified');
+    const res = await warmed.inject({
+      method: 'POST',
+      url: '/predict',
+      headers: { 'content-type': 'image/png' },
+      payload: photos[0],
+    });
+    t.is(res.statusCode, 200);
+    t.deepEqual(res.json().images[0].probabilities, (await raw(photos[0])).json().images[0].probabilities);
+  } finally {
+    await warmed.close();
+  }
+});

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadCatalogue } from '../app/catalogue.js';
 import { obtainModel } from '../app/model.js';
 import { UsageError } from '../config/errors.js';
+import { setWorkerYoungGeneration } from '../linalg/pool.js';
 import { modelLine } from '../report/summaries.js';
 import { buildServer } from '../serve/server.js';
 import { abortSignal, setInterruptNotice } from './interrupt.js';
@@ -44,6 +45,12 @@ const builder = (y: Argv) =>
         default: 40,
         describe: "largest image, in megapixels (read from the image's header before decoding)",
       },
+      'warm-up': {
+        type: 'number',
+        default: 2048,
+        describe:
+          'photos run through the preparation and the model before listening, so the first requests get optimized code (about 3 s on 2 cores; 0 to start at once)',
+      },
       quiet: { ...outputOptions.quiet, describe: 'no progress, no banner and no request log' },
     })
     .example('$0 serve', `serve ${DEFAULT_PIPELINE} (fitted once, kept in models/) on http://127.0.0.1:8080/`)
@@ -58,12 +65,14 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       ['--port', args.port],
       ['--max-body-mb', args['max-body-mb']],
       ['--max-megapixels', args['max-megapixels']],
+      ['--warm-up', args['warm-up']],
     ] as const) {
       if (!Number.isFinite(value) || value < 0 || (name === '--port' && (!Number.isInteger(value) || value > 65535)))
         throw new UsageError(
           `${name} must be a ${name === '--port' ? 'port number 0..65535' : 'positive number'}, got ${value}`,
         );
     }
+    setWorkerYoungGeneration(96); // before anything starts the workers
     const model = await obtainModel({
       model: args.model ?? defaultPipeline(),
       data: args.data,
@@ -77,6 +86,7 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       model,
       catalogue,
       logger: !args.quiet,
+      warmUp: Math.round(args['warm-up']),
       limits: {
         bodyBytes: Math.round(args['max-body-mb'] * 1024 * 1024),
         imagePixels: Math.round(args['max-megapixels'] * 1e6),

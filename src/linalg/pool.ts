@@ -41,8 +41,23 @@ const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 let slots: Slot[] = [];
 const queue: Pending[] = [];
 
+/** Young-generation size (MB) of workers started from now on; undefined: V8's default. See setWorkerYoungGeneration. */
+let youngGenerationMb: number | undefined;
+
+/**
+ * Gives workers started from now on a young generation of `mb` MB: a service's workers make short-lived buffers for
+ * every photo, and with V8's default they spent about a quarter of their time collecting them (`pipeline serve`
+ * sets 96 MB, as `--max-semi-space-size=32` would: about 15 % more photos a second, measured).
+ */
+export function setWorkerYoungGeneration(mb: number): void {
+  youngGenerationMb = mb;
+}
+
 function spawn(): Slot {
-  const slot: Slot = { worker: new Worker(WORKER_URL), busy: null };
+  const worker = new Worker(WORKER_URL, {
+    resourceLimits: youngGenerationMb === undefined ? {} : { maxYoungGenerationSizeMb: youngGenerationMb },
+  });
+  const slot: Slot = { worker, busy: null };
   slot.worker.unref();
   slot.worker.on('message', (msg: { ok: boolean; value?: unknown; error?: string; stack?: string }) => {
     const job = slot.busy;
@@ -182,5 +197,12 @@ export async function shutdownPool(): Promise<void> {
   for (const job of queue.splice(0)) job.reject(new Error('pool: shut down before the task started'));
   const old = slots;
   slots = [];
-  await Promise.all(old.map((s) => s.worker.terminate()));
+  // referenced while they stop: an idle worker is unreferenced, and awaiting the exit of unreferenced workers alone
+  // left the event loop empty, so Node ended the process with code 13 (an unsettled top-level await) instead of 0
+  await Promise.all(
+    old.map((s) => {
+      s.worker.ref();
+      return s.worker.terminate();
+    }),
+  );
 }

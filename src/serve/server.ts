@@ -14,7 +14,7 @@ import { describeCalibration } from '../model/unfamiliar.js';
 import { UserError } from '../util/errors.js';
 import { ServeMetrics } from './metrics.js';
 import { pngDataUrl } from './png.js';
-import { ClassifyBatcher, preparePhoto } from './work.js';
+import { ClassifyBatcher, preparePhoto, warmUp } from './work.js';
 
 /** Image types POST /predict and /similar take as a raw body. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
@@ -46,6 +46,8 @@ export interface ServeOptions {
   limits?: Partial<ServeLimits>;
   /** A structured (pino) line per request on stdout; false for --quiet and the tests. */
   logger?: boolean;
+  /** Photos run through the preparation and the model before the server is returned (serve/work.ts warmUp); 0: none. */
+  warmUp?: number;
 }
 
 /** An answer other than 200, in the one error shape. */
@@ -117,6 +119,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   const metrics = new ServeMetrics();
   const batcher = new ClassifyBatcher(model);
+  if (options.warmUp) await warmUp(batcher, options.warmUp);
   const id = model.info.fit_key.slice(0, 16);
 
   app.addHook('onResponse', (request, reply, done) => {
