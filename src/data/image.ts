@@ -1,4 +1,4 @@
-import { createCanvas, loadImage, type Image } from '@napi-rs/canvas';
+import { createCanvas, loadImage, type Image, type SKRSContext2D } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
@@ -163,10 +163,31 @@ async function drawn(
   const { width, height } = image;
   if (!(width > 0 && height > 0)) throw new DataError(`${what}: the image is empty (${width}×${height})`);
   tooManyPixels(width, height, maxPixels, what);
-  const canvas = createCanvas(width, height);
-  const ctx = canvas.getContext('2d');
+  const ctx = canvasOf(width, height);
+  ctx.clearRect(0, 0, width, height); // transparent black, as a new canvas starts
   ctx.drawImage(image, 0, 0);
   return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
+}
+
+/** Canvases kept for reuse on this thread, by size (a service sees the same photo sizes again and again). */
+const canvases = new Map<string, SKRSContext2D>();
+const KEPT_CANVASES = 4;
+/** Larger canvases are made for the photo and left to the garbage collector. */
+const KEPT_CANVAS_PIXELS = 4_000_000;
+
+/**
+ * A 2D context of a width × height canvas: a kept one for common sizes (every photo made a canvas and left its pixels
+ * for the garbage collector, which then ran more often: a quarter of a service worker's time went to collection).
+ */
+function canvasOf(width: number, height: number): SKRSContext2D {
+  if (width * height > KEPT_CANVAS_PIXELS) return createCanvas(width, height).getContext('2d');
+  const key = `${width}x${height}`;
+  let ctx = canvases.get(key);
+  if (ctx) canvases.delete(key); // re-inserted below: the map's order is least recently used first
+  else ctx = createCanvas(width, height).getContext('2d');
+  canvases.set(key, ctx);
+  if (canvases.size > KEPT_CANVASES) canvases.delete(canvases.keys().next().value!);
+  return ctx;
 }
 
 /**
