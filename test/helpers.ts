@@ -194,3 +194,23 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
 ];
+
+/** Runs `fn` with the environment variable `name` set to `value` (sync or async), then puts it back as it was. */
+export function withEnv<T>(name: string, value: string, fn: () => T): T {
+  const saved = process.env[name];
+  process.env[name] = value;
+  const restore = () => {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  };
+  let out: T;
+  try {
+    out = fn();
+  } catch (err) {
+    restore();
+    throw err;
+  }
+  if (out instanceof Promise) return out.finally(restore) as T;
+  restore();
+  return out;
+}

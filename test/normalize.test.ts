@@ -3,22 +3,14 @@ import { matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
 import { Normalize } from '../src/stages/normalize.js';
+import { withEnv } from './helpers.js';
 
 test.after.always(async () => {
   await shutdownPool();
 });
 
 /** Runs `fn` with $FASHION_WORKERS set (1: every step on this thread). */
-async function withWorkers<T>(n: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.FASHION_WORKERS;
-  process.env.FASHION_WORKERS = n;
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) delete process.env.FASHION_WORKERS;
-    else process.env.FASHION_WORKERS = saved;
-  }
-}
+const withWorkers = <T>(n: string, fn: () => Promise<T>): Promise<T> => withEnv('FASHION_WORKERS', n, fn);
 
 test.serial('large inputs are scaled on the workers: every method gives the values of one thread', async (t) => {
   const rng = createRng(3);

@@ -7,7 +7,7 @@ import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { resolveGamma, Svm, SvmParams, svmSpec } from '../src/stages/svm.js';
 import { libsvm, predictRows } from '../src/stages/svm-libsvm.js';
-import { blobs, fashionSample, fashionTestSample } from './helpers.js';
+import { blobs, fashionSample, fashionTestSample, withEnv } from './helpers.js';
 
 test.after.always(() => shutdownPool());
 
@@ -44,15 +44,8 @@ function rbfFit() {
   return shared;
 }
 
-async function withWorkers<T>(n: string, run: () => Promise<T>): Promise<T> {
-  const before = process.env.FASHION_WORKERS;
-  process.env.FASHION_WORKERS = n;
-  try {
-    return await run();
-  } finally {
-    if (before === undefined) delete process.env.FASHION_WORKERS;
-    else process.env.FASHION_WORKERS = before;
-  }
+function withWorkers<T>(n: string, run: () => Promise<T>): Promise<T> {
+  return withEnv('FASHION_WORKERS', n, run);
 }
 
 /**

@@ -3,18 +3,11 @@ import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { bundledDataDir, FILES, loadSplit } from '../src/data/fashion-mnist.js';
-import { tempDir } from './helpers.js';
+import { tempDir, withEnv } from './helpers.js';
 
 // Each test points $FASHION_DATA_CACHE at a folder of its own; serial, since they set the environment.
 function withCache<T>(folder: string, fn: () => T): T {
-  const saved = process.env.FASHION_DATA_CACHE;
-  process.env.FASHION_DATA_CACHE = folder;
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) delete process.env.FASHION_DATA_CACHE;
-    else process.env.FASHION_DATA_CACHE = saved;
-  }
+  return withEnv('FASHION_DATA_CACHE', folder, fn);
 }
 
 const fingerprint = (s: ReturnType<typeof loadSplit>) => ({
