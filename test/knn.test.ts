@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
-import { buildKdTree, knnTreeTask, treeRows } from '../src/linalg/kd-tree.js';
+import { knnTreeTask } from '../src/linalg/kd-search.js';
+import { buildKdTree, treeRows } from '../src/linalg/kd-tree.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';

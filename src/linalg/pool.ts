@@ -137,7 +137,7 @@ const COMMON_TASK_MODULES = [
   '../stages/normalize.js',
   '../stages/pca.js',
   './gram.js',
-  './kd-tree.js',
+  './kd-search.js',
   './knn-brute.js',
   '../stages/random-forest-worker.js',
   '../stages/svm-native.js',

@@ -71,7 +71,7 @@ export type { Neighbours };
 
 /** The pool modules of the two native searches (see kneighbors). */
 const BRUTE_MODULE = new URL('../linalg/knn-brute.js', import.meta.url).href;
-const KD_TREE_MODULE = new URL('../linalg/kd-tree.js', import.meta.url).href;
+const KD_TREE_MODULE = new URL('../linalg/kd-search.js', import.meta.url).href;
 
 /** Queries per pool task; any split gives the same answers (each query is searched on its own). */
 const QUERY_CHUNK = 512;
