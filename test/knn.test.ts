@@ -359,3 +359,14 @@ test('k-d tree on very large and very small values (float32 overflow and underfl
     }
   }
 });
+
+test('k-d tree: squared distances in float32 subnormals (rounding there is absolute) still give the exact nearest row', (t) => {
+  // |row 0|² = 3·e² < |row 1|² = y², both far below float32's normal range; one row per leaf
+  const e = Math.sqrt(0.6 * 2 ** -149);
+  const y = Math.sqrt(1.9 * 2 ** -149);
+  const X = matrix(2, 3, Float32Array.from([e, e, e, y, 0, 0]));
+  t.true(3 * Math.fround(e) ** 2 < Math.fround(y) ** 2);
+  const tree = buildKdTree(X, 1);
+  const found = knnTreeTask(tree, new Float32Array(3), 1, 1, 'euclidean');
+  t.is(found.index[0], 0);
+});

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { bundledDataDir, FILES, loadSplit } from '../src/data/fashion-mnist.js';
@@ -47,6 +48,25 @@ test.serial('a damaged copy is not used (the data is decompressed again and the 
     withCache(folder, () => fingerprint(loadSplit(bundledDataDir(), 'test'))),
     direct,
   );
+});
+
+test.serial('a copy that is consistent but not the official data is not used (and is replaced)', (t) => {
+  const folder = join(tempDir(), 'unpacked');
+  const direct = withCache('off', () => fingerprint(loadSplit(bundledDataDir(), 'test')));
+  withCache(folder, () => loadSplit(bundledDataDir(), 'test'));
+  const copy = join(folder, readdirSync(folder)[0]);
+  const data = readFileSync(copy).subarray(32);
+  data[16 + 5000] ^= 0x40;
+  writeFileSync(copy, Buffer.concat([createHash('sha256').update(data).digest(), data])); // its header matches it
+  t.deepEqual(
+    withCache(folder, () => fingerprint(loadSplit(bundledDataDir(), 'test'))),
+    direct,
+  );
+  t.deepEqual(
+    withCache(folder, () => fingerprint(loadSplit(bundledDataDir(), 'test', { verify: false }))),
+    direct,
+  );
+  t.is(readFileSync(copy).subarray(0, 32).toString('hex'), FILES.test.images.sha256, 'replaced by the official data');
 });
 
 test.serial('data that is not official is never kept; a changed file is not served from an older copy', (t) => {

@@ -67,9 +67,14 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       ['--max-megapixels', args['max-megapixels']],
       ['--warm-up', args['warm-up']],
     ] as const) {
-      if (!Number.isFinite(value) || value < 0 || (name === '--port' && (!Number.isInteger(value) || value > 65535)))
+      if (
+        !Number.isFinite(value) ||
+        value < 0 ||
+        (name === '--port' && (!Number.isInteger(value) || value > 65535)) ||
+        (name === '--warm-up' && value > MAX_WARM_UP)
+      )
         throw new UsageError(
-          `${name} must be a ${name === '--port' ? 'port number 0..65535' : 'positive number'}, got ${value}`,
+          `${name} must be ${name === '--port' ? 'a port number 0..65535' : name === '--warm-up' ? `a number of photos 0..${MAX_WARM_UP}` : 'a positive number'}, got ${value}`,
         );
     }
     setWorkerYoungGeneration(96); // before anything starts the workers
@@ -105,6 +110,9 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     if (!args.quiet) process.stderr.write('pipeline serve: stopped\n');
   },
 };
+
+/** The most photos --warm-up takes (about 2 min on 2 cores). */
+const MAX_WARM_UP = 100_000;
 
 /** The shipped default pipeline file, relative to the working folder when it is inside it. */
 function defaultPipeline(): string {

@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { sha256Hex } from '../util/hash.js';
 import { gunzipBounded } from './idx.js';
 
@@ -39,7 +40,7 @@ export function gunzipCached(
   const folder = compressed.length >= MIN_COMPRESSED_BYTES ? unpackedFolder() : null;
   const path = folder === null ? null : join(folder, `${sha256Hex(compressed)}.idx`);
   if (path !== null) {
-    const copy = readCopy(path, limit);
+    const copy = readCopy(path, limit, official);
     if (copy) return copy;
   }
   const bytes = gunzipBounded(compressed, limit, what, wanted);
@@ -48,7 +49,8 @@ export function gunzipCached(
   return { bytes, sha256 };
 }
 
-function readCopy(path: string, limit: number): { bytes: Uint8Array; sha256: string } | null {
+/** The copy at `path` when it holds the official data (by its header, then by hashing what follows); else null. */
+function readCopy(path: string, limit: number, official: string): { bytes: Uint8Array; sha256: string } | null {
   let file: Buffer;
   try {
     file = readFileSync(path);
@@ -56,16 +58,18 @@ function readCopy(path: string, limit: number): { bytes: Uint8Array; sha256: str
     return null;
   }
   if (file.length < HEADER_BYTES || file.length - HEADER_BYTES > limit) return null;
+  if (file.subarray(0, HEADER_BYTES).toString('hex') !== official) return null; // only official data is ever kept
   const bytes = file.subarray(HEADER_BYTES);
   const sha256 = sha256Hex(bytes);
-  return sha256 === file.subarray(0, HEADER_BYTES).toString('hex') ? { bytes, sha256 } : null;
+  return sha256 === official ? { bytes, sha256 } : null;
 }
 
 /** Writes the copy under a temporary name and renames it into place: a reader never sees half of one. */
 function writeCopy(folder: string, path: string, bytes: Uint8Array, sha256: string): void {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const temp = `${path}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   try {
     mkdirSync(folder, { recursive: true });
+    removeStaleTemporaries(folder);
     const fd = openSync(temp, 'w');
     try {
       for (const part of [Buffer.from(sha256, 'hex'), bytes]) {
@@ -80,6 +84,19 @@ function writeCopy(folder: string, path: string, bytes: Uint8Array, sha256: stri
       unlinkSync(temp);
     } catch {
       // nothing was written
+    }
+  }
+}
+
+/** Temporary files of writes that were killed midway (older than ten minutes: no write takes that long). */
+function removeStaleTemporaries(folder: string): void {
+  const before = Date.now() - 10 * 60 * 1000;
+  for (const name of readdirSync(folder)) {
+    if (!name.endsWith('.tmp')) continue;
+    try {
+      if (statSync(join(folder, name)).mtimeMs < before) unlinkSync(join(folder, name));
+    } catch {
+      // another process removed it first
     }
   }
 }

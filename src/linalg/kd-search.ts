@@ -51,6 +51,7 @@ function residentTree(tree: KdTree): { arena: Arena; header: number } {
     arena.i32(rowAt, tree.rowIndex.length).set(tree.rowIndex);
     arena.i32(orderAt, tree.order.length).set(tree.order);
     arena.f32(dataAt, tree.leafData.length).set(tree.leafData);
+    Arena.markResident(tree.id);
   }
   return { arena, header };
 }

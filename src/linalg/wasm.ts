@@ -108,14 +108,20 @@ export class Arena {
   }
 
   /**
-   * An arena for data that stays in kernel memory between tasks (a search index): `loaded` is true when the last
-   * arena made on this thread was this key's, so regions reserved in the same order still hold what was copied there.
+   * An arena for data that stays in kernel memory between tasks (a search index): `loaded` is true when the last arena
+   * made on this thread was this key's and its data was marked copied (markResident), so regions reserved in the same
+   * order still hold it.
    */
   static resident(key: string, kernels: WasmKernels = wasmKernels()): { arena: Arena; loaded: boolean } {
     const loaded = residentKey === key;
     const arena = new Arena(kernels);
-    residentKey = key;
+    if (loaded) residentKey = key;
     return { arena, loaded };
+  }
+
+  /** Marks the data of `key` as copied into the regions of this arena (after the copy: a failed one stays unmarked). */
+  static markResident(key: string): void {
+    residentKey = key;
   }
 
   /** Reserves `bytes` and returns the region's offset. */

@@ -119,7 +119,12 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   const metrics = new ServeMetrics();
   const batcher = new ClassifyBatcher(model);
-  if (options.warmUp) await warmUp(batcher, options.warmUp);
+  if (options.warmUp) {
+    // best effort: a service whose warm-up fails (it should not: the photos are made here) still starts, cold
+    await warmUp(batcher, options.warmUp).catch((err: Error) =>
+      app.log.warn(`warm-up stopped: ${err.message}; serving without it`),
+    );
+  }
   const id = model.info.fit_key.slice(0, 16);
 
   app.addHook('onResponse', (request, reply, done) => {

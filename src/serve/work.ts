@@ -101,12 +101,17 @@ function warmUpPhotos(): Buffer[] {
  */
 export async function warmUp(batcher: ClassifyBatcher, rounds = 512): Promise<void> {
   const photos = warmUpPhotos();
-  for (let done = 0; done < rounds; done += 4 * photos.length) {
-    const batch = Array.from({ length: 4 }, () => photos).flat();
+  for (let done = 0; done < rounds;) {
+    // as concurrent requests would come: several photos at once to the workers, then one batch through the model
+    const batch = Array.from(
+      { length: Math.min(4 * photos.length, rounds - done) },
+      (_, i) => photos[i % photos.length],
+    );
     const prepared = await Promise.all(batch.map((bytes, i) => preparePhoto(bytes, `warm-up photo ${i + 1}`)));
     await batcher.classify(
       prepared.map((p) => p.pixels),
       3,
     );
+    done += batch.length;
   }
 }

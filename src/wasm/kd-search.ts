@@ -5,6 +5,9 @@
 // rows that may be listed are summed in float64, two per vector, feature by feature in the tree's order, so each
 // listed distance is the plain sequential float64 sum, bit for bit, and the answers do not depend on the blocking.
 
+/** 2^-100: a k-th best squared distance below it leaves the float32 pass out (see kdSearch). */
+const TINY: f64 = 7.888609052210118e-31;
+
 /** Features summed between two checks of whether any of the eight rows can still be among the k best. */
 const BLOCK = 8;
 
@@ -160,7 +163,8 @@ export function kdSearch(
             p1 = f32x4.add(p1, e1);
             col += stride;
           }
-          const limit = f32x4.splat(<f32>(tau * (1 + <f64>(j + 3) * 1.1920928955078125e-7)));
+          // (below TINY the float32 terms are subnormal, where rounding is absolute, not relative: nothing is ruled out)
+          const limit = tau < TINY ? infinity : f32x4.splat(<f32>(tau * (1 + <f64>(j + 3) * 1.1920928955078125e-7)));
           const out0 = v128.and(f32x4.gt(p0, limit), f32x4.lt(p0, infinity));
           const out1 = v128.and(f32x4.gt(p1, limit), f32x4.lt(p1, infinity));
           if (i32x4.all_true(v128.and(out0, out1))) {
