@@ -15,7 +15,7 @@ import { gramOfRows } from '../src/linalg/gram.js';
 import { dotBlock } from '../src/linalg/kernels.js';
 import { createRng } from '../src/linalg/rng.js';
 import { Arena } from '../src/linalg/wasm.js';
-import { pcaProjectTask, projectionWeights } from '../src/stages/pca.js';
+import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

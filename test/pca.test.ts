@@ -7,7 +7,8 @@ import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js
 import { shutdownPool } from '../src/linalg/pool.js';
 import { createRng } from '../src/linalg/rng.js';
 import { Arena } from '../src/linalg/wasm.js';
-import { Pca, pcaProjectTask, pcaSpec, projectionWeights } from '../src/stages/pca.js';
+import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
+import { Pca, pcaSpec } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
 test.after.always(async () => {

@@ -136,6 +136,7 @@ async function runInline<T>(task: Task): Promise<T> {
 const COMMON_TASK_MODULES = [
   '../stages/normalize.js',
   '../stages/pca.js',
+  './projection.js',
   './gram.js',
   './kd-search.js',
   './knn-brute.js',

@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import type { GramPart } from '../linalg/gram.js';
-import { Arena } from '../linalg/wasm.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -148,7 +148,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
       const r1 = Math.min(rows, r0 + step);
       const chunk = source.subarray(r0 * d, r1 * d);
       tasks.push({
-        module: import.meta.url,
+        module: PROJECTION_MODULE,
         fn: 'pcaProjectTask',
         args: [chunk, r1 - r0, d, f.mean, f.weights, k, f.scale],
       });
@@ -182,6 +182,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
 /** Pixel scales tried for the exact integer path: x/255 (normalize minmax), then raw 0..255. */
 const GRID_DIVISORS = [255, 1];
 const gramModule = new URL('../linalg/gram.js', import.meta.url).href;
+const PROJECTION_MODULE = new URL('../linalg/projection.js', import.meta.url).href;
 
 function componentsMessage(k: number, features: number): string {
   return `components must be ≤ the ${features} features it receives, got ${k}`;
@@ -320,57 +321,6 @@ function flipSigns(components: Float64Array, k: number, d: number): void {
     for (let f = 1; f < d; f++) if (Math.abs(components[o + f]) > Math.abs(components[o + best])) best = f;
     if (components[o + best] < 0) for (let f = 0; f < d; f++) components[o + f] = -components[o + f];
   }
-}
-
-/** Rows per projection block copied into the kernels' memory. */
-const PROJECT_BLOCK = 256;
-
-/**
- * The projection kernel's weights: w[f·k8 + c] = float32(component c at feature f), k8 = k rounded up to 8, zero past
- * k. Made once per fit, not per task.
- */
-export function projectionWeights(components: ArrayLike<number>, k: number, d: number): Float64Array {
-  const k8 = (k + 7) & ~7;
-  const w = new Float64Array(d * k8);
-  for (let c = 0; c < k; c++) for (let f = 0; f < d; f++) w[f * k8 + c] = Math.fround(components[c * d + f]);
-  return w;
-}
-
-/**
- * Pool task: (x − mean)·Vᵀ·scale for a chunk of rows, as rows×k Float32, by the WebAssembly kernel projectRows
- * (bit-identical to summing float32(x − mean)·float32(v) over the features in order in float64). `weights` come from
- * projectionWeights.
- */
-export function pcaProjectTask(
-  chunk: Float32Array,
-  rows: number,
-  d: number,
-  mean: Float64Array,
-  weights: Float64Array,
-  k: number,
-  scale: Float64Array,
-): Float32Array {
-  const k8 = (k + 7) & ~7;
-  const arena = new Arena();
-  const src = arena.reserve(PROJECT_BLOCK * d * 4);
-  const meanAt = arena.reserve(d * 8);
-  const weightsAt = arena.reserve(d * k8 * 8);
-  const scaleAt = arena.reserve(k8 * 8);
-  const outAt = arena.reserve(PROJECT_BLOCK * k * 4);
-  const scratch = arena.reserve(2 * d * 8);
-  arena.f64(meanAt, d).set(mean);
-  arena.f64(weightsAt, d * k8).set(weights);
-  arena.f64(scaleAt, k8).fill(0).set(scale);
-  const srcView = arena.f32(src, PROJECT_BLOCK * d);
-  const outView = arena.f32(outAt, PROJECT_BLOCK * k);
-  const out = new Float32Array(rows * k);
-  for (let r0 = 0; r0 < rows; r0 += PROJECT_BLOCK) {
-    const m = Math.min(PROJECT_BLOCK, rows - r0);
-    srcView.set(chunk.subarray(r0 * d, (r0 + m) * d));
-    arena.kernels.projectRows(src, m, d, meanAt, weightsAt, k8, scaleAt, outAt, k, scratch);
-    out.set(outView.subarray(0, m * k), r0 * k);
-  }
-  return out;
 }
 
 export const pcaSpec: StageSpec<PcaParams> = {
