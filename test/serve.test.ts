@@ -44,8 +44,8 @@ test.before(async () => {
 
 test.after.always(() => app?.close());
 
-function raw(bytes: Buffer, type = 'image/png', query = '') {
-  return app.inject({ method: 'POST', url: `/predict${query}`, headers: { 'content-type': type }, payload: bytes });
+function raw(bytes: Buffer, type = 'image/png', query = '', server: FastifyInstance = app) {
+  return server.inject({ method: 'POST', url: `/predict${query}`, headers: { 'content-type': type }, payload: bytes });
 }
 
 /** A multipart/form-data body with the given files. */
@@ -489,12 +489,7 @@ test('warm-up: photos go through the preparation and the model before the server
   try {
     const metrics = (await warmed.inject('/metrics')).body;
     t.notRegex(metrics, /fashion_images_classified_total [1-9]/, 'warm-up photos are not counted as classified');
-    const res = await warmed.inject({
-      method: 'POST',
-      url: '/predict',
-      headers: { 'content-type': 'image/png' },
-      payload: photos[0],
-    });
+    const res = await raw(photos[0], 'image/png', '', warmed);
     t.is(res.statusCode, 200);
     t.deepEqual(res.json().images[0].probabilities, (await raw(photos[0])).json().images[0].probabilities);
   } finally {
