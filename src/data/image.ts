@@ -2,6 +2,7 @@ import { createCanvas, loadImage, type Image, type SKRSContext2D } from '@napi-r
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
+import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
 export type InvertMode = 'auto' | 'always' | 'never';
@@ -51,7 +52,13 @@ export async function prepareImage(
   if (header) tooManyPixels(header.width, header.height, maxPixels, what);
   const damage = imageDamage(bytes);
   if (damage) throw new DataError(`${what}: ${damage}`);
-  const { width: W, height: H, rgba } = await drawn(bytes, what, maxPixels);
+  const decoded =
+    (header?.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ?? (await drawn(bytes, what, maxPixels));
+  return prepareDecoded(decoded, what, invert);
+}
+
+/** prepareImage's steps after decoding: from a photo's RGBA pixels (however decoded) to the 28×28 image. */
+export function prepareDecoded({ width: W, height: H, rgba }: Rgba, what: string, invert: InvertMode = 'auto'): PreparedImage {
   // grey (greyAt) is worked out from the pixels where it is needed, never stored: the border, one pass, the crop
   const border = borderMean(rgba, W, H);
 
@@ -149,11 +156,7 @@ export async function prepareImage(
 }
 
 /** A photo's pixels as a canvas draws it (every format the canvas reads; transparency, colour profiles…). */
-async function drawn(
-  bytes: Uint8Array,
-  what: string,
-  maxPixels: number,
-): Promise<{ width: number; height: number; rgba: Uint8ClampedArray }> {
+export async function drawn(bytes: Uint8Array, what: string, maxPixels: number): Promise<Rgba> {
   let image: Image;
   try {
     image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -167,6 +170,32 @@ async function drawn(
   ctx.clearRect(0, 0, width, height); // transparent black, as a new canvas starts
   ctx.drawImage(image, 0, 0);
   return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
+}
+
+let alphaTable: Promise<AlphaTable | null> | null = null;
+
+/**
+ * What the canvas gives back for each channel value of a translucent pixel (data/png.ts AlphaTable), read once per
+ * thread from a 256×256 PNG of every value at every alpha drawn by the canvas; null (translucent PNGs are then left to
+ * the canvas) should the canvas not keep alpha, or not give opaque pixels back unchanged.
+ */
+export function canvasAlphaTable(): Promise<AlphaTable | null> {
+  alphaTable ??= (async () => {
+    const every = new Uint8Array(256 * 256 * 4);
+    for (let a = 0, p = 0; a < 256; a++) {
+      for (let c = 0; c < 256; c++, p += 4) every.set([c, c, c, a], p);
+    }
+    const { rgba } = await drawn(encodePng(256, 256, every, 4), 'the alpha table', 256 * 256);
+    const table = new Uint8Array(256 * 256);
+    for (let i = 0; i < 256 * 256; i++) {
+      const [r, g, b, a] = rgba.subarray(4 * i, 4 * i + 4);
+      const [c, alpha] = [i & 255, i >> 8];
+      if (g !== r || b !== r || a !== alpha || (alpha === 255 && r !== c)) return null;
+      table[i] = r;
+    }
+    return table;
+  })();
+  return alphaTable;
 }
 
 /** Canvases kept for reuse on this thread, by size (a service sees the same photo sizes again and again). */

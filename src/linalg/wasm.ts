@@ -78,16 +78,19 @@ let instance: WasmKernels | undefined;
 
 /** This thread's instance of the kernels, compiled on first use (each worker thread has its own memory). */
 export function wasmKernels(): WasmKernels {
-  if (!instance) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(WASM_FILE);
-    } catch {
-      throw new Error(`SIMD kernels not built: ${fileURLToPath(WASM_FILE)} is missing (run \`npm run build\`)`);
-    }
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as WasmKernels;
-  }
+  instance ??= instantiateWasm<WasmKernels>(WASM_FILE);
   return instance;
+}
+
+/** The exports of one of the built WebAssembly modules (dist/wasm/), instantiated on this thread. */
+export function instantiateWasm<T>(file: URL): T {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw new Error(`SIMD kernels not built: ${fileURLToPath(file)} is missing (run \`npm run build\`)`);
+  }
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as T;
 }
 
 /** The key given to the last arena made on this thread by `Arena.resident` (null when a plain arena came after it). */

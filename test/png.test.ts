@@ -1,0 +1,175 @@
+import { createCanvas } from '@napi-rs/canvas';
+import test from 'ava';
+import { deflateSync } from 'node:zlib';
+import { canvasAlphaTable, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
+import { chunk, decodePng } from '../src/data/png.js';
+import { fashionTestSample, photoOf } from './helpers.js';
+
+const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** A seeded stream of bytes. */
+function bytes(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+}
+
+/**
+ * A PNG written as an encoder that filters would: row y filtered with `filters[y % filters.length]` (0 none, 1 Sub,
+ * 2 Up, 3 Average, 4 Paeth), so every filter, on the first row and on later ones, is decoded.
+ */
+function filteredPng(
+  width: number,
+  height: number,
+  pixels: Uint8Array,
+  channels: number,
+  filters: number[],
+  extra: Buffer[] = [],
+  colourType = [0, 0, 4, 2, 6][channels],
+): Buffer {
+  const stride = width * channels;
+  const raw = Buffer.alloc(height * (stride + 1));
+  const at = (y: number, i: number) => (y < 0 || i < 0 ? 0 : pixels[y * stride + i]);
+  for (let y = 0; y < height; y++) {
+    const kind = filters[y % filters.length];
+    raw[y * (stride + 1)] = kind;
+    for (let i = 0; i < stride; i++) {
+      const a = at(y, i - channels);
+      const b = at(y - 1, i);
+      const c = at(y - 1, i - channels);
+      const p = a + b - c;
+      const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+      const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][kind];
+      raw[y * (stride + 1) + 1 + i] = (pixels[y * stride + i] - predictor) & 255;
+    }
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  header[9] = colourType;
+  return Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    ...extra,
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** decodePng's pixels are the canvas's, byte for byte. */
+async function sameAsCanvas(t: import('ava').ExecutionContext, png: Buffer, what: string): Promise<void> {
+  const ours = decodePng(png, await canvasAlphaTable());
+  t.truthy(ours, `${what}: decoded here, not left to the canvas`);
+  if (!ours) return;
+  const canvas = await drawn(png, what, 1e8);
+  t.is(ours.width, canvas.width, what);
+  t.is(ours.height, canvas.height, what);
+  t.true(Buffer.from(ours.rgba).equals(Buffer.from(canvas.rgba)), `${what}: the same RGBA bytes as the canvas`);
+}
+
+test('every PNG filter, on the first row and later ones, for grey, grey + alpha, RGB and RGBA: the canvas pixels', async (t) => {
+  const next = bytes(7);
+  for (const channels of [1, 2, 3, 4]) {
+    for (const [width, height] of [
+      [1, 1],
+      [5, 7],
+      [37, 11],
+    ]) {
+      const pixels = Uint8Array.from({ length: width * height * channels }, next);
+      for (const filters of [[0], [1], [2], [3], [4], [4, 3, 2, 1, 0]]) {
+        await sameAsCanvas(
+          t,
+          filteredPng(width, height, pixels, channels, filters),
+          `${channels} channels ${width}×${height} filters ${filters}`,
+        );
+      }
+    }
+  }
+});
+
+test('translucent pixels come back as the canvas rounds them (every value at every alpha)', async (t) => {
+  const every = new Uint8Array(256 * 256 * 4);
+  const next = bytes(3);
+  for (let p = 0; p < 256 * 256; p++) every.set([p & 255, next(), 255 - (p & 255), p >> 8], 4 * p);
+  await sameAsCanvas(t, filteredPng(256, 256, every, 4, [4, 1]), 'RGBA, all alphas');
+  // and a cut-out drawn and encoded by the canvas itself (its own choice of filters)
+  const canvas = createCanvas(90, 70);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = 'rgba(200, 30, 90, 0.4)';
+  ctx.fillRect(5, 5, 60, 50);
+  ctx.fillStyle = 'rgba(10, 230, 90, 0.7)';
+  ctx.beginPath();
+  ctx.arc(45, 35, 30, 0, 2 * Math.PI);
+  ctx.fill();
+  await sameAsCanvas(t, canvas.encodeSync('png'), 'a translucent canvas drawing');
+});
+
+test('palette PNGs, with and without transparency, and photos the canvas encoded: the canvas pixels', async (t) => {
+  const next = bytes(11);
+  const indices = Uint8Array.from({ length: 33 * 9 }, () => next() % 6);
+  const palette = chunk('PLTE', Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 200, 200, 200, 90, 80, 70]));
+  await sameAsCanvas(t, filteredPng(33, 9, indices, 1, [0, 1, 4], [palette], 3), 'palette');
+  const trns = chunk('tRNS', Buffer.from([0, 128, 255, 3]));
+  await sameAsCanvas(t, filteredPng(33, 9, indices, 1, [2, 3], [palette, trns], 3), 'palette with transparency');
+  await sameAsCanvas(
+    t,
+    filteredPng(6, 4, Uint8Array.from({ length: 72 }, next), 3, [4], [chunk('sRGB', Buffer.from([0]))]),
+    'sRGB chunk',
+  );
+  const sample = fashionTestSample(12, 5);
+  for (let i = 0; i < 12; i++) {
+    const photo = photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'png', 2 + (i % 5), [3 * i, 2 * i]);
+    await sameAsCanvas(t, photo, `photo ${i}`);
+  }
+});
+
+test('what the canvas does differently, or this reader does not follow, is left to the canvas (null)', async (t) => {
+  const table = await canvasAlphaTable();
+  const next = bytes(5);
+  const rgb = Uint8Array.from({ length: 8 * 4 * 3 }, next);
+  const gamma = Buffer.alloc(4);
+  gamma.writeUInt32BE(100000);
+  const withGamma = filteredPng(8, 4, rgb, 3, [0], [chunk('gAMA', gamma)]);
+  t.is(decodePng(withGamma, table), null, 'gamma');
+  const plain = await drawn(filteredPng(8, 4, rgb, 3, [0]), 'plain', 1e8);
+  const gammaDrawn = await drawn(withGamma, 'gamma', 1e8);
+  t.false(
+    Buffer.from(plain.rgba).equals(Buffer.from(gammaDrawn.rgba)),
+    'the canvas does apply gAMA (why it is left to it)',
+  );
+  t.is(decodePng(filteredPng(8, 4, rgb, 3, [0], [chunk('iCCP', Buffer.from('x\0\0'))]), table), null, 'colour profile');
+  t.is(
+    decodePng(filteredPng(8, 4, rgb, 3, [0], [chunk('tRNS', Buffer.from([0, 1, 0, 2, 0, 3]))]), table),
+    null,
+    'colour key',
+  );
+  t.is(
+    decodePng(filteredPng(8, 4, rgb, 3, [0], [chunk('AbCD', Buffer.from('?'))]), table),
+    null,
+    'unknown critical chunk',
+  );
+  const indices = Uint8Array.from({ length: 8 }, (_, i) => i);
+  const twoEntries = chunk('PLTE', Buffer.from([1, 2, 3, 4, 5, 6]));
+  t.is(decodePng(filteredPng(8, 1, indices, 1, [0], [twoEntries], 3), table), null, 'a palette index of no entry');
+  // 16 bits a channel, interlaced: the header says so
+  const sixteen = Buffer.from(filteredPng(8, 4, rgb, 3, [0]));
+  sixteen[24] = 16;
+  t.is(decodePng(sixteen, table), null, '16-bit');
+  const interlaced = Buffer.from(filteredPng(8, 4, rgb, 3, [0]));
+  interlaced[28] = 1;
+  t.is(decodePng(interlaced, table), null, 'interlaced');
+  // rows that inflate to fewer bytes than the header promises, and a filter byte that is none of the five
+  const short = filteredPng(8, 4, rgb, 3, [0]);
+  short.writeUInt32BE(5, 20); // height 5: one row missing
+  t.is(decodePng(short, table), null, 'fewer rows than the header says');
+  t.is(decodePng(filteredPng(8, 4, rgb, 3, [0, 5 as never]), table), null, 'filter type 5');
+});
+
+test('prepareImage reads a PNG through the decoder here, with the same result as through the canvas', async (t) => {
+  const sample = fashionTestSample(6, 9);
+  for (let i = 0; i < 6; i++) {
+    const png = photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'png', 3 + i, [5 * i, 7]);
+    t.truthy(decodePng(png, await canvasAlphaTable()), 'decoded here');
+    t.deepEqual(await prepareImage(png, `photo ${i}`), prepareDecoded(await drawn(png, 'photo', 1e8), `photo ${i}`));
+  }
+});
