@@ -2,7 +2,8 @@ import { createCanvas } from '@napi-rs/canvas';
 import test from 'ava';
 import { deflateSync } from 'node:zlib';
 import { canvasAlphaTable, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
-import { chunk, decodePng } from '../src/data/png.js';
+import { NEAR_LIMIT, pixelPasses, TRIM } from '../src/data/photo-passes.js';
+import { chunk, decodePng, type Rgba } from '../src/data/png.js';
 import { fashionTestSample, photoOf } from './helpers.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -172,4 +173,61 @@ test('prepareImage reads a PNG through the decoder here, with the same result as
     t.truthy(decodePng(png, await canvasAlphaTable()), 'decoded here');
     t.deepEqual(await prepareImage(png, `photo ${i}`), prepareDecoded(await drawn(png, 'photo', 1e8), `photo ${i}`));
   }
+});
+
+test('the photo kernels prepare exactly as the JavaScript statement of the passes: pixels, box, negation and refusals', async (t) => {
+  const next = bytes(21);
+  const images: Array<{ what: string; image: Rgba }> = [];
+  const sample = fashionTestSample(10, 13);
+  for (let i = 0; i < 10; i++) {
+    const photo = photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), i % 2 ? 'jpeg' : 'png', 2 + (i % 4));
+    images.push({ what: `photo ${i}`, image: await drawn(photo, 'photo', 1e8) });
+  }
+  // noise, translucent noise, a blank sheet, one pixel
+  const noise = (w: number, h: number, alpha: boolean) =>
+    Uint8ClampedArray.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 && !alpha ? 255 : next()));
+  images.push({ what: 'noise', image: { width: 31, height: 17, rgba: noise(31, 17, false) } });
+  images.push({ what: 'translucent noise', image: { width: 19, height: 23, rgba: noise(19, 23, true) } });
+  images.push({ what: 'blank', image: { width: 8, height: 8, rgba: new Uint8ClampedArray(256).fill(255) } });
+  images.push({ what: 'one pixel', image: { width: 1, height: 1, rgba: Uint8ClampedArray.from([9, 9, 9, 255]) } });
+  // colours whose grey lies within NEAR_LIMIT of TRIM from a uniform border of 200: the rare negated-box pass
+  const grey = (r: number, g: number, b: number) => Math.fround(0.299 * r + 0.587 * g + 0.114 * b);
+  const near: number[][] = [];
+  for (let r = 0; r < 256 && near.length < 40; r++) {
+    for (let g = 150; g < 256; g++) {
+      for (let b = 0; b < 256; b++) {
+        if (Math.abs(Math.abs(grey(r, g, b) - grey(200, 200, 200)) - TRIM) < NEAR_LIMIT) near.push([r, g, b]);
+      }
+    }
+  }
+  t.true(near.length > 0, 'colours at the limit exist');
+  for (let k = 0; k < 6; k++) {
+    const rgba = new Uint8ClampedArray(12 * 10 * 4).fill(200);
+    for (let p = 3; p < rgba.length; p += 4) rgba[p] = 255;
+    for (let y = 1; y < 9; y++) {
+      for (let x = 1; x < 11; x++) {
+        const pick = next() % 3;
+        const colour = pick === 0 ? near[next() % near.length] : pick === 1 ? [40, 40, 40] : [200, 200, 200];
+        rgba.set(colour, 4 * (12 * y + x));
+      }
+    }
+    images.push({ what: `at the limit ${k}`, image: { width: 12, height: 10, rgba } });
+  }
+  let negatedBoxes = 0;
+  for (const { what, image } of images) {
+    for (const invert of ['auto', 'always', 'never'] as const) {
+      const outcome = (reference: boolean) => {
+        try {
+          return prepareDecoded(image, what, invert, reference);
+        } catch (err) {
+          return (err as Error).message;
+        }
+      };
+      t.deepEqual(outcome(false), outcome(true), `${what}, invert ${invert}`);
+    }
+    const stats = pixelPasses(image).stats();
+    t.deepEqual(stats, pixelPasses(image, true).stats(), `${what}: the statistics`);
+    if (stats.nearLimit) negatedBoxes++;
+  }
+  t.true(negatedBoxes >= 3, `pixels at the limit were seen in ${negatedBoxes} images`);
 });

@@ -2,6 +2,7 @@ import { createCanvas, loadImage, type Image, type SKRSContext2D } from '@napi-r
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
+import { pixelPasses, TRIM } from './photo-passes.js';
 import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
@@ -28,11 +29,6 @@ export function unreadableImage(what: string): string {
 /** The largest photo decoded, in pixels (40 megapixels, as `serve --max-megapixels`): a small file can claim more. */
 export const MAX_PHOTO_PIXELS = 40e6;
 
-/** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
-const TRIM = 0.05 * 255;
-/** Within this of TRIM, a pixel's distance from the background may round differently once negated (floats near 255). */
-const NEAR_LIMIT = 1e-4;
-
 /**
  * Turns a photo (PNG, JPEG, WebP, GIF, BMP; any size) into a Fashion-MNIST-like 28×28 image, following the steps
  * Zalando used to make the data set: greyscale (transparency over white); negated so the garment is light on black
@@ -57,71 +53,28 @@ export async function prepareImage(
   return prepareDecoded(decoded, what, invert);
 }
 
-/** prepareImage's steps after decoding: from a photo's RGBA pixels (however decoded) to the 28×28 image. */
-export function prepareDecoded({ width: W, height: H, rgba }: Rgba, what: string, invert: InvertMode = 'auto'): PreparedImage {
-  // grey (greyAt) is worked out from the pixels where it is needed, never stored: the border, one pass, the crop
-  const border = borderMean(rgba, W, H);
-
-  // One pass over the grey image for both questions: what stands out from the border (pixels further from it than
-  // TRIM) and on which side, its bounding box and its extremes. Negating g to 255 - g mirrors both the pixels and the
-  // background, so the same pixels stand out either way (up to the rounding of 255 - g to a float, checked below).
-  let deviation = 0;
-  let count = 0;
-  let x0 = W, y0 = H, x1 = -1, y1 = -1;
-  let lo = Infinity, hi = -Infinity;
-  // a pixel this close to the limit may stand out on one side of negation and not the other
-  let nearLimit = false;
-  for (let y = 0, i = 0; y < H; y++) {
-    let first = -1;
-    let last = -1;
-    for (let x = 0; x < W; x++, i += 4) {
-      const g = greyAt(rgba, i);
-      const dv = g - border;
-      const adv = Math.abs(dv);
-      if (adv > TRIM) {
-        deviation += dv;
-        count++;
-        if (first < 0) first = x;
-        last = x;
-        if (g < lo) lo = g;
-        if (g > hi) hi = g;
-        if (adv < TRIM + NEAR_LIMIT) nearLimit = true;
-      } else if (adv > TRIM - NEAR_LIMIT) nearLimit = true;
-    }
-    if (first >= 0) {
-      if (first < x0) x0 = first;
-      if (last > x1) x1 = last;
-      if (y0 === H) y0 = y;
-      y1 = y;
-    }
-  }
+/**
+ * prepareImage's steps after decoding: from a photo's RGBA pixels (however decoded) to the 28×28 image. The passes over
+ * the pixels are in photo-passes.ts (`reference`: their JavaScript statement rather than the kernels).
+ */
+export function prepareDecoded(image: Rgba, what: string, invert: InvertMode = 'auto', reference = false): PreparedImage {
+  const { width: W, height: H } = image;
+  const passes = pixelPasses(image, reference);
+  // What stands out from the border (further from it than TRIM), on which side, its box and extremes. Negating g to
+  // 255 - g mirrors both the pixels and the background, so the same pixels stand out either way (up to the rounding
+  // of 255 - g to a float: nearLimit, below).
+  const stats = passes.stats();
+  const { border } = stats;
+  let { x0, y0, x1, y1 } = stats;
   let inverted = invert === 'always';
   // negate when what stands out from the border is darker than it on average (a garment on a lighter backdrop)
-  if (invert === 'auto') inverted = count > 0 ? deviation < 0 : border > 127.5;
+  if (invert === 'auto') inverted = stats.count > 0 ? stats.deviation < 0 : border > 127.5;
   const background = inverted ? 255 - border : border;
   // the brightest garment pixel after negating (or not), at least the background
   let peak = background;
-  if (x1 >= 0) peak = Math.max(background, inverted ? Math.fround(255 - lo) : hi);
-  if (inverted && nearLimit) {
-    // the rare photo with a pixel at the limit: the box and peak from the negated values themselves
-    x0 = W;
-    y0 = H;
-    x1 = -1;
-    y1 = -1;
-    peak = background;
-    for (let y = 0; y < H; y++) {
-      for (let x = 0; x < W; x++) {
-        const v = Math.fround(255 - greyAt(rgba, 4 * (y * W + x)));
-        if (Math.abs(v - background) > TRIM) {
-          if (x < x0) x0 = x;
-          if (x > x1) x1 = x;
-          if (y < y0) y0 = y;
-          if (y > y1) y1 = y;
-          if (v > peak) peak = v;
-        }
-      }
-    }
-  }
+  if (x1 >= 0) peak = Math.max(background, inverted ? Math.fround(255 - stats.lo) : stats.hi);
+  // the rare photo with a pixel at the limit: the box and peak from the negated values themselves
+  if (inverted && stats.nearLimit) ({ x0, y0, x1, y1, peak } = passes.negatedBox(background));
   if (x1 < 0) throw new DataError(`${what}: nothing stands out from the background (a blank or uniform image)`);
   if (peak - background <= TRIM) {
     throw new DataError(
@@ -131,16 +84,8 @@ export function prepareDecoded({ width: W, height: H, rgba }: Rgba, what: string
   const bw = x1 - x0 + 1;
   const bh = y1 - y0 + 1;
   // background to 0, brightest garment pixel to 255
-  const crop = new Float32Array(bw * bh);
   const gain = peak > background ? 255 / (peak - background) : 1;
-  for (let y = 0; y < bh; y++) {
-    const row = (y0 + y) * W + x0;
-    for (let x = 0; x < bw; x++) {
-      const g = greyAt(rgba, 4 * (row + x));
-      const v = ((inverted ? Math.fround(255 - g) : g) - background) * gain;
-      crop[y * bw + x] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-  }
+  const crop = passes.crop(x0, y0, bw, bh, inverted, background, gain);
 
   const scale = IMAGE_SIDE / Math.max(bw, bh);
   const w = Math.max(1, Math.min(IMAGE_SIDE, Math.round(bw * scale)));
@@ -220,20 +165,24 @@ function canvasOf(width: number, height: number): SKRSContext2D {
 }
 
 /**
- * prepareImage as a task for the worker pool (linalg/pool.ts), so a service prepares photos off its main thread: a
- * refusal comes back as its message, since a DataError does not keep its class across threads.
+ * prepareImage over several photos as one task for the worker pool (linalg/pool.ts), so a service prepares photos off
+ * its main thread: a refusal comes back as its message, since a DataError does not keep its class across threads.
  */
-export async function prepareImageTask(
-  bytes: Uint8Array,
-  what: string,
+export async function prepareImagesTask(
+  photos: Uint8Array[],
+  names: string[],
   invert: InvertMode = 'auto',
-): Promise<PreparedImage | { refused: string }> {
-  try {
-    return await prepareImage(bytes, what, invert);
-  } catch (err) {
-    if (err instanceof DataError) return { refused: err.message };
-    throw err;
+): Promise<Array<PreparedImage | { refused: string }>> {
+  const out: Array<PreparedImage | { refused: string }> = [];
+  for (let i = 0; i < photos.length; i++) {
+    try {
+      out.push(await prepareImage(photos[i], names[i], invert));
+    } catch (err) {
+      if (!(err instanceof DataError)) throw err;
+      out.push({ refused: err.message });
+    }
   }
+  return out;
 }
 
 function tooManyPixels(width: number, height: number, maxPixels: number, what: string): void {
@@ -241,33 +190,6 @@ function tooManyPixels(width: number, height: number, maxPixels: number, what: s
     const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
     throw new DataError(`${what}: ${width}×${height} is ${mp(width * height)}, more than the ${mp(maxPixels)} this tool decodes`);
   }
-}
-
-/**
- * The grey value of the pixel at byte `j` of RGBA data, as a float (0..255): its luminance, with transparent parts over
- * white (product cut-outs).
- */
-function greyAt(rgba: Uint8Array | Uint8ClampedArray, j: number): number {
-  const lum = 0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2];
-  const alpha = rgba[j + 3];
-  if (alpha === 255) return Math.fround(lum);
-  const a = alpha / 255;
-  return Math.fround(lum * a + 255 * (1 - a));
-}
-
-/** Mean grey of the outermost rows and columns. */
-function borderMean(rgba: Uint8Array | Uint8ClampedArray, W: number, H: number): number {
-  let sum = 0;
-  let count = 0;
-  for (let x = 0; x < W; x++) {
-    sum += greyAt(rgba, 4 * x) + (H > 1 ? greyAt(rgba, 4 * ((H - 1) * W + x)) : 0);
-    count += H > 1 ? 2 : 1;
-  }
-  for (let y = 1; y < H - 1; y++) {
-    sum += greyAt(rgba, 4 * y * W) + (W > 1 ? greyAt(rgba, 4 * (y * W + W - 1)) : 0);
-    count += W > 1 ? 2 : 1;
-  }
-  return sum / count;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
-import { instantiateWasm } from '../linalg/wasm.js';
+import { KERNEL_PIXELS, photoKernels } from './photo-kernels.js';
 
 /**
  * PNG files read and written without the canvas: the common photo PNG (8 bits a channel, not interlaced, no colour
@@ -74,12 +74,10 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
   if (raw.length !== expected) return null;
 
   // kernel memory: the rows, the palette (256 RGBA entries), the RGBA pixels
-  const k = pngKernels();
-  const rawAt = k.heapBase();
+  const rawAt = (photoKernels().heapBase() + 15) & ~15;
   const paletteAt = (rawAt + expected + 15) & ~15;
   const outAt = paletteAt + 1024;
-  const bytesNeeded = outAt + 4 * width * height;
-  if (bytesNeeded > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((bytesNeeded - k.memory.buffer.byteLength) / 65536));
+  const k = photoKernels(outAt + 4 * width * height);
   const memory = new Uint8Array(k.memory.buffer);
   memory.set(raw, rawAt);
   let entries = 0;
@@ -107,24 +105,6 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
   }
   // as the canvas's getImageData gives them, so the code reading pixels sees one kind of array
   return { width, height, rgba: new Uint8ClampedArray(rgba.buffer) };
-}
-
-/** The PNG kernels of src/wasm/png.ts (AssemblyScript, built to dist/wasm/png.wasm). */
-interface PngKernels {
-  readonly memory: WebAssembly.Memory;
-  heapBase(): number;
-  unfilter(raw: number, stride: number, height: number, bpp: number): number;
-  toRgba(raw: number, width: number, height: number, channels: number, palette: number, entries: number, out: number): number;
-}
-
-/** Photos over this many pixels are left to the canvas: the kernel's memory never shrinks, and each thread has its own. */
-const KERNEL_PIXELS = 4_000_000;
-
-let kernels: PngKernels | undefined;
-
-function pngKernels(): PngKernels {
-  kernels ??= instantiateWasm<PngKernels>(new URL('../../wasm/png.wasm', import.meta.url));
-  return kernels;
 }
 
 /**

@@ -1,6 +1,7 @@
-// AssemblyScript, compiled by `asc` (package.json "build:wasm") to dist/wasm/png.wasm, a module of its own (its own
-// memory, apart from the numeric kernels' arenas) loaded by src/data/png.ts. Pointers are byte offsets into this
-// module's memory, laid out by the JavaScript side from heapBase().
+// AssemblyScript, compiled by `asc` (package.json "build:wasm") to dist/wasm/photo.wasm, a module of its own (its own
+// memory, apart from the numeric kernels' arenas) loaded by src/data/photo-kernels.ts: decoding PNG rows
+// (src/data/png.ts) and the pixel passes of a photo's preparation (src/data/image.ts). Pointers are byte offsets into
+// this module's memory, laid out by the JavaScript side from heapBase().
 
 /** First byte the JavaScript side may use. */
 export function heapBase(): usize {
@@ -155,4 +156,136 @@ export function toRgba(
     }
   }
   return translucent;
+}
+
+/**
+ * The grey value of the RGBA pixel at `p`, as image.ts greyAt computes it (the same double operations in the same
+ * order, then rounded to float32): luminance, with transparent parts over white.
+ */
+@inline function grey(p: usize): f64 {
+  const lum = 0.299 * <f64>load<u8>(p) + 0.587 * <f64>load<u8>(p, 1) + 0.114 * <f64>load<u8>(p, 2);
+  const alpha = load<u8>(p, 3);
+  if (alpha == 255) return <f64><f32>lum;
+  const a = <f64>alpha / 255;
+  return <f64><f32>(lum * a + 255 * (1 - a));
+}
+
+/**
+ * image.ts prepareDecoded's first two passes over a W×H RGBA photo at `rgba`, written as ten doubles at `out`: the
+ * border's mean grey; the sum of (grey − border) and the count over pixels further than `trim` from it; their box
+ * x0, y0, x1, y1; their lowest and highest grey; and 1 if a pixel lies within `near` of the limit on either side.
+ */
+export function photoStats(rgba: usize, W: i32, H: i32, trim: f64, near: f64, out: usize): void {
+  // the border's mean, summed in the same order as image.ts borderMean
+  let sum: f64 = 0;
+  let count: f64 = 0;
+  const rowBytes = <usize>W << 2;
+  const last = rgba + <usize>(H - 1) * rowBytes;
+  for (let x = 0; x < W; x++) {
+    sum += grey(rgba + (<usize>x << 2)) + (H > 1 ? grey(last + (<usize>x << 2)) : 0);
+    count += H > 1 ? 2 : 1;
+  }
+  for (let y = 1; y < H - 1; y++) {
+    const row = rgba + <usize>y * rowBytes;
+    sum += grey(row) + (W > 1 ? grey(row + rowBytes - 4) : 0);
+    count += W > 1 ? 2 : 1;
+  }
+  const border = sum / count;
+
+  let deviation: f64 = 0;
+  let standing: f64 = 0;
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  let lo = Infinity, hi = -Infinity;
+  let nearLimit = false;
+  const above = trim + near;
+  const below = trim - near;
+  for (let y = 0; y < H; y++) {
+    let first = -1;
+    let lastX = -1;
+    let p = rgba + <usize>y * rowBytes;
+    for (let x = 0; x < W; x++, p += 4) {
+      const g = grey(p);
+      const dv = g - border;
+      const adv = abs(dv);
+      if (adv > trim) {
+        deviation += dv;
+        standing += 1;
+        if (first < 0) first = x;
+        lastX = x;
+        if (g < lo) lo = g;
+        if (g > hi) hi = g;
+        if (adv < above) nearLimit = true;
+      } else if (adv > below) nearLimit = true;
+    }
+    if (first >= 0) {
+      if (first < x0) x0 = first;
+      if (lastX > x1) x1 = lastX;
+      if (y0 == H) y0 = y;
+      y1 = y;
+    }
+  }
+  store<f64>(out, border);
+  store<f64>(out, deviation, 8);
+  store<f64>(out, standing, 16);
+  store<f64>(out, <f64>x0, 24);
+  store<f64>(out, <f64>y0, 32);
+  store<f64>(out, <f64>x1, 40);
+  store<f64>(out, <f64>y1, 48);
+  store<f64>(out, lo, 56);
+  store<f64>(out, hi, 64);
+  store<f64>(out, nearLimit ? 1 : 0, 72);
+}
+
+/**
+ * The box and peak of the pixels further than `trim` from `background` once negated (float32(255 − grey)), for the
+ * rare photo with a pixel at the limit: x0, y0, x1, y1, peak as five doubles at `out`.
+ */
+export function negatedBox(rgba: usize, W: i32, H: i32, background: f64, trim: f64, out: usize): void {
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  let peak = background;
+  let p = rgba;
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++, p += 4) {
+      const v = <f64><f32>(255 - grey(p));
+      if (abs(v - background) > trim) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+        if (v > peak) peak = v;
+      }
+    }
+  }
+  store<f64>(out, <f64>x0);
+  store<f64>(out, <f64>y0, 8);
+  store<f64>(out, <f64>x1, 16);
+  store<f64>(out, <f64>y1, 24);
+  store<f64>(out, peak, 32);
+}
+
+/**
+ * The bw×bh crop at (x0, y0) of the W-wide RGBA photo as float32 at `out`: grey (negated to float32(255 − grey) when
+ * `inverted`), less `background`, times `gain`, clamped to 0..255.
+ */
+export function cropGrey(
+  rgba: usize,
+  W: i32,
+  x0: i32,
+  y0: i32,
+  bw: i32,
+  bh: i32,
+  inverted: i32,
+  background: f64,
+  gain: f64,
+  out: usize,
+): void {
+  let o = out;
+  for (let y = 0; y < bh; y++) {
+    let p = rgba + ((<usize>(y0 + y) * <usize>W + <usize>x0) << 2);
+    for (let x = 0; x < bw; x++, p += 4, o += 4) {
+      const g = grey(p);
+      const v = ((inverted ? <f64><f32>(255 - g) : g) - background) * gain;
+      store<f32>(o, <f32>(v < 0 ? 0 : v > 255 ? 255 : v));
+    }
+  }
 }
