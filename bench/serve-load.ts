@@ -1,7 +1,7 @@
 /**
- * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10]`: load on `pipeline serve`
- * over loopback with autocannon: 200 connections posting photos (8 test images dressed as product photos, raw PNG
- * bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency, errors (and non-2xx answers) and
+ * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10] [--format png|jpeg]`: load on
+ * `pipeline serve` over loopback with autocannon: 200 connections posting photos (8 test images dressed as product
+ * photos, raw PNG or JPEG bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency, errors (and non-2xx answers) and
  * the server's peak resident memory (VmHWM of its process). The server runs as the CLI runs it, in its own process,
  * with its request log on (sent to /dev/null).
  */
@@ -20,6 +20,9 @@ const option = (name: string, fallback: number) => {
 };
 const connections = option('--connections', 200);
 const seconds = option('--seconds', 10);
+const formatAt = args.indexOf('--format');
+const format = formatAt >= 0 ? args[formatAt + 1] : 'png';
+if (format !== 'png' && format !== 'jpeg') throw new Error(`--format must be png or jpeg, got ${format}`);
 const model = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')) ?? 'pipelines/pca-rf.yaml';
 
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
@@ -45,7 +48,7 @@ for (;;) {
 }
 
 const sample = fashionTestSample(8, 3);
-const photos = Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'png', 4));
+const photos = Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), format, 4));
 // CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s)
 const cpuOf = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -71,7 +74,7 @@ const result = await autocannon({
   requests: photos.map((body) => ({
     method: 'POST',
     path: '/predict',
-    headers: { 'content-type': 'image/png' },
+    headers: { 'content-type': `image/${format}` },
     body,
   })),
 });
@@ -89,7 +92,7 @@ console.log(
   `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), model ${model}`,
 );
 console.log(
-  `autocannon: ${connections} connections, ${seconds} s, POST /predict with ${photos.length} PNG photos (~${Math.round(photos[0].length / 1024)} KB, ${probeImage(photos[0])?.width}×${probeImage(photos[0])?.height} px) in turn`,
+  `autocannon: ${connections} connections, ${seconds} s, POST /predict with ${photos.length} ${format.toUpperCase()} photos (~${Math.round(photos[0].length / 1024)} KB, ${probeImage(photos[0])?.width}×${probeImage(photos[0])?.height} px) in turn`,
 );
 console.log(
   '| requests/s | photos classified | p50 latency | p99 latency | errors | non-2xx | timeouts | server peak RSS |',

@@ -2,7 +2,8 @@ import { createCanvas } from '@napi-rs/canvas';
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { DataError } from '../src/data/errors.js';
-import { prepareImage, resizeArea } from '../src/data/image.js';
+import { prepareImage } from '../src/data/image.js';
+import { resizeArea } from '../src/data/photo-passes.js';
 import { fashionTestSample, photoOf } from './helpers.js';
 
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {

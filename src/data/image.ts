@@ -85,12 +85,11 @@ export function prepareDecoded(image: Rgba, what: string, invert: InvertMode = '
   const bh = y1 - y0 + 1;
   // background to 0, brightest garment pixel to 255
   const gain = peak > background ? 255 / (peak - background) : 1;
-  const crop = passes.crop(x0, y0, bw, bh, inverted, background, gain);
-
+  // the longest edge to 28 by area averaging
   const scale = IMAGE_SIDE / Math.max(bw, bh);
   const w = Math.max(1, Math.min(IMAGE_SIDE, Math.round(bw * scale)));
   const h = Math.max(1, Math.min(IMAGE_SIDE, Math.round(bh * scale)));
-  const small = resizeArea(crop, bw, bh, w, h);
+  const small = passes.small({ x0, y0, bw, bh, inverted, background, gain, w, h });
   const pixels = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
   const ox = Math.floor((IMAGE_SIDE - w) / 2);
   const oy = Math.floor((IMAGE_SIDE - h) / 2);
@@ -190,46 +189,4 @@ function tooManyPixels(width: number, height: number, maxPixels: number, what: s
     const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
     throw new DataError(`${what}: ${width}×${height} is ${mp(width * height)}, more than the ${mp(maxPixels)} this tool decodes`);
   }
-}
-
-/**
- * Resamples a W×H image to w×h by area averaging: each output pixel is the mean of the input area it covers (partly
- * covered input pixels count by the covered fraction). Separable: rows first, then columns.
- */
-export function resizeArea(src: Float32Array, W: number, H: number, w: number, h: number): Float32Array {
-  const rows = new Float32Array(w * H);
-  const wx = coverage(W, w);
-  for (let y = 0; y < H; y++) {
-    for (const { out, from, weights } of wx) {
-      let s = 0;
-      for (let i = 0; i < weights.length; i++) s += src[y * W + from + i] * weights[i];
-      rows[y * w + out] = s;
-    }
-  }
-  const dst = new Float32Array(w * h);
-  const wy = coverage(H, h);
-  for (const { out, from, weights } of wy) {
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let i = 0; i < weights.length; i++) s += rows[(from + i) * w + x] * weights[i];
-      dst[out * w + x] = s;
-    }
-  }
-  return dst;
-}
-
-/** For each of n output pixels over N input pixels: the first input pixel it covers and the weights (summing to 1). */
-function coverage(N: number, n: number): Array<{ out: number; from: number; weights: Float64Array }> {
-  const step = N / n;
-  const out = [];
-  for (let o = 0; o < n; o++) {
-    const a = o * step;
-    const b = (o + 1) * step;
-    const from = Math.floor(a);
-    const to = Math.min(N, Math.ceil(b));
-    const weights = new Float64Array(to - from);
-    for (let i = from; i < to; i++) weights[i - from] = (Math.min(b, i + 1) - Math.max(a, i)) / step;
-    out.push({ out: o, from, weights });
-  }
-  return out;
 }

@@ -16,6 +16,7 @@ export interface PhotoKernels {
   ): number;
   photoStats(rgba: number, W: number, H: number, trim: number, near: number, out: number): void;
   negatedBox(rgba: number, W: number, H: number, background: number, trim: number, out: number): void;
+  resizeArea(src: number, W: number, H: number, w: number, h: number, dst: number, scratch: number): void;
   cropGrey(
     rgba: number,
     W: number,
@@ -44,4 +45,12 @@ export function photoKernels(bytes = 0): PhotoKernels {
   const missing = bytes - kernels.memory.buffer.byteLength;
   if (missing > 0) kernels.memory.grow(Math.ceil(missing / 65536));
   return kernels;
+}
+
+/**
+ * Where a photo's RGBA pixels go in kernel memory: decodePng leaves them there and the preparation's passes read them
+ * there (no copy either way).
+ */
+export function kernelRgbaAt(): number {
+  return (photoKernels().heapBase() + 15) & ~15;
 }

@@ -1,4 +1,4 @@
-import { KERNEL_PIXELS, photoKernels } from './photo-kernels.js';
+import { KERNEL_PIXELS, kernelRgbaAt, photoKernels } from './photo-kernels.js';
 import type { Rgba } from './png.js';
 
 /** A pixel belongs to the background when it is within 5% of full intensity of the border's mean (Zalando's rule). */
@@ -24,13 +24,29 @@ export interface PhotoStats {
   nearLimit: boolean;
 }
 
+/** Where and how to crop a photo, and the size to resize the crop to. */
+export interface Crop {
+  x0: number;
+  y0: number;
+  bw: number;
+  bh: number;
+  inverted: boolean;
+  background: number;
+  gain: number;
+  w: number;
+  h: number;
+}
+
 /** The passes over a photo's pixels that prepareDecoded needs; grey values are worked out where needed, never stored. */
 export interface PixelPasses {
   stats(): PhotoStats;
   /** The box and peak of the pixels that stand out from `background` once negated (float32(255 − grey)). */
   negatedBox(background: number): { x0: number; y0: number; x1: number; y1: number; peak: number };
-  /** The crop's grey (negated when `inverted`), less `background`, times `gain`, clamped to 0..255. */
-  crop(x0: number, y0: number, bw: number, bh: number, inverted: boolean, background: number, gain: number): Float32Array;
+  /**
+   * The bw×bh crop at (x0, y0): its grey (negated when `inverted`), less `background`, times `gain`, clamped to 0..255,
+   * resized to w×h by area averaging (resizeArea).
+   */
+  small(crop: Crop): Float32Array;
 }
 
 /**
@@ -43,11 +59,15 @@ export function pixelPasses(image: Rgba, reference = false): PixelPasses {
 }
 
 function kernelPasses({ width: W, height: H, rgba }: Rgba): PixelPasses {
-  const rgbaAt = (photoKernels().heapBase() + 15) & ~15;
+  const rgbaAt = kernelRgbaAt();
+  // a photo decodePng left in kernel memory is there already (a view made before any growth below)
+  const resident = rgba.buffer === photoKernels().memory.buffer && rgba.byteOffset === rgbaAt;
   const outAt = (rgbaAt + 4 * W * H + 15) & ~15;
   const cropAt = outAt + 80;
-  const k = photoKernels(cropAt + 4 * W * H);
-  new Uint8Array(k.memory.buffer, rgbaAt, 4 * W * H).set(rgba);
+  const smallAt = (cropAt + 4 * W * H + 15) & ~15;
+  const scratchAt = smallAt + 4 * 28 * 28;
+  const k = photoKernels(scratchAt + 4 * 28 * H + 16 * (W + H + 56) + 64);
+  if (!resident) new Uint8Array(k.memory.buffer, rgbaAt, 4 * W * H).set(rgba);
   // views are made after each call: the memory does not grow between them, but a fresh view costs nothing
   const out = (n: number) => new Float64Array(k.memory.buffer, outAt, n);
   return {
@@ -61,9 +81,10 @@ function kernelPasses({ width: W, height: H, rgba }: Rgba): PixelPasses {
       const [x0, y0, x1, y1, peak] = out(5);
       return { x0, y0, x1, y1, peak };
     },
-    crop(x0, y0, bw, bh, inverted, background, gain) {
+    small({ x0, y0, bw, bh, inverted, background, gain, w, h }) {
       k.cropGrey(rgbaAt, W, x0, y0, bw, bh, inverted ? 1 : 0, background, gain, cropAt);
-      return new Float32Array(k.memory.buffer, cropAt, bw * bh).slice();
+      k.resizeArea(cropAt, bw, bh, w, h, smallAt, scratchAt);
+      return new Float32Array(k.memory.buffer, smallAt, w * h).slice();
     },
   };
 }
@@ -122,7 +143,7 @@ function referencePasses({ width: W, height: H, rgba }: Rgba): PixelPasses {
       }
       return { x0, y0, x1, y1, peak };
     },
-    crop(x0, y0, bw, bh, inverted, background, gain) {
+    small({ x0, y0, bw, bh, inverted, background, gain, w, h }) {
       const crop = new Float32Array(bw * bh);
       for (let y = 0; y < bh; y++) {
         const row = (y0 + y) * W + x0;
@@ -132,7 +153,7 @@ function referencePasses({ width: W, height: H, rgba }: Rgba): PixelPasses {
           crop[y * bw + x] = v < 0 ? 0 : v > 255 ? 255 : v;
         }
       }
-      return crop;
+      return resizeArea(crop, bw, bh, w, h);
     },
   };
 }
@@ -162,4 +183,46 @@ function borderMean(rgba: Uint8Array | Uint8ClampedArray, W: number, H: number):
     count += W > 1 ? 2 : 1;
   }
   return sum / count;
+}
+
+/**
+ * Resamples a W×H image to w×h by area averaging: each output pixel is the mean of the input area it covers (partly
+ * covered input pixels count by the covered fraction). Separable: rows first, then columns.
+ */
+export function resizeArea(src: Float32Array, W: number, H: number, w: number, h: number): Float32Array {
+  const rows = new Float32Array(w * H);
+  const wx = coverage(W, w);
+  for (let y = 0; y < H; y++) {
+    for (const { out, from, weights } of wx) {
+      let s = 0;
+      for (let i = 0; i < weights.length; i++) s += src[y * W + from + i] * weights[i];
+      rows[y * w + out] = s;
+    }
+  }
+  const dst = new Float32Array(w * h);
+  const wy = coverage(H, h);
+  for (const { out, from, weights } of wy) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let i = 0; i < weights.length; i++) s += rows[(from + i) * w + x] * weights[i];
+      dst[out * w + x] = s;
+    }
+  }
+  return dst;
+}
+
+/** For each of n output pixels over N input pixels: the first input pixel it covers and the weights (summing to 1). */
+function coverage(N: number, n: number): Array<{ out: number; from: number; weights: Float64Array }> {
+  const step = N / n;
+  const out = [];
+  for (let o = 0; o < n; o++) {
+    const a = o * step;
+    const b = (o + 1) * step;
+    const from = Math.floor(a);
+    const to = Math.min(N, Math.ceil(b));
+    const weights = new Float64Array(to - from);
+    for (let i = from; i < to; i++) weights[i - from] = (Math.min(b, i + 1) - Math.max(a, i)) / step;
+    out.push({ out: o, from, weights });
+  }
+  return out;
 }

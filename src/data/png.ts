@@ -1,5 +1,5 @@
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
-import { KERNEL_PIXELS, photoKernels } from './photo-kernels.js';
+import { KERNEL_PIXELS, kernelRgbaAt, photoKernels } from './photo-kernels.js';
 
 /**
  * PNG files read and written without the canvas: the common photo PNG (8 bits a channel, not interlaced, no colour
@@ -31,7 +31,9 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
  * Decodes a PNG file that imageDamage (image-size.ts) has passed, or answers null when the file is one the canvas
  * should read: a bit depth other than 8, interlacing, a colour profile or gamma, a transparent colour key, a palette
  * index out of range, or compressed data that does not inflate to exactly the rows the header promises.
- * Translucent pixels go through `alphaTable` (null: such files are left to the canvas too).
+ * Translucent pixels go through `alphaTable` (null: such files are left to the canvas too). The pixels are left in the
+ * photo kernels' memory, where the preparation reads them: `rgba` is a view of it, valid until the next use of the
+ * photo kernels on this thread (copy it to keep it).
  */
 export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgba | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -74,10 +76,10 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
   if (raw.length !== expected) return null;
 
   // kernel memory: the rows, the palette (256 RGBA entries), the RGBA pixels
-  const rawAt = (photoKernels().heapBase() + 15) & ~15;
+  const rgbaAt = kernelRgbaAt();
+  const rawAt = (rgbaAt + 4 * width * height + 15) & ~15;
   const paletteAt = (rawAt + expected + 15) & ~15;
-  const outAt = paletteAt + 1024;
-  const k = photoKernels(outAt + 4 * width * height);
+  const k = photoKernels(paletteAt + 1024);
   const memory = new Uint8Array(k.memory.buffer);
   memory.set(raw, rawAt);
   let entries = 0;
@@ -89,9 +91,9 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
     }
   }
   if (!k.unfilter(rawAt, stride, height, channels)) return null;
-  const translucent = k.toRgba(rawAt, width, height, channels, palette ? paletteAt : 0, entries, outAt);
+  const translucent = k.toRgba(rawAt, width, height, channels, palette ? paletteAt : 0, entries, rgbaAt);
   if (translucent < 0) return null;
-  const rgba = memory.slice(outAt, outAt + 4 * width * height);
+  const rgba = new Uint8ClampedArray(k.memory.buffer, rgbaAt, 4 * width * height);
   if (translucent > 0) {
     if (!alphaTable) return null;
     for (let p = 0; p < rgba.length; p += 4) {
@@ -103,8 +105,7 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
       rgba[p + 2] = alphaTable[row + rgba[p + 2]];
     }
   }
-  // as the canvas's getImageData gives them, so the code reading pixels sees one kind of array
-  return { width, height, rgba: new Uint8ClampedArray(rgba.buffer) };
+  return { width, height, rgba };
 }
 
 /**

@@ -289,3 +289,61 @@ export function cropGrey(
     }
   }
 }
+
+/**
+ * For resizing N pixels to n by area: at `index`, for each output pixel o, its first input pixel and its number of
+ * weights (two i32); the weights themselves (f64, summing to 1) one after another at `weights`. The same double
+ * operations as image.ts coverage.
+ */
+function coverage(N: i32, n: i32, index: usize, weights: usize): void {
+  const step = <f64>N / <f64>n;
+  let k: usize = weights;
+  for (let o = 0; o < n; o++) {
+    const a = <f64>o * step;
+    const b = <f64>(o + 1) * step;
+    const from = <i32>Math.floor(a);
+    const to = min(N, <i32>Math.ceil(b));
+    store<i32>(index + (<usize>o << 3), from);
+    store<i32>(index + (<usize>o << 3), to - from, 4);
+    for (let i = from; i < to; i++, k += 8) store<f64>(k, (min(b, <f64>(i + 1)) - max(a, <f64>i)) / step);
+  }
+}
+
+/**
+ * Resamples the W×H float32 image at `src` to w×h at `dst` by area averaging, as image.ts resizeArea does (rows first,
+ * each sum in double from zero in the same order, rounded to float32 between the passes and at the end). `scratch`
+ * takes 4·w·H bytes of rows, then the coverage tables: 8·(w + h) + 8·(W + H + w + h) bytes.
+ */
+export function resizeArea(src: usize, W: i32, H: i32, w: i32, h: i32, dst: usize, scratch: usize): void {
+  const rows = scratch;
+  const indexX = (rows + (<usize>(w * H) << 2) + 7) & ~7;
+  const indexY = indexX + (<usize>w << 3);
+  const weightsX = indexY + (<usize>h << 3);
+  const weightsY = weightsX + (<usize>(W + w) << 3);
+  coverage(W, w, indexX, weightsX);
+  coverage(H, h, indexY, weightsY);
+  for (let y = 0; y < H; y++) {
+    const line = src + (<usize>(y * W) << 2);
+    let k = weightsX;
+    for (let o = 0; o < w; o++) {
+      const from = load<i32>(indexX + (<usize>o << 3));
+      const count = load<i32>(indexX + (<usize>o << 3), 4);
+      let s: f64 = 0;
+      for (let i = 0; i < count; i++, k += 8) s += <f64>load<f32>(line + (<usize>(from + i) << 2)) * load<f64>(k);
+      store<f32>(rows + (<usize>(y * w + o) << 2), <f32>s);
+    }
+  }
+  let k = weightsY;
+  for (let o = 0; o < h; o++) {
+    const from = load<i32>(indexY + (<usize>o << 3));
+    const count = load<i32>(indexY + (<usize>o << 3), 4);
+    for (let x = 0; x < w; x++) {
+      let s: f64 = 0;
+      for (let i = 0; i < count; i++) {
+        s += <f64>load<f32>(rows + (<usize>((from + i) * w + x) << 2)) * load<f64>(k + (<usize>i << 3));
+      }
+      store<f32>(dst + (<usize>(o * w + x) << 2), <f32>s);
+    }
+    k += <usize>count << 3;
+  }
+}
