@@ -1,4 +1,4 @@
-import { createCanvas, loadImage, type Image, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, Image, type SKRSContext2D } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
@@ -101,12 +101,20 @@ export function prepareDecoded(image: Rgba, what: string, invert: InvertMode = '
 
 /** A photo's pixels as a canvas draws it (every format the canvas reads; transparency, colour profiles…). */
 export async function drawn(bytes: Uint8Array, what: string, maxPixels: number): Promise<Rgba> {
-  let image: Image;
-  try {
-    image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  } catch {
-    throw new DataError(unreadableImage(what));
-  }
+  // the Image's own load event rather than loadImage, which also awaits image.decode(): a decode the drawing does not
+  // use (the same pixels, about a tenth of a millisecond less a photo, measured)
+  const image = new Image();
+  const loaded = await new Promise<boolean>((resolve) => {
+    if (bytes.length === 0) return resolve(false); // an empty source completes with no event at all
+    image.onload = () => resolve(true);
+    image.onerror = () => resolve(false);
+    try {
+      image.src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch {
+      resolve(false);
+    }
+  });
+  if (!loaded) throw new DataError(unreadableImage(what));
   const { width, height } = image;
   if (!(width > 0 && height > 0)) throw new DataError(`${what}: the image is empty (${width}×${height})`);
   tooManyPixels(width, height, maxPixels, what);
