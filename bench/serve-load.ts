@@ -1,8 +1,8 @@
 /**
- * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10] [--format png|jpeg]`: load on
- * `pipeline serve` over loopback with autocannon: 200 connections posting photos (8 test images dressed as product
- * photos, raw PNG or JPEG bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency, errors (and non-2xx answers) and
- * the server's peak resident memory (VmHWM of its process). The server runs as the CLI runs it, in its own process,
+ * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10] [--format png|jpeg]`:
+ * load on `pipeline serve` over loopback with autocannon: 200 connections posting photos (8 test images dressed as
+ * product photos, raw PNG or JPEG bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency,
+ * errors (and non-2xx answers) and the server's peak resident memory (VmHWM of its process). The server runs as the CLI runs it, in its own process,
  * with its request log on (sent to /dev/null).
  */
 import autocannon from 'autocannon';

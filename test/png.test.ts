@@ -3,7 +3,8 @@ import test from 'ava';
 import { deflateSync } from 'node:zlib';
 import { canvasAlphaTable, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
 import { NEAR_LIMIT, pixelPasses, TRIM } from '../src/data/photo-passes.js';
-import { chunk, decodePng, type Rgba } from '../src/data/png.js';
+import { chunk, decodePng, encodePng, type Rgba } from '../src/data/png.js';
+import { KERNEL_PIXELS } from '../src/data/photo-kernels.js';
 import { fashionTestSample, photoOf } from './helpers.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -247,4 +248,60 @@ test('the photo kernels prepare exactly as the JavaScript statement of the passe
     if (stats.nearLimit) negatedBoxes++;
   }
   t.true(negatedBoxes >= 3, `pixels at the limit were seen in ${negatedBoxes} images`);
+});
+
+test('chunks out of order, or a palette where none belongs, are left to the canvas; a suggested palette is ignored', async (t) => {
+  const table = await canvasAlphaTable();
+  const next = bytes(17);
+  const rgb = Uint8Array.from({ length: 6 * 5 * 3 }, next);
+  const rgba = Uint8Array.from({ length: 6 * 5 * 4 }, next);
+  const suggested = chunk('PLTE', Buffer.from(Array.from({ length: 768 }, (_, i) => i % 256)));
+  // an RGB or RGBA file may carry a palette as a suggestion: decoded as the canvas does, by ignoring it
+  await sameAsCanvas(t, filteredPng(6, 5, rgb, 3, [4], [suggested]), 'RGB with a suggested palette');
+  await sameAsCanvas(t, filteredPng(6, 5, rgba, 4, [1], [suggested]), 'RGBA with a suggested palette');
+  const grey = Uint8Array.from({ length: 30 }, next);
+  t.is(decodePng(filteredPng(6, 5, grey, 1, [0], [suggested]), table), null, 'a palette in a grey file');
+  const indices = Uint8Array.from({ length: 30 }, () => next() % 4);
+  const palette = chunk('PLTE', Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]));
+  const trns = chunk('tRNS', Buffer.from([0, 128]));
+  const paletted = (extra: Buffer[]) => filteredPng(6, 5, indices, 1, [0], extra, 3);
+  await sameAsCanvas(t, paletted([palette, trns]), 'palette then transparency');
+  t.is(decodePng(paletted([trns, palette]), table), null, 'transparency before the palette');
+  t.is(decodePng(paletted([palette, palette]), table), null, 'two palettes');
+  t.is(decodePng(paletted([palette, chunk('tRNS', Buffer.alloc(5, 7))]), table), null, 'more alphas than entries');
+  // chunks after the image data: spliced in before IEND
+  const late = (png: Buffer, extra: Buffer) =>
+    Buffer.concat([png.subarray(0, png.length - 12), extra, png.subarray(-12)]);
+  t.is(decodePng(late(paletted([]), palette), table), null, 'the palette after the image data');
+  t.is(decodePng(late(paletted([palette]), trns), table), null, 'transparency after the image data');
+});
+
+test('compressed data that inflates past the rows the header promises is never inflated whole (a PNG bomb)', async (t) => {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(100, 0);
+  header.writeUInt32BE(100, 4);
+  header[8] = 8;
+  header[9] = 2; // RGB: 30,100 bytes of rows
+  const bomb = Buffer.concat([
+    SIGNATURE,
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(64 * 1024 * 1024))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+  const before = process.memoryUsage().arrayBuffers;
+  t.is(decodePng(bomb, await canvasAlphaTable()), null);
+  t.true(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'no 64 MB buffer was made');
+});
+
+test("photos over the kernels' size go through the canvas and the JavaScript passes, with the same preparation", async (t) => {
+  const [width, height] = [2100, 1950]; // 4.1 MP: over KERNEL_PIXELS
+  t.true(width * height > KERNEL_PIXELS);
+  const pixels = new Uint8Array(width * height * 3).fill(236);
+  for (let y = 400; y < 1500; y++) pixels.fill(40, 3 * (y * width + 700), 3 * (y * width + 1500));
+  const png = encodePng(width, height, pixels, 3);
+  t.is(decodePng(png, await canvasAlphaTable()), null);
+  const prepared = await prepareImage(png, 'large');
+  t.deepEqual(prepared.box, [700, 400, 800, 1100]);
+  t.true(prepared.inverted);
+  t.deepEqual(prepared, prepareDecoded(await drawn(png, 'large', 1e8), 'large', 'auto', true));
 });

@@ -2,6 +2,7 @@ import { createCanvas, Image, type SKRSContext2D } from '@napi-rs/canvas';
 import { DataError } from './errors.js';
 import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
+import { KERNEL_PIXELS } from './photo-kernels.js';
 import { pixelPasses, TRIM } from './photo-passes.js';
 import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
 
@@ -149,29 +150,34 @@ let alphaTable: Promise<AlphaTable | null> | null = null;
  * the canvas) should the canvas not keep alpha, or not give opaque pixels back unchanged.
  */
 export function canvasAlphaTable(): Promise<AlphaTable | null> {
-  alphaTable ??= (async () => {
-    const every = new Uint8Array(256 * 256 * 4);
-    for (let a = 0, p = 0; a < 256; a++) {
-      for (let c = 0; c < 256; c++, p += 4) every.set([c, c, c, a], p);
-    }
-    const { rgba } = await drawn(encodePng(256, 256, every, 4), 'the alpha table', 256 * 256);
-    const table = new Uint8Array(256 * 256);
-    for (let i = 0; i < 256 * 256; i++) {
-      const [r, g, b, a] = rgba.subarray(4 * i, 4 * i + 4);
-      const [c, alpha] = [i & 255, i >> 8];
-      if (g !== r || b !== r || a !== alpha || (alpha === 255 && r !== c)) return null;
-      table[i] = r;
-    }
-    return table;
-  })();
+  alphaTable ??= readAlphaTable().catch(() => {
+    alphaTable = null; // not kept: the next photo asks again; this one's translucent pixels go to the canvas
+    return null;
+  });
   return alphaTable;
+}
+
+async function readAlphaTable(): Promise<AlphaTable | null> {
+  const every = new Uint8Array(256 * 256 * 4);
+  for (let a = 0, p = 0; a < 256; a++) {
+    for (let c = 0; c < 256; c++, p += 4) every.set([c, c, c, a], p);
+  }
+  const { rgba } = await drawn(encodePng(256, 256, every, 4), 'the alpha table', 256 * 256);
+  const table = new Uint8Array(256 * 256);
+  for (let i = 0; i < 256 * 256; i++) {
+    const [r, g, b, a] = rgba.subarray(4 * i, 4 * i + 4);
+    const [c, alpha] = [i & 255, i >> 8];
+    if (g !== r || b !== r || a !== alpha || (alpha === 255 && r !== c)) return null;
+    table[i] = r;
+  }
+  return table;
 }
 
 /** Canvases kept for reuse on this thread, by size (a service sees the same photo sizes again and again). */
 const canvases = new Map<string, SKRSContext2D>();
 const KEPT_CANVASES = 4;
 /** Larger canvases are made for the photo and left to the garbage collector. */
-const KEPT_CANVAS_PIXELS = 4_000_000;
+const KEPT_CANVAS_PIXELS = KERNEL_PIXELS;
 
 /**
  * A 2D context of a width × height canvas: a kept one for common sizes (every photo made a canvas and left its pixels
@@ -190,20 +196,21 @@ function canvasOf(width: number, height: number): SKRSContext2D {
 
 /**
  * prepareImage over several photos as one task for the worker pool (linalg/pool.ts), so a service prepares photos off
- * its main thread: a refusal comes back as its message, since a DataError does not keep its class across threads.
+ * its main thread: a refusal comes back as its message (a DataError does not keep its class across threads), and any
+ * other failure as `failed`, for that photo alone.
  */
 export async function prepareImagesTask(
   photos: Uint8Array[],
   names: string[],
   invert: InvertMode = 'auto',
-): Promise<Array<PreparedImage | { refused: string }>> {
-  const out: Array<PreparedImage | { refused: string }> = [];
+): Promise<Array<PreparedImage | { refused: string } | { failed: string }>> {
+  const out: Array<PreparedImage | { refused: string } | { failed: string }> = [];
   for (let i = 0; i < photos.length; i++) {
     try {
       out.push(await prepareImage(photos[i], names[i], invert));
     } catch (err) {
-      if (!(err instanceof DataError)) throw err;
-      out.push({ refused: err.message });
+      // one photo's failure is its own: the others in the task are still answered
+      out.push(err instanceof DataError ? { refused: err.message } : { failed: String((err as Error)?.message ?? err) });
     }
   }
   return out;

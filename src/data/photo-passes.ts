@@ -37,7 +37,11 @@ export interface Crop {
   h: number;
 }
 
-/** The passes over a photo's pixels that prepareDecoded needs; grey values are worked out where needed, never stored. */
+/**
+ * The passes over a photo's pixels that prepareDecoded needs; grey values are worked out where needed, never stored.
+ * The kernel passes copy the pixels into kernel memory when made and read them there in each call: use them at once,
+ * with no await in between (another photo on this thread would take their place).
+ */
 export interface PixelPasses {
   stats(): PhotoStats;
   /** The box and peak of the pixels that stand out from `background` once negated (float32(255 − grey)). */

@@ -88,7 +88,7 @@ export function instantiateWasm<T>(file: URL): T {
   try {
     bytes = readFileSync(file);
   } catch {
-    throw new Error(`SIMD kernels not built: ${fileURLToPath(file)} is missing (run \`npm run build\`)`);
+    throw new Error(`WebAssembly kernels not built: ${fileURLToPath(file)} is missing (run \`npm run build\`)`);
   }
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as T;
 }

@@ -3,7 +3,8 @@ import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { prepareImage, type PreparedImage } from '../data/image.js';
 import { createCanvas } from '@napi-rs/canvas';
-import { runTask, splitRange, workerCount } from '../linalg/pool.js';
+import { runTask, workerCount } from '../linalg/pool.js';
+import { probeImage } from '../data/image-size.js';
 
 /** The module holding prepareImagesTask, for the pool's workers. */
 const IMAGE_MODULE = new URL('../data/image.js', import.meta.url).href;
@@ -11,8 +12,8 @@ const IMAGE_MODULE = new URL('../data/image.js', import.meta.url).href;
 /**
  * Prepares a photo (decode, greyscale, trim, 28×28: data/image.ts) on a pool worker when there are several, so
  * decoding does not hold up the thread that answers requests; refusals are the same DataError as in `predict`.
- * Photos that arrive in the same turn of the event loop go to the workers together, one message per worker (a message
- * per photo cost the answering thread about a tenth of a millisecond each under load).
+ * Photos that arrive in the same turn of the event loop go to the workers a few at a time (a message per photo cost
+ * the answering thread about a tenth of a millisecond each under load).
  */
 export function preparePhoto(bytes: Uint8Array, what: string): Promise<PreparedImage> {
   if (workerCount() < 2) return prepareImage(bytes, what);
@@ -22,30 +23,50 @@ export function preparePhoto(bytes: Uint8Array, what: string): Promise<PreparedI
   });
 }
 
-const waiting: Array<{
+interface WaitingPhoto {
   bytes: Uint8Array;
   what: string;
   resolve: (p: PreparedImage) => void;
   reject: (e: unknown) => void;
-}> = [];
+}
 
-/** The photos waiting, in one task per worker (contiguous shares, so each worker starts on its own at once). */
+const waiting: WaitingPhoto[] = [];
+
+/** Most photos in one task: the pool hands tasks to whichever worker is free, so one slow photo holds up few others. */
+const PHOTOS_PER_TASK = 8;
+/** A photo of more pixels than this (by its header) goes in a task of its own. */
+const LARGE_PHOTO_PIXELS = 1_000_000;
+
+/** The photos waiting, in tasks of up to PHOTOS_PER_TASK (shared evenly between the workers when fewer). */
 function sendPhotos(): void {
-  const photos = waiting.splice(0);
-  for (const [from, to] of splitRange(photos.length, workerCount())) {
-    const share = photos.slice(from, to);
-    runTask<Array<PreparedImage | { refused: string }>>({
-      module: IMAGE_MODULE,
-      fn: 'prepareImagesTask',
-      args: [share.map((p) => p.bytes), share.map((p) => p.what), 'auto'],
-    }).then(
-      (results) =>
-        results.forEach((out, i) =>
-          'refused' in out ? share[i].reject(new DataError(out.refused)) : share[i].resolve(out),
-        ),
-      (err: unknown) => share.forEach((p) => p.reject(err)),
-    );
+  const small: WaitingPhoto[] = [];
+  for (const p of waiting.splice(0)) {
+    const header = probeImage(p.bytes);
+    if (header !== null && header.width * header.height > LARGE_PHOTO_PIXELS) sendTask([p]);
+    else small.push(p);
   }
+  const size = Math.max(1, Math.min(PHOTOS_PER_TASK, Math.ceil(small.length / workerCount())));
+  for (let from = 0; from < small.length; from += size) sendTask(small.slice(from, from + size));
+}
+
+function sendTask(share: WaitingPhoto[]): void {
+  runTask<Array<PreparedImage | { refused: string } | { failed: string }>>({
+    module: IMAGE_MODULE,
+    fn: 'prepareImagesTask',
+    args: [share.map((p) => p.bytes), share.map((p) => p.what), 'auto'],
+  }).then(
+    (results) =>
+      results.forEach((out, i) => {
+        if ('refused' in out) share[i].reject(new DataError(out.refused));
+        else if ('failed' in out) share[i].reject(new Error(out.failed));
+        else share[i].resolve(out);
+      }),
+    (err: unknown) => {
+      // the worker died (a photo ran it out of memory, say): each photo again on its own, so only that one fails
+      if (share.length > 1) for (const p of share) sendTask([p]);
+      else share[0].reject(err);
+    },
+  );
 }
 
 /**

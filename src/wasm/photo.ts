@@ -1,7 +1,10 @@
 // AssemblyScript, compiled by `asc` (package.json "build:wasm") to dist/wasm/photo.wasm, a module of its own (its own
 // memory, apart from the numeric kernels' arenas) loaded by src/data/photo-kernels.ts: decoding PNG rows
-// (src/data/png.ts) and the pixel passes of a photo's preparation (src/data/image.ts). Pointers are byte offsets into
-// this module's memory, laid out by the JavaScript side from heapBase().
+// (png-rows.ts, for src/data/png.ts) and the pixel passes of a photo's preparation (src/data/photo-passes.ts states
+// them in JavaScript). Pointers are byte offsets into this module's memory, laid out by the JavaScript side from
+// heapBase().
+
+export { toRgba, unfilter } from './png-rows';
 
 /** First byte the JavaScript side may use. */
 export function heapBase(): usize {
@@ -9,157 +12,7 @@ export function heapBase(): usize {
 }
 
 /**
- * Undoes PNG's row filters in place: `height` rows at `raw`, each a filter byte and `stride` bytes, `bpp` bytes a
- * pixel (1 to 4). Returns 0 on a filter byte that is not one of the five, else 1. Rows with four bytes a pixel (RGBA)
- * go a pixel at a time in SIMD lanes, the others a byte at a time; both choose Paeth's predictor without branches.
- */
-export function unfilter(raw: usize, stride: i32, height: i32, bpp: i32): i32 {
-  const rowBytes = <usize>stride + 1;
-  for (let y = 0; y < height; y++) {
-    const row = raw + <usize>y * rowBytes + 1;
-    const kind = load<u8>(row - 1);
-    if (kind > 4) return 0;
-    if (kind == 0) continue;
-    // the row above, or for the first row a row of zeros (the bytes at `row - 1 - stride` are not read then)
-    const first = y == 0;
-    if (bpp == 4 && !first) {
-      if (kind == 1) sub4(row, stride);
-      else if (kind == 2) up(row, stride);
-      else if (kind == 3) average4(row, stride);
-      else paeth4(row, stride);
-    } else {
-      const upAt = row - rowBytes;
-      for (let i = 0; i < stride; i++) {
-        const at = row + <usize>i;
-        const a: i32 = i >= bpp ? <i32>load<u8>(at - <usize>bpp) : 0;
-        const b: i32 = first ? 0 : <i32>load<u8>(upAt + <usize>i);
-        const c: i32 = first || i < bpp ? 0 : <i32>load<u8>(upAt + <usize>i - <usize>bpp);
-        let predictor: i32;
-        if (kind == 1) predictor = a;
-        else if (kind == 2) predictor = b;
-        else if (kind == 3) predictor = (a + b) >> 1;
-        else {
-          const pa = abs(b - c);
-          const pb = abs(a - c);
-          const pc = abs(a + b - 2 * c);
-          predictor = select<i32>(a, select<i32>(b, c, pb <= pc), pa <= pb && pa <= pc);
-        }
-        store<u8>(at, <u8>(<i32>load<u8>(at) + predictor));
-      }
-    }
-  }
-  return 1;
-}
-
-/** Sub, four bytes a pixel: each pixel plus the one to its left (bytes wrap). */
-function sub4(row: usize, stride: i32): void {
-  let left = i32x4.splat(0);
-  for (let at = row; at < row + <usize>stride; at += 4) {
-    left = i8x16.add(v128.load32_zero(at), left);
-    v128.store32_lane(at, left, 0);
-  }
-}
-
-/** Up: each byte plus the one above it, sixteen at a time. */
-function up(row: usize, stride: i32): void {
-  const above = row - <usize>stride - 1;
-  let i: usize = 0;
-  for (; i + 16 <= <usize>stride; i += 16) v128.store(row + i, i8x16.add(v128.load(row + i), v128.load(above + i)));
-  for (; i < <usize>stride; i++) store<u8>(row + i, load<u8>(row + i) + load<u8>(above + i));
-}
-
-/** Average, four bytes a pixel: each byte plus the floor of the mean of the left and above bytes. */
-function average4(row: usize, stride: i32): void {
-  const above = row - <usize>stride - 1;
-  const low = i16x8.splat(255);
-  let left = i16x8.splat(0);
-  for (let i: usize = 0; i < <usize>stride; i += 4) {
-    const x = i16x8.extend_low_i8x16_u(v128.load32_zero(row + i));
-    const b = i16x8.extend_low_i8x16_u(v128.load32_zero(above + i));
-    left = v128.and(i16x8.add(x, i16x8.shr_u(i16x8.add(left, b), 1)), low);
-    v128.store32_lane(row + i, i8x16.narrow_i16x8_u(left, left), 0);
-  }
-}
-
-/** Paeth, four bytes a pixel: the predictor (left, above or above-left) nearest to left + above − above-left. */
-function paeth4(row: usize, stride: i32): void {
-  const above = row - <usize>stride - 1;
-  const low = i16x8.splat(255);
-  let a = i16x8.splat(0);
-  let c = i16x8.splat(0);
-  for (let i: usize = 0; i < <usize>stride; i += 4) {
-    const x = i16x8.extend_low_i8x16_u(v128.load32_zero(row + i));
-    const b = i16x8.extend_low_i8x16_u(v128.load32_zero(above + i));
-    const bc = i16x8.sub(b, c);
-    const ac = i16x8.sub(a, c);
-    const pa = i16x8.abs(bc);
-    const pb = i16x8.abs(ac);
-    const pc = i16x8.abs(i16x8.add(bc, ac));
-    const takeA = v128.and(i16x8.le_s(pa, pb), i16x8.le_s(pa, pc));
-    const predictor = v128.bitselect(a, v128.bitselect(b, c, i16x8.le_s(pb, pc)), takeA);
-    a = v128.and(i16x8.add(x, predictor), low);
-    c = b;
-    v128.store32_lane(row + i, i8x16.narrow_i16x8_u(a, a), 0);
-  }
-}
-
-/**
- * Unfiltered rows (as `unfilter` leaves them) to RGBA at `out`, 4 bytes a pixel: grey (channels 1), grey + alpha
- * (2), RGB (3), RGBA (4), or palette indices (channels 1 with `palette` ≠ 0: 256 RGBA entries, `entries` of them
- * valid). Returns the number of pixels whose alpha is not 255, or −1 on a palette index of no entry.
- */
-export function toRgba(
-  raw: usize,
-  width: i32,
-  height: i32,
-  channels: i32,
-  palette: usize,
-  entries: i32,
-  out: usize,
-): i32 {
-  const rowBytes = <usize>(width * channels) + 1;
-  let translucent = 0;
-  let o = out;
-  for (let y = 0; y < height; y++) {
-    let at = raw + <usize>y * rowBytes + 1;
-    const end = at + <usize>(width * channels);
-    if (palette != 0) {
-      for (; at < end; at++, o += 4) {
-        const i = <i32>load<u8>(at);
-        if (i >= entries) return -1;
-        const rgba = load<u32>(palette + (<usize>i << 2));
-        store<u32>(o, rgba);
-        translucent += i32(rgba >>> 24 != 255);
-      }
-    } else if (channels == 4) {
-      for (; at < end; at += 4, o += 4) {
-        const rgba = load<u32>(at);
-        store<u32>(o, rgba);
-        translucent += i32(rgba >>> 24 != 255);
-      }
-    } else if (channels == 3) {
-      for (; at < end; at += 3, o += 4) {
-        store<u32>(o, <u32>load<u16>(at) | (<u32>load<u8>(at, 2) << 16) | 0xff000000);
-      }
-    } else if (channels == 2) {
-      for (; at < end; at += 2, o += 4) {
-        const g = <u32>load<u8>(at);
-        const alpha = <u32>load<u8>(at, 1);
-        store<u32>(o, g | (g << 8) | (g << 16) | (alpha << 24));
-        translucent += i32(alpha != 255);
-      }
-    } else {
-      for (; at < end; at++, o += 4) {
-        const g = <u32>load<u8>(at);
-        store<u32>(o, g | (g << 8) | (g << 16) | 0xff000000);
-      }
-    }
-  }
-  return translucent;
-}
-
-/**
- * The grey value of the RGBA pixel at `p`, as image.ts greyAt computes it (the same double operations in the same
+ * The grey value of the RGBA pixel at `p`, as photo-passes.ts greyAt computes it (the same double operations in the same
  * order, then rounded to float32): luminance, with transparent parts over white.
  */
 @inline function grey(p: usize): f64 {
@@ -217,12 +70,12 @@ let lastX: i32 = -1;
 }
 
 /**
- * image.ts prepareDecoded's first two passes over a W×H RGBA photo at `rgba`, written as ten doubles at `out`: the
+ * photo-passes.ts stats(): prepareDecoded's first two passes over a W×H RGBA photo at `rgba`, written as ten doubles at `out`: the
  * border's mean grey; the sum of (grey − border) and the count over pixels further than `trim` from it; their box
  * x0, y0, x1, y1; their lowest and highest grey; and 1 if a pixel lies within `near` of the limit on either side.
  */
 export function photoStats(rgba: usize, W: i32, H: i32, trim: f64, near: f64, out: usize): void {
-  // the border's mean, summed in the same order as image.ts borderMean
+  // the border's mean, summed in the same order as photo-passes.ts borderMean
   let sum: f64 = 0;
   let count: f64 = 0;
   const rowBytes = <usize>W << 2;
@@ -359,7 +212,7 @@ export function cropGrey(
 /**
  * For resizing N pixels to n by area: at `index`, for each output pixel o, its first input pixel and its number of
  * weights (two i32); the weights themselves (f64, summing to 1) one after another at `weights`. The same double
- * operations as image.ts coverage.
+ * operations as photo-passes.ts coverage.
  */
 function coverage(N: i32, n: i32, index: usize, weights: usize): void {
   const step = <f64>N / <f64>n;
@@ -376,7 +229,7 @@ function coverage(N: i32, n: i32, index: usize, weights: usize): void {
 }
 
 /**
- * Resamples the W×H float32 image at `src` to w×h at `dst` by area averaging, as image.ts resizeArea does (rows first,
+ * Resamples the W×H float32 image at `src` to w×h at `dst` by area averaging, as photo-passes.ts resizeArea does (rows first,
  * each sum in double from zero in the same order, rounded to float32 between the passes and at the end). `scratch`
  * takes 4·w·H bytes of rows, then the coverage tables: 8·(w + h) + 8·(W + H + w + h) bytes.
  */
