@@ -4,6 +4,7 @@ import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
 import { KERNEL_PIXELS } from './photo-kernels.js';
 import { pixelPasses, TRIM } from './photo-passes.js';
+import { decodeJpeg } from './jpeg.js';
 import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
@@ -49,8 +50,11 @@ export async function prepareImage(
   if (header) tooManyPixels(header.width, header.height, maxPixels, what);
   const damage = imageDamage(bytes);
   if (damage) throw new DataError(`${what}: ${damage}`);
+  // PNG and baseline JPEG decoded here to the canvas's own pixels; the rest (and what these leave) by the canvas
   const decoded =
-    (header?.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ?? (await drawn(bytes, what, maxPixels));
+    (header?.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
+    (header?.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null) ??
+    (await drawn(bytes, what, maxPixels));
   return prepareDecoded(decoded, what, invert);
 }
 
@@ -140,6 +144,28 @@ function drawnImage(image: Image, what: string, maxPixels: number): Rgba {
   ctx.clearRect(0, 0, width, height); // transparent black, as a new canvas starts
   ctx.drawImage(image, 0, 0);
   return { width, height, rgba: ctx.getImageData(0, 0, width, height).data };
+}
+
+let srgbProfile: Buffer | null | undefined;
+
+/**
+ * The colour profile the canvas writes into its JPEGs (its sRGB, in one APP2 piece), read once per thread from a JPEG
+ * it encodes: a photo carrying exactly this profile is drawn unconverted, so decodeJpeg may read it. Null if none.
+ */
+export function canvasSrgbProfile(): Buffer | null {
+  if (srgbProfile === undefined) {
+    srgbProfile = null;
+    const jpeg = createCanvas(1, 1).encodeSync('jpeg');
+    for (let at = 2; at + 4 <= jpeg.length && jpeg[at] === 0xff && jpeg[at + 1] !== 0xda; ) {
+      const length = jpeg.readUInt16BE(at + 2);
+      const body = jpeg.subarray(at + 4, at + 2 + length);
+      if (jpeg[at + 1] === 0xe2 && body.toString('latin1', 0, 12) === 'ICC_PROFILE\0' && body[12] === 1 && body[13] === 1) {
+        srgbProfile = Buffer.from(body.subarray(14));
+      }
+      at += 2 + length;
+    }
+  }
+  return srgbProfile;
 }
 
 let alphaTable: Promise<AlphaTable | null> | null = null;

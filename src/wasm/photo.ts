@@ -266,3 +266,5 @@ export function resizeArea(src: usize, W: i32, H: i32, w: i32, h: i32, dst: usiz
     k += <usize>count << 3;
   }
 }
+
+export { decodeScan, idctPlane, upsample, yccToRgba } from './jpeg';

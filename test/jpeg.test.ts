@@ -1,0 +1,63 @@
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { canvasSrgbProfile, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
+import { decodeJpeg } from '../src/data/jpeg.js';
+import { fashionTestSample, photoOf } from './helpers.js';
+
+/** test/fixtures/jpeg/: files from another encoder (Pillow), written by make.py there; `left-*` must go to the canvas. */
+const FIXTURES = new URL('../../test/fixtures/jpeg/', import.meta.url);
+const fixtures = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.jpg'))
+  .map((name) => ({ name, bytes: readFileSync(new URL(name, FIXTURES)) }));
+
+/** decodeJpeg's pixels are the canvas's, byte for byte (copied at once: a view of the kernels' memory). */
+async function sameAsCanvas(t: import('ava').ExecutionContext, jpeg: Buffer, what: string): Promise<void> {
+  const ours = decodeJpeg(jpeg, canvasSrgbProfile());
+  t.truthy(ours, `${what}: decoded here, not left to the canvas`);
+  if (!ours) return;
+  const pixels = Buffer.from(ours.rgba);
+  const canvas = await drawn(jpeg, what, 1e8);
+  t.deepEqual([ours.width, ours.height], [canvas.width, canvas.height], what);
+  t.true(pixels.equals(Buffer.from(canvas.rgba)), `${what}: the same RGBA bytes as the canvas`);
+}
+
+test('JPEGs from another encoder: 4:4:4, 4:2:2 and 4:2:0 at two qualities, greyscale, odd and tiny sizes, upright EXIF', async (t) => {
+  const decoded = fixtures.filter((f) => !f.name.startsWith('left-'));
+  t.true(decoded.length >= 9);
+  for (const { name, bytes } of decoded) await sameAsCanvas(t, bytes, name);
+});
+
+test("the canvas's own JPEGs (its sRGB profile inside) at several sizes, and the preparation through either path", async (t) => {
+  const sample = fashionTestSample(6, 11);
+  for (let i = 0; i < 6; i++) {
+    const jpeg = photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), 'jpeg', 2 + i, [3 * i, 5 + i]);
+    await sameAsCanvas(t, jpeg, `photo ${i}`);
+    t.deepEqual(await prepareImage(jpeg, `photo ${i}`), prepareDecoded(await drawn(jpeg, 'photo', 1e8), `photo ${i}`));
+  }
+});
+
+test("progressive files, colour profiles other than the canvas's, turned EXIF, restart markers: left to the canvas", async (t) => {
+  const left = fixtures.filter((f) => f.name.startsWith('left-'));
+  t.true(left.length >= 3);
+  for (const { name, bytes } of left) t.is(decodeJpeg(bytes, canvasSrgbProfile()), null, name);
+  // a restart interval (DRI) spliced in after SOI
+  const plain = fixtures.find((f) => f.name === 'rgb-420-q95.jpg')!.bytes;
+  const withRestart = Buffer.concat([plain.subarray(0, 2), Buffer.from([0xff, 0xdd, 0, 4, 0, 2]), plain.subarray(2)]);
+  t.is(decodeJpeg(withRestart, canvasSrgbProfile()), null, 'restart markers');
+  // not a JPEG at all, and one cut short before its scan
+  t.is(decodeJpeg(Buffer.from('not a jpeg'), canvasSrgbProfile()), null);
+  t.is(decodeJpeg(plain.subarray(0, 200), canvasSrgbProfile()), null);
+});
+
+test('damaged segments (a table or restart field cut short, a scan naming no component) are left to the canvas', async (t) => {
+  const plain = fixtures.find((f) => f.name === 'rgb-444-q95.jpg')!.bytes;
+  const after = (segment: number[]) => Buffer.concat([plain.subarray(0, 2), Buffer.from(segment), plain.subarray(2)]);
+  t.is(decodeJpeg(after([0xff, 0xdd, 0, 2]), canvasSrgbProfile()), null, 'DRI without its interval');
+  t.is(decodeJpeg(after([0xff, 0xdb, 0, 3, 0]), canvasSrgbProfile()), null, 'a quantization table cut short');
+  t.is(decodeJpeg(after([0xff, 0xc4, 0, 5, 0, 1, 2]), canvasSrgbProfile()), null, 'a Huffman table cut short');
+  // the same file's frame with a component count the scan does not match
+  const frameAt = plain.indexOf(Buffer.from([0xff, 0xc0]));
+  const oneComponent = Buffer.from(plain);
+  oneComponent[frameAt + 9] = 1;
+  t.is(decodeJpeg(oneComponent, canvasSrgbProfile()), null, 'a frame of one component, a scan of three');
+});
