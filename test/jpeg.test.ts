@@ -61,3 +61,32 @@ test('damaged segments (a table or restart field cut short, a scan naming no com
   oneComponent[frameAt + 9] = 1;
   t.is(decodeJpeg(oneComponent, canvasSrgbProfile()), null, 'a frame of one component, a scan of three');
 });
+
+test('damaged and crafted files (fixtures/jpeg/hostile): left to the canvas or its own pixels, and the same outcome', async (t) => {
+  const HOSTILE = new URL('hostile/', FIXTURES);
+  const files = readdirSync(HOSTILE).filter((f) => f.endsWith('.jpg'));
+  t.true(files.length >= 20);
+  const outcome = async (run: () => Promise<unknown>) => {
+    try {
+      return await run();
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  for (const name of files) {
+    const bytes = readFileSync(new URL(name, HOSTILE));
+    const ours = decodeJpeg(bytes, canvasSrgbProfile());
+    const pixels = ours && Buffer.from(ours.rgba);
+    const canvas = await outcome(() => drawn(bytes, name, 1e8));
+    if (pixels) {
+      t.true(typeof canvas !== 'string', `${name}: decoded here, and the canvas reads it too`);
+      if (typeof canvas !== 'string')
+        t.true(pixels.equals(Buffer.from((canvas as { rgba: Uint8ClampedArray }).rgba)), name);
+    }
+    t.deepEqual(
+      await outcome(() => prepareImage(bytes, name)),
+      await outcome(async () => prepareDecoded(await drawn(bytes, name, 1e8), name)),
+      `${name}: prepareImage as through the canvas`,
+    );
+  }
+});

@@ -3,8 +3,9 @@ import type { Rgba } from './png.js';
 
 /**
  * Baseline JPEG files decoded in the photo kernels (src/wasm/jpeg.ts) to the RGBA bytes the canvas gives (its decoder
- * is libjpeg-turbo: the same integer inverse DCT, fancy upsampling and colour tables). This module reads the markers
- * and answers null for every file it does not vouch for, which the canvas then reads as before: progressive or
+ * is libjpeg-turbo: the same integer inverse DCT and its range limiting, fancy upsampling, colour tables, and its way
+ * with data that runs out). This module reads the markers as libjpeg does and answers null for the files it does not
+ * follow, which the canvas then reads as before: progressive or
  * arithmetic coding, more than one scan, 12-bit samples, CMYK or RGB files, chroma sampled other than 4:4:4, 4:2:2
  * or 4:2:0, a colour profile other than the canvas's own sRGB, an EXIF orientation other than upright, restart markers.
  */
@@ -17,6 +18,9 @@ interface Component {
   dc?: number;
   ac?: number;
 }
+
+/** Segments read here before the scan (besides APP0–APP15): baseline and extended frames, tables, DRI, SOS, COM. */
+const SEGMENTS = new Set([0xc0, 0xc1, 0xc4, 0xdb, 0xdd, 0xda, 0xfe]);
 
 /** Huffman tables as decodeSymbol reads them: 512 u16 lookahead entries, maxcode and valoffset (17 i32), 256 values. */
 const HUFFMAN_BYTES = 1024 + 68 + 68 + 256;
@@ -52,23 +56,28 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
       continue;
     }
     if (marker === 0xd9) break; // EOI
+    // after the scan only its end may come (a table there would not be the one the scan was decoded with)
+    if (scan) return null;
+    // segments whose reading by libjpeg this follows; any other marker (stand-alone ones such as RSTn or TEM, reserved
+    // ones, a lone FF00) goes to the canvas
+    if (!SEGMENTS.has(marker) && !(marker >= 0xe0 && marker <= 0xef)) return null;
     const length = b.readUInt16BE(at + 2);
     const body = b.subarray(at + 4, at + 2 + length);
     at += 2 + length;
-    if (marker === 0xe0 && body.toString('latin1', 0, 5) === 'JFIF\0') jfif = true;
-    else if (marker === 0xe1 && body.toString('latin1', 0, 6) === 'Exif\0\0') {
+    // libjpeg counts an APP0 as JFIF only from 14 bytes of body; Skia's EXIF check reads 5 signature bytes
+    if (marker === 0xe0 && body.length >= 14 && body.toString('latin1', 0, 5) === 'JFIF\0') jfif = true;
+    else if (marker === 0xe1 && body.toString('latin1', 0, 5) === 'Exif\0') {
       if (exifOrientation(body.subarray(6)) !== 1) return null; // turned, or unreadable: the canvas decides
     } else if (marker === 0xe2 && body.toString('latin1', 0, 12) === 'ICC_PROFILE\0') {
       // a colour profile the canvas converts from, unless it is the canvas's own sRGB profile (in one piece)
       if (!srgbProfile || body[12] !== 1 || body[13] !== 1 || !body.subarray(14).equals(srgbProfile)) return null;
-    }
-    else if (marker === 0xee && body.toString('latin1', 0, 5) === 'Adobe' && body.length >= 12) adobeTransform = body[11];
+    } else if (marker === 0xee && body.toString('latin1', 0, 5) === 'Adobe' && body.length >= 12) adobeTransform = body[11];
     else if (marker === 0xdb) {
       for (let i = 0; i < body.length; ) {
         const precision = body[i] >> 4;
         const id = body[i] & 15;
         const size = precision ? 128 : 64;
-        if (i + 1 + size > body.length || id > 3) return null;
+        if (precision > 1 || i + 1 + size > body.length || id > 3) return null;
         const table = new Uint16Array(64);
         for (let k = 0; k < 64; k++) table[ZIGZAG[k]] = precision ? body.readUInt16BE(i + 1 + 2 * k) : body[i + 1 + k];
         quant.set(id, table);
@@ -82,34 +91,38 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
         const counts = body.subarray(i + 1, i + 17);
         const total = counts.reduce((s, c) => s + c, 0);
         if (total > 256 || i + 17 + total > body.length) return null;
-        const table = huffmanTable(counts, body.subarray(i + 17, i + 17 + total));
+        const values = body.subarray(i + 17, i + 17 + total);
+        if (kind === 0 && values.some((v) => v > 15)) return null; // a DC category over 15: libjpeg refuses the table
+        const table = huffmanTable(counts, values);
         if (!table) return null;
         huffman.set(kind * 16 + id, table);
         i += 17 + total;
       }
-    } else if (marker === 0xdd && body.readUInt16BE(0) !== 0) return null; // restart markers: not read here
-    else if (marker === 0xc0 || marker === 0xc1) {
+    } else if (marker === 0xdd) {
+      if (body.length !== 2 || body.readUInt16BE(0) !== 0) return null; // restart markers: not read here
+    } else if (marker === 0xc0 || marker === 0xc1) {
       if (frame || body[0] !== 8) return null;
       const height = body.readUInt16BE(1);
       const width = body.readUInt16BE(3);
       const count = body[5];
-      if (body.length < 6 + 3 * count) return null;
+      if (body.length !== 6 + 3 * count || width > 65500 || height > 65500) return null; // libjpeg's limits
       const components = Array.from({ length: count }, (_, c) => ({
         id: body[6 + 3 * c],
         h: body[7 + 3 * c] >> 4,
         v: body[7 + 3 * c] & 15,
         quant: body[8 + 3 * c],
       }));
+      if (components.some((c) => c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4)) return null;
       frame = { width, height, components };
-    } else if (marker >= 0xc2 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return null; // progressive, lossless, arithmetic-coded
     } else if (marker === 0xda) {
-      if (!frame || scan) return null; // one scan only
+      if (!frame) return null;
       const count = body[0];
+      if (body.length !== 4 + 2 * count || count !== frame.components.length) return null;
       const components: Component[] = [];
       for (let c = 0; c < count; c++) {
-        const component = frame.components.find((f) => f.id === body[1 + 2 * c]);
-        if (!component) return null;
+        // the frame's components, in the frame's order
+        const component = frame.components[c];
+        if (component.id !== body[1 + 2 * c]) return null;
         component.dc = body[2 + 2 * c] >> 4;
         component.ac = body[2 + 2 * c] & 15;
         components.push(component);

@@ -8,13 +8,16 @@ let src: usize = 0;
 let srcEnd: usize = 0;
 let bits: u32 = 0;
 let bitCount: i32 = 0;
-/** A marker (not a stuffed 0xFF00) was met: no more bits are read from the data (zeros follow, as in libjpeg). */
+/** A marker (not a stuffed 0xFF00) was met: no more bits are read from the data; zero bits are made up instead. */
 let atMarker = false;
+/** How many of the bits made so far were made up (past a marker or the end of the data). */
+let zeroBits: i32 = 0;
 
 @inline function fill(): void {
   while (bitCount <= 24) {
     let byte: u32 = 0;
-    if (!atMarker && src < srcEnd) {
+    if (atMarker || src >= srcEnd) zeroBits += 8;
+    else {
       byte = <u32>load<u8>(src);
       if (byte == 0xff) {
         const next = src + 1 < srcEnd ? <u32>load<u8>(src + 1) : 0xd9;
@@ -22,6 +25,7 @@ let atMarker = false;
         else {
           atMarker = true;
           byte = 0;
+          zeroBits += 8;
         }
       } else src++;
     }
@@ -43,7 +47,7 @@ let atMarker = false;
  * longer), then maxcode (17 i32, −1 for none), valoffset (17 i32) and the 256 values (u8).
  */
 function decodeSymbol(t: usize): i32 {
-  if (bitCount < 16) fill();
+  if (bitCount < 17) fill();
   const look = <i32>load<u16>(t + (<usize>(bits >>> 23) << 1));
   if (look != 0) {
     const length = look >> 8;
@@ -62,9 +66,10 @@ function decodeSymbol(t: usize): i32 {
       return <i32>load<u8>(values + <usize>(code + load<i32>(valoffset + (<usize>l << 2))));
     }
   }
-  // no code of 16 bits or fewer: corrupt data (libjpeg warns and gives 0)
+  // no code of 16 bits or fewer: corrupt data (libjpeg warns, gives 0 and, as here, has taken 17 bits)
   bits <<= 16;
-  bitCount -= 16;
+  bits <<= 1;
+  bitCount -= 17;
   return 0;
 }
 
@@ -100,6 +105,8 @@ export function decodeScan(
   bits = 0;
   bitCount = 0;
   atMarker = false;
+  zeroBits = 0;
+  let insufficient = false;
   let dc0 = 0, dc1 = 0, dc2 = 0;
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
@@ -117,6 +124,7 @@ export function decodeScan(
             const col = n == 1 ? mx : mx * h + bx;
             const block = plane + (<usize>(row * blocksWide + col) << 7);
             memory.fill(block, 0, 128);
+            if (insufficient) continue;
             const t = decodeSymbol(dcTable);
             const diff = t != 0 ? extend(getBits(t), t) : 0;
             let dc: i32;
@@ -139,6 +147,8 @@ export function decodeScan(
           }
         }
       }
+      // libjpeg stops decoding once an MCU needed bits past the data: the blocks after it stay zero
+      if (bitCount < zeroBits) insufficient = true;
     }
   }
 }
@@ -212,6 +222,14 @@ const FIX_3_072711026 = 25172;
   );
 }
 
+/**
+ * An inverse DCT output x as libjpeg's range-limit table takes it, plus `c` (128): x wrapped into −512..511 (the
+ * table is indexed by x & 1023), so the saturating narrowing after it clamps exactly as the table does.
+ */
+@inline function W(x: v128, c: v128): v128 {
+  return i32x4.add(i32x4.sub(v128.and(i32x4.add(x, i32x4.splat(512)), i32x4.splat(1023)), i32x4.splat(512)), c);
+}
+
 /** Four rows of a pass's outputs (vectors a..d, four columns each) as four columns of four rows, stored at `out`. */
 @inline function transpose4(a: v128, b: v128, c: v128, d: v128, out: usize): void {
   const t0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
@@ -227,7 +245,7 @@ const FIX_3_072711026 = 25172;
 /**
  * The inverse DCT of each coefficient block of a plane (blocksWide × blocksHigh, i16 at `plane`) with the quantization
  * table at `quant` (64 u16, natural order), into 8-bit samples at `out` (rows of blocksWide·8). libjpeg's
- * jpeg_idct_islow — columns then rows, 32-bit integers, the same constants and rounding, samples clamped to 0..255 —
+ * jpeg_idct_islow — columns then rows, 32-bit integers, the same constants and rounding, samples range-limited as by libjpeg's table —
  * four columns (then four rows) at a time. `work`: 768 bytes.
  */
 export function idctPlane(plane: usize, quant: usize, blocksWide: i32, blocksHigh: i32, out: usize, work: usize): void {
@@ -274,14 +292,14 @@ export function idctPlane(plane: usize, quant: usize, blocksWide: i32, blocksHig
         CONST_BITS + PASS1_BITS + 3,
         rows,
       );
-      // +128, clamped to 0..255 by saturating narrowing; then back to rows of eight samples
+      // wrapped as libjpeg's table, +128, clamped to 0..255 by saturating narrowing; then back to rows of eight samples
       const A = i8x16.narrow_i16x8_u(
-        i16x8.narrow_i32x4_s(i32x4.add(v128.load(rows), centre), i32x4.add(v128.load(rows, 16), centre)),
-        i16x8.narrow_i32x4_s(i32x4.add(v128.load(rows, 32), centre), i32x4.add(v128.load(rows, 48), centre)),
+        i16x8.narrow_i32x4_s(W(v128.load(rows), centre), W(v128.load(rows, 16), centre)),
+        i16x8.narrow_i32x4_s(W(v128.load(rows, 32), centre), W(v128.load(rows, 48), centre)),
       );
       const B = i8x16.narrow_i16x8_u(
-        i16x8.narrow_i32x4_s(i32x4.add(v128.load(rows, 64), centre), i32x4.add(v128.load(rows, 80), centre)),
-        i16x8.narrow_i32x4_s(i32x4.add(v128.load(rows, 96), centre), i32x4.add(v128.load(rows, 112), centre)),
+        i16x8.narrow_i32x4_s(W(v128.load(rows, 64), centre), W(v128.load(rows, 80), centre)),
+        i16x8.narrow_i32x4_s(W(v128.load(rows, 96), centre), W(v128.load(rows, 112), centre)),
       );
       const r01 = v128.shuffle<u8>(A, B, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
       const r23 = v128.shuffle<u8>(A, B, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
