@@ -267,4 +267,5 @@ export function resizeArea(src: usize, W: i32, H: i32, w: i32, h: i32, dst: usiz
   }
 }
 
-export { decodeScan, idctPlane, upsample, yccToRgba } from './jpeg';
+export { decodeScan } from './jpeg';
+export { idctPlane, upsample, yccToRgba } from './jpeg-pixels';
