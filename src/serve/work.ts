@@ -3,7 +3,7 @@ import { DataError } from '../data/errors.js';
 import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { prepareImage, type PreparedImage } from '../data/image.js';
 import { createCanvas } from '@napi-rs/canvas';
-import { runTask, workerCount } from '../linalg/pool.js';
+import { runTask, workerCount, WorkerCrashError } from '../linalg/pool.js';
 import { probeImage } from '../data/image-size.js';
 
 /** The module holding prepareImagesTask, for the pool's workers. */
@@ -62,9 +62,10 @@ function sendTask(share: WaitingPhoto[]): void {
         else share[i].resolve(out);
       }),
     (err: unknown) => {
-      // the worker died (a photo ran it out of memory, say): each photo again on its own, so only that one fails
-      if (share.length > 1) for (const p of share) sendTask([p]);
-      else share[0].reject(err);
+      // the worker died (a photo ran it out of memory, say): each photo again on its own, so only that one fails;
+      // anything else (the pool shut down) fails them all
+      if (err instanceof WorkerCrashError && share.length > 1) for (const p of share) sendTask([p]);
+      else for (const p of share) p.reject(err);
     },
   );
 }
