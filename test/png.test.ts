@@ -276,22 +276,25 @@ test('chunks out of order, or a palette where none belongs, are left to the canv
   t.is(decodePng(late(paletted([palette]), trns), table), null, 'transparency after the image data');
 });
 
-test.serial('compressed data that inflates past the rows the header promises is never inflated whole (a PNG bomb)', async (t) => {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(100, 0);
-  header.writeUInt32BE(100, 4);
-  header[8] = 8;
-  header[9] = 2; // RGB: 30,100 bytes of rows
-  const bomb = Buffer.concat([
-    SIGNATURE,
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.alloc(64 * 1024 * 1024))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-  const before = process.memoryUsage().arrayBuffers;
-  t.is(decodePng(bomb, await canvasAlphaTable()), null);
-  t.true(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'no 64 MB buffer was made');
-});
+test.serial(
+  'compressed data that inflates past the rows the header promises is never inflated whole (a PNG bomb)',
+  async (t) => {
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(100, 0);
+    header.writeUInt32BE(100, 4);
+    header[8] = 8;
+    header[9] = 2; // RGB: 30,100 bytes of rows
+    const bomb = Buffer.concat([
+      SIGNATURE,
+      chunk('IHDR', header),
+      chunk('IDAT', deflateSync(Buffer.alloc(64 * 1024 * 1024))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    const before = process.memoryUsage().arrayBuffers;
+    t.is(decodePng(bomb, await canvasAlphaTable()), null);
+    t.true(process.memoryUsage().arrayBuffers - before < 16 * 1024 * 1024, 'no 64 MB buffer was made');
+  },
+);
 
 test("photos over the kernels' size go through the canvas and the JavaScript passes, with the same preparation", async (t) => {
   const [width, height] = [2100, 1950]; // 4.1 MP: over KERNEL_PIXELS
