@@ -40,7 +40,7 @@ function file(text: string): string {
 
 test('grid expansion: cartesian product, list of maps for conditional grids, --param adds and replaces', (t) => {
   const loaded = parsePipeline('g.yaml', base);
-  const all = expandGrid(loaded.grid, loaded.config.steps, loaded.source);
+  const all = expandGrid(loaded.grid, loaded.config.steps, loaded.source, loaded.shape);
   t.is(all.length, 6);
   t.deepEqual(all[0].params, { 'pca.components': 8, 'knn.k': 1 });
   t.is(all[5].steps[1].params.components, 12);
@@ -50,6 +50,7 @@ test('grid expansion: cartesian product, list of maps for conditional grids, --p
     applyParamOptions(loaded.grid, ['knn.k=7', 'knn.weights=uniform,distance']),
     loaded.config.steps,
     loaded.source,
+    loaded.shape,
   );
   t.is(overridden.length, 4);
   t.deepEqual(
@@ -63,7 +64,7 @@ test('grid expansion: cartesian product, list of maps for conditional grids, --p
       'grid:\n  - { pca.components: [8] , knn.k: [1, 3] }\n  - { pca.components: [12], knn.weights: [distance] }\n',
     ),
   );
-  const cands = expandGrid(conditional.grid, conditional.config.steps, conditional.source);
+  const cands = expandGrid(conditional.grid, conditional.config.steps, conditional.source, conditional.shape);
   t.is(cands.length, 3);
   t.is(new Set(cands.map((c) => c.key)).size, 3, 'candidate keys are distinct');
 });
@@ -85,10 +86,13 @@ test('grid keys and values are validated with file positions; --param problems a
     /^g\.yaml:10:10: grid: a grid key needs at least one value/,
   );
   const loaded = parsePipeline('g.yaml', base);
-  t.throws(() => expandGrid(applyParamOptions(loaded.grid, ['knn.k=0']), loaded.config.steps, loaded.source), {
-    instanceOf: UsageError,
-    message: /--param knn\.k=0: knn\.k: /,
-  });
+  t.throws(
+    () => expandGrid(applyParamOptions(loaded.grid, ['knn.k=0']), loaded.config.steps, loaded.source, loaded.shape),
+    {
+      instanceOf: UsageError,
+      message: /--param knn\.k=0: knn\.k: /,
+    },
+  );
   t.throws(() => applyParamOptions(loaded.grid, ['knn.k']), {
     instanceOf: UsageError,
     message: /expected stage\.param=value/,
@@ -230,7 +234,7 @@ test.serial(
     const { sharedSizes } = await import('../src/evaluate/search.js');
     const { expandGrid } = await import('../src/config/grid.js');
     const loaded = loadPipelineFile(path);
-    const sizes = sharedSizes(expandGrid(loaded.grid, loaded.config.steps, loaded.source));
+    const sizes = sharedSizes(expandGrid(loaded.grid, loaded.config.steps, loaded.source, loaded.shape));
     t.deepEqual(new Set(sizes.values()), new Set([9]), 'every candidate computes the largest k its group needs');
     const shared = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir() });
     const alone = await runGridCommand({ file: path, out: tempDir(), cacheDir: tempDir(), cache: false });
@@ -295,7 +299,7 @@ test.serial(
     t.is(info.test_accuracy, done.result.test!.accuracy);
     t.regex(info.description ?? '', /^best of the grid \(/);
     const loaded = loadPipelineFile(path);
-    const data = loadData(loaded.config.data, {
+    const data = await loadData(loaded.config.data, {
       pipelineFile: path,
       withTest: true,
       seed: loaded.config.evaluation.seed,

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
-import type { Dataset } from '../src/data/dataset.js';
+import { withRows, type Dataset } from '../src/data/dataset.js';
 import { stratifiedSubset } from '../src/data/split.js';
 import { matrix, takeLabels, takeRows } from '../src/linalg/matrix.js';
 import { createRng } from '../src/linalg/rng.js';
@@ -20,14 +20,14 @@ let cachedTest: Dataset | null = null;
 export function fashionSample(size: number, seed = 1): Dataset {
   cachedTrain ??= loadSplit(resolveDataDir(), 'train');
   const rows = stratifiedSubset(cachedTrain.y, size, seed);
-  return { X: takeRows(cachedTrain.X, rows), y: takeLabels(cachedTrain.y, rows) };
+  return withRows(cachedTrain, takeRows(cachedTrain.X, rows), takeLabels(cachedTrain.y, rows));
 }
 
 /** A stratified sample of the real test set. */
 export function fashionTestSample(size: number, seed = 1): Dataset {
   cachedTest ??= loadSplit(resolveDataDir(), 'test');
   const rows = stratifiedSubset(cachedTest.y, size, seed);
-  return { X: takeRows(cachedTest.X, rows), y: takeLabels(cachedTest.y, rows) };
+  return withRows(cachedTest, takeRows(cachedTest.X, rows), takeLabels(cachedTest.y, rows));
 }
 
 /** Gaussian blobs: `classes` well-separated clusters in `features` dimensions. */
@@ -42,7 +42,12 @@ export function blobs(n: number, features: number, classes: number, seed = 3, sp
     y[i] = c;
     for (let j = 0; j < features; j++) X[i * features + j] = centers[c][j] + gauss() * spread;
   }
-  return { X: matrix(n, features, X), y };
+  return {
+    X: matrix(n, features, X),
+    y,
+    shape: { height: 1, width: features, channels: 1 },
+    classes: Array.from({ length: classes }, (_, c) => `blob ${c}`),
+  };
 }
 
 /**

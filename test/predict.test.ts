@@ -124,7 +124,7 @@ test.serial(
     t.is(info.name, 'small-knn');
     t.is(info.test_accuracy, result.test!.accuracy);
     // the saved pipeline reproduces the run's test predictions
-    const loaded = loadData(loadPipelineFile(file).config.data, { pipelineFile: file, withTest: true, seed: 42 });
+    const loaded = await loadData(loadPipelineFile(file).config.data, { pipelineFile: file, withTest: true, seed: 42 });
     const predicted = await pipeline.predict(loaded.test!.X);
     t.deepEqual(Array.from(predicted), result.test!.predictions);
     // predict with the pipeline file finds it: same steps, training data and seed
@@ -287,7 +287,7 @@ test('predict: clear errors for a missing image, an empty folder, a file that is
   const empty = join(dir, 'empty');
   mkdirSync(empty);
   await t.throwsAsync(() => runPredict({ model, images: [empty] }), {
-    message: /no \.png, \.jpg, \.jpeg, \.webp, \.gif or \.bmp files in this folder/,
+    message: /no photos \(\.png, \.jpg, .*\) in this folder or its sub-folders/,
   });
   writeFileSync(join(dir, 'fake.png'), 'text');
   await t.throwsAsync(() => runPredict({ model, images: [join(dir, 'fake.png')] }), {

@@ -57,6 +57,9 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
     },
     { knn_free: { steps: [{ normalize: { method: 'l2' } }, { normalize: { method: 'standard' } }], weight: 2 } },
   ],
+  flip: [{ image: { height: 6, width: 6, channels: 1 } }, { image: { height: 2, width: 6, channels: 3 } }],
+  grey: [{ weights: 'bt709' }, { weights: 'bt601' }],
+  colour_histogram: [{ bins: [4, 2, 3] }],
   random_forest: [
     { trees: 5, seed: 3 },
     { trees: 3, max_depth: 2, seed: 1 },
@@ -68,7 +71,11 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
 const ONE_FEATURE: Record<string, Record<string, unknown>> = {
   hog: { size: 1, cell: 1, block: 1 },
   pca: { components: 1 },
+  flip: { image: { height: 1, width: 1, channels: 1 } },
 };
+
+/** Stages that take RGB rows only (3 values a pixel): one feature is refused whatever the params, naming the input. */
+const RGB_ONLY = new Set(['grey', 'colour_histogram']);
 
 /**
  * Engines whose fitted stages refuse snapshot() and restore() with SnapshotError: the ml-* oracles hold library
@@ -305,6 +312,12 @@ for (const spec of registry.values()) {
         1,
         Float32Array.from(range(queries.X.rows), (i) => queries.X.data[i * queries.X.cols]),
       );
+      if (RGB_ONLY.has(spec.name)) {
+        t.throws(() => spec.outputFeatures!(params as never, 1), { instanceOf: ParamRangeError });
+        const err = await t.throwsAsync(() => spec.create(params).fit(X, train.y), { instanceOf: ParamRangeError });
+        t.is((err as ParamRangeError).param, 'input');
+        return;
+      }
       let oneFeature = params;
       const override = ONE_FEATURE[spec.name];
       if (override && Object.entries(override).some(([k, v]) => params[k] !== v)) {

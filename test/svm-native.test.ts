@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import type { Dataset } from '../src/data/dataset.js';
+import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { powi } from '../src/linalg/svm-predict.js';
@@ -13,7 +13,11 @@ import { blobs, fashionSample, fashionTestSample } from './helpers.js';
 test.after.always(() => shutdownPool());
 
 /** x/255 → PCA 50 → standardized, as pipelines/pca-svm.yaml feeds the svm. */
-async function pcaFeatures(train: Dataset, test: Dataset, components = 50): Promise<{ train: Dataset; test: Dataset }> {
+async function pcaFeatures(
+  train: LabelledRows,
+  test: LabelledRows,
+  components = 50,
+): Promise<{ train: LabelledRows; test: LabelledRows }> {
   const scale = (X: Matrix) =>
     matrix(
       X.rows,
@@ -82,7 +86,7 @@ function libsvmParams(X: Matrix, p: Partial<SvmParams>): LibsvmParams {
  * within 2 %), ρ within 1e-3, dual objective within 1e-3 relative (both recomputed in float64 from the machines; the
  * solver's own value agrees too). Returns the worst differences, for the log.
  */
-async function pairsAgree(t: ExecutionContext, d: Dataset, params: Partial<SvmParams>, what: string) {
+async function pairsAgree(t: ExecutionContext, d: LabelledRows, params: Partial<SvmParams>, what: string) {
   const p = libsvmParams(d.X, params);
   const classes = [...new Set(d.y)].sort((u, v) => u - v);
   let worstRho = 0;
@@ -121,8 +125,8 @@ async function pairsAgree(t: ExecutionContext, d: Dataset, params: Partial<SvmPa
 /** The native and libsvm engines as whole stages: predictions, support-vector counts per class. */
 async function stagesAgree(
   t: ExecutionContext,
-  train: Dataset,
-  test: Dataset,
+  train: LabelledRows,
+  test: LabelledRows,
   params: Partial<SvmParams>,
   what: string,
 ) {
@@ -172,7 +176,7 @@ for (const [kernel, params] of [
 ] as const) {
   test(`${kernel} kernel on 1000 Fashion-MNIST rows (PCA 50): pairs and predictions match libsvm`, async (t) => {
     const { train, test: heldOut } = await fashion;
-    const small: Dataset = {
+    const small: LabelledRows = {
       X: matrix(1000, train.X.cols, train.X.data.subarray(0, 1000 * train.X.cols)),
       y: train.y.subarray(0, 1000),
     };

@@ -1,6 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
-import type { Dataset } from '../src/data/dataset.js';
+import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
@@ -12,7 +12,7 @@ import { blobs, fashionSample, fashionTestSample, withEnv } from './helpers.js';
 test.after.always(() => shutdownPool());
 
 /** Pixels scaled to 0..1, as the pipelines feed the svm. */
-function scaled(d: Dataset): Dataset {
+function scaled(d: LabelledRows): LabelledRows {
   return {
     X: matrix(
       d.X.rows,

@@ -68,7 +68,7 @@ test('union: grid keys route into branches (union.<branch>.<step>.<param>, union
   const path = join(tempDir(), 'u.yaml');
   writeFileSync(path, FILE);
   const loaded = loadPipelineFile(path);
-  const candidates = expandGrid(loaded.grid, loaded.config.steps, loaded.source);
+  const candidates = expandGrid(loaded.grid, loaded.config.steps, loaded.source, loaded.shape);
   t.is(candidates.length, 4);
   const seen = candidates.map((c) => {
     const params = c.steps[0].params as Record<
@@ -99,6 +99,7 @@ test('union pipeline: save → load gives identical predictions; normalize sqrt 
   const info = modelInfo({
     name: 'u',
     source: path,
+    classes: train.classes,
     steps: config.steps,
     data: {
       format: 'idx',
@@ -131,6 +132,7 @@ test('pipelines/best.yaml on a small subset: save → load gives identical predi
   const info = modelInfo({
     name: 'best',
     source: 'pipelines/best.yaml',
+    classes: train.classes,
     steps: config.steps,
     data: {
       format: 'idx',

@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { dirname, join, resolve } from 'node:path';
 import { loadData, type DataSource, type LoadedData } from '../data/load.js';
 import { warmPool } from '../linalg/pool.js';
+import type { ProgressSink } from '../evaluate/progress.js';
 import { smallestClassCount } from '../data/split.js';
 import { CandidateFitError } from '../evaluate/search.js';
 import { StepParamError } from '../pipeline/pipeline.js';
@@ -20,9 +21,9 @@ export interface DataLocation {
 /** The data a pipeline file asks for (or --data's folder), with the test split when it evaluates one. */
 export function loadDataFor(
   loaded: LoadedConfig,
-  where: DataLocation,
+  where: DataLocation & { progress?: ProgressSink; signal?: AbortSignal },
   withTest = loaded.config.evaluation.test,
-): LoadedData {
+): Promise<LoadedData> {
   const { config, file } = loaded;
   warmPool(); // the workers start and load their code while the data is read
   return loadData(config.data, {
@@ -31,7 +32,25 @@ export function loadDataFor(
     pipelineFile: file,
     withTest,
     seed: config.evaluation.seed,
+    onProgress: decodeProgress(where.progress),
+    signal: where.signal,
   });
+}
+
+/** Photo decoding's (done, total) calls as a progress bar of its own. */
+export function decodeProgress(
+  progress: ProgressSink | undefined,
+): ((done: number, total: number) => void) | undefined {
+  if (!progress) return undefined;
+  let shown = -1;
+  return (done, total) => {
+    if (shown < 0) {
+      progress.begin(total, 'decoding photos');
+      shown = 0;
+    }
+    for (; shown < done; shown++) progress.advance('decoding photos');
+    if (done === total) progress.end();
+  };
 }
 
 /** The reports named after a pipeline in --out (and their pictures' folder): what checkOutputs is given. */
@@ -147,7 +166,7 @@ export function trainChecksums(info: LoadedData['info']): Record<string, string>
 export function loadTrainingData(
   spec: Pick<TrainingDataSpec, 'source' | 'seed'>,
   where: DataLocation = {},
-): LoadedData {
+): Promise<LoadedData> {
   warmPool();
   return loadData(spec.source, {
     dataDir: where.data,

@@ -131,6 +131,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
     applyParamOptions(loaded.grid, options.params ?? []),
     loaded.config.steps,
     loaded.source,
+    loaded.shape,
   );
   if (loaded.config.evaluation.folds < 2) {
     throw new UsageError('grid search needs cross-validation: set evaluation.folds (or --folds) to 2 or more');
@@ -171,7 +172,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
   const checkpointMode = (resume: 'resume' | 'read', otherwise: 'fresh' | 'none') =>
     options.resume ? (cacheProblem ? 'read' : resume) : cacheProblem ? 'none' : otherwise;
   let fitted: Pipeline | null = null;
-  const data = loadDataFor(loaded, options);
+  const data = await loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const gridOptions = {
     config: loaded.config,
@@ -233,6 +234,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       source: options.file,
       steps: result.best_steps,
       data: result.data,
+      classes: data.train.classes,
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
       cvAccuracy: result.metric === 'accuracy' ? result.best.mean : undefined,

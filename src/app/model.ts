@@ -1,25 +1,27 @@
 /**
  * The model behind `predict` and `serve`: a model file, or a pipeline file fitted once on the training set and kept as
- * a model file (reused while code, data and steps match), and classifying prepared 28×28 images with it.
+ * a model file (reused while code, data and steps match), and classifying photos with it, prepared as its training
+ * data was.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { expandGrid } from '../config/grid.js';
 import { loadPipelineFile } from '../config/load.js';
-import { CLASS_NAMES, PIXELS } from '../data/fashion-mnist.js';
-import { loadData } from '../data/load.js';
+import { prepareImage, type InvertMode } from '../data/image.js';
+import { loadData, photoSpec } from '../data/load.js';
+import { decodePhoto } from '../data/photo-decode.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
 import { warmPool } from '../linalg/pool.js';
 import { encodeModel, isModelFile, loadModel } from '../model/format.js';
-import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo } from '../model/provenance.js';
+import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo, type ModelInput } from '../model/provenance.js';
 import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ModelError } from '../stages/snapshot.js';
 import type { PredictResult } from '../report/summaries.js';
 import { checkOutputs, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
-import { withPositions } from './common.js';
+import { decodeProgress, withPositions } from './common.js';
 import { defaultModelPath } from './run.js';
 
 /** Where a model comes from: what `predict` and `serve` accept. */
@@ -59,18 +61,24 @@ export interface Classified {
 }
 
 /**
- * Classifies 28×28 images (pixels 0..255, as prepareImage gives them) with a model: labels, probabilities, the `top`
- * most probable classes and the unfamiliar flag; also the images in the model's feature space (the input of its
- * estimator), for similarity search.
+ * Classifies input rows with a model (prepared photos: prepareForModel; or rows of its training data's layout): labels,
+ * probabilities, the `top` most probable classes by the model's own class names, and the unfamiliar flag; also the
+ * rows in the model's feature space (the input of its estimator), for similarity search.
  */
 export async function classifyPixels(
   model: Pick<ObtainedModel, 'pipeline' | 'info'>,
   images: readonly Float32Array[],
   top = 3,
 ): Promise<{ classified: Classified[]; features: Matrix }> {
-  const X = matrix(images.length, PIXELS);
-  images.forEach((pixels, i) => X.data.set(pixels, i * PIXELS));
+  const width = images[0]?.length ?? 0;
+  const X = matrix(images.length, width);
+  images.forEach((pixels, i) => {
+    if (pixels.length !== width) throw new Error(`classifyPixels: rows of ${pixels.length} and ${width} values`);
+    X.data.set(pixels, i * width);
+  });
   const { pipeline } = model;
+  const names = model.info.classes;
+  const className = (c: number) => names[c] ?? `class ${c}`;
   const features = await pipeline.transform(X);
   const { labels, proba } = await pipeline.labelsAndProba(features);
   const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X);
@@ -78,13 +86,11 @@ export async function classifyPixels(
     const label = labels[i];
     const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;
     const ranked = p
-      ? p
-          .map((probability, c) => ({ class: CLASS_NAMES[c] ?? `class ${c}`, probability }))
-          .sort((a, b) => b.probability - a.probability)
+      ? p.map((probability, c) => ({ class: className(c), probability })).sort((a, b) => b.probability - a.probability)
       : [];
     return {
       label,
-      class: CLASS_NAMES[label] ?? `class ${label}`,
+      class: className(label),
       confidence: p ? p[label] : null,
       probabilities: p,
       top: ranked.slice(0, top),
@@ -93,6 +99,36 @@ export async function classifyPixels(
     };
   });
   return { classified, features };
+}
+
+/** A photo as a model's input row, and whether it was negated (Fashion-MNIST's preparation only). */
+export interface ModelRow {
+  pixels: Float32Array;
+  inverted: boolean;
+}
+
+/**
+ * A photo as the model's input row, prepared as its training data was: a photo model's own decoding (its `data.image`:
+ * size, colour, fit), or Fashion-MNIST's preparation (grey, negated when light, trimmed, 28×28). A photo that cannot
+ * be read is a DataError naming `what`.
+ */
+export async function prepareForModel(
+  input: ModelInput,
+  bytes: Uint8Array,
+  what: string,
+  invert: InvertMode = 'auto',
+): Promise<ModelRow> {
+  if (input.kind === 'photo')
+    return { pixels: Float32Array.from(await decodePhoto(bytes, input.image, what)), inverted: false };
+  const { pixels, inverted } = await prepareImage(bytes, what, invert);
+  return { pixels, inverted };
+}
+
+/** The input of the model a source names, known before any fit: a model file's own, or its pipeline file's data's. */
+export function plannedInput(source: string): ModelInput | null {
+  if (!/\.ya?ml$/i.test(source) || isModelFile(source)) return null; // a model file: known once it is loaded
+  const { config } = loadPipelineFile(source, { test: false }, { grid: 'parse' });
+  return config.data.format === 'folder' ? { kind: 'photo', image: photoSpec(config.data) } : { kind: 'fashion-mnist' };
 }
 
 /**
@@ -123,19 +159,20 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   const saved = existsSync(path);
   if (!saved) checkOutputs([modelOutput]);
   warmPool();
-  const data = loadData(config.data, {
+  const data = await loadData(config.data, {
     dataDir: options.data,
     verify: options.verify,
     pipelineFile: options.model,
     withTest: false,
     seed,
+    onProgress: decodeProgress(options.progress),
   });
   const key = fitKey(config.steps, data.info, seed);
   // a file with a grid: section stands for its best candidate, which only `grid --save-model` knows
   const searched = loaded.grid.length > 0;
   const accepted = new Set(
     searched
-      ? expandGrid(loaded.grid, config.steps, loaded.source).map((c) => fitKey(c.steps, data.info, seed))
+      ? expandGrid(loaded.grid, config.steps, loaded.source, loaded.shape).map((c) => fitKey(c.steps, data.info, seed))
       : [key],
   );
   try {
@@ -173,6 +210,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
     source: options.model,
     steps: config.steps,
     data: data.info,
+    classes: data.train.classes,
     seed,
     unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X),
   });

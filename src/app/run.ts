@@ -75,7 +75,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       ? []
       : [plannedFile('--save-model', options.saveModel || defaultModelPath(name), 'choose a shorter file name')]),
   ]);
-  const data = loadDataFor(loaded, options);
+  const data = await loadDataFor(loaded, options);
   checkFolds(loaded, data);
   const outcome = await withPositions(loaded, () =>
     runPipeline({
@@ -107,6 +107,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       source: options.file,
       steps: loaded.config.steps,
       data: result.data,
+      classes: outcome.data.train.classes,
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
       cvAccuracy: result.cv?.mean_accuracy,

@@ -6,6 +6,7 @@ import {
   inInputOrder,
   modelLine,
   predictionCsv,
+  folderAccuracyLines,
   predictionTable,
   unreadableLine,
   type PredictResult,
@@ -93,7 +94,10 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       progress: progressFor(args.quiet),
     });
     if (args.json) {
-      const extra = result.accuracy === undefined ? {} : { accuracy: result.accuracy };
+      const extra = {
+        ...(result.accuracy === undefined ? {} : { accuracy: result.accuracy }),
+        ...(result.per_class === undefined ? {} : { labelled: result.labelled, per_class: result.per_class }),
+      };
       const predictions = inInputOrder(result).map((p) => ('error' in p ? { file: p.file, error: p.error } : p));
       console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, ...extra, predictions }, null, 2));
       failIfUnreadable(result);
@@ -113,6 +117,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     }
     if (!args.quiet) console.log(modelLine(result));
     console.log(predictionTable(result));
+    for (const line of folderAccuracyLines(result)) console.log(line);
     if (args.show && !args.quiet) console.log(`wrote ${args.show}`);
     failIfUnreadable(result);
   },

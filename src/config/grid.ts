@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { registry } from '../stages/registry.js';
 import { closest, didYouMean } from '../util/suggest.js';
 import { UsageError } from './errors.js';
-import { featureFlowProblem, stepsKey, type StepConfig } from '../pipeline/steps.js';
+import type { ImageShape } from '../data/dataset.js';
+import { bindShapes, featureFlowProblem, stepsKey, type StepConfig } from '../pipeline/steps.js';
 import type { SourceMap } from './positions.js';
 
 /** Where a grid value came from: a place in the pipeline file, or a --param option. */
@@ -88,7 +89,12 @@ export const MAX_CANDIDATES = 10_000;
  * into its cartesian product. Problems are ConfigErrors at the value's place in the file (or UsageErrors naming the
  * --param option).
  */
-export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source: SourceMap): Candidate[] {
+export function expandGrid(
+  grid: GridMap[],
+  steps: readonly StepConfig[],
+  source: SourceMap,
+  shape: ImageShape,
+): Candidate[] {
   const candidates = new Map<string, Candidate>();
   // counted before anything is expanded: a grid of millions would take minutes and gigabytes just to list
   const total = grid.reduce(
@@ -122,7 +128,8 @@ export function expandGrid(grid: GridMap[], steps: readonly StepConfig[], source
           ? { ...s, params: registry.get(s.stage)!.schema.parse(s.params) as Record<string, unknown> }
           : s,
       );
-      const problem = featureFlowProblem(resolved);
+      resolved = bindShapes(resolved, shape);
+      const problem = featureFlowProblem(resolved, shape);
       if (problem) {
         const culprit = axes.findIndex((a) => a.index === problem.index && a.param === problem.param);
         const where = culprit >= 0 ? combo[culprit].origin : { path: ['grid'] };

@@ -4,10 +4,12 @@ import { registry, stageNames } from '../stages/registry.js';
 import { MODEL_MAGIC } from '../stages/snapshot.js';
 import { didYouMean } from '../util/suggest.js';
 import { ConfigError, UsageError } from './errors.js';
-import { featureFlowProblem, type PipelineConfig, type StepConfig } from '../pipeline/steps.js';
+import { sourceShape } from '../data/load.js';
+import type { ImageShape } from '../data/dataset.js';
+import { bindShapes, featureFlowProblem, type PipelineConfig, type StepConfig } from '../pipeline/steps.js';
 import { checkGrid, expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
-import { EvaluationSection, PipelineFile } from './schema.js';
+import { EvaluationSection, PipelineFile, type DataSection } from './schema.js';
 
 export type { PipelineConfig, StepConfig };
 
@@ -21,6 +23,8 @@ export interface LoadedConfig {
   overridden: Set<keyof EvaluationOverrides>;
   /** Positions in the file, for errors found after loading (e.g. folds against the class counts). */
   source: SourceMap;
+  /** The shape of the data's images (what the first step receives). */
+  shape: ImageShape;
 }
 
 /** Command-line values that replace the file's `evaluation` values before stage seeds are filled in. */
@@ -145,9 +149,14 @@ export function parsePipeline(
     overridden.add(key);
   }
   const parsed = top.data.steps.map((item, i) => parseStep(source, item, i, evaluation.seed));
-  const steps = parsed.map((p) => p.step);
-  assignIds(steps);
-  checkChain(source, parsed);
+  assignIds(parsed.map((p) => p.step));
+  checkData(source, top.data.data);
+  const shape = sourceShape(top.data.data);
+  checkChain(source, parsed, shape);
+  const steps = bindShapes(
+    parsed.map((p) => p.step),
+    shape,
+  );
   const config: PipelineConfig = {
     name: top.data.name,
     ...(top.data.description !== undefined ? { description: top.data.description } : {}),
@@ -167,8 +176,8 @@ export function parsePipeline(
   const grid = parseGridSection(source, top.data.grid);
   // run ignores the grid, but a key naming no step or a value of the wrong type is still a mistake in the file
   if (options.grid === 'parse') checkGrid(grid, steps, source);
-  else expandGrid(grid, steps, source);
-  return { file, config, grid, source, overridden };
+  else expandGrid(grid, steps, source, shape);
+  return { file, config, grid, source, overridden, shape };
 }
 
 interface ParsedStep {
@@ -218,8 +227,28 @@ function assignIds(steps: StepConfig[]): void {
   }
 }
 
-/** Transformers first, exactly one estimator, last; feature counts flow from 784 pixels through every transformer. */
-function checkChain(source: SourceMap, steps: ParsedStep[]): void {
+/** The data section's keys that belong to one format only, used with another (a mistake, not a no-op). */
+function checkData(source: SourceMap, data: DataSection): void {
+  const photoKeys = ['image', 'validation', 'test_fraction', 'bad_photos'] as const;
+  if (data.format !== 'folder') {
+    const stray = photoKeys.find((k) => data[k] !== undefined);
+    if (stray)
+      throw source.error(['data', stray], `data.${stray} is for photo folders (format: folder), not ${data.format}`);
+  } else {
+    if (!data.dir)
+      throw source.error(['data', 'format'], 'data.format folder needs data.dir: the folder of class folders');
+    const stray = (['train', 'test'] as const).find((k) => data[k] !== undefined);
+    if (stray) {
+      throw source.error(
+        ['data', stray],
+        `data.${stray} is for CSV files; a photo folder's splits are its train/, validation/ and test/ folders`,
+      );
+    }
+  }
+}
+
+/** Transformers first, exactly one estimator, last; features flow from the data's images through every transformer. */
+function checkChain(source: SourceMap, steps: ParsedStep[], shape: ImageShape): void {
   steps.forEach(({ step }, i) => {
     const spec = registry.get(step.stage)!;
     const last = i === steps.length - 1;
@@ -239,7 +268,10 @@ function checkChain(source: SourceMap, steps: ParsedStep[]): void {
       );
     }
   });
-  const problem = featureFlowProblem(steps.map((p) => p.step));
+  const problem = featureFlowProblem(
+    steps.map((p) => p.step),
+    shape,
+  );
   if (problem) {
     const { index, param, message } = problem;
     const stage = steps[index].step.stage;

@@ -1,11 +1,30 @@
 import { z } from 'zod';
 
+/** How photos become rows: decoded, turned upright, resized to width × height and kept in colour or grey. */
+export const ImageSection = z
+  .object({
+    width: z.int().min(4).max(1024).default(64),
+    height: z.int().min(4).max(1024).default(64),
+    /** 3: RGB; 1: grey (luma). */
+    channels: z.union([z.literal(1), z.literal(3)]).default(3),
+    /**
+     * fill: stretched to the size (every pixel kept, aspect changed); cover: the centre cut to the aspect, then
+     * resized; contain: the whole photo inside, bars of its edge pixels around it.
+     */
+    fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
+  })
+  .strict();
+export type ImageSection = z.infer<typeof ImageSection>;
+
 /** Where the images come from. Paths in the file are relative to the pipeline file's folder. */
 export const DataSection = z
   .object({
-    /** idx: the four official files in a folder (default: the bundled copy); csv: Kaggle's label,pixel1..pixel784 files. */
-    format: z.enum(['idx', 'csv']).default('idx'),
-    /** IDX folder; --data and $FASHION_MNIST_DIR take precedence. */
+    /**
+     * idx: the four official files in a folder (default: the bundled copy); csv: Kaggle's label,pixel1..pixel784
+     * files; folder: labelled photos, one sub-folder per class (optionally under train/, validation/, test/).
+     */
+    format: z.enum(['idx', 'csv', 'folder']).default('idx'),
+    /** IDX folder, or the photo folder (format folder); --data and (IDX) $FASHION_MNIST_DIR take precedence. */
     dir: z.string().min(1).optional(),
     /** CSV files (format csv). */
     train: z.string().min(1).optional(),
@@ -18,6 +37,14 @@ export const DataSection = z
       })
       .strict()
       .optional(),
+    /** Photo folders: how a photo becomes a row (the model file keeps it, so predict and serve do the same). */
+    image: ImageSection.optional(),
+    /** Photo folders with a validation/ split: fit and choose on it with train/ (train, the default), or leave it out (ignore). */
+    validation: z.enum(['train', 'ignore']).optional(),
+    /** Photo folders without split sub-folders: the share of each class held out as the test split (stratified, seeded; 0.2 by default). */
+    test_fraction: z.number().gt(0).lt(1).optional(),
+    /** A photo that cannot be decoded: stop with its name (refuse), or leave it out and list it in the report (skip); refuse by default. */
+    bad_photos: z.enum(['refuse', 'skip']).optional(),
   })
   .strict();
 export type DataSection = z.infer<typeof DataSection>;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { matrix, sharedFloats } from '../linalg/matrix.js';
-import type { Dataset } from './dataset.js';
+import type { Dataset, LabelledRows } from './dataset.js';
 import { DataError } from './errors.js';
-import { CLASS_NAMES, PIXELS } from './fashion-mnist.js';
+import { CLASS_NAMES, FASHION_SHAPE, PIXELS } from './fashion-mnist.js';
 
 /**
  * Parses Kaggle's Fashion-MNIST CSV layout: a header `label,pixel1,…,pixel784`, then one image a line, label first,
@@ -63,7 +63,7 @@ export function parseCsv(text: string, what: string): Dataset {
     if (field !== PIXELS + 1) throw new DataError(`${what}:${lineNo}: ${field} columns, expected ${PIXELS + 1}`);
   }
   if (!rowsFit) throw new Error(`${what}: parsed ${n} rows that cannot fit in ${text.length} characters`);
-  return { X: matrix(n, PIXELS, X), y };
+  return { X: matrix(n, PIXELS, X), y, shape: FASHION_SHAPE, classes: CLASS_NAMES };
 }
 
 /** Reads a CSV file from disk (`what` names it in errors). */
@@ -78,7 +78,7 @@ export function readCsv(path: string, what = path): Dataset {
 }
 
 /** Writes a dataset in the same layout (tests, and converting IDX to CSV). */
-export function toCsv(data: Dataset): string {
+export function toCsv(data: LabelledRows): string {
   const header = ['label', ...Array.from({ length: PIXELS }, (_, i) => `pixel${i + 1}`)].join(',');
   const out = [header];
   for (let r = 0; r < data.y.length; r++) {

@@ -2,7 +2,7 @@ import { sha256Hex } from '../util/hash.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { datasetFromBytes, type Dataset } from './dataset.js';
+import { datasetFromBytes, type Dataset, type ImageShape } from './dataset.js';
 import { DataError } from './errors.js';
 import { parseIdx } from './idx.js';
 import { gunzipCached } from './unpacked.js';
@@ -23,6 +23,8 @@ export const CLASS_NAMES = [
 
 export const IMAGE_SIDE = 28;
 export const PIXELS = IMAGE_SIDE * IMAGE_SIDE;
+/** The shape of a Fashion-MNIST row. */
+export const FASHION_SHAPE: ImageShape = Object.freeze({ height: IMAGE_SIDE, width: IMAGE_SIDE, channels: 1 });
 
 export type Split = 'train' | 'test';
 
@@ -139,7 +141,7 @@ export function splitFromFiles(
     images: verified(imageFile.path, imageBytes, imageSha, spec.images, verify),
     labels: verified(labelFile.path, labelBytes, labelSha, spec.labels, verify),
   };
-  return { ...datasetFromBytes(images.data, labels.data, PIXELS, imageFile.path), checksums };
+  return { ...datasetFromBytes(images.data, labels.data, FASHION_SHAPE, CLASS_NAMES, imageFile.path), checksums };
 }
 
 /**

@@ -6,19 +6,39 @@ import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { UsageError } from '../util/errors.js';
 import { readCsv } from './csv.js';
 import { DataError } from './errors.js';
-import type { Dataset } from './dataset.js';
-import { loadSplit, resolveDataDir } from './fashion-mnist.js';
+import { withRows, type Dataset, type ImageShape } from './dataset.js';
+import { FASHION_SHAPE, loadSplit, resolveDataDir } from './fashion-mnist.js';
+import { checkClassesPresent, decodePhotos, listImageFolder, type PhotoFile } from './image-folder.js';
+import { DEFAULT_PHOTO_SPEC, photoShape, type PhotoSpec } from './photo-decode.js';
 
 /** Where the images come from (a pipeline file's `data` section, validated; paths relative to that file). */
 export interface DataSource {
-  format: 'idx' | 'csv';
-  /** IDX folder (default: --data, $FASHION_MNIST_DIR, then the bundled copy). */
+  format: 'idx' | 'csv' | 'folder';
+  /** IDX folder (default: --data, $FASHION_MNIST_DIR, then the bundled copy), or the photo folder (format folder). */
   dir?: string;
   /** CSV files (format csv). */
   train?: string;
   test?: string;
   /** Stratified subsets: at most this many rows of each split. */
   limit?: { train?: number; test?: number };
+  /** Photo folders: how a photo becomes a row (DEFAULT_PHOTO_SPEC's values where left out). */
+  image?: Partial<PhotoSpec>;
+  /** Photo folders with a validation/ split: fitted and chosen on with train/ (train, the default), or left out. */
+  validation?: 'train' | 'ignore';
+  /** Photo folders without split folders: each class's share held out for the test (0.2). */
+  test_fraction?: number;
+  /** A photo that cannot be decoded: stop (refuse, the default) or leave it out and list it (skip). */
+  bad_photos?: 'refuse' | 'skip';
+}
+
+/** The images' shape and classes a data source gives, known before anything is read (photo folders: classes are not). */
+export function sourceShape(section: Pick<DataSource, 'format' | 'image'>): ImageShape {
+  return section.format === 'folder' ? photoShape(photoSpec(section)) : FASHION_SHAPE;
+}
+
+/** A data section's photo spec with the defaults filled in. */
+export function photoSpec(section: Pick<DataSource, 'image'>): PhotoSpec {
+  return { ...DEFAULT_PHOTO_SPEC, ...section.image };
 }
 
 export interface LoadedData {
@@ -30,7 +50,7 @@ export interface LoadedData {
    * official checksums (false after --no-verify; null for CSV, which has none), rows used and rows available.
    */
   info: {
-    format: 'idx' | 'csv';
+    format: 'idx' | 'csv' | 'folder';
     location: string;
     checksums: Record<string, string>;
     verified: boolean | null;
@@ -38,6 +58,15 @@ export interface LoadedData {
     test_rows: number | null;
     train_rows_available: number;
     test_rows_available: number | null;
+    /** Photo folders: the spec photos were decoded with, photos left out (skip), and how the splits were made. */
+    photos?: {
+      image: PhotoSpec;
+      layout: 'splits' | 'flat';
+      splits: string;
+      skipped: Array<{ name: string; reason: string }>;
+      ignored_files: number;
+      decoded_from_cache: boolean;
+    };
   };
 }
 
@@ -49,12 +78,16 @@ export interface LoadOptions {
   /** The pipeline file, whose folder relative paths in it are resolved against. */
   pipelineFile: string;
   withTest: boolean;
-  /** Seed for stratified `limit` subsets. */
+  /** Seed for stratified `limit` subsets (and a flat photo folder's test split). */
   seed: number;
+  /** Photo folders: progress while photos are decoded. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 /** Loads train (and test) as the pipeline's `data` section says, applying stratified `limit`s. */
-export function loadData(section: DataSource, options: LoadOptions): LoadedData {
+export async function loadData(section: DataSource, options: LoadOptions): Promise<LoadedData> {
+  if (section.format === 'folder') return limited(await loadFolder(section, options), section, options.seed);
   const base = dirname(resolve(options.pipelineFile));
   let train: Dataset;
   let test: Dataset | undefined;
@@ -91,22 +124,97 @@ export function loadData(section: DataSource, options: LoadOptions): LoadedData 
     }
     location = dir;
   }
-  const trainAvailable = train.y.length;
-  const testAvailable = test ? test.y.length : null;
-  if (section.limit?.train !== undefined) train = subset(train, section.limit.train, options.seed);
-  if (test && section.limit?.test !== undefined) test = subset(test, section.limit.test, options.seed + 1);
+  return limited(
+    {
+      train,
+      ...(test ? { test } : {}),
+      info: {
+        format: csv ? 'csv' : 'idx',
+        location: displayPath(location),
+        checksums: Object.fromEntries(Object.entries(checksums).map(([k, v]) => [displayPath(k), v])),
+        verified: csv ? null : verify,
+        train_rows: train.y.length,
+        test_rows: test ? test.y.length : null,
+        train_rows_available: train.y.length,
+        test_rows_available: test ? test.y.length : null,
+      },
+    },
+    section,
+    options.seed,
+  );
+}
+
+/** The data with the section's stratified `limit` subsets taken (rows available stay as read). */
+function limited(data: LoadedData, section: DataSource, seed: number): LoadedData {
+  let { train, test } = data;
+  if (section.limit?.train !== undefined) train = subset(train, section.limit.train, seed);
+  if (test && section.limit?.test !== undefined) test = subset(test, section.limit.test, seed + 1);
   return {
     train,
     ...(test ? { test } : {}),
+    info: { ...data.info, train_rows: train.y.length, test_rows: test ? test.y.length : null },
+  };
+}
+
+/**
+ * A photo folder (data/image-folder.ts): train/ (+ validation/) and test/ when the folder has them, else a stratified
+ * split of every photo drawn with the seed. The test photos are read only when the test is evaluated.
+ */
+async function loadFolder(section: DataSource, options: LoadOptions): Promise<LoadedData> {
+  const base = dirname(resolve(options.pipelineFile));
+  if (!section.dir && !options.dataDir) throw new UsageError('data.format folder needs data.dir (or --data): the photo folder');
+  const dir = options.dataDir ? resolve(options.dataDir) : resolve(base, section.dir!);
+  const where = displayPath(dir);
+  const listing = listImageFolder(dir, where);
+  const spec = photoSpec(section);
+  let trainPhotos: PhotoFile[];
+  let testPhotos: PhotoFile[] | null;
+  let splits: string;
+  if (listing.layout === 'splits') {
+    const useValidation = (section.validation ?? 'train') === 'train' && listing.photos.validation !== undefined;
+    trainPhotos = [...listing.photos.train!, ...(useValidation ? listing.photos.validation! : [])];
+    testPhotos = listing.photos.test ?? null;
+    splits = `train/${useValidation ? ' + validation/' : ''} to fit and choose; test/ read once`;
+    if (options.withTest && testPhotos === null) {
+      throw new DataError(`${where}: no test/ folder (add one, or set evaluation.test: false)`);
+    }
+  } else {
+    const all = listing.photos.all!;
+    const fraction = section.test_fraction ?? 0.2;
+    const held = new Set(stratifiedSubset(Uint8Array.from(all, (p) => p.label), Math.round(all.length * fraction), options.seed));
+    trainPhotos = all.filter((_, i) => !held.has(i));
+    testPhotos = all.filter((_, i) => held.has(i));
+    splits = `${Math.round(fraction * 100)} % of each class held out for the test (stratified, seed ${options.seed})`;
+  }
+  checkClassesPresent(listing.classes, trainPhotos, `${where} (training photos)`);
+  const decodeOptions = { badPhotos: section.bad_photos ?? 'refuse', signal: options.signal } as const;
+  const withTest = options.withTest && testPhotos !== null;
+  const total = trainPhotos.length + (withTest ? testPhotos!.length : 0);
+  const progress = (offset: number) => (done: number) => options.onProgress?.(offset + done, total);
+  const train = await decodePhotos(dir, trainPhotos, listing.classes, spec, { ...decodeOptions, onProgress: progress(0) });
+  const test = withTest
+    ? await decodePhotos(dir, testPhotos!, listing.classes, spec, { ...decodeOptions, onProgress: progress(trainPhotos.length) })
+    : null;
+  return {
+    train: train.data,
+    ...(test ? { test: test.data } : {}),
     info: {
-      format: csv ? 'csv' : 'idx',
-      location: displayPath(location),
-      checksums: Object.fromEntries(Object.entries(checksums).map(([k, v]) => [displayPath(k), v])),
-      verified: csv ? null : verify,
-      train_rows: train.y.length,
-      test_rows: test ? test.y.length : null,
-      train_rows_available: trainAvailable,
-      test_rows_available: testAvailable,
+      format: 'folder',
+      location: where,
+      checksums: { train: train.checksum, ...(test ? { test: test.checksum } : {}) },
+      verified: null,
+      train_rows: train.data.y.length,
+      test_rows: test ? test.data.y.length : null,
+      train_rows_available: train.data.y.length,
+      test_rows_available: test ? test.data.y.length : null,
+      photos: {
+        image: spec,
+        layout: listing.layout,
+        splits,
+        skipped: [...train.skipped, ...(test?.skipped ?? [])],
+        ignored_files: listing.ignored,
+        decoded_from_cache: train.cached && (test?.cached ?? true),
+      },
     },
   };
 }
@@ -120,7 +228,7 @@ function readRowsCsv(path: string): Dataset {
 
 function subset(data: Dataset, size: number, seed: number): Dataset {
   const rows = stratifiedSubset(data.y, size, seed);
-  return { X: takeRows(data.X, rows), y: takeLabels(data.y, rows) };
+  return withRows(data, takeRows(data.X, rows), takeLabels(data.y, rows));
 }
 
 /** Paths under the working directory are shown relative to it, so reports read the same on every machine. */

@@ -51,17 +51,35 @@ export function gunzipCached(
 
 /** The copy at `path` when it holds the official data (by its header, then by hashing what follows); else null. */
 function readCopy(path: string, limit: number, official: string): { bytes: Uint8Array; sha256: string } | null {
+  const copy = readChecked(path, limit, (header) => header === official); // only official data is ever kept
+  return copy && { bytes: copy, sha256: official };
+}
+
+/**
+ * The bytes of a copy written by writeChecked, when its header (the SHA-256 of what follows) is wanted and matches
+ * them and they are at most `limit` bytes; else null (missing, damaged, too large: the caller recomputes).
+ */
+export function readChecked(path: string, limit: number, wanted: (header: string) => boolean = () => true): Uint8Array | null {
   let file: Buffer;
   try {
+    if (!statSync(path).isFile()) return null;
     file = readFileSync(path);
   } catch {
     return null;
   }
   if (file.length < HEADER_BYTES || file.length - HEADER_BYTES > limit) return null;
-  if (file.subarray(0, HEADER_BYTES).toString('hex') !== official) return null; // only official data is ever kept
+  const header = file.subarray(0, HEADER_BYTES).toString('hex');
+  if (!wanted(header)) return null;
   const bytes = file.subarray(HEADER_BYTES);
-  const sha256 = sha256Hex(bytes);
-  return sha256 === official ? { bytes, sha256 } : null;
+  return sha256Hex(bytes) === header ? bytes : null;
+}
+
+/**
+ * Writes `bytes` behind a header of their SHA-256, under a temporary name renamed into place: a reader never sees half
+ * of one. Best effort: a folder that cannot be written costs only the speed-up.
+ */
+export function writeChecked(folder: string, path: string, bytes: Uint8Array): void {
+  writeCopy(folder, path, bytes, sha256Hex(bytes));
 }
 
 /** Writes the copy under a temporary name and renames it into place: a reader never sees half of one. */

@@ -1,5 +1,4 @@
-import type { Dataset } from '../data/dataset.js';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { withRows, type Dataset } from '../data/dataset.js';
 import { stratifiedKFold, type Fold } from '../data/split.js';
 import { takeLabels, takeRows } from '../linalg/matrix.js';
 import { classificationReport, confusionMatrix } from '../metrics/classification.js';
@@ -110,8 +109,8 @@ export class FoldSource {
       this.current = {
         index: fold,
         data: {
-          train: { X: takeRows(X, train), y: takeLabels(y, train) },
-          test: { X: takeRows(X, test), y: takeLabels(y, test) },
+          train: withRows(this.data, takeRows(X, train), takeLabels(y, train)),
+          test: withRows(this.data, takeRows(X, test), takeLabels(y, test)),
         },
       };
     }
@@ -182,7 +181,7 @@ export async function fitAndScore(job: FitJob, source: FoldSource, options: Unit
     fold: job.fold,
     train_rows: train.y.length,
     test_rows: test.y.length,
-    ...foldScores(test.y, predicted),
+    ...foldScores(test.y, predicted, source.data.classes.length),
     fit_ms: Math.round(t1 - t0),
     predict_ms: Math.round(t2 - t1),
     timings_ms: timings.toJSON(),
@@ -194,8 +193,12 @@ function isWorkStore(store: PrefixStore): store is PrefixStore & WorkStore {
 }
 
 /** Accuracy and macro-F1 of one fold's predictions. */
-export function foldScores(yTrue: Uint8Array, yPred: Uint8Array): { accuracy: number; macro_f1: number } {
-  const report = classificationReport(confusionMatrix(yTrue, yPred, CLASS_NAMES.length));
+export function foldScores(
+  yTrue: Uint8Array,
+  yPred: Uint8Array,
+  classes: number,
+): { accuracy: number; macro_f1: number } {
+  const report = classificationReport(confusionMatrix(yTrue, yPred, classes));
   return { accuracy: report.accuracy, macro_f1: report.macroAvg.f1 };
 }
 

@@ -1,4 +1,3 @@
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { LoadedData } from '../data/load.js';
 import {
   accuracy,
@@ -189,14 +188,14 @@ export async function evaluateOnTest(
   });
   const t2 = performance.now();
   const confidence = proba ? Array.from(yPred, (p, i) => Math.round(proba.data[i * proba.cols + p] * 1e4) / 1e4) : null;
-  const cm = confusionMatrix(test.y, yPred, CLASS_NAMES.length);
+  const cm = confusionMatrix(test.y, yPred, test.classes.length);
   const report = classificationReport(cm);
   const result: TestResult = {
     rows: test.y.length,
     accuracy: accuracy(test.y, yPred),
     macro_f1: report.macroAvg.f1,
     report,
-    class_names: [...CLASS_NAMES],
+    class_names: [...test.classes],
     confusion_matrix: cm,
     predictions: Array.from(yPred),
     labels: Array.from(test.y),

@@ -1,11 +1,22 @@
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import type { LoadedData } from '../data/load.js';
+import type { PhotoSpec } from '../data/photo-decode.js';
 import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
 import { registry } from '../stages/registry.js';
 import { codeVersion, toolVersion } from '../util/code-version.js';
 import { UsageError } from '../util/errors.js';
 import { digest } from '../util/hash.js';
 import type { UnfamiliarCalibration } from './unfamiliar.js';
+
+/**
+ * How a photo becomes the model's input row: Fashion-MNIST's preparation (grey, negated, trimmed, 28×28: data/image.ts)
+ * for models fitted on Fashion-MNIST, or the photo decoding its training folder used (data/photo-decode.ts).
+ */
+export type ModelInput = { kind: 'fashion-mnist' } | { kind: 'photo'; image: PhotoSpec };
+
+/** A model file's input; files written before it was recorded are Fashion-MNIST models. */
+export function modelInput(info: Pick<ModelInfo, 'input'>): ModelInput {
+  return info.input ?? { kind: 'fashion-mnist' };
+}
 
 /** What a model file says about itself besides the stages. */
 export interface ModelInfo {
@@ -21,6 +32,8 @@ export interface ModelInfo {
   created: string;
   /** Class names, label order. */
   classes: string[];
+  /** How a photo becomes an input row (absent in older files: Fashion-MNIST's preparation). */
+  input?: ModelInput;
   /** Training rows and where they came from (with the files' SHA-256; absent in older model files). */
   training: { rows: number; data: string; checksums?: Record<string, string> };
   /** Test accuracy when the run evaluated one. */
@@ -76,6 +89,8 @@ export function modelInfo(o: {
   source: string;
   steps: readonly StepConfig[];
   data: LoadedData['info'];
+  /** The training data's class names, label order. */
+  classes: readonly string[];
   seed: number;
   testAccuracy?: number;
   cvAccuracy?: number;
@@ -88,7 +103,8 @@ export function modelInfo(o: {
     tool: toolVersion(),
     code: codeVersion(),
     created: new Date().toISOString(),
-    classes: [...CLASS_NAMES],
+    classes: [...o.classes],
+    ...(o.data.photos ? { input: { kind: 'photo' as const, image: { ...o.data.photos.image } } } : {}),
     training: {
       rows: o.data.train_rows,
       data: `${o.data.format} ${o.data.location}`,

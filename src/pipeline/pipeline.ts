@@ -161,6 +161,7 @@ export class Pipeline {
     const { timings, onStep, memory } = options;
     const transformers = this.transformers;
     let current = X;
+    let labels = y;
     let start = 0;
     if (memory) {
       for (let d = transformers.length; d >= 1; d--) {
@@ -168,6 +169,8 @@ export class Pipeline {
         if (!hit?.states) continue;
         hit.states.forEach((state, i) => transformers[i].stage.restore(state));
         current = hit.output;
+        // an augmenter's added rows have labels that follow from y alone
+        for (const { stage } of transformers.slice(0, d)) if (stage.augmentLabels) labels = stage.augmentLabels(labels);
         start = d;
         break;
       }
@@ -175,9 +178,13 @@ export class Pipeline {
     for (let i = start; i < transformers.length; i++) {
       const { id, stage } = transformers[i];
       const t0 = performance.now();
-      await fitStep(stage, i, current, y);
+      await fitStep(stage, i, current, labels);
       const t1 = performance.now();
-      current = await stage.transform(current);
+      // training rows only: an augmenter adds its rows here, never in transform
+      if (stage.augment && stage.augmentLabels) {
+        current = await stage.augment(current);
+        labels = stage.augmentLabels(labels);
+      } else current = await stage.transform(current);
       const t2 = performance.now();
       timings?.add(id, 'fit_ms', t1 - t0);
       timings?.add(id, 'transform_ms', t2 - t1);
@@ -189,7 +196,7 @@ export class Pipeline {
     for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
-    await fitStep(this.estimator, this.steps.length - 1, current, y);
+    await fitStep(this.estimator, this.steps.length - 1, current, labels);
     timings?.add(last.id, 'fit_ms', performance.now() - t0);
     onStep?.(last.id, 'fit_ms');
     this.#fittedOn = memory?.input ?? null;

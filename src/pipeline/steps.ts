@@ -1,4 +1,5 @@
-import { PIXELS } from '../data/fashion-mnist.js';
+import type { ImageShape } from '../linalg/shape.js';
+import { flowThrough, imageFlow, type Flow } from '../stages/flow.js';
 import type { DataSource } from '../data/load.js';
 import { registry } from '../stages/registry.js';
 import { ParamRangeError } from '../stages/stage.js';
@@ -29,24 +30,44 @@ export interface PipelineConfig {
 }
 
 /**
- * Follows the feature count from the 784 pixels through every transformer; the first param that cannot work with
- * the features it receives (e.g. PCA components above them), or null.
+ * Follows the features from the data's images through every transformer; the first param that cannot work with
+ * what it receives (e.g. PCA components above the features, HOG on colour images), or null.
  */
 export function featureFlowProblem(
   steps: readonly StepConfig[],
+  input: ImageShape,
 ): { index: number; param: string; message: string } | null {
-  let features = PIXELS;
+  let flow = imageFlow(input);
   for (const [index, step] of steps.entries()) {
-    const spec = registry.get(step.stage)!;
-    if (!spec.outputFeatures) continue;
     try {
-      features = spec.outputFeatures(step.params, features);
+      flow = flowThrough(registry.get(step.stage)!, step.params, flow);
     } catch (err) {
       if (err instanceof ParamRangeError) return { index, param: err.param, message: err.message };
       throw err;
     }
   }
   return null;
+}
+
+/**
+ * The steps with the image shape each receives bound into the params of stages that need it at run time
+ * (StageSpec.bindShape), following the flow from the data's images. Steps that need none are returned as they are.
+ */
+export function bindShapes(steps: readonly StepConfig[], input: ImageShape): StepConfig[] {
+  let flow: Flow = imageFlow(input);
+  return steps.map((step) => {
+    const spec = registry.get(step.stage)!;
+    const bound = spec.bindShape
+      ? { ...step, params: spec.bindShape(step.params, flow.shape) as Record<string, unknown> }
+      : step;
+    try {
+      flow = flowThrough(spec, bound.params, flow);
+    } catch (err) {
+      if (!(err instanceof ParamRangeError)) throw err;
+      flow = { features: 0, shape: null }; // reported by featureFlowProblem
+    }
+    return bound;
+  });
 }
 
 /** The steps as plain data, in the one form every key is derived from (ids, stage names, params; key order normalised). */

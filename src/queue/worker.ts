@@ -70,11 +70,11 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
   const delayMs = options.delayMs ?? envMs('FASHION_QUEUE_JOB_DELAY_MS', 0);
   const summary: WorkerSummary = { done: 0, failed: 0, host };
 
-  const dataFor = (spec: TrainingDataSpec): LoadedData => {
+  const dataFor = async (spec: TrainingDataSpec): Promise<LoadedData> => {
     const key = canonical({ source: spec.source, seed: spec.seed });
     let data = loaded.get(key);
     if (!data) {
-      data = loadTrainingData(spec, options);
+      data = await loadTrainingData(spec, options);
       loaded.clear(); // one data set at a time: a new spec's rows replace the last one's
       sources.clear();
       loaded.set(key, data);
@@ -112,7 +112,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
       );
     }
     const t0 = performance.now();
-    const data = dataFor(fit.data);
+    const data = await dataFor(fit.data);
     const foldsKey = canonical({ k: fit.job.folds.k, seed: fit.job.folds.seed });
     let source = sources.get(foldsKey);
     if (!source) sources.set(foldsKey, (source = new FoldSource(data.train, fit.job.folds.k, fit.job.folds.seed)));

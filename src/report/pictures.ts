@@ -1,5 +1,5 @@
 import type { Dataset } from '../data/dataset.js';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { describeShape, type ImageShape } from '../linalg/shape.js';
 import type { LoadedData } from '../data/load.js';
 import type { RunResult, TestResult } from '../evaluate/run.js';
 import type { Matrix } from '../linalg/matrix.js';
@@ -33,6 +33,8 @@ export interface RunPictureOptions {
   mistakesPerCell?: number;
   /** Correct examples of each class shown beside a cell's mistakes (2). */
   referencesPerClass?: number;
+  /** The test images' shape (Fashion-MNIST's 28×28 grey when left out). */
+  shape?: ImageShape;
 }
 
 const rowPixels = (X: Matrix, i: number): Float32Array => X.data.subarray(i * X.cols, (i + 1) * X.cols);
@@ -46,10 +48,15 @@ export async function samplesPicture(
   what = 'training',
 ): Promise<ReportPicture> {
   const picks = sampleByClass(train.y, classNames.length, perClass, seed);
+  const { height, width, channels } = train.shape;
+  const grey = channels === 1 && height === 28 && width === 28;
   const picture = await sampleGrid({
-    title: `Fashion-MNIST: ${perClass} random ${what} images per class`,
+    shape: train.shape,
+    title: `${grey ? 'Fashion-MNIST: ' : ''}${perClass} random ${what} images per class`,
     subtitle: [
-      `${train.y.length} ${what} images; drawn with seed ${seed}; 28×28 pixels shown 3× as stored (0 = black)`,
+      grey
+        ? `${train.y.length} ${what} images; drawn with seed ${seed}; 28×28 pixels shown 3× as stored (0 = black)`
+        : `${train.y.length} ${what} photos; drawn with seed ${seed}; shown as the pipeline receives them (${describeShape(train.shape)})`,
     ],
     rows: picks.map((rows, c) => ({
       name: classNames[c],
@@ -135,6 +142,7 @@ export async function testPictures(
       (confidence ? ' and its probability' : '') +
       `; ${wrongShown} of ${shown.length} are mistakes, framed in red.`,
     picture: await predictionGallery({
+      shape: options.shape,
       title: `${name}: predictions on random test images`,
       subtitle: [
         `${perClass} random test images per class (seed ${seed}); ${wrongShown} of ${shown.length} wrong, framed in red and marked ✗` +
@@ -172,6 +180,7 @@ export async function testPictures(
         ? ' The number under a mistake is the probability the model gave the wrong class.'
         : ' The number under a mistake is its test-set row.'),
     picture: await mistakeGallery({
+      shape: options.shape,
       title: `${name}: the mistakes it makes most`,
       subtitle: [
         `The ${cells.length} largest off-diagonal cells of the confusion matrix; up to ${perCell} mistakes each, ${order}` +
@@ -204,20 +213,23 @@ export async function testPictures(
 
 /**
  * Every picture of a run: the training sample grid, and with test results the confusion heatmap, the prediction
- * gallery and the mistake gallery. Images need 28×28 rows; other data (a CSV of other sizes) gets the heatmap only.
+ * gallery and the mistake gallery, drawn in the data's own image shape and class names.
  */
 export async function runPictures(
   result: RunResult,
   data: LoadedData,
   options: RunPictureOptions = {},
 ): Promise<ReportPicture[]> {
-  const names: readonly string[] = result.test?.class_names ?? CLASS_NAMES;
-  const square = data.train.X.cols === 28 * 28;
+  const names = data.train.classes;
   const out: ReportPicture[] = [];
-  if (square) out.push(await samplesPicture(data.train, names, result.seed, options.samplesPerClass ?? 10));
+  out.push(await samplesPicture(data.train, names, result.seed, options.samplesPerClass ?? 10));
   if (result.test && data.test) {
-    const pictures = await testPictures(result.name, result.test, data.test.X, result.seed, options);
-    out.push(...(square ? pictures : pictures.filter((p) => p.kind === 'confusion')));
+    out.push(
+      ...(await testPictures(result.name, result.test, data.test.X, result.seed, {
+        ...options,
+        shape: data.test.shape,
+      })),
+    );
   }
   return out;
 }

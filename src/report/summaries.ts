@@ -63,8 +63,11 @@ export interface PredictResult {
   predictions: Prediction[];
   /** The photos that could not be read (predict answers the others, and exits 1). */
   unreadable?: UnreadablePhoto[];
-  /** CSV input: accuracy against the file's label column. */
+  /** CSV input: accuracy against the file's label column; photos in class folders: against the folders' names. */
   accuracy?: number;
+  /** Photos in class folders named for the model's classes: how many, and per class how many were right. */
+  labelled?: number;
+  per_class?: Array<{ class: string; photos: number; correct: number }>;
 }
 
 /** A few lines for the terminal. */
@@ -169,6 +172,16 @@ function predictionRow(p: Prediction, withTop: boolean, withFlag: boolean, withS
       : []),
     ...(withFlag ? [p.unfamiliar ? 'yes' : p.unfamiliar === null ? '—' : 'no'] : []),
     ...(withSimilar ? [(p.similar ?? []).map((s) => `${s.name} ${s.class} ${fixed(s.distance, 2)}`).join(', ')] : []),
+  ];
+}
+
+/** Photos in class folders: accuracy over them, then recall per class (empty without class folders). */
+export function folderAccuracyLines(result: PredictResult): string[] {
+  if (!result.per_class || result.accuracy === undefined) return [];
+  const perClass = result.per_class.map((c) => `${c.class} ${c.correct}/${c.photos}`).join(', ');
+  return [
+    `accuracy ${fixed(result.accuracy)} on the ${result.labelled} photos in folders named for the model's classes`,
+    `  right per class: ${perClass}`,
   ];
 }
 

@@ -1,16 +1,23 @@
 import { createCanvas } from '@napi-rs/canvas';
-import { IMAGE_SIDE, PIXELS } from '../data/fashion-mnist.js';
+import type { ImageShape } from '../linalg/shape.js';
 
-/** A 28×28 image (0..255, light garment on black, as the model sees it) as a PNG data URL. */
-export async function pngDataUrl(pixels: Float32Array): Promise<string> {
-  const canvas = createCanvas(IMAGE_SIDE, IMAGE_SIDE);
+const FASHION: ImageShape = { height: 28, width: 28, channels: 1 };
+
+/**
+ * An input row as the model sees it (0..255; Fashion-MNIST's 28×28 grey, light garment on black, or a photo model's
+ * grey or RGB image of `shape`) as a PNG data URL.
+ */
+export async function pngDataUrl(pixels: Float32Array, shape: ImageShape = FASHION): Promise<string> {
+  const { width, height, channels } = shape;
+  const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
-  const image = ctx.createImageData(IMAGE_SIDE, IMAGE_SIDE);
-  for (let p = 0; p < PIXELS; p++) {
-    const v = Math.max(0, Math.min(255, Math.round(pixels[p])));
-    image.data[4 * p] = v;
-    image.data[4 * p + 1] = v;
-    image.data[4 * p + 2] = v;
+  const image = ctx.createImageData(width, height);
+  const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
+  for (let p = 0; p < width * height; p++) {
+    const at = p * channels;
+    image.data[4 * p] = byte(pixels[at]);
+    image.data[4 * p + 1] = byte(pixels[channels === 3 ? at + 1 : at]);
+    image.data[4 * p + 2] = byte(pixels[channels === 3 ? at + 2 : at]);
     image.data[4 * p + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);

@@ -7,14 +7,15 @@ import { pino } from 'pino';
 import type { Catalogue } from '../app/catalogue.js';
 import { classifyPixels, type ObtainedModel } from '../app/model.js';
 import { DataError } from '../data/errors.js';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
+import { photoShape } from '../data/photo-decode.js';
+import { modelInput } from '../model/provenance.js';
 import { probeImage } from '../data/image-size.js';
 import { unreadableImage } from '../data/image.js';
 import { describeCalibration } from '../model/unfamiliar.js';
 import { UserError } from '../util/errors.js';
 import { ServeMetrics } from './metrics.js';
 import { pngDataUrl } from './png.js';
-import { ClassifyBatcher, preparePhoto, warmUp } from './work.js';
+import { ClassifyBatcher, photoRow, warmUp } from './work.js';
 
 /** Image types POST /predict and /similar take as a raw body. */
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
@@ -121,11 +122,15 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   const batcher = new ClassifyBatcher(model);
   if (options.warmUp) {
     // best effort: a service whose warm-up fails (it should not: the photos are made here) still starts, cold
-    await warmUp(batcher, options.warmUp).catch((err: Error) =>
+    await warmUp(batcher, model.info, options.warmUp).catch((err: Error) =>
       app.log.warn(`warm-up stopped: ${err.message}; serving without it`),
     );
   }
   const id = model.info.fit_key.slice(0, 16);
+  const classes = model.info.classes;
+  const input = modelInput(model.info);
+  /** The shape of the rows the model sees (Fashion-MNIST models: 28×28 grey). */
+  const seenShape = input.kind === 'photo' ? photoShape(input.image) : undefined;
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -218,14 +223,14 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       }
       prepared.push({ file, header });
     }
-    const images = await Promise.all(prepared.map((p) => preparePhoto(p.file.bytes, p.file.name)));
+    const images = await Promise.all(prepared.map((p) => photoRow(model.info, p.file.bytes, p.file.name)));
     return prepared.map((p, i) => ({ ...p, image: images[i] }));
   }
 
   app.post('/predict', async (request, reply) => {
     const t0 = performance.now();
     const query = request.query as Record<string, string | undefined>;
-    const top = intParam(query.top, 'top', 0, CLASS_NAMES.length, 3);
+    const top = intParam(query.top, 'top', 0, classes.length, 3);
     const withImage = flagParam(query.image, 'image');
     const prepared = await prepare(await uploads(request));
     const classified = await batcher.classify(
@@ -245,13 +250,13 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
           class: c.class,
           confidence: c.confidence,
           probabilities: c.probabilities
-            ? c.probabilities.map((probability, label) => ({ label, class: CLASS_NAMES[label], probability }))
+            ? c.probabilities.map((probability, label) => ({ label, class: classes[label], probability }))
             : null,
           top: c.top,
           inverted: p.image.inverted,
           unfamiliar: c.unfamiliar,
           unfamiliar_score: c.unfamiliar_score,
-          ...(withImage ? { image: await pngDataUrl(p.image.pixels) } : {}),
+          ...(withImage ? { image: await pngDataUrl(p.image.pixels, seenShape) } : {}),
         };
       }),
     );
@@ -309,6 +314,10 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       fitted: info.created,
       steps: model.pipeline.configs,
       classes: info.classes,
+      input:
+        input.kind === 'photo'
+          ? { kind: 'photo', ...input.image }
+          : { kind: 'fashion-mnist', width: 28, height: 28, channels: 1, fit: 'trim' },
       training: {
         rows: info.training.rows,
         data: info.training.data,
@@ -322,7 +331,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     };
   });
 
-  app.get('/classes', async () => ({ classes: CLASS_NAMES.map((name, label) => ({ label, class: name })) }));
+  app.get('/classes', async () => ({ classes: classes.map((name, label) => ({ label, class: name })) }));
   app.get('/health', async () => ({ status: 'ok' }));
   // the model is loaded before the server is built; the catalogue may follow
   app.get('/ready', async () => ({

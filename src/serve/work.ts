@@ -1,6 +1,6 @@
-import { classifyPixels, type Classified, type ObtainedModel } from '../app/model.js';
+import { classifyPixels, prepareForModel, type Classified, type ModelRow, type ObtainedModel } from '../app/model.js';
+import { modelInput, type ModelInfo } from '../model/provenance.js';
 import { DataError } from '../data/errors.js';
-import { CLASS_NAMES } from '../data/fashion-mnist.js';
 import { prepareImage, type PreparedImage } from '../data/image.js';
 import { createCanvas } from '@napi-rs/canvas';
 import { runTask, workerCount, WorkerCrashError } from '../linalg/pool.js';
@@ -10,7 +10,16 @@ import { probeImage } from '../data/image-size.js';
 const IMAGE_MODULE = new URL('../data/image.js', import.meta.url).href;
 
 /**
- * Prepares a photo (decode, greyscale, trim, 28×28: data/image.ts) on a pool worker when there are several, so
+ * A photo as the model's input row: a photo model's own decoding (sharp: libvips works on its own threads, off the one
+ * that answers requests), or Fashion-MNIST's preparation through preparePhoto.
+ */
+export function photoRow(info: Pick<ModelInfo, 'input'>, bytes: Uint8Array, what: string): Promise<ModelRow> {
+  const input = modelInput(info);
+  return input.kind === 'photo' ? prepareForModel(input, bytes, what) : preparePhoto(bytes, what);
+}
+
+/**
+ * Prepares a photo for a Fashion-MNIST model (decode, greyscale, trim, 28×28: data/image.ts) on a pool worker when there are several, so
  * decoding does not hold up the thread that answers requests; refusals are the same DataError as in `predict`.
  * Photos that arrive in the same turn of the event loop go to the workers a few at a time (a message per photo cost
  * the answering thread about a tenth of a millisecond each under load).
@@ -103,7 +112,7 @@ export class ClassifyBatcher {
       const { classified } = await classifyPixels(
         this.model,
         batch.flatMap((b) => b.images),
-        CLASS_NAMES.length,
+        this.model.info.classes.length,
       );
       let at = 0;
       for (const b of batch) {
@@ -146,7 +155,7 @@ function warmUpPhotos(): Buffer[] {
  * seconds of a fresh process run in V8's baseline code on every thread, and under load those requests waited about
  * half as long again as later ones (a 200-connection benchmark's p99 came from its first three seconds).
  */
-export async function warmUp(batcher: ClassifyBatcher, rounds = 512): Promise<void> {
+export async function warmUp(batcher: ClassifyBatcher, info: Pick<ModelInfo, 'input'>, rounds = 512): Promise<void> {
   const photos = warmUpPhotos();
   for (let done = 0; done < rounds;) {
     // as concurrent requests would come: several photos at once to the workers, then one batch through the model
@@ -154,7 +163,7 @@ export async function warmUp(batcher: ClassifyBatcher, rounds = 512): Promise<vo
       { length: Math.min(4 * photos.length, rounds - done) },
       (_, i) => photos[i % photos.length],
     );
-    const prepared = await Promise.all(batch.map((bytes, i) => preparePhoto(bytes, `warm-up photo ${i + 1}`)));
+    const prepared = await Promise.all(batch.map((bytes, i) => photoRow(info, bytes, `warm-up photo ${i + 1}`)));
     await batcher.classify(
       prepared.map((p) => p.pixels),
       3,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { atan2Rounded } from '../linalg/atan2.js';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { needImage } from './flow.js';
 import { ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -441,5 +442,14 @@ export const hogSpec: StageSpec<HogParams> = {
   schema: HogParams,
   savable: alwaysSavable,
   create: (params) => new Hog(params),
-  outputFeatures: (params, inputFeatures) => geometry(params, inputFeatures).features,
+  outputFeatures: (params, inputFeatures, shape) => {
+    const image = needImage('hog', shape, 'grey images');
+    if (image && image.channels !== 1) {
+      throw new ParamRangeError('input', 'hog works on grey images; put a grey step before it (its input is RGB)');
+    }
+    if (image && image.width !== image.height) {
+      throw new ParamRangeError('size', `hog works on square images; its input is ${image.width}×${image.height}`);
+    }
+    return geometry(params, inputFeatures).features;
+  },
 };

@@ -159,4 +159,6 @@ export const normalizeSpec: StageSpec<NormalizeParams> = {
   savable: alwaysSavable,
   create: (params) => new Normalize(params),
   outputFeatures: (_params, inputFeatures) => inputFeatures,
+  // every method maps each value in place: the rows keep their image layout
+  outputShape: (_params, shape) => shape,
 };

@@ -1,4 +1,7 @@
 import type { StageSpec } from './stage.js';
+import { colourHistogramSpec } from './colour-histogram.js';
+import { flipSpec } from './flip.js';
+import { greySpec } from './grey.js';
 import { hogSpec } from './hog.js';
 import { knnSpec } from './knn.js';
 import { normalizeSpec } from './normalize.js';
@@ -9,7 +12,18 @@ import { bindCatalogue, unionSpec } from './union.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpec>(
-  [normalizeSpec, hogSpec, unionSpec, pcaSpec, knnSpec, svmSpec, randomForestSpec].map((spec) => [spec.name, spec]),
+  [
+    normalizeSpec,
+    flipSpec,
+    greySpec,
+    colourHistogramSpec,
+    hogSpec,
+    unionSpec,
+    pcaSpec,
+    knnSpec,
+    svmSpec,
+    randomForestSpec,
+  ].map((spec) => [spec.name, spec]),
 );
 
 export function stageNames(): string[] {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ImageShape } from '../linalg/shape.js';
 import type { Matrix } from '../linalg/matrix.js';
 import { UserError } from '../util/errors.js';
 
@@ -33,6 +34,14 @@ export interface Transformer<P = unknown> extends StageBase<P> {
   readonly kind: 'transformer';
   fit(X: Matrix, y: Uint8Array): Promise<this>;
   transform(X: Matrix): Promise<Matrix>;
+  /**
+   * Augmenters only (imbalanced-learn's samplers): the training rows this stage passes on during a pipeline's fit,
+   * the transformed input rows followed by the rows it adds. transform() never adds rows, so held-out rows are never
+   * augmented. The added rows' labels depend on y alone (augmentLabels), so a remembered fit output needs no labels.
+   */
+  augment?(X: Matrix): Promise<Matrix>;
+  /** The labels of augment's rows, given the input rows' labels. */
+  augmentLabels?(y: Uint8Array): Uint8Array;
 }
 
 export interface Estimator<P = unknown> extends StageBase<P> {
@@ -79,10 +88,23 @@ export interface StageSpec<P extends object = object> {
   /** A new unfitted instance. */
   create(params: P): Stage;
   /**
-   * Features out, given features in (transformers). Throws ParamRangeError naming the param when the params cannot
-   * work with that input (e.g. more PCA components than features).
+   * Features out, given features in (transformers) and their image shape (null: not images; left out at run time,
+   * where it is not known). Throws ParamRangeError naming the param when the params cannot work with that input (e.g.
+   * more PCA components than features, HOG on colour images).
    */
-  outputFeatures?(params: P, inputFeatures: number): number;
+  outputFeatures?(params: P, inputFeatures: number, shape?: ImageShape | null): number;
+  /**
+   * The image shape of the output, given the input's (null: the rows are not images, e.g. after PCA). Stages without
+   * it output rows that are not images.
+   */
+  outputShape?(params: P, shape: ImageShape | null): ImageShape | null;
+  /**
+   * Stages that need their input's image shape at run time (a flip needs the width): the params with it filled in, from
+   * the data the pipeline reads. Called when a pipeline file is loaded; the bound params are what the model file keeps.
+   */
+  bindShape?(params: P, shape: ImageShape | null): P;
+  /** Augmenters (Transformer.augment): allowed in a pipeline's own steps, not inside a union's branches. */
+  readonly augments?: boolean;
   /** true when a fitted instance with these params can be written to a model file; otherwise why not. */
   savable(params: P): true | string;
   /**

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { shapeSize, type ImageShape } from '../linalg/shape.js';
+import { flowThrough, type Flow } from './flow.js';
 import { listField, ModelError, objectField } from './snapshot.js';
 import {
   BaseStage,
@@ -86,6 +88,14 @@ const UnionSchema: z.ZodType<UnionParams> = z
         }
         const [stage, raw] = validated ? [item.stage, item.params] : Object.entries(item as object)[0];
         const spec = stages().get(stage);
+        if (spec?.augments) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, stage],
+            message: `${stage} adds training rows, so it belongs in the pipeline's own steps, before the union`,
+          });
+          return;
+        }
         if (!spec || spec.kind !== 'transformer') {
           const allowed = stages()
             .names()
@@ -142,20 +152,24 @@ interface Fitted {
   outputs: number[];
 }
 
-/** Features out of one branch for `input` features in (ParamRangeError names the nested param as branch.step.param). */
-function branchFeatures(name: string, branch: Branch, input: number): number {
-  let features = input;
+/**
+ * Features out of one branch for `input` features of `shape` in (undefined: not known, at run time); a
+ * ParamRangeError names the nested param as branch.step.param.
+ */
+function branchFeatures(name: string, branch: Branch, input: number, shape: ImageShape | null | undefined): number {
+  let flow: { features: number; shape: ImageShape | null | undefined } = { features: input, shape };
   for (const step of branch.steps) {
     const spec = stages().get(step.stage)!;
-    if (!spec.outputFeatures) continue;
     try {
-      features = spec.outputFeatures(step.params as never, features);
+      const out = flowThrough(spec, step.params, { features: flow.features, shape: flow.shape ?? null });
+      // at run time (shape unknown) only the width is followed
+      flow = flow.shape === undefined ? { features: out.features, shape: undefined } : out;
     } catch (err) {
       if (err instanceof ParamRangeError) throw new ParamRangeError(`${name}.${step.id}.${err.param}`, err.message);
       throw err;
     }
   }
-  return features;
+  return flow.features;
 }
 
 /**
@@ -303,6 +317,29 @@ export const unionSpec: StageSpec<UnionParams> = {
     const steps = branch.steps.map((s, i) => (i === index ? { ...s, params: { ...s.params, [param]: value } } : s));
     return { ...params, [branchName]: { ...branch, steps } };
   },
-  outputFeatures: (params, inputFeatures) =>
-    Object.entries(params).reduce((sum, [name, branch]) => sum + branchFeatures(name, branch, inputFeatures), 0),
+  outputFeatures: (params, inputFeatures, shape) =>
+    Object.entries(params).reduce((sum, [name, branch]) => sum + branchFeatures(name, branch, inputFeatures, shape), 0),
+  bindShape: (params, shape) => {
+    const out: UnionParams = {};
+    for (const [name, branch] of Object.entries(params)) {
+      let flow: Flow = { features: 0, shape };
+      const steps = branch.steps.map((step) => {
+        const spec = stages().get(step.stage)!;
+        const bound = spec.bindShape
+          ? { ...step, params: spec.bindShape(step.params as never, flow.shape) as Record<string, unknown> }
+          : step;
+        try {
+          flow = flowThrough(spec, bound.params, {
+            features: flow.shape ? shapeSize(flow.shape) : 0,
+            shape: flow.shape,
+          });
+        } catch {
+          flow = { features: 0, shape: null }; // reported by the feature flow check
+        }
+        return bound;
+      });
+      out[name] = { ...branch, steps };
+    }
+    return out;
+  },
 };

@@ -1,3 +1,4 @@
+import type { ImageShape } from '../../linalg/shape.js';
 import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 
 /** Text drawn on a figure, kept so tests (and callers) can check labels without reading font pixels. */
@@ -134,25 +135,39 @@ export class Figure {
   }
 
   /**
-   * Draws a square grayscale image (row-major, top row first, values 0..255, 0 = black background as in the
-   * IDX files) with its top-left corner at (x, y), each source pixel a `scale`×`scale` block (nearest neighbour, so the
+   * Draws an image (row-major, top row first, values 0..255; grey, 0 = black as in the IDX files, or RGB with
+   * `shape`; square grey without it) with its top-left corner at (x, y), each source pixel a `scale`×`scale` block (nearest neighbour, so the
    * pixels stay exact and can be read back).
    */
-  image(pixels: ArrayLike<number>, x: number, y: number, scale: number, id: number, tags: string[] = []): Tile {
+  image(
+    pixels: ArrayLike<number>,
+    x: number,
+    y: number,
+    scale: number,
+    id: number,
+    tags: string[] = [],
+    shape?: ImageShape,
+  ): Tile {
     const side = Math.round(Math.sqrt(pixels.length));
-    if (side * side !== pixels.length) throw new Error(`image: ${pixels.length} pixels is not a square image`);
-    const size = side * scale;
-    const img = this.ctx.createImageData(size, size);
+    const { height, width, channels } = shape ?? { height: side, width: side, channels: 1 };
+    if (height * width * channels !== pixels.length) {
+      throw new Error(`image: ${pixels.length} values are not a ${width}×${height}×${channels} image`);
+    }
+    const img = this.ctx.createImageData(width * scale, height * scale);
     const out = img.data;
-    for (let r = 0; r < side; r++) {
-      for (let c = 0; c < side; c++) {
-        const v = Math.max(0, Math.min(255, Math.round(pixels[r * side + c])));
+    const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        const at = (r * width + c) * channels;
+        const red = byte(pixels[at]);
+        const green = channels === 3 ? byte(pixels[at + 1]) : red;
+        const blue = channels === 3 ? byte(pixels[at + 2]) : red;
         for (let dy = 0; dy < scale; dy++) {
-          let o = ((r * scale + dy) * size + c * scale) * 4;
+          let o = ((r * scale + dy) * width * scale + c * scale) * 4;
           for (let dx = 0; dx < scale; dx++, o += 4) {
-            out[o] = v;
-            out[o + 1] = v;
-            out[o + 2] = v;
+            out[o] = red;
+            out[o + 1] = green;
+            out[o + 2] = blue;
             out[o + 3] = 255;
           }
         }
@@ -161,7 +176,7 @@ export class Figure {
     const px = Math.round(x);
     const py = Math.round(y);
     this.ctx.putImageData(img, px, py);
-    const tile: Tile = { x: px, y: py, side, scale, id, tags };
+    const tile: Tile = { x: px, y: py, side: width, scale, id, tags };
     this.tiles.push(tile);
     return tile;
   }

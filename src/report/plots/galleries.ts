@@ -1,4 +1,17 @@
+import type { ImageShape } from '../../linalg/shape.js';
 import { COLORS, Figure, fitText, header, headerWidth, MARGIN, SUBTITLE, TITLE, type Picture } from './figure.js';
+
+/** Fashion-MNIST's images: what a gallery draws when its input names no shape. */
+const FASHION_TILE: ImageShape = { height: 28, width: 28, channels: 1 };
+
+/** The images' shape, the screen pixels per image pixel, and the side of a tile's box. */
+function tiles(input: { shape?: ImageShape; scale?: number }): { shape: ImageShape; scale: number; side: number } {
+  const shape = input.shape ?? FASHION_TILE;
+  const longest = Math.max(shape.height, shape.width);
+  // 28×28 images 3× as before; photos about 128 screen pixels on their longer side
+  const scale = input.scale ?? (longest <= 32 ? 3 : Math.max(1, Math.floor(128 / longest)));
+  return { shape, scale, side: longest * scale };
+}
 
 /** An image to draw: its pixels (row-major, top row first, 0..255) and the caller's id for it (a row index). */
 export interface GalleryImage {
@@ -17,15 +30,16 @@ export interface SampleGridInput {
   subtitle?: string[];
   /** One row per class: its name and images. */
   rows: Array<{ name: string; label: number; images: GalleryImage[] }>;
-  /** Screen pixels per image pixel; 3 by default. */
+  /** Screen pixels per image pixel; 3 for 28×28 images, about 128 pixels a tile for photos by default. */
   scale?: number;
+  /** The images' shape (Fashion-MNIST's 28×28 grey by default). */
+  shape?: ImageShape;
 }
 
 /** Rows of images, one row per class, the class name and label number at the left. */
 export async function sampleGrid(input: SampleGridInput): Promise<Picture> {
-  const scale = input.scale ?? 3;
+  const { shape, scale, side } = tiles(input);
   const subtitle = input.subtitle ?? [];
-  const side = 28 * scale;
   const p = probe();
   const labelWidth = Math.max(...input.rows.map((r) => p.measure(r.name, LABEL, true))) + 24;
   const perRow = Math.max(1, ...input.rows.map((r) => r.images.length));
@@ -43,7 +57,7 @@ export async function sampleGrid(input: SampleGridInput): Promise<Picture> {
       align: 'right',
       role: 'label-number',
     });
-    row.images.forEach((img, i) => fig.image(img.pixels, x0 + i * (side + GAP), y, scale, img.id, [row.name]));
+    row.images.forEach((img, i) => fig.image(img.pixels, x0 + i * (side + GAP), y, scale, img.id, [row.name], shape));
     y += side + GAP;
   }
   return fig.encode();
@@ -62,13 +76,13 @@ export interface PredictionGalleryInput {
   /** One row per true class. */
   rows: Array<{ trueName: string; images: PredictionTile[] }>;
   scale?: number;
+  shape?: ImageShape;
 }
 
 /** Test images in rows by true class; each captioned with the prediction; mistakes framed in red and marked ✗. */
 export async function predictionGallery(input: PredictionGalleryInput): Promise<Picture> {
-  const scale = input.scale ?? 3;
+  const { shape, scale, side } = tiles(input);
   const subtitle = input.subtitle ?? [];
-  const side = 28 * scale;
   const p = probe();
   const names = input.rows.flatMap((r) => r.images.map((i) => `✗ ${i.predicted}`));
   const cell = Math.max(side, ...names.map((n) => p.measure(n, CAPTION, true))) + 14;
@@ -95,7 +109,7 @@ export async function predictionGallery(input: PredictionGalleryInput): Promise<
       const cx = x0 + i * cell + cell / 2;
       const tx = cx - side / 2;
       if (!img.correct) fig.frame(tx, y, side, side, COLORS.wrong, 3);
-      fig.image(img.pixels, tx, y, scale, img.id, [img.correct ? 'right' : 'mistake']);
+      fig.image(img.pixels, tx, y, scale, img.id, [img.correct ? 'right' : 'mistake'], shape);
       const caption = img.correct ? img.predicted : `✗ ${img.predicted}`;
       fig.text(caption, cx, y + side + CAPTION + 5, {
         size: CAPTION,
@@ -140,6 +154,7 @@ export interface MistakeGalleryInput {
   /** Tiles per row for mistakes (the widest row decides the width). */
   perRow: number;
   scale?: number;
+  shape?: ImageShape;
 }
 
 /**
@@ -147,9 +162,8 @@ export interface MistakeGalleryInput {
  * class and of the true class, so the resemblance that misleads the model is visible side by side.
  */
 export async function mistakeGallery(input: MistakeGalleryInput): Promise<Picture> {
-  const scale = input.scale ?? 3;
+  const { shape, scale, side } = tiles(input);
   const subtitle = input.subtitle ?? [];
-  const side = 28 * scale;
   const cell = side + 12;
   const p = probe();
   const refs = Math.max(0, ...input.cells.map((c) => Math.max(c.predictedExamples.length, c.trueExamples.length)));
@@ -186,7 +200,7 @@ export async function mistakeGallery(input: MistakeGalleryInput): Promise<Pictur
     c.mistakes.slice(0, input.perRow).forEach((m, i) => {
       const tx = MARGIN + i * cell + 3;
       fig.frame(tx, ty, side, side, COLORS.wrong, 2);
-      fig.image(m.pixels, tx, ty, scale, m.id, ['mistake', `${c.trueName}→${c.predictedName}`]);
+      fig.image(m.pixels, tx, ty, scale, m.id, ['mistake', `${c.trueName}→${c.predictedName}`], shape);
       const caption = m.confidence !== null ? `p ${m.confidence.toFixed(2)}` : `#${m.id}`;
       fig.text(caption, tx + side / 2, ty + side + CAPTION + 5, {
         size: CAPTION,
@@ -206,7 +220,7 @@ export async function mistakeGallery(input: MistakeGalleryInput): Promise<Pictur
         });
         images.slice(0, refs).forEach((img, i) => {
           fig.frame(rx + i * cell, ty, side, side, COLORS.right, 1);
-          fig.image(img.pixels, rx + i * cell, ty, scale, img.id, [tag]);
+          fig.image(img.pixels, rx + i * cell, ty, scale, img.id, [tag], shape);
         });
         rx += refs * cell;
       };
@@ -223,13 +237,13 @@ export interface MeanImagesInput {
   subtitle?: string[];
   items: Array<{ name: string; pixels: ArrayLike<number> }>;
   scale?: number;
+  shape?: ImageShape;
 }
 
 /** One image per class side by side (e.g. the mean image), named underneath. */
 export async function imageStrip(input: MeanImagesInput): Promise<Picture> {
-  const scale = input.scale ?? 3;
+  const { shape, scale, side } = tiles(input);
   const subtitle = input.subtitle ?? [];
-  const side = 28 * scale;
   const p = probe();
   const cell = Math.max(side, ...input.items.map((i) => p.measure(i.name, 12, true))) + 12;
   const width = Math.max(MARGIN * 2 + input.items.length * cell, headerWidth(p, input.title, subtitle));
@@ -239,7 +253,7 @@ export async function imageStrip(input: MeanImagesInput): Promise<Picture> {
   const y = header(fig, input.title, subtitle);
   input.items.forEach((item, i) => {
     const cx = MARGIN + i * cell + cell / 2;
-    fig.image(item.pixels, cx - side / 2, y, scale, i, [item.name]);
+    fig.image(item.pixels, cx - side / 2, y, scale, i, [item.name], shape);
     fig.text(item.name, cx, y + side + 18, { size: 12, bold: true, align: 'center', role: 'class-label' });
   });
   return fig.encode();

@@ -6,12 +6,21 @@ const drop = document.getElementById('drop');
 const results = document.getElementById('results');
 const template = document.getElementById('card');
 
+/** What the model sees of a photo, e.g. "64×64 colour", from GET /model's input. */
+let seen = '28×28';
+
 fetch('model')
   .then((r) => r.json())
   .then((m) => {
     const accuracy = m.test_accuracy === null ? '' : `, ${(m.test_accuracy * 100).toFixed(1)} % right on the test set`;
     const rows = m.training.rows.toLocaleString('en');
-    document.getElementById('model').textContent = `Model: ${m.name}, trained on ${rows} images${accuracy}.`;
+    const photos = m.input.kind === 'photo';
+    seen = `${m.input.width}×${m.input.height}${m.input.channels === 3 ? ' colour' : ' grey'}`;
+    document.getElementById('model').textContent =
+      `Model: ${m.name}, trained on ${rows} ${photos ? 'photos' : 'images'}${accuracy}. Classes: ${m.classes.join(', ')}.`;
+    document.getElementById('trained-on').textContent = photos
+      ? ` trained on labelled photos; each photo is resized to ${seen} before it is classified`
+      : " trained on Fashion-MNIST's 28×28 greyscale images: each photo is turned into one of those before it is classified";
   })
   .catch(() => {
     document.getElementById('model').textContent = 'The model could not be reached.';
@@ -61,8 +70,9 @@ async function classify(file) {
     const answer = await post('predict?image=1&top=3', file);
     const image = answer.images[0];
     q('.seen').src = image.image;
+    q('.seen-caption').textContent = `What the model saw (${seen})`;
     q('.seen').alt =
-      `The 28×28 image the model saw${image.inverted ? ' (negated: the garment was darker than its background)' : ''}`;
+      `The ${seen} image the model saw${image.inverted ? ' (negated: the garment was darker than its background)' : ''}`;
     q('.predicted').textContent = image.class;
     q('.confidence').textContent = image.confidence === null ? '' : `${(image.confidence * 100).toFixed(0)} % sure`;
     q('.unfamiliar').hidden = image.unfamiliar !== true;

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { shapeSize } from '../linalg/shape.js';
+import { needImage } from './flow.js';
+import { ModelError, numberField } from './snapshot.js';
+import {
+  alwaysSavable,
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  type Snapshot,
+  type StageSpec,
+  type Transformer,
+} from './stage.js';
+
+const ShapeParam = z
+  .object({
+    height: z.int().min(1),
+    width: z.int().min(1),
+    channels: z.union([z.literal(1), z.literal(3)]),
+  })
+  .strict();
+
+export const FlipParams = z
+  .object({
+    /**
+     * The input's image shape: filled in from the pipeline's data when the file is loaded (not written in pipeline
+     * files); the model file keeps it.
+     */
+    image: ShapeParam.nullable().default(null),
+  })
+  .strict();
+export type FlipParams = z.infer<typeof FlipParams>;
+
+/**
+ * Augmentation for fitting: the training rows, then each image mirrored left to right with the same label (twice the
+ * rows). Held-out rows, test rows and photos to classify pass through unchanged: transform never adds or alters a row.
+ */
+export class Flip extends BaseStage<FlipParams, { features: number }> implements Transformer<FlipParams> {
+  readonly name = 'flip';
+  readonly kind = 'transformer' as const;
+
+  constructor(params: Partial<FlipParams> = {}) {
+    super(FlipParams, params);
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    const image = this.params.image;
+    if (!image)
+      throw new ParamRangeError('image', 'flip needs its input image shape (set from the data of a pipeline file)');
+    if (shapeSize(image) !== X.cols) {
+      throw new ParamRangeError(
+        'image',
+        `the rows have ${X.cols} values, not ${image.width}×${image.height}×${image.channels}`,
+      );
+    }
+    this.state = { features: X.cols };
+    return this;
+  }
+
+  async transform(X: Matrix): Promise<Matrix> {
+    checkFeatures(this.name, X, this.state.features);
+    return X;
+  }
+
+  async augment(X: Matrix): Promise<Matrix> {
+    checkFeatures(this.name, X, this.state.features);
+    const { width, channels } = this.params.image!;
+    const { rows, cols } = X;
+    const out = sharedFloats(2 * rows * cols);
+    out.set(X.data);
+    const lines = (rows * cols) / (width * channels);
+    for (let l = 0; l < lines; l++) {
+      const at = l * width * channels;
+      const to = rows * cols + at;
+      for (let x = 0; x < width; x++) {
+        const from = at + (width - 1 - x) * channels;
+        for (let c = 0; c < channels; c++) out[to + x * channels + c] = X.data[from + c];
+      }
+    }
+    return matrix(2 * rows, cols, out);
+  }
+
+  augmentLabels(y: Uint8Array): Uint8Array {
+    const out = new Uint8Array(2 * y.length);
+    out.set(y);
+    out.set(y, y.length);
+    return out;
+  }
+
+  protected encode(f: { features: number }): Snapshot {
+    return { features: f.features };
+  }
+
+  protected decode(s: Snapshot): { features: number } {
+    const features = numberField(s, 'features', true);
+    if (!this.params.image || shapeSize(this.params.image) !== features)
+      throw new ModelError('model file: flip features do not match its image shape');
+    return { features };
+  }
+}
+
+export const flipSpec: StageSpec<FlipParams> = {
+  name: 'flip',
+  kind: 'transformer',
+  summary: 'augmentation while fitting: adds every training image mirrored left to right (held-out rows untouched)',
+  schema: FlipParams,
+  savable: alwaysSavable,
+  create: (params) => new Flip(params),
+  outputFeatures: (params, inputFeatures, shape) => {
+    needImage('flip', shape);
+    if (params.image && shapeSize(params.image) !== inputFeatures) {
+      throw new ParamRangeError(
+        'image',
+        `the rows have ${inputFeatures} values, not ${params.image.width}×${params.image.height}×${params.image.channels}`,
+      );
+    }
+    return inputFeatures;
+  },
+  outputShape: (_params, shape) => shape,
+  bindShape: (params, shape) => ({ ...params, image: shape && { ...shape } }),
+  augments: true,
+};

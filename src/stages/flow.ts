@@ -1,0 +1,33 @@
+import { shapeSize, type ImageShape } from '../linalg/shape.js';
+import { ParamRangeError, type StageSpec } from './stage.js';
+
+/** What rows look like between two steps: their width, and their image shape while they are still images. */
+export interface Flow {
+  features: number;
+  /** null once the rows are not images (after PCA, HOG, a union…). */
+  shape: ImageShape | null;
+}
+
+/** The flow into the first step: the data's images. */
+export const imageFlow = (shape: ImageShape): Flow => ({ features: shapeSize(shape), shape });
+
+/**
+ * The flow out of one step of this stage (throws the stage's ParamRangeError when its params cannot work with the
+ * input). A stage without outputFeatures keeps the width; one without outputShape ends the image.
+ */
+export function flowThrough(spec: StageSpec, params: object, input: Flow): Flow {
+  const features = spec.outputFeatures ? spec.outputFeatures(params, input.features, input.shape) : input.features;
+  const shape = spec.outputShape ? spec.outputShape(params, input.shape) : null;
+  return { features, shape: shape && shapeSize(shape) === features ? shape : null };
+}
+
+/** The shape a stage needs: its input's, or a ParamRangeError saying what it received instead. */
+export function needImage(stage: string, shape: ImageShape | null | undefined, what = 'images'): ImageShape | null {
+  if (shape === null) {
+    throw new ParamRangeError(
+      'input',
+      `${stage} works on ${what}, but its input is no longer an image (put it before stages such as pca, hog or union)`,
+    );
+  }
+  return shape ?? null;
+}

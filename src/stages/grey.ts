@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { needImage } from './flow.js';
+import { numberField } from './snapshot.js';
+import {
+  alwaysSavable,
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  ParamRangeError,
+  type Snapshot,
+  type StageSpec,
+  type Transformer,
+} from './stage.js';
+
+export const GreyParams = z
+  .object({
+    /**
+     * bt709: 0.2125 R + 0.7154 G + 0.0721 B (scikit-image's rgb2gray); bt601: 0.299 R + 0.587 G + 0.114 B (Pillow's
+     * convert('L'), before its rounding).
+     */
+    weights: z.enum(['bt709', 'bt601']).default('bt709'),
+  })
+  .strict();
+export type GreyParams = z.infer<typeof GreyParams>;
+
+const WEIGHTS = { bt709: [0.2125, 0.7154, 0.0721], bt601: [0.299, 0.587, 0.114] } as const;
+
+/** RGB rows (channels interleaved) to grey rows of the same height and width: a weighted sum per pixel, in float64. */
+export class Grey extends BaseStage<GreyParams, { features: number }> implements Transformer<GreyParams> {
+  readonly name = 'grey';
+  readonly kind = 'transformer' as const;
+
+  constructor(params: Partial<GreyParams> = {}) {
+    super(GreyParams, params);
+  }
+
+  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    checkXy(this.name, X, y);
+    greyFeatures(X.cols);
+    this.state = { features: X.cols };
+    return this;
+  }
+
+  async transform(X: Matrix): Promise<Matrix> {
+    checkFeatures(this.name, X, this.state.features);
+    const [wr, wg, wb] = WEIGHTS[this.params.weights];
+    const pixels = X.rows * (X.cols / 3);
+    const out = sharedFloats(pixels);
+    const src = X.data;
+    for (let p = 0, i = 0; p < pixels; p++, i += 3) out[p] = wr * src[i] + wg * src[i + 1] + wb * src[i + 2];
+    return matrix(X.rows, X.cols / 3, out);
+  }
+
+  protected encode(f: { features: number }): Snapshot {
+    return { features: f.features };
+  }
+
+  protected decode(s: Snapshot): { features: number } {
+    return { features: numberField(s, 'features', true) };
+  }
+}
+
+function greyFeatures(inputFeatures: number): number {
+  if (inputFeatures % 3 !== 0) {
+    throw new ParamRangeError('input', `grey takes RGB rows (3 values a pixel); ${inputFeatures} values are not`);
+  }
+  return inputFeatures / 3;
+}
+
+export const greySpec: StageSpec<GreyParams> = {
+  name: 'grey',
+  kind: 'transformer',
+  summary: 'colour photos to grey (luma, as scikit-image rgb2gray): height × width × 3 values to height × width',
+  schema: GreyParams,
+  savable: alwaysSavable,
+  create: (params) => new Grey(params),
+  outputFeatures: (_params, inputFeatures, shape) => {
+    const image = needImage('grey', shape, 'RGB images');
+    if (image && image.channels !== 3)
+      throw new ParamRangeError('input', 'grey takes RGB images; its input is grey already');
+    return greyFeatures(inputFeatures);
+  },
+  outputShape: (_params, shape) => shape && { ...shape, channels: 1 },
+};
