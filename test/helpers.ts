@@ -1,5 +1,6 @@
+import sharp from 'sharp';
 import { createCanvas } from '@napi-rs/canvas';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
@@ -218,4 +219,40 @@ export function withEnv<T>(name: string, value: string, fn: () => T): T {
   if (out instanceof Promise) return out.finally(restore) as T;
   restore();
   return out;
+}
+
+/** Base colours of the classes of the made-up shop: each photo a shade of its class's colour, with a darker square. */
+const COLOURS: Record<string, [number, number, number]> = {
+  Zeta: [200, 40, 40],
+  alpha: [40, 180, 60],
+  beta: [50, 60, 210],
+};
+
+export async function shopPhoto(name: string, i: number, format: 'jpeg' | 'png' = 'jpeg'): Promise<Buffer> {
+  const [r, g, b] = COLOURS[name];
+  const shade = (v: number) => Math.max(0, Math.min(255, v + ((i * 37) % 41) - 20));
+  const square = await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 20, g: 20, b: 20 } } })
+    .png()
+    .toBuffer();
+  const image = sharp({
+    create: {
+      width: 48 + (i % 5),
+      height: 36 + (i % 3),
+      channels: 3,
+      background: { r: shade(r), g: shade(g), b: shade(b) },
+    },
+  }).composite([{ input: square, left: 4 + (i % 20), top: 4 + (i % 13) }]);
+  return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
+}
+
+/** Writes `count` photos of each class under root/split/class/ (split '.': a flat folder of class folders). */
+export async function makeShopSplit(root: string, split: string, counts: Record<string, number>): Promise<void> {
+  for (const [name, count] of Object.entries(counts)) {
+    mkdirSync(join(root, split, name), { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const png = i % 4 === 3;
+      const file = `${split === '.' ? 'photo' : split}-${i}.${png ? 'png' : 'jpg'}`;
+      writeFileSync(join(root, split, name, file), await shopPhoto(name, i, png ? 'png' : 'jpeg'));
+    }
+  }
 }

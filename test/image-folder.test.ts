@@ -1,52 +1,15 @@
 import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { runPredict } from '../src/app/predict.js';
 import { runRun } from '../src/app/run.js';
 import { DataError } from '../src/data/errors.js';
 import { loadData, type DataSource } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
 import { shutdownPool } from '../src/linalg/pool.js';
-import { tempDir, withEnv } from './helpers.js';
+import { makeShopSplit as makeSplit, shopPhoto as photo, tempDir, withEnv } from './helpers.js';
 
 test.after.always(() => shutdownPool());
-
-/** Base colours of the classes of the made-up shop: each photo a shade of its class's colour, with a darker square. */
-const COLOURS: Record<string, [number, number, number]> = {
-  Zeta: [200, 40, 40],
-  alpha: [40, 180, 60],
-  beta: [50, 60, 210],
-};
-
-async function photo(name: string, i: number, format: 'jpeg' | 'png' = 'jpeg'): Promise<Buffer> {
-  const [r, g, b] = COLOURS[name];
-  const shade = (v: number) => Math.max(0, Math.min(255, v + ((i * 37) % 41) - 20));
-  const square = await sharp({ create: { width: 12, height: 12, channels: 3, background: { r: 20, g: 20, b: 20 } } })
-    .png()
-    .toBuffer();
-  const image = sharp({
-    create: {
-      width: 48 + (i % 5),
-      height: 36 + (i % 3),
-      channels: 3,
-      background: { r: shade(r), g: shade(g), b: shade(b) },
-    },
-  }).composite([{ input: square, left: 4 + (i % 20), top: 4 + (i % 13) }]);
-  return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
-}
-
-/** Writes `count` photos of each class under root/split/class/. */
-async function makeSplit(root: string, split: string, counts: Record<string, number>): Promise<void> {
-  for (const [name, count] of Object.entries(counts)) {
-    mkdirSync(join(root, split, name), { recursive: true });
-    for (let i = 0; i < count; i++) {
-      const png = i % 4 === 3;
-      const file = `${split === '.' ? 'photo' : split}-${i}.${png ? 'png' : 'jpg'}`;
-      writeFileSync(join(root, split, name, file), await photo(name, i, png ? 'png' : 'jpeg'));
-    }
-  }
-}
 
 const IMAGE = { width: 16, height: 16, channels: 3 as const, fit: 'fill' as const };
 const source = (dir: string, extra: Partial<DataSource> = {}): DataSource => ({

@@ -5,6 +5,7 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import { ColourHistogram } from '../src/stages/colour-histogram.js';
 import { Flip } from '../src/stages/flip.js';
 import { Grey } from '../src/stages/grey.js';
+import { Hog } from '../src/stages/hog.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Knn } from '../src/stages/knn.js';
 
@@ -14,6 +15,7 @@ interface Reference {
   grey: number[][];
   hsv_8_4_4: number[][];
   hsv_5_3_7: number[][];
+  hog_rgb: Array<{ pixels: number[]; features: number[] }>;
 }
 const reference = JSON.parse(
   readFileSync(new URL('../../test/fixtures/photo-stages/reference.json', import.meta.url), 'utf8'),
@@ -48,6 +50,17 @@ test('colour_histogram equals scikit-image rgb2hsv + numpy histogramdd, bin for 
         `${key}, image ${i}`,
       );
     }
+  }
+});
+
+test('hog on RGB images equals scikit-image hog(channel_axis=-1): every gradient from the strongest channel', async (t) => {
+  for (const [i, { pixels, features }] of reference.hog_rgb.entries()) {
+    const X = one(pixels);
+    const hog = await new Hog({ size: 16, cell: 4, channels: 3 }).fit(X, new Uint8Array(1));
+    const out = await hog.transform(X);
+    t.is(out.cols, features.length);
+    const worst = Math.max(...Array.from(out.data, (v, j) => Math.abs(v - features[j])));
+    t.true(worst < 1e-6, `image ${i}: largest difference ${worst}`);
   }
 });
 

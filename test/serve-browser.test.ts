@@ -6,7 +6,16 @@ import { obtainModel } from '../src/app/model.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { buildServer } from '../src/serve/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  fashionTestSample,
+  makeShopSplit,
+  photoOf,
+  shopPhoto,
+  SMALL_PIPELINE,
+  tempDir,
+} from './helpers.js';
 
 const ci = process.env.CI === 'true';
 const present = existsSync(CHROMIUM);
@@ -58,6 +67,62 @@ test.after.always(() => shutdownPool());
       t.is(await page.locator('.bars li').count(), 10);
       t.regex((await page.locator('img.seen').getAttribute('src')) ?? '', /^data:image\/png;base64,/);
       t.true(await page.locator('.unfamiliar').isHidden());
+    } finally {
+      await browser.close();
+      await app.close();
+    }
+  },
+);
+
+(present || ci ? test : test.skip)(
+  "in a real browser: a shop's folder-trained model shows its own classes, its answer and the colour image it saw",
+  async (t) => {
+    if (!present) {
+      t.fail(`CI=true but there is no browser at ${CHROMIUM}: .ci/run installs Debian's chromium with apt-get`);
+      return;
+    }
+    const work = tempDir('fp-browser-shop-');
+    const photos = join(work, 'photos');
+    await makeShopSplit(photos, 'train', { Zeta: 6, alpha: 6, beta: 6 });
+    const file = join(work, 'shop.yaml');
+    writeFileSync(
+      file,
+      `name: shop
+data:
+  format: folder
+  dir: photos
+  image: { width: 16, height: 16, channels: 3 }
+steps:
+  - colour_histogram: { bins: [6, 2, 2] }
+  - knn: { k: 1 }
+evaluation:
+  folds: 0
+  test: false
+`,
+    );
+    const model = await obtainModel({ model: file, modelsDir: join(work, 'models') });
+    const app = await buildServer({ model });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
+      throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(`${address}/`);
+      await page.getByText('Classes: Zeta, alpha, beta.').waitFor();
+      await page
+        .getByLabel('Choose photos')
+        .setInputFiles({ name: 'blue.jpg', mimeType: 'image/jpeg', buffer: await shopPhoto('beta', 3) });
+      await page.waitForFunction(
+        `document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== 'Classifying…' && document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== undefined`,
+        undefined,
+        { timeout: 20_000 },
+      );
+      t.is((await page.getByTestId('predicted').textContent())?.trim(), 'beta');
+      t.is(await page.locator('.bars li').count(), 3, 'one bar per class of this model');
+      t.deepEqual(await page.locator('.bars li span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
+      t.is((await page.locator('.seen-caption').textContent())?.trim(), 'What the model saw (16×16 colour)');
+      t.regex((await page.locator('#trained-on').textContent()) ?? '', /resized to 16×16 colour/);
     } finally {
       await browser.close();
       await app.close();

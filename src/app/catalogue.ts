@@ -6,7 +6,7 @@ import { CLASS_NAMES, loadSplit, PIXELS, resolveDataDir } from '../data/fashion-
 import { prepareImage } from '../data/image.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
-import type { ModelInfo } from '../model/provenance.js';
+import { modelInput, type ModelInfo } from '../model/provenance.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { SimilarItem } from '../report/summaries.js';
 import { writeFilesAtomic } from '../report/write.js';
@@ -117,6 +117,9 @@ export async function loadCatalogue(
   model: { pipeline: Pipeline; info: ModelInfo },
   options: CatalogueOptions = {},
 ): Promise<Catalogue> {
+  if (modelInput(model.info).kind !== 'fashion-mnist') {
+    throw new UsageError('/similar searches Fashion-MNIST catalogues; this model classifies photos of its own classes');
+  }
   const cacheDir = options.cacheDir ?? join('.cache', 'fashion-pipeline', 'catalogue');
   if (options.dir === undefined) {
     const train = loadSplit(resolveDataDir(options.data), 'train', options);

@@ -22,7 +22,12 @@ const builder = (y: Argv) =>
       demandOption: true,
       describe: 'a model file (models/<name>.model) or a pipeline YAML file',
     })
-    .positional('images', { type: 'string', array: true, describe: 'image files, or folders of images' })
+    .positional('images', {
+      type: 'string',
+      array: true,
+      describe:
+        "photo files, or folders of them (sub-folders named for the model's classes give the accuracy per class)",
+    })
     .options({
       ...dataOption,
       csv: {
@@ -66,6 +71,10 @@ const builder = (y: Argv) =>
       'fit pca-rf once (saved as models/pca-rf.model), classify every image in photos/',
     )
     .example('$0 predict models/pca-svm.model shirt.jpg boot.png --json', 'classify two photos with a saved model')
+    .example(
+      '$0 predict pipelines/clothing.yaml data/clothing-small/test',
+      'a folder of class folders: every photo classified, with the accuracy per class',
+    )
     .example('$0 predict models/pca-rf.model shirt.jpg --similar 8', 'also list the 8 nearest training images')
     .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given')
     .example(

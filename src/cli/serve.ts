@@ -16,7 +16,8 @@ import { progressFor } from './progress.js';
  * class probabilities (for the bars) and a PCA stage (for the unfamiliar flag and a small feature space to search).
  * The SVM pipelines are 3 points more accurate but take minutes to fit and give no probabilities.
  */
-export const DEFAULT_PIPELINE = 'pipelines/pca-rf.yaml';
+/** Real photos of garments: a newcomer's phone photo gets an answer from a model that has seen such photos. */
+export const DEFAULT_PIPELINE = 'pipelines/clothing.yaml';
 
 const builder = (y: Argv) =>
   y

@@ -152,11 +152,13 @@ export function parsePipeline(
   assignIds(parsed.map((p) => p.step));
   checkData(source, top.data.data);
   const shape = sourceShape(top.data.data);
-  checkChain(source, parsed, shape);
-  const steps = bindShapes(
+  // the shape each step receives, bound into the params of stages that need it, before the flow is checked
+  bindShapes(
     parsed.map((p) => p.step),
     shape,
-  );
+  ).forEach((step, i) => (parsed[i].step = step));
+  checkChain(source, parsed, shape);
+  const steps = parsed.map((p) => p.step);
   const config: PipelineConfig = {
     name: top.data.name,
     ...(top.data.description !== undefined ? { description: top.data.description } : {}),

@@ -42,6 +42,11 @@ export const HogParams = z
     signed: z.boolean().default(false),
     /** Square root of every pixel first (scikit-image's transform_sqrt, power-law compression); pixels must be ≥ 0. */
     sqrt: z.boolean().default(false),
+    /**
+     * 3: RGB images (channels interleaved), each pixel's gradient taken from the channel where it is largest (scikit-
+     * image's channel_axis, Dalal and Triggs' colour HOG). Set from the data when hog receives RGB images; left out: grey.
+     */
+    channels: z.union([z.literal(1), z.literal(3)]).optional(),
   })
   .strict();
 export type HogParams = z.infer<typeof HogParams>;
@@ -64,7 +69,14 @@ interface Geometry {
 
 /** The geometry for these params on rows of `inputFeatures` values; ParamRangeError naming the param that does not fit. */
 function geometry(p: HogParams, inputFeatures: number): Geometry {
-  if (inputFeatures !== p.size * p.size) {
+  const channels = p.channels ?? 1;
+  if (channels === 3 && inputFeatures !== 3 * p.size * p.size) {
+    throw new ParamRangeError(
+      'size',
+      `size must be the side of the square RGB images it receives: ${inputFeatures} values are not ${p.size}×${p.size}×3`,
+    );
+  }
+  if (channels === 1 && inputFeatures !== p.size * p.size) {
     const side = Math.round(Math.sqrt(inputFeatures));
     const hint = side * side === inputFeatures ? ` (use size: ${side})` : ' (not a square image)';
     throw new ParamRangeError(
@@ -152,7 +164,7 @@ export class Hog extends BaseStage<HogParams, Fitted> implements Transformer<Hog
 
   protected decode(s: Snapshot): Fitted {
     const features = numberField(s, 'features', true);
-    const expected = this.params.size * this.params.size;
+    const expected = this.params.size * this.params.size * (this.params.channels ?? 1);
     if (features !== expected)
       throw new ModelError(
         `model file: hog was fitted on ${features} features, but its size ${this.params.size} needs ${expected}`,
@@ -323,14 +335,16 @@ function referenceBin(gx: number, gy: number, edges: Edges): number {
  */
 export function hogRows(src: Float32Array, rows: number, params: HogParams, out: Float32Array): void {
   const { size, cell, orientations: bins, block, block_stride: stride } = params;
-  const { cells, blocks, blockLength, features } = geometry(params, size * size);
+  const channels = params.channels ?? 1;
+  const { cells, blocks, blockLength, features } = geometry(params, size * size * channels);
   const edges = makeEdges(bins, params.signed);
   const { slots } = edges;
   const norm = NORMS.indexOf(params.norm);
   const pixels = size * size;
+  const values = pixels * channels;
   const covered = cells * cell; // rows and columns inside cells
   const area = cell * cell;
-  const image = new Float64Array(pixels);
+  const image = new Float64Array(values);
   // float32 sums, as skimage's `cdef float total`
   const sums = new Float32Array(cells * cells * bins);
   const hist = new Float64Array(cells * cells * bins);
@@ -342,16 +356,16 @@ export function hogRows(src: Float32Array, rows: number, params: HogParams, out:
   const halfSlots = SLOTS / 2;
 
   for (let i = 0; i < rows; i++) {
-    const from = i * pixels;
+    const from = i * values;
     if (params.sqrt) {
-      for (let p = 0; p < pixels; p++) {
+      for (let p = 0; p < values; p++) {
         const x = src[from + p];
         if (!(x >= 0))
           throw new Error(`hog: sqrt needs pixels ≥ 0, but a row has ${x} (put hog before any centring step)`);
         image[p] = Math.sqrt(x);
       }
     } else {
-      for (let p = 0; p < pixels; p++) image[p] = src[from + p];
+      for (let p = 0; p < values; p++) image[p] = src[from + p];
     }
     sums.fill(0);
 
@@ -361,8 +375,26 @@ export function hogRows(src: Float32Array, rows: number, params: HogParams, out:
       const vertical = r > 0 && r < size - 1;
       for (let c = 0; c < covered; c++) {
         const p = rowOffset + c;
-        const gx = c > 0 && c < size - 1 ? image[p + 1] - image[p - 1] : 0;
-        const gy = vertical ? image[p + size] - image[p - size] : 0;
+        const horizontal = c > 0 && c < size - 1;
+        let gx = horizontal ? image[p + 1] - image[p - 1] : 0;
+        let gy = vertical ? image[p + size] - image[p - size] : 0;
+        if (channels === 3) {
+          // the channel with the largest gradient magnitude (the first of equal ones, as numpy's argmax)
+          const q = 3 * p;
+          const line = 3 * size;
+          gx = horizontal ? image[q + 3] - image[q - 3] : 0;
+          gy = vertical ? image[q + line] - image[q - line] : 0;
+          let best = gx * gx + gy * gy;
+          for (let ch = 1; ch < 3; ch++) {
+            const x = horizontal ? image[q + ch + 3] - image[q + ch - 3] : 0;
+            const y = vertical ? image[q + ch + line] - image[q + ch - line] : 0;
+            if (x * x + y * y > best) {
+              best = x * x + y * y;
+              gx = x;
+              gy = y;
+            }
+          }
+        }
         if (gx === 0 && gy === 0) continue; // adds nothing to any bin
         // the slot of g's direction in its half-plane (the lower half turned by 180°)
         const upper = gy > 0 || (gy === 0 && gx > 0);
@@ -438,18 +470,27 @@ export const hogSpec: StageSpec<HogParams> = {
   name: 'hog',
   kind: 'transformer',
   summary:
-    'histograms of oriented gradients of size×size images (as scikit-image hog): cells, orientation bins, normalised blocks',
+    'histograms of oriented gradients of size×size grey or RGB images (as scikit-image hog): cells, orientation bins, normalised blocks',
   schema: HogParams,
   savable: alwaysSavable,
   create: (params) => new Hog(params),
   outputFeatures: (params, inputFeatures, shape) => {
-    const image = needImage('hog', shape, 'grey images');
-    if (image && image.channels !== 1) {
-      throw new ParamRangeError('input', 'hog works on grey images; put a grey step before it (its input is RGB)');
+    const image = needImage('hog', shape);
+    if (image && image.channels !== (params.channels ?? 1)) {
+      throw new ParamRangeError(
+        'channels',
+        `hog.channels is ${params.channels ?? 1}, but its input has ${image.channels}`,
+      );
     }
     if (image && image.width !== image.height) {
       throw new ParamRangeError('size', `hog works on square images; its input is ${image.width}×${image.height}`);
     }
     return geometry(params, inputFeatures).features;
+  },
+  // colour input makes a colour HOG; grey input keeps the params as they were written (no channels key)
+  bindShape: (params, shape) => {
+    if (shape?.channels === 3) return { ...params, channels: 3 };
+    const { channels: _channels, ...grey } = params;
+    return shape ? grey : params;
   },
 };
