@@ -8,6 +8,7 @@ import { Grey } from '../src/stages/grey.js';
 import { Hog } from '../src/stages/hog.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Knn } from '../src/stages/knn.js';
+import { unionSpec } from '../src/stages/union.js';
 
 /** test/fixtures/photo-stages/reference.json, written by make.py beside it (scikit-image 0.19, numpy). */
 interface Reference {
@@ -116,4 +117,14 @@ test('augmentation reaches training rows only: the estimator is fitted on twice 
   const transformed = await pipeline.transform(X);
   t.is(transformed.rows, 4, 'transform (held-out, test and new photos) adds no row');
   t.deepEqual(Array.from(transformed.data), Array.from(Float32Array.from(X.data, (v) => v / 255)));
+});
+
+test('a union of photo stages reports its width at run time, where the image shape is not known', (t) => {
+  const params = unionSpec.schema.parse({
+    shape: { steps: [{ hog: { size: 16, cell: 4, channels: 3 } }] },
+    colour: { steps: [{ colour_histogram: { bins: [4, 2, 2] } }] },
+  });
+  t.is(unionSpec.outputFeatures!(params, 16 * 16 * 3), 3 * 3 * 36 + 16);
+  t.is(unionSpec.outputFeatures!(params, 16 * 16 * 3, { height: 16, width: 16, channels: 3 }), 3 * 3 * 36 + 16);
+  t.throws(() => unionSpec.outputFeatures!(params, 16 * 16 * 3, null), { message: /no longer an image/ });
 });

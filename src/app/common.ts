@@ -148,17 +148,24 @@ export function trainingDataSpec(loaded: LoadedConfig, data: LoadedData): Traini
   const { config, file } = loaded;
   const base = dirname(resolve(file));
   const section = config.data;
+  const limit = section.limit ? { limit: section.limit } : {};
+  // a photo folder, like an IDX folder, is the worker's own --data: a job names no path of it
+  const { dir: _dir, train: _train, test: _test, ...photos } = section;
   const source: DataSource =
     section.format === 'csv'
-      ? { format: 'csv', train: resolve(base, section.train!), ...(section.limit ? { limit: section.limit } : {}) }
-      : { format: 'idx', ...(section.limit ? { limit: section.limit } : {}) };
+      ? { format: 'csv', train: resolve(base, section.train!), ...limit }
+      : section.format === 'folder'
+        ? photos
+        : { format: 'idx', ...limit };
   return { source, seed: config.evaluation.seed, checksums: trainChecksums(data.info) };
 }
 
 /** The checksums of the training files alone (a worker never reads the test split). */
 export function trainChecksums(info: LoadedData['info']): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(info.checksums).filter(([name]) => name.startsWith('train-') || name === info.location),
+    Object.entries(info.checksums).filter(
+      ([name]) => name.startsWith('train-') || name === info.location || (info.format === 'folder' && name === 'train'),
+    ),
   );
 }
 

@@ -171,7 +171,10 @@ export interface DecodedPhotos {
   data: Dataset;
   /** Names of the photos left out (badPhotos skip), each with the reason. */
   skipped: Array<{ name: string; reason: string }>;
-  /** SHA-256 over the photos' names and contents, in order: the split's identity in reports and cache keys. */
+  /**
+   * SHA-256 over the decoding (spec, decoder version) and the photos' names and contents, in order: the rows' identity
+   * in reports, fit keys and cache keys.
+   */
   checksum: string;
   /** True when the rows came from the decoded-photo cache. */
   cached: boolean;
@@ -198,10 +201,11 @@ export async function decodePhotos(
   await eachIndex(photos.length, concurrency, async (i) => {
     sums[i] = sha256Hex(await read(i));
   });
-  const checksum = sha256Hex(photos.map((p, i) => `${p.name}\0${sums[i]}\n`).join(''));
+  // the rows' identity: which photos, their bytes, and how they are decoded (so every key built on it tells them apart)
+  const decoding = `${JSON.stringify(spec)}\0${await decoderVersion()}\n`;
+  const checksum = sha256Hex(decoding + photos.map((p, i) => `${p.name}\0${sums[i]}\n`).join(''));
   const folder = unpackedFolder();
-  const cachePath =
-    folder === null ? null : join(folder, 'photos', `${digest(checksum, JSON.stringify(spec), await decoderVersion())}.rows`);
+  const cachePath = folder === null ? null : join(folder, 'photos', `${digest(checksum)}.rows`);
   const copy = cachePath === null ? null : readChecked(cachePath, photos.length * size);
   if (copy && copy.length === photos.length * size) {
     options.onProgress?.(photos.length, photos.length);

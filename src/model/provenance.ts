@@ -62,7 +62,9 @@ export function fitKey(steps: readonly StepConfig[], data: LoadedData['info'], s
 /** SHA-256 of the files the training rows came from, by file name. */
 function trainingChecksums(data: LoadedData['info']): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(data.checksums).filter(([file]) => file.startsWith('train-') || file === data.location),
+    Object.entries(data.checksums).filter(
+      ([file]) => file.startsWith('train-') || file === data.location || (data.format === 'folder' && file === 'train'),
+    ),
   );
 }
 

@@ -109,6 +109,7 @@ export function configBlock(
 export function dataSection(data: LoadedData['info']): string[] {
   const subset = (used: number, available: number | null) =>
     available !== null && used < available ? ` (stratified subset of ${available})` : '';
+  if (data.photos) return photoDataSection(data, subset);
   return [
     '## Data',
     '',
@@ -127,6 +128,46 @@ export function dataSection(data: LoadedData['info']): string[] {
       ['l', 'l'],
     ),
   ];
+}
+
+/** A photo folder's data section: where, how photos became rows, the splits, and any photo left out. */
+function photoDataSection(
+  data: LoadedData['info'],
+  subset: (used: number, available: number | null) => string,
+): string[] {
+  const photos = data.photos!;
+  const { width, height, channels, fit } = photos.image;
+  const out = [
+    '## Data',
+    '',
+    `Photos from \`${data.location}\` (${photos.layout === 'splits' ? 'train/, validation/, test/ folders' : 'one folder per class'}): ` +
+      `${data.train_rows} training photos${subset(data.train_rows, data.train_rows_available)}` +
+      (data.test_rows !== null
+        ? `, ${data.test_rows} test photos${subset(data.test_rows, data.test_rows_available)}`
+        : '') +
+      `; ${photos.splits}. Each decoded by sharp to ${width}×${height} ${channels === 3 ? 'RGB' : 'grey'} (fit: ${fit})` +
+      (photos.decoded_from_cache ? ', read back from the decoded-photo cache.' : '.') +
+      (photos.ignored_files > 0
+        ? ` ${photos.ignored_files} files that are not photos by their name were left out.`
+        : ''),
+    '',
+    markdownTable(
+      ['photos', 'SHA-256 over decoding, names and contents'],
+      Object.entries(data.checksums).map(([k, v]) => [k, `\`${v}\``]),
+      ['l', 'l'],
+    ),
+  ];
+  if (photos.skipped.length > 0) {
+    out.push('', `${photos.skipped.length} photos could not be decoded and were left out (\`bad_photos: skip\`):`, '');
+    out.push(
+      markdownTable(
+        ['photo', 'why'],
+        photos.skipped.map((s) => [s.name, s.reason]),
+        ['l', 'l'],
+      ),
+    );
+  }
+  return out;
 }
 
 /** The test-set classification report (scikit-learn's layout), the confusion matrix and the most frequent mistakes. */

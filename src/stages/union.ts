@@ -161,9 +161,11 @@ function branchFeatures(name: string, branch: Branch, input: number, shape: Imag
   for (const step of branch.steps) {
     const spec = stages().get(step.stage)!;
     try {
-      const out = flowThrough(spec, step.params, { features: flow.features, shape: flow.shape ?? null });
       // at run time (shape unknown) only the width is followed
-      flow = flow.shape === undefined ? { features: out.features, shape: undefined } : out;
+      flow =
+        flow.shape === undefined
+          ? { features: spec.outputFeatures?.(step.params, flow.features) ?? flow.features, shape: undefined }
+          : flowThrough(spec, step.params, { features: flow.features, shape: flow.shape });
     } catch (err) {
       if (err instanceof ParamRangeError) throw new ParamRangeError(`${name}.${step.id}.${err.param}`, err.message);
       throw err;
