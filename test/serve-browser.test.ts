@@ -120,7 +120,7 @@ evaluation:
       );
       t.is((await page.getByTestId('predicted').textContent())?.trim(), 'beta');
       t.is(await page.locator('.bars li').count(), 3, 'one bar per class of this model');
-      t.deepEqual(await page.locator('.bars li span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
+      t.deepEqual(await page.locator('.bars li > span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
       t.is((await page.locator('.seen-caption').textContent())?.trim(), 'What the model saw (16×16 colour)');
       t.regex((await page.locator('#trained-on').textContent()) ?? '', /resized to 16×16 colour/);
     } finally {

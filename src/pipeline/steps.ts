@@ -1,5 +1,5 @@
 import type { ImageShape } from '../linalg/shape.js';
-import { flowThrough, imageFlow, type Flow } from '../stages/flow.js';
+import { bindFlow, flowThrough, imageFlow } from '../stages/flow.js';
 import type { DataSource } from '../data/load.js';
 import { registry } from '../stages/registry.js';
 import { ParamRangeError } from '../stages/stage.js';
@@ -54,20 +54,7 @@ export function featureFlowProblem(
  * (StageSpec.bindShape), following the flow from the data's images. Steps that need none are returned as they are.
  */
 export function bindShapes(steps: readonly StepConfig[], input: ImageShape): StepConfig[] {
-  let flow: Flow = imageFlow(input);
-  return steps.map((step) => {
-    const spec = registry.get(step.stage)!;
-    const bound = spec.bindShape
-      ? { ...step, params: spec.bindShape(step.params, flow.shape) as Record<string, unknown> }
-      : step;
-    try {
-      flow = flowThrough(spec, bound.params, flow);
-    } catch (err) {
-      if (!(err instanceof ParamRangeError)) throw err;
-      flow = { features: 0, shape: null }; // reported by featureFlowProblem
-    }
-    return bound;
-  });
+  return bindFlow(steps, imageFlow(input), (stage) => registry.get(stage)!);
 }
 
 /** The steps as plain data, in the one form every key is derived from (ids, stage names, params; key order normalised). */

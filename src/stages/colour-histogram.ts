@@ -1,17 +1,8 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { needImage } from './flow.js';
-import { numberField } from './snapshot.js';
-import {
-  alwaysSavable,
-  BaseStage,
-  checkFeatures,
-  checkXy,
-  ParamRangeError,
-  type Snapshot,
-  type StageSpec,
-  type Transformer,
-} from './stage.js';
+import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
+import { WidthOnlyTransformer } from './width-only.js';
 
 export const ColourHistogramParams = z
   .object({
@@ -26,26 +17,19 @@ export type ColourHistogramParams = z.infer<typeof ColourHistogramParams>;
  * (in float64, from values/255), counted in a joint h × s × v histogram as numpy's histogramdd over [0, 1] (a value on
  * an inner edge goes to the bin above it, 1 to the last bin), divided by the pixel count. Rows are RGB images.
  */
-export class ColourHistogram
-  extends BaseStage<ColourHistogramParams, { features: number }>
-  implements Transformer<ColourHistogramParams>
-{
+export class ColourHistogram extends WidthOnlyTransformer<ColourHistogramParams> {
   readonly name = 'colour_histogram';
-  readonly kind = 'transformer' as const;
 
   constructor(params: Partial<ColourHistogramParams> = {}) {
     super(ColourHistogramParams, params);
   }
 
-  async fit(X: Matrix, y: Uint8Array): Promise<this> {
-    checkXy(this.name, X, y);
-    rgbPixels(X.cols);
-    this.state = { features: X.cols };
-    return this;
+  protected checkInput(features: number): void {
+    rgbPixels(features);
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    checkFeatures(this.name, X, this.state.features);
+    this.fittedWidth(X);
     const [bh, bs, bv] = this.params.bins;
     const cells = bh * bs * bv;
     const pixels = X.cols / 3;
@@ -62,14 +46,6 @@ export class ColourHistogram
       for (let c = 0; c < cells; c++) out[r * cells + c] = counts[c] / pixels;
     }
     return matrix(X.rows, cells, out);
-  }
-
-  protected encode(f: { features: number }): Snapshot {
-    return { features: f.features };
-  }
-
-  protected decode(s: Snapshot): { features: number } {
-    return { features: numberField(s, 'features', true) };
   }
 }
 

@@ -2,17 +2,8 @@ import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { shapeSize } from '../linalg/shape.js';
 import { needImage } from './flow.js';
-import { ModelError, numberField } from './snapshot.js';
-import {
-  alwaysSavable,
-  BaseStage,
-  checkFeatures,
-  checkXy,
-  ParamRangeError,
-  type Snapshot,
-  type StageSpec,
-  type Transformer,
-} from './stage.js';
+import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
+import { WidthOnlyTransformer } from './width-only.js';
 
 const ShapeParam = z
   .object({
@@ -37,36 +28,27 @@ export type FlipParams = z.infer<typeof FlipParams>;
  * Augmentation for fitting: the training rows, then each image mirrored left to right with the same label (twice the
  * rows). Held-out rows, test rows and photos to classify pass through unchanged: transform never adds or alters a row.
  */
-export class Flip extends BaseStage<FlipParams, { features: number }> implements Transformer<FlipParams> {
+export class Flip extends WidthOnlyTransformer<FlipParams> {
   readonly name = 'flip';
-  readonly kind = 'transformer' as const;
 
   constructor(params: Partial<FlipParams> = {}) {
     super(FlipParams, params);
   }
 
-  async fit(X: Matrix, y: Uint8Array): Promise<this> {
-    checkXy(this.name, X, y);
+  protected checkInput(features: number): void {
     const image = this.params.image;
     if (!image)
       throw new ParamRangeError('image', 'flip needs its input image shape (set from the data of a pipeline file)');
-    if (shapeSize(image) !== X.cols) {
-      throw new ParamRangeError(
-        'image',
-        `the rows have ${X.cols} values, not ${image.width}×${image.height}×${image.channels}`,
-      );
-    }
-    this.state = { features: X.cols };
-    return this;
+    checkWidth(image, features);
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    checkFeatures(this.name, X, this.state.features);
+    this.fittedWidth(X);
     return X;
   }
 
   async augment(X: Matrix): Promise<Matrix> {
-    checkFeatures(this.name, X, this.state.features);
+    this.fittedWidth(X);
     const { width, channels } = this.params.image!;
     const { rows, cols } = X;
     const out = sharedFloats(2 * rows * cols);
@@ -89,16 +71,15 @@ export class Flip extends BaseStage<FlipParams, { features: number }> implements
     out.set(y, y.length);
     return out;
   }
+}
 
-  protected encode(f: { features: number }): Snapshot {
-    return { features: f.features };
-  }
-
-  protected decode(s: Snapshot): { features: number } {
-    const features = numberField(s, 'features', true);
-    if (!this.params.image || shapeSize(this.params.image) !== features)
-      throw new ModelError('model file: flip features do not match its image shape');
-    return { features };
+/** Rows of `features` values are images of this shape, or a ParamRangeError on `image`. */
+function checkWidth(image: NonNullable<FlipParams['image']>, features: number): void {
+  if (shapeSize(image) !== features) {
+    throw new ParamRangeError(
+      'image',
+      `the rows have ${features} values, not ${image.width}×${image.height}×${image.channels}`,
+    );
   }
 }
 
@@ -111,12 +92,7 @@ export const flipSpec: StageSpec<FlipParams> = {
   create: (params) => new Flip(params),
   outputFeatures: (params, inputFeatures, shape) => {
     needImage('flip', shape);
-    if (params.image && shapeSize(params.image) !== inputFeatures) {
-      throw new ParamRangeError(
-        'image',
-        `the rows have ${inputFeatures} values, not ${params.image.width}×${params.image.height}×${params.image.channels}`,
-      );
-    }
+    if (params.image) checkWidth(params.image, inputFeatures);
     return inputFeatures;
   },
   outputShape: (_params, shape) => shape,

@@ -31,3 +31,29 @@ export function needImage(stage: string, shape: ImageShape | null | undefined, w
   }
   return shape ?? null;
 }
+
+/**
+ * Steps with the shape each receives bound into the params of stages that need it (StageSpec.bindShape), following the
+ * flow from `input`; other steps are returned as they are. A step whose params cannot take its input ends the image
+ * there (the flow check reports it).
+ */
+export function bindFlow<T extends { stage: string; params: Record<string, unknown> }>(
+  steps: readonly T[],
+  input: Flow,
+  specOf: (stage: string) => StageSpec,
+): T[] {
+  let flow = input;
+  return steps.map((step) => {
+    const spec = specOf(step.stage);
+    const bound = spec.bindShape
+      ? { ...step, params: spec.bindShape(step.params, flow.shape) as Record<string, unknown> }
+      : step;
+    try {
+      flow = flowThrough(spec, bound.params, flow);
+    } catch (err) {
+      if (!(err instanceof ParamRangeError)) throw err;
+      flow = { features: 0, shape: null };
+    }
+    return bound;
+  });
+}

@@ -1,17 +1,8 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { needImage } from './flow.js';
-import { numberField } from './snapshot.js';
-import {
-  alwaysSavable,
-  BaseStage,
-  checkFeatures,
-  checkXy,
-  ParamRangeError,
-  type Snapshot,
-  type StageSpec,
-  type Transformer,
-} from './stage.js';
+import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
+import { WidthOnlyTransformer } from './width-only.js';
 
 export const GreyParams = z
   .object({
@@ -27,37 +18,25 @@ export type GreyParams = z.infer<typeof GreyParams>;
 const WEIGHTS = { bt709: [0.2125, 0.7154, 0.0721], bt601: [0.299, 0.587, 0.114] } as const;
 
 /** RGB rows (channels interleaved) to grey rows of the same height and width: a weighted sum per pixel, in float64. */
-export class Grey extends BaseStage<GreyParams, { features: number }> implements Transformer<GreyParams> {
+export class Grey extends WidthOnlyTransformer<GreyParams> {
   readonly name = 'grey';
-  readonly kind = 'transformer' as const;
 
   constructor(params: Partial<GreyParams> = {}) {
     super(GreyParams, params);
   }
 
-  async fit(X: Matrix, y: Uint8Array): Promise<this> {
-    checkXy(this.name, X, y);
-    greyFeatures(X.cols);
-    this.state = { features: X.cols };
-    return this;
+  protected checkInput(features: number): void {
+    greyFeatures(features);
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    checkFeatures(this.name, X, this.state.features);
+    this.fittedWidth(X);
     const [wr, wg, wb] = WEIGHTS[this.params.weights];
     const pixels = X.rows * (X.cols / 3);
     const out = sharedFloats(pixels);
     const src = X.data;
     for (let p = 0, i = 0; p < pixels; p++, i += 3) out[p] = wr * src[i] + wg * src[i + 1] + wb * src[i + 2];
     return matrix(X.rows, X.cols / 3, out);
-  }
-
-  protected encode(f: { features: number }): Snapshot {
-    return { features: f.features };
-  }
-
-  protected decode(s: Snapshot): { features: number } {
-    return { features: numberField(s, 'features', true) };
   }
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
-import { flowThrough, type Flow } from './flow.js';
+import { bindFlow, flowThrough } from './flow.js';
 import { listField, ModelError, objectField } from './snapshot.js';
 import {
   BaseStage,
@@ -321,27 +321,14 @@ export const unionSpec: StageSpec<UnionParams> = {
   },
   outputFeatures: (params, inputFeatures, shape) =>
     Object.entries(params).reduce((sum, [name, branch]) => sum + branchFeatures(name, branch, inputFeatures, shape), 0),
-  bindShape: (params, shape) => {
-    const out: UnionParams = {};
-    for (const [name, branch] of Object.entries(params)) {
-      let flow: Flow = { features: 0, shape };
-      const steps = branch.steps.map((step) => {
-        const spec = stages().get(step.stage)!;
-        const bound = spec.bindShape
-          ? { ...step, params: spec.bindShape(step.params as never, flow.shape) as Record<string, unknown> }
-          : step;
-        try {
-          flow = flowThrough(spec, bound.params, {
-            features: flow.shape ? shapeSize(flow.shape) : 0,
-            shape: flow.shape,
-          });
-        } catch {
-          flow = { features: 0, shape: null }; // reported by the feature flow check
-        }
-        return bound;
-      });
-      out[name] = { ...branch, steps };
-    }
-    return out;
-  },
+  bindShape: (params, shape) =>
+    Object.fromEntries(
+      Object.entries(params).map(([name, branch]) => [
+        name,
+        {
+          ...branch,
+          steps: bindFlow(branch.steps, { features: shape ? shapeSize(shape) : 0, shape }, (s) => stages().get(s)!),
+        },
+      ]),
+    ),
 };
