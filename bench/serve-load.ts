@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10] [--format png|jpeg]`:
+ * `node dist/bench/serve-load.js [MODEL|PIPELINE.yaml] [--connections 200] [--seconds 10] [--format png|jpeg]
+ * [--photos DIR]`: (--photos: up to 8 photos of DIR and its sub-folders, as they are, instead of the made-up ones)
  * load on `pipeline serve` over loopback with autocannon: 200 connections posting photos (8 test images dressed as
  * product photos, raw PNG or JPEG bodies, in turn) for a bounded time. Prints requests per second, p50/p99 latency,
  * errors (and non-2xx answers) and the server's peak resident memory (VmHWM of its process). The server runs as the CLI runs it, in its own process,
@@ -7,8 +8,9 @@
  */
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { probeImage } from '../src/data/image-size.js';
 import { fashionTestSample, photoOf } from '../test/helpers.js';
@@ -47,8 +49,32 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 250));
 }
 
+const photosAt = args.indexOf('--photos');
 const sample = fashionTestSample(8, 3);
-const photos = Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), format, 4));
+const photos =
+  photosAt >= 0
+    ? photosIn(args[photosAt + 1]).slice(0, 8)
+    : Array.from({ length: 8 }, (_, i) => photoOf(sample.X.data.subarray(i * 784, (i + 1) * 784), format, 4));
+if (photos.length === 0) throw new Error(`--photos ${args[photosAt + 1]}: no .jpg or .png files`);
+
+/** JPEG and PNG files of a folder and its sub-folders, one from each sub-folder in turn (so several classes). */
+function photosIn(dir: string): Buffer[] {
+  const groups = [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(dir, e.name)),
+  ].map((d) =>
+    readdirSync(d)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort()
+      .map((f) => readFileSync(join(d, f))),
+  );
+  const out: Buffer[] = [];
+  for (let i = 0; out.length < 8 && groups.some((g) => i < g.length); i++)
+    for (const g of groups) if (i < g.length) out.push(g[i]);
+  return out;
+}
 // CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s)
 const cpuOf = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -74,7 +100,7 @@ const result = await autocannon({
   requests: photos.map((body) => ({
     method: 'POST',
     path: '/predict',
-    headers: { 'content-type': `image/${format}` },
+    headers: { 'content-type': `image/${photosAt >= 0 ? (probeImage(body)?.format ?? format) : format}` },
     body,
   })),
 });
@@ -92,7 +118,7 @@ console.log(
   `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), model ${model}`,
 );
 console.log(
-  `autocannon: ${connections} connections, ${seconds} s, POST /predict with ${photos.length} ${format.toUpperCase()} photos (~${Math.round(photos[0].length / 1024)} KB, ${probeImage(photos[0])?.width}×${probeImage(photos[0])?.height} px) in turn`,
+  `autocannon: ${connections} connections, ${seconds} s, POST /predict with ${photos.length} ${photosAt >= 0 ? `photos of ${args[photosAt + 1]}` : `${format.toUpperCase()} photos`} (~${Math.round(photos[0].length / 1024)} KB, ${probeImage(photos[0])?.width}×${probeImage(photos[0])?.height} px) in turn`,
 );
 console.log(
   '| requests/s | photos classified | p50 latency | p99 latency | errors | non-2xx | timeouts | server peak RSS |',
