@@ -316,3 +316,24 @@ test('real runRun output matches the run JSON schema and feeds compare (pair and
   t.regex(board.markdown, /real-a/);
   t.regex(board.markdown, /real-b/);
 });
+
+test('a leaderboard ranks runs on one set of classes; a run on other classes is listed as not compared', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'one.json'), JSON.stringify(runJson('one', range(0, 30), [0.85, 0.86])));
+  writeFileSync(join(dir, 'two.json'), JSON.stringify(runJson('two', range(0, 10), [0.95, 0.96])));
+  const shop = runJson('shop', range(0, 5), [0.7, 0.72]);
+  shop.test!.class_names = CLASS_NAMES.map((_, c) => `shop class ${c}`);
+  writeFileSync(join(dir, 'shop.json'), JSON.stringify(shop));
+  const r = await runCompare({ out: dir });
+  t.deepEqual(
+    r.board.rows.map((x) => x.name),
+    ['two', 'one'],
+  );
+  t.deepEqual(r.skipped, [
+    {
+      file: 'shop.json',
+      reason:
+        'other classes (10: shop class 0, shop class 1, shop class 2, shop class 3, …); compare it with runs on the same data',
+    },
+  ]);
+});

@@ -174,6 +174,8 @@ evaluation:
       'the saved model, preparing photos by itself, predicts as the run did',
     );
     t.is(predicted.accuracy, 1);
+    t.is(saved.info.unfamiliar, undefined, 'no unfamiliar calibration for photo models yet');
+    t.true(predicted.predictions.every((p) => p.unfamiliar === null));
     t.deepEqual(predicted.per_class, [
       { class: 'Zeta', photos: 3, correct: 3 },
       { class: 'alpha', photos: 3, correct: 3 },

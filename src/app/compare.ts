@@ -83,6 +83,26 @@ export interface CompareResult {
  * with exactly two, the paired comparison of the second against the first (results/<a>-vs-<b>.md). Both with a PNG
  * bar chart of test accuracy and CV error bars.
  */
+/**
+ * A leaderboard ranks runs on one set of classes (its columns are their F1 scores): runs on the set most runs have are
+ * kept (the first run's on a tie), the others are listed as not compared, with their classes.
+ */
+function keepOneClassSet(runs: LoadedRun[], skipped: CompareResult['skipped']): void {
+  const classesOf = (r: LoadedRun) => JSON.stringify(r.record.test?.class_names ?? null);
+  const counts = new Map<string, number>();
+  for (const r of runs) counts.set(classesOf(r), (counts.get(classesOf(r)) ?? 0) + 1);
+  const kept = [...counts.entries()].reduce((best, e) => (e[1] > best[1] ? e : best))[0];
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const names = runs[i].record.test?.class_names;
+    if (classesOf(runs[i]) === kept || !names) continue;
+    skipped.push({
+      file: basename(runs[i].path),
+      reason: `other classes (${names.length}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''}); compare it with runs on the same data`,
+    });
+    runs.splice(i, 1);
+  }
+}
+
 export async function runCompare(options: CompareOptions): Promise<CompareResult> {
   const alpha = options.alpha ?? 0.05;
   if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be between 0 and 1, got ${options.alpha}`);
@@ -117,6 +137,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     }
     if (runs.length === 0) throw new UsageError(`none of the named files is a run file (format ${RUN_FORMAT})`);
   }
+  if (named.length !== 2) keepOneClassSet(runs, skipped);
   uniqueNames(runs);
   const records = runs.map((r) => r.record);
   const pairBase = named.length === 2 ? `${slug(records[0].name)}-vs-${slug(records[1].name)}` : null;

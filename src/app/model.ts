@@ -212,7 +212,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
     data: data.info,
     classes: data.train.classes,
     seed,
-    unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X),
+    unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X, data.info),
   });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
