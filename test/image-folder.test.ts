@@ -2,7 +2,9 @@ import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from '../src/app/predict.js';
+import { loadTrainingData, trainingDataSpec } from '../src/app/common.js';
 import { runRun } from '../src/app/run.js';
+import { loadPipelineFile } from '../src/config/load.js';
 import { DataError } from '../src/data/errors.js';
 import { loadData, type DataSource } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
@@ -184,5 +186,29 @@ evaluation:
     const single = await runPredict({ model, images: [join(root, 'test', 'beta', 'test-0.jpg')] });
     t.is(single.predictions[0].class, 'beta');
     t.is(single.per_class, undefined);
+  },
+);
+
+test.serial(
+  'a queued job names no photo folder: its data spec carries how photos are decoded, the worker its own --data',
+  async (t) => {
+    const root = tempDir();
+    await makeSplit(root, 'train', { alpha: 3, beta: 3 });
+    const work = tempDir();
+    const file = join(work, 'shop.yaml');
+    writeFileSync(
+      file,
+      `name: shop\ndata: { format: folder, dir: ${root}, image: { width: 16, height: 16 } }\nsteps:\n  - knn: { k: 1 }\nevaluation: { folds: 2, test: false }\n`,
+    );
+    const loaded = loadPipelineFile(file);
+    const data = await withEnv('FASHION_DATA_CACHE', 'off', () =>
+      loadData(loaded.config.data, { ...options(false), pipelineFile: file }),
+    );
+    const spec = trainingDataSpec(loaded, data);
+    t.deepEqual(spec.source, { format: 'folder', image: { width: 16, height: 16, channels: 3, fit: 'fill' } });
+    t.deepEqual(Object.keys(spec.checksums), ['train']);
+    await t.throwsAsync(loadTrainingData(spec), { message: /needs data\.dir \(or --data\)/ });
+    const worker = await withEnv('FASHION_DATA_CACHE', 'off', () => loadTrainingData(spec, { data: root }));
+    t.deepEqual(worker.info.checksums, spec.checksums, 'the worker reads the same photos from its own --data');
   },
 );

@@ -5,7 +5,7 @@ export const dataOption = {
   data: {
     type: 'string',
     describe:
-      'folder with the four Fashion-MNIST IDX files (gzipped or not); default $FASHION_MNIST_DIR, else data/fashion-mnist',
+      'folder with the four Fashion-MNIST IDX files (gzipped or not; default $FASHION_MNIST_DIR, else data/fashion-mnist), or the photo folder of a pipeline with data.format folder',
     normalize: true,
   },
   verify: {

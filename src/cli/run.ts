@@ -32,6 +32,10 @@ const builder = (y: Argv) =>
       },
     })
     .example('$0 run pipelines/pca-rf.yaml', 'the main job: 5-fold CV + test, report in results/pca-rf.md')
+    .example(
+      '$0 run pipelines/clothing.yaml --save-model',
+      'real photos (a folder of class folders): CV on train/ + validation/, test/ once, save the model',
+    )
     .example('$0 run pipelines/pca-knn.yaml --no-cv --seed 7', 'fit on all training rows and test once')
     .example('$0 run pipelines/pca-rf.yaml --no-cv --save-model', 'fit, test, and save models/pca-rf.model')
     .example(
