@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from '../src/app/predict.js';
 import { loadTrainingData, trainingDataSpec } from '../src/app/common.js';
@@ -212,3 +213,24 @@ test.serial(
     t.deepEqual(worker.info.checksums, spec.checksums, 'the worker reads the same photos from its own --data');
   },
 );
+
+test.serial('a photo that is a link to a FIFO or a device is refused at once, never read', async (t) => {
+  const root = tempDir();
+  await makeSplit(root, 'train', { alpha: 2, beta: 2 });
+  const fifo = join(tempDir(), 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  for (const [name, target] of [
+    ['fifo.jpg', fifo],
+    ['zero.jpg', '/dev/zero'],
+  ]) {
+    const link = join(root, 'train', 'beta', name);
+    symlinkSync(target, link);
+    const t0 = performance.now();
+    await t.throwsAsync(
+      withEnv('FASHION_DATA_CACHE', 'off', () => loadData(source(root), options(false))),
+      { instanceOf: DataError, message: `train/beta/${name}: not a regular file` },
+    );
+    t.log(`${name}: refused in ${(performance.now() - t0).toFixed(0)} ms`);
+    unlinkSync(link);
+  }
+});

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { constants, readdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shapeSize } from '../linalg/shape.js';
@@ -133,7 +133,8 @@ export function checkClassesPresent(classes: readonly string[], photos: readonly
 export async function readPhotoFile(path: string, what: string, signal?: AbortSignal): Promise<Uint8Array> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    // non-blocking: a link to a FIFO is refused below instead of waiting for a writer
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw new DataError(`${what}: cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }

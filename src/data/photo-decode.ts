@@ -49,10 +49,7 @@ export async function decodePhoto(bytes: Uint8Array, spec: PhotoSpec, what: stri
     let image = sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'error', animated: false })
       .rotate()
       .flatten({ background: '#ffffff' })
-      .resize(spec.width, spec.height, {
-        fit: spec.fit === 'contain' ? 'contain' : spec.fit === 'cover' ? 'cover' : 'fill',
-        background: '#ffffff',
-      });
+      .resize(spec.width, spec.height, { fit: spec.fit, background: '#ffffff' });
     image = spec.channels === 1 ? image.greyscale() : image.toColourspace('srgb');
     const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
     if (info.width !== spec.width || info.height !== spec.height || info.channels !== spec.channels) {
