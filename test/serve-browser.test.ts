@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { obtainModel } from '../src/app/model.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { shutdownPool } from '../src/linalg/pool.js';
@@ -25,6 +25,35 @@ if (!present && !ci) {
 
 test.after.always(() => shutdownPool());
 
+/** Serves `model` on loopback and opens its page at a phone's width in Debian's chromium; closes both after `body`. */
+async function onPage(
+  model: Awaited<ReturnType<typeof obtainModel>>,
+  body: (page: Page, app: Awaited<ReturnType<typeof buildServer>>) => Promise<void>,
+): Promise<void> {
+  const app = await buildServer({ model });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
+    throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${address}/`);
+    await body(page, app);
+  } finally {
+    await browser.close();
+    await app.close();
+  }
+}
+
+/** Waits until the newest card's answer is in (the browser's own code, as text: the tests compile without the DOM types). */
+async function answered(page: Page): Promise<void> {
+  await page.waitForFunction(
+    `document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== 'Classifying…' && document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== undefined`,
+    undefined,
+    { timeout: 20_000 },
+  );
+}
+
 (present || ci ? test : test.skip)(
   'in a real browser: choose a photo on the page, read the predicted class, the bars and the 28×28 image',
   async (t) => {
@@ -36,30 +65,18 @@ test.after.always(() => shutdownPool());
     const file = join(work, 'serve-small.yaml');
     writeFileSync(file, SMALL_PIPELINE);
     const model = await obtainModel({ model: file, modelsDir: join(work, 'models') });
-    const app = await buildServer({ model });
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
-      throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
-    });
-    try {
+    await onPage(model, async (page, app) => {
       const sample = fashionTestSample(1, 21);
       const photo = photoOf(sample.X.data.subarray(0, 784), 'png');
       const expected = (
         await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'image/png' }, payload: photo })
       ).json().images[0].class;
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-      await page.goto(`${address}/`);
       await page.getByText('Model: serve-small').waitFor();
       await page
         .getByLabel('Choose photos')
         .setInputFiles({ name: 'garment.png', mimeType: 'image/png', buffer: photo });
       const predicted = page.getByTestId('predicted');
-      // the browser's own code, as text (the tests compile without the DOM types)
-      await page.waitForFunction(
-        `document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== 'Classifying…' && document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== undefined`,
-        undefined,
-        { timeout: 20_000 },
-      );
+      await answered(page);
       const text = (await predicted.textContent())?.trim();
       t.log(`the page says ${text} (the API: ${expected})`);
       t.true((CLASS_NAMES as readonly string[]).includes(text ?? ''), `a class name, got ${text}`);
@@ -67,10 +84,7 @@ test.after.always(() => shutdownPool());
       t.is(await page.locator('.bars li').count(), 10);
       t.regex((await page.locator('img.seen').getAttribute('src')) ?? '', /^data:image\/png;base64,/);
       t.true(await page.locator('.unfamiliar').isHidden());
-    } finally {
-      await browser.close();
-      await app.close();
-    }
+    });
   },
 );
 
@@ -101,31 +115,17 @@ evaluation:
 `,
     );
     const model = await obtainModel({ model: file, modelsDir: join(work, 'models') });
-    const app = await buildServer({ model });
-    const address = await app.listen({ port: 0, host: '127.0.0.1' });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
-      throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-      await page.goto(`${address}/`);
+    await onPage(model, async (page) => {
       await page.getByText('Classes: Zeta, alpha, beta.').waitFor();
       await page
         .getByLabel('Choose photos')
         .setInputFiles({ name: 'blue.jpg', mimeType: 'image/jpeg', buffer: await shopPhoto('beta', 3) });
-      await page.waitForFunction(
-        `document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== 'Classifying…' && document.querySelector('[data-testid="predicted"]')?.textContent.trim() !== undefined`,
-        undefined,
-        { timeout: 20_000 },
-      );
+      await answered(page);
       t.is((await page.getByTestId('predicted').textContent())?.trim(), 'beta');
       t.is(await page.locator('.bars li').count(), 3, 'one bar per class of this model');
       t.deepEqual(await page.locator('.bars li > span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
       t.is((await page.locator('.seen-caption').textContent())?.trim(), 'What the model saw (16×16 colour)');
       t.regex((await page.locator('#trained-on').textContent()) ?? '', /resized to 16×16 colour/);
-    } finally {
-      await browser.close();
-      await app.close();
-    }
+    });
   },
 );

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
+import { ModelError } from '../stages/snapshot.js';
 import { DataError } from '../data/errors.js';
 import { readCsv } from '../data/csv.js';
 import type { InvertMode } from '../data/image.js';
@@ -63,7 +64,13 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
   // are prepared as its training data was)
   const planned = plannedInput(options.model);
   // a model file that cannot be loaded is reported after the photos, as a pipeline file's fit would be
-  const early = planned === null ? await obtainModel(options).catch(() => null) : null;
+  const early =
+    planned === null
+      ? await obtainModel(options).catch((err: unknown) => {
+          if (err instanceof ModelError) return null;
+          throw err;
+        })
+      : null;
   const input = planned ?? (early ? modelInput(early.info) : { kind: 'fashion-mnist' as const });
   if (options.similar !== undefined && input.kind !== 'fashion-mnist') {
     throw new UsageError(
