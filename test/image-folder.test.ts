@@ -177,8 +177,9 @@ evaluation:
       'the saved model, preparing photos by itself, predicts as the run did',
     );
     t.is(predicted.accuracy, 1);
-    t.is(saved.info.unfamiliar, undefined, 'no unfamiliar calibration for photo models yet');
-    t.true(predicted.predictions.every((p) => p.unfamiliar === null));
+    // photo models are flagged by their classifier's doubt, calibrated on a fifth of the training photos held out
+    t.like(saved.info.unfamiliar, { method: 'probability', step: 'knn', percentile: 95, rows: 5 });
+    t.true(predicted.predictions.every((p) => p.unfamiliar === false), 'a 1-NN is sure of every photo it knows');
     t.deepEqual(predicted.per_class, [
       { class: 'Zeta', photos: 3, correct: 3 },
       { class: 'alpha', photos: 3, correct: 3 },

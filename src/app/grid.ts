@@ -238,7 +238,7 @@ export async function runGridCommand(options: GridCommandOptions): Promise<GridC
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
       cvAccuracy: result.metric === 'accuracy' ? result.best.mean : undefined,
-      unfamiliar: await calibrateUnfamiliar(fitted, data.train.X, data.info),
+      unfamiliar: await calibrateUnfamiliar(fitted, data.train, result.seed, data.info),
     });
     model = { path: files.model, content: encodeModel(fitted, result.best_steps, info) };
   }

@@ -117,10 +117,11 @@ export async function prepareForModel(
   bytes: Uint8Array,
   what: string,
   invert: InvertMode = 'auto',
+  segment = false,
 ): Promise<ModelRow> {
   if (input.kind === 'photo')
     return { pixels: Float32Array.from(await decodePhoto(bytes, input.image, what)), inverted: false };
-  const { pixels, inverted } = await prepareImage(bytes, what, invert);
+  const { pixels, inverted } = await prepareImage(bytes, what, invert, undefined, segment);
   return { pixels, inverted };
 }
 
@@ -212,7 +213,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
     data: data.info,
     classes: data.train.classes,
     seed,
-    unfamiliar: await calibrateUnfamiliar(pipeline, data.train.X, data.info),
+    unfamiliar: await calibrateUnfamiliar(pipeline, data.train, seed, data.info),
   });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };

@@ -36,6 +36,11 @@ export interface PredictOptions {
   /** Where models fitted from pipeline files are kept (models). */
   modelsDir?: string;
   invert?: InvertMode;
+  /**
+   * Fashion-MNIST models: find the garment first (segment.ts) and paint the backdrop out, for photos of garments on a
+   * bed, a floor or a hanger rather than product shots on a plain background.
+   */
+  segment?: boolean;
   /** Also list this many catalogue images nearest to each photo in the model's feature space. */
   similar?: number;
   /** The catalogue for `similar`: a folder of images (default: the training set). */
@@ -108,7 +113,13 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
         continue;
       }
       try {
-        const prepared = await prepareForModel(input, readImage(entry.file), entry.file, options.invert ?? 'auto');
+        const prepared = await prepareForModel(
+          input,
+          readImage(entry.file),
+          entry.file,
+          options.invert ?? 'auto',
+          options.segment ?? false,
+        );
         rows.push({ file: entry.file, ...prepared, ...(entry.folder === undefined ? {} : { folder: entry.folder }) });
       } catch (err) {
         if (!(err instanceof DataError)) throw err;

@@ -111,7 +111,7 @@ export async function runRun(options: RunCommandOptions): Promise<RunCommandResu
       seed: result.seed,
       testAccuracy: result.test?.accuracy,
       cvAccuracy: result.cv?.mean_accuracy,
-      unfamiliar: await calibrateUnfamiliar(outcome.fitted!, outcome.data.train.X, outcome.data.info),
+      unfamiliar: await calibrateUnfamiliar(outcome.fitted!, outcome.data.train, result.seed, outcome.data.info),
     });
     model = { path: files.model, content: encodeModel(outcome.fitted!, loaded.config.steps, info) };
   }

@@ -42,6 +42,12 @@ const builder = (y: Argv) =>
         describe:
           'negate the photo so the garment is light on black as in Fashion-MNIST (auto: when the garment is darker than the border)',
       },
+      segment: {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Fashion-MNIST models: find the garment first (its distance from the border colour, Otsu, a closing, the largest part) and paint the rest out, for photos on a bed, floor or hanger',
+      },
       top: { type: 'number', default: 3, describe: 'most probable classes to list per image' },
       json: { type: 'boolean', default: false, describe: 'print the predictions as JSON instead of a table' },
       models: {
@@ -95,6 +101,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       data: args.data,
       verify: args.verify,
       invert: args.invert,
+      segment: args.segment,
       top: args.top,
       modelsDir: args.models,
       show: args.show,

@@ -4,6 +4,7 @@ import { IMAGE_SIDE } from './fashion-mnist.js';
 import { imageDamage, probeImage } from './image-size.js';
 import { KERNEL_PIXELS } from './photo-kernels.js';
 import { pixelPasses, TRIM } from './photo-passes.js';
+import { segmentGarment } from './segment.js';
 import { decodeJpeg } from './jpeg.js';
 import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
 
@@ -44,6 +45,7 @@ export async function prepareImage(
   what: string,
   invert: InvertMode = 'auto',
   maxPixels = MAX_PHOTO_PIXELS,
+  segment = false,
 ): Promise<PreparedImage> {
   // the size the header claims, refused before the decoder allocates it
   const header = probeImage(bytes);
@@ -55,7 +57,7 @@ export async function prepareImage(
     (header?.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
     (header?.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null) ??
     (await drawn(bytes, what, maxPixels));
-  return prepareDecoded(decoded, what, invert);
+  return prepareDecoded((segment && segmentGarment(decoded)) || decoded, what, invert);
 }
 
 /**

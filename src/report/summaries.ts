@@ -25,7 +25,7 @@ export interface Prediction {
   top: Array<{ class: string; probability: number }>;
   /** The photo was negated (light background). */
   inverted: boolean;
-  /** Unlike the training data (reconstruction error over the training set's 99.5th percentile); null: not known. */
+  /** Unlike the training data or doubtful (model/unfamiliar.ts: the threshold in the model file); null: not known. */
   unfamiliar: boolean | null;
   /** With --similar N: the nearest catalogue images in the model's feature space, nearest first. */
   similar?: SimilarItem[];
