@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, UserError } from '../util/errors.js';
 
@@ -39,6 +39,23 @@ export function fsReason(err: unknown): string {
   return e.code ? `${words[e.code] ?? e.code.toLowerCase()} (${e.code})` : String(e.message ?? err);
 }
 
+/**
+ * What kind of special file `path` is (a device, a pipe, a socket), or null for a regular file, a folder, a link or
+ * nothing. Writing renames over the name, so it would replace a device node with a file: such names are refused.
+ */
+export function specialFile(path: string): string | null {
+  let entry;
+  try {
+    entry = lstatSync(path);
+  } catch {
+    return null;
+  }
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return 'a device';
+  if (entry.isFIFO()) return 'a named pipe';
+  if (entry.isSocket()) return 'a socket';
+  return null;
+}
+
 /** The folders missing on the way to `dir`, deepest first: what a caller that fails removes again. */
 function missingFolders(dir: string): string[] {
   const missing: string[] = [];
@@ -71,6 +88,8 @@ export function writeFilesAtomic(files: Array<{ path: string; content: string | 
   try {
     for (const { path, content } of files) {
       current = path;
+      const special = specialFile(path);
+      if (special) throw Object.assign(new Error(special), { code: 'ESPECIAL', special });
       made.unshift(...missingFolders(dirname(path)));
       mkdirSync(dirname(path), { recursive: true });
       const tmp = tempPath(path);
@@ -84,7 +103,8 @@ export function writeFilesAtomic(files: Array<{ path: string; content: string | 
   } catch (err) {
     for (const { tmp } of temps) rmSync(tmp, { force: true });
     removeFolders(made);
-    throw new WriteError(current, fsReason(err));
+    const special = (err as { special?: string }).special;
+    throw new WriteError(current, special ? `it is ${special}, never replaced by a file` : fsReason(err));
   }
 }
 
@@ -115,6 +135,11 @@ export function outputProblem(out: PlannedOutput): { problem: string; fix: strin
       problem: `the file name ${shown} (${bytes(longest)} bytes, ${bytes(longestTemp)} under its temporary name) is over the ${NAME_MAX} bytes a file system takes`,
       fix,
     };
+  }
+  for (const name of out.names) {
+    const special = specialFile(join(out.dir, name));
+    if (special)
+      return { problem: `${join(out.dir, name)} is ${special}, never replaced by a file`, fix: 'name a file' };
   }
   let blocker = resolve(out.dir);
   while (!existsSync(blocker) && blocker !== dirname(blocker)) blocker = dirname(blocker);

@@ -4,8 +4,10 @@
  * failed model save keeps the reports; an unusable cache folder costs the cache, never the search.
  */
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFilesAtomic } from '../../src/report/write.js';
 import { tempDir } from '../helpers.js';
 import { assertCleanFailure, cli, listTree } from './harness.js';
 import { readOnlyFolder, smallDisk } from './mounts.js';
@@ -242,4 +244,31 @@ test('predict with a pipeline file: a --models folder that is a file is refused 
   const before = listTree(dir);
   const r = cli(['predict', file, '--csv', 'rows.csv', '--data', noData()], { cwd: dir });
   assertCleanFailure(t, r, { exit: 2, says: ['--models models', 'models is a file'], unchanged: [{ dir, before }] });
+});
+
+test('--save-model and predict --show naming a named pipe: exit 2 before the work, the pipe still a pipe', (t) => {
+  const { dir, file } = tinyPipeline();
+  const fifo = join(dir, 'pipe.model');
+  execFileSync('mkfifo', [fifo]);
+  const before = listTree(dir);
+  const r = cli(['run', file, '--out', 'results', '--save-model', fifo, '--data', noData()], { cwd: dir });
+  assertCleanFailure(t, r, { exit: 2, says: [fifo, 'is a named pipe, never replaced'], unchanged: [{ dir, before }] });
+  const shown = cli(['predict', 'm.model', 'x.png', '--show', fifo], { cwd: dir });
+  assertCleanFailure(t, shown, { exit: 2, says: ['--show', 'is a named pipe'], unchanged: [{ dir, before }] });
+  t.true(lstatSync(fifo).isFIFO());
+});
+
+test('writeFilesAtomic never renames over a device or a pipe that appeared after the check: WriteError, nothing left', (t) => {
+  const dir = tempDir();
+  const fifo = join(dir, 'late.png');
+  execFileSync('mkfifo', [fifo]);
+  const error = t.throws(() =>
+    writeFilesAtomic([
+      { path: join(dir, 'a.md'), content: 'a' },
+      { path: fifo, content: 'b' },
+    ]),
+  );
+  t.regex(error!.message, /late\.png: cannot write: it is a named pipe, never replaced by a file; nothing was written/);
+  t.deepEqual(listTree(dir), ['late.png']);
+  t.true(lstatSync(fifo).isFIFO());
 });
