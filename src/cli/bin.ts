@@ -14,6 +14,7 @@ import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 import { workerCommand } from './worker.js';
+import { printable } from '../util/printable.js';
 
 const COMMANDS = ['run', 'grid', 'compare', 'show', 'predict', 'serve', 'worker'];
 
@@ -56,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     const e = err as Error;
     const known = err instanceof UserError;
     const code = err instanceof Interrupted ? interruptedExitCode() : known ? err.exitCode : 1;
-    process.stderr.write(`pipeline: ${known ? e.message : `${e.name}: ${e.message}`}\n`);
+    process.stderr.write(`pipeline: ${printable(known ? e.message : `${e.name}: ${e.message}`)}\n`);
     if (verbose && e.stack) process.stderr.write(e.stack + '\n');
     else if (!known) process.stderr.write('(run again with --verbose for the stack trace)\n');
     return code;

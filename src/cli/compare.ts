@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runCompare } from '../app/compare.js';
 import { outputOptions, type ArgsOf } from './options.js';
+import { forTerminal } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -34,8 +35,8 @@ export const compareCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   handler: async (args) => {
     const result = await runCompare({ files: args.files, out: args.out, alpha: args.alpha });
     if (!args.quiet) {
-      console.log(result.markdown);
-      console.log(`wrote ${result.files.markdown} and ${result.files.chart}`);
+      console.log(forTerminal(result.markdown));
+      console.log(forTerminal(`wrote ${result.files.markdown} and ${result.files.chart}`));
     }
   },
 };

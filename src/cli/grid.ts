@@ -7,6 +7,7 @@ import { Interrupted, UsageError } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
 import { commandLine, dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
+import { forTerminal, printable } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -104,12 +105,12 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
                 url: args.queue!,
                 data,
                 attempts: args.attempts,
-                onNotice: args.quiet ? undefined : (line) => process.stderr.write(`\npipeline: ${line}\n`),
+                onNotice: args.quiet ? undefined : (line) => process.stderr.write(`\npipeline: ${printable(line)}\n`),
               })
           : undefined,
         onCacheDamaged: (file) =>
           process.stderr.write(`pipeline: warning: damaged cache entry ${file} discarded; recomputing it\n`),
-        onWarning: (message) => process.stderr.write(`pipeline: warning: ${message}\n`),
+        onWarning: (message) => process.stderr.write(`pipeline: warning: ${printable(message)}\n`),
       });
     } catch (err) {
       if (err instanceof Interrupted && err.checkpoint) {
@@ -120,9 +121,9 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       throw err;
     }
     if (outcome.kind === 'plan') {
-      console.log(outcome.text);
+      console.log(forTerminal(outcome.text));
       return;
     }
-    if (!args.quiet) console.log(gridSummaryLines(outcome).join('\n'));
+    if (!args.quiet) console.log(forTerminal(gridSummaryLines(outcome).join('\n')));
   },
 };

@@ -14,6 +14,7 @@ import {
 import { fixed } from '../report/text.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
+import { printable } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -123,7 +124,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       // the predictions are the output (stdout, for a pipe or a redirect); the summary goes to stderr
       process.stdout.write(predictionCsv(result));
       if (!args.quiet) {
-        process.stderr.write(`${modelLine(result)}\n`);
+        process.stderr.write(`${printable(modelLine(result))}\n`);
         process.stderr.write(
           `${result.predictions.length} rows of ${args.csv}: accuracy ${fixed(result.accuracy!)} against its label column\n`,
         );
@@ -131,9 +132,9 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       }
       return;
     }
-    if (!args.quiet) console.log(modelLine(result));
+    if (!args.quiet) console.log(printable(modelLine(result)));
     console.log(predictionTable(result));
-    for (const line of folderAccuracyLines(result)) console.log(line);
+    for (const line of folderAccuracyLines(result)) console.log(printable(line));
     if (args.show && !args.quiet) console.log(`wrote ${args.show}`);
     failIfUnreadable(result);
   },

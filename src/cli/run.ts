@@ -4,6 +4,7 @@ import { summaryLines } from '../report/summaries.js';
 import { abortSignal } from './interrupt.js';
 import { commandLine, dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
+import { forTerminal } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -68,6 +69,6 @@ export const runCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       saveModel: args.saveModel,
       signal: abortSignal(),
     });
-    if (!args.quiet) console.log(summaryLines(outcome).join('\n'));
+    if (!args.quiet) console.log(forTerminal(summaryLines(outcome).join('\n')));
   },
 };

@@ -10,6 +10,7 @@ import { buildServer } from '../serve/server.js';
 import { abortSignal, setInterruptNotice } from './interrupt.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
+import { printable } from '../util/printable.js';
 
 /**
  * The pipeline served when none is named: pca-rf fits in about 7 s on 2 cores and reaches 0.86 test accuracy, with
@@ -86,7 +87,7 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       modelsDir: args.models,
       progress: progressFor(args.quiet),
     });
-    if (!args.quiet) process.stderr.write(`${modelLine({ ...model, model: model.path })}\n`);
+    if (!args.quiet) process.stderr.write(`${printable(modelLine({ ...model, model: model.path }))}\n`);
     const catalogue = loadCatalogue(model, { dir: args.catalogue, data: args.data, verify: args.verify });
     const app = await buildServer({
       model,
@@ -104,7 +105,7 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       abortSignal().addEventListener('abort', () => done(), { once: true });
     });
     const address = await app.listen({ port: args.port, host: args.host });
-    if (!args.quiet) process.stderr.write(`serving ${model.info.name} on ${address}/ (Ctrl-C to stop)\n`);
+    if (!args.quiet) process.stderr.write(`serving ${printable(model.info.name)} on ${address}/ (Ctrl-C to stop)\n`);
     await stopped;
     await app.close();
     await catalogue.catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runShow, showSummary } from '../app/show.js';
 import { dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
+import { forTerminal, printable } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -27,7 +28,7 @@ export const showCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       seed: args.seed,
       perClass: args.perClass,
     });
-    if (!args.quiet) console.log(showSummary(result));
-    else for (const w of result.warnings) process.stderr.write(`pipeline: warning: ${w}\n`);
+    if (!args.quiet) console.log(forTerminal(showSummary(result)));
+    else for (const w of result.warnings) process.stderr.write(`pipeline: warning: ${printable(w)}\n`);
   },
 };

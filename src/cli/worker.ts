@@ -3,6 +3,7 @@ import { runWorker } from '../queue/worker.js';
 import { UsageError } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
 import { dataOption, type ArgsOf } from './options.js';
+import { printable } from '../util/printable.js';
 
 const builder = (y: Argv) =>
   y
@@ -38,7 +39,9 @@ export const workerCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     if (!Number.isInteger(args.concurrency) || args.concurrency < 1) {
       throw new UsageError(`--concurrency must be a whole number ≥ 1, got ${args.concurrency}`);
     }
-    const log = args.quiet ? undefined : (line: string) => process.stderr.write(`pipeline worker: ${line}\n`);
+    const log = args.quiet
+      ? undefined
+      : (line: string) => process.stderr.write(`pipeline worker: ${printable(line)}\n`);
     const summary = await runWorker({
       url: args.queue,
       data: args.data,

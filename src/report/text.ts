@@ -1,3 +1,4 @@
+import { printable } from '../util/printable.js';
 import type { ClassificationReport } from '../metrics/classification.js';
 
 /**
@@ -29,7 +30,7 @@ export function classificationReportText(report: ClassificationReport, names: re
 export function markdownTable(header: string[], rows: Array<Array<string | number>>, align?: Array<'l' | 'r'>): string {
   const al = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
   const line = (cells: Array<string | number>) =>
-    `| ${cells.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`;
+    `| ${cells.map((c) => printable(String(c)).replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), `|${al.map((a) => (a === 'r' ? '---:' : ':---')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 

@@ -179,3 +179,35 @@ test('params that cannot fit the data: run, predict and serve give the same exit
   t.is(predict.stderr, run.stderr);
   t.is(serve.stderr, run.stderr);
 });
+
+test('photo names with terminal escapes, a newline and a bidi override are printed escaped: no control byte reaches the terminal', (t) => {
+  const hostile = {
+    red: 'red-\u001b[31mALERT\u001b[0m.png',
+    title: 'title-\u001b]0;owned\u0007.png',
+    newline: 'two\nlines.png',
+    bidi: 'gnp.\u202eexe.png',
+  };
+  const dir = tempDir('fp-names-');
+  for (const name of Object.values(hostile)) writeFileSync(join(dir, name), png());
+  writeFileSync(join(dir, 'bad-\u001b[2J.png'), Buffer.from('not a photo'));
+  const r = cli(['predict', model, dir], { cwd: work });
+  t.is(r.status, 1, r.stderr);
+  for (const [where, text] of [
+    ['stdout', r.stdout],
+    ['stderr', r.stderr],
+  ]) {
+    t.notRegex(
+      text,
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/,
+      `${where}: ${JSON.stringify(text)}`,
+    );
+  }
+  t.true(r.stdout.includes('red-\\x1b[31mALERT\\x1b[0m.png'));
+  t.true(r.stdout.includes('title-\\x1b]0;owned\\x07.png'));
+  t.true(r.stdout.includes('two\\nlines.png'));
+  t.true(r.stdout.includes('gnp.\\u202eexe.png'));
+  t.true(r.stderr.includes('bad-\\x1b[2J.png'));
+  // the table: a header, its rule and one line per photo
+  t.is(r.stdout.split('\n').filter((l) => l.startsWith('|')).length, 2 + 5, r.stdout);
+});
