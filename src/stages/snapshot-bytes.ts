@@ -52,6 +52,12 @@ export function unpackSnapshot(ref: unknown, blob: Uint8Array, what: string): Sn
       if (end > blob.length) throw new ModelError(`${what}: an array runs past the end of the file`);
       const out = new Type(n);
       new Uint8Array(out.buffer).set(blob.subarray(offset, end));
+      // a fitted parameter that is NaN or infinite answers nonsense with confidence: such a file is damaged
+      if (out instanceof Float32Array || out instanceof Float64Array) {
+        const at = out.findIndex((x) => !Number.isFinite(x));
+        if (at >= 0)
+          throw new ModelError(`${what}: a fitted array holds ${out[at]} (value ${at}); fitted parameters are finite`);
+      }
       return out;
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unpackSnapshot(x, blob, what)]));

@@ -149,3 +149,30 @@ test('show takes no model file: naming one is a usage error', (t) => {
     unchanged: [{ dir, before: ['coat.png', 'tiny.model'] }],
   });
 });
+
+test('a NaN and an infinity planted in the fitted arrays, with the checksum recomputed: refused at load', (t) => {
+  const { header, blob } = parts(model);
+  // every float array of the model: plant the value in the first one's middle
+  const refs: Array<{ $array: string; offset: number; length: number }> = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.$array === 'Float32Array' || o.$array === 'Float64Array') refs.push(o as (typeof refs)[number]);
+      else Object.values(o).forEach(walk);
+    }
+  };
+  walk(header);
+  t.true(refs.length > 0);
+  for (const [name, value] of [
+    ['nan.model', NaN],
+    ['inf.model', -Infinity],
+  ] as const) {
+    const ref = refs[refs.length - 1];
+    const copy = Buffer.from(blob);
+    const at = ref.offset + Math.floor(ref.length / 2) * (ref.$array === 'Float32Array' ? 4 : 8);
+    if (ref.$array === 'Float32Array') copy.writeFloatLE(value, at);
+    else copy.writeDoubleLE(value, at);
+    bad(t, name, forge(header, copy), [String(value), 'fitted parameters are finite']);
+  }
+});
