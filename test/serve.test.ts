@@ -393,65 +393,67 @@ test('predict shows the unfamiliar flag and, with --similar, the nearest catalog
   await t.throwsAsync(runPredict({ model: model.path, images: [dir], similar: 0 }), { message: /--similar must be/ });
 });
 
-test('the CLI serves, logs one JSON line per request, and stops with exit 0 on SIGTERM after the request under way', async (t) => {
-  const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
-  t.true(existsSync(bin));
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', model.path, '--port', '0', '--catalogue', join(work, 'catalogue')],
-    { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      const m = /serving serve-small on (http:\/\/[^ ]+?)\/? \(/.exec(stderr);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
-  });
-  t.is((await fetch(`${url}/health`)).status, 200);
-  // a request under way: its headers and half its body sent, then SIGTERM, then the rest of the body
-  const { payload, headers } = multipart(photos.map((bytes, i) => ({ name: `p${i}.png`, bytes })));
-  const http = await import('node:http');
-  const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request(
-      `${url}/predict?image=1`,
-      { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) } },
-      (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  test(`the CLI serves, logs one JSON line per request, and stops with exit 0 on ${signal} after the request under way`, async (t) => {
+    const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+    t.true(existsSync(bin));
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', model.path, '--port', '0', '--catalogue', join(work, 'catalogue')],
+      { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    req.on('error', reject);
-    req.write(payload.subarray(0, payload.length >> 1));
-    setTimeout(() => {
-      child.kill('SIGTERM');
-      setTimeout(() => req.end(payload.subarray(payload.length >> 1)), 300);
-    }, 1000); // time for the server to read the headers, even on a loaded machine
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /serving serve-small on (http:\/\/[^ ]+?)\/? \(/.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      child.on('exit', () => reject(new Error(`exited early: ${stderr}`)));
+    });
+    t.is((await fetch(`${url}/health`)).status, 200);
+    // a request under way: its headers and half its body sent, then the signal, then the rest of the body
+    const { payload, headers } = multipart(photos.map((bytes, i) => ({ name: `p${i}.png`, bytes })));
+    const http = await import('node:http');
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        `${url}/predict?image=1`,
+        { method: 'POST', headers: { ...headers, 'content-length': String(payload.length) } },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.write(payload.subarray(0, payload.length >> 1));
+      setTimeout(() => {
+        child.kill(signal);
+        setTimeout(() => req.end(payload.subarray(payload.length >> 1)), 300);
+      }, 1000); // time for the server to read the headers, even on a loaded machine
+    });
+    const res = await answered;
+    t.is(res.status, 200, `the request under way is answered: ${res.body.slice(0, 200)}`);
+    t.is(JSON.parse(res.body).images.length, 12);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    t.is(code, 0, stderr);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; url?: string; status?: number; ms?: number });
+    const requests = lines.filter((l) => l.msg === 'request');
+    t.deepEqual(
+      requests.map((l) => [l.url, l.status]),
+      [
+        ['/health', 200],
+        ['/predict?image=1', 200],
+      ],
+    );
+    t.is(typeof requests[0].ms, 'number');
   });
-  const res = await answered;
-  t.is(res.status, 200, `the request under way is answered: ${res.body.slice(0, 200)}`);
-  t.is(JSON.parse(res.body).images.length, 12);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-  t.is(code, 0, stderr);
-  const lines = stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as { msg: string; url?: string; status?: number; ms?: number });
-  const requests = lines.filter((l) => l.msg === 'request');
-  t.deepEqual(
-    requests.map((l) => [l.url, l.status]),
-    [
-      ['/health', 200],
-      ['/predict?image=1', 200],
-    ],
-  );
-  t.is(typeof requests[0].ms, 'number');
-});
+}
 
 test('slow clients are cut off: header and request timeouts are set (configurable)', async (t) => {
   t.is(app.server.headersTimeout, 10_000);

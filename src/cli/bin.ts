@@ -7,7 +7,7 @@ import { stageNames } from '../stages/registry.js';
 import { closest } from '../util/suggest.js';
 import { verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
-import { interrupt, interruptedExitCode } from './interrupt.js';
+import { interrupt, interruptedExitCode, STOP_SIGNALS, type StopSignal } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
 import { runCommand } from './run.js';
@@ -147,11 +147,11 @@ function checkNumbers(args: Record<string, unknown>, argv: string[]): void {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) {
   process.on(signal, () => {
     if (interrupt(signal)) return;
     process.stderr.write(`\npipeline: stopped at once (${signal} again)\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(STOP_SIGNALS[signal]);
   });
 }
 

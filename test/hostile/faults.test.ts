@@ -56,6 +56,7 @@ const contents = () => Object.fromEntries(listTree(out).map((f) => [f, readFileS
 for (const [signal, code] of [
   ['SIGTERM', 143],
   ['SIGINT', 130],
+  ['SIGHUP', 129],
 ] as const) {
   test.serial(
     `${signal} during a grid: exit ${code}, earlier reports untouched, no temporary files, and the printed command resumes to the same leaderboard`,
