@@ -5,7 +5,7 @@ import { Interrupted, UsageError, UserError } from '../util/errors.js';
 import { shutdownPool } from '../linalg/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { closest } from '../util/suggest.js';
-import { verboseOption } from './options.js';
+import { inRange, verboseOption } from './options.js';
 import { gridCommand } from './grid.js';
 import { interrupt, interruptedExitCode, STOP_SIGNALS, type StopSignal } from './interrupt.js';
 import { compareCommand } from './compare.js';
@@ -106,9 +106,7 @@ function explain(msg: string, command: string | null, y: Argv, argv: string[]): 
 /** $FASHION_WORKERS is read by the worker pool deep inside a run; a bad value is a usage error before any work. */
 function checkEnvironment(): void {
   const workers = process.env.FASHION_WORKERS;
-  if (workers !== undefined && workers !== '' && !(/^\d+$/.test(workers.trim()) && Number(workers) >= 1)) {
-    throw new UsageError(`FASHION_WORKERS must be a whole number ≥ 1, got "${workers}"`);
-  }
+  if (workers !== undefined && workers !== '') inRange('FASHION_WORKERS', workers);
 }
 
 /** Options that may be given several times (they collect values); any other given twice is a contradiction. */

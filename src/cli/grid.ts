@@ -3,9 +3,9 @@ import { runGridCommand } from '../app/grid.js';
 import { queueExecutor } from '../queue/coordinator.js';
 import { connectionFor } from '../queue/connection.js';
 import { gridSummaryLines } from '../report/summaries.js';
-import { Interrupted, UsageError } from '../util/errors.js';
+import { Interrupted } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
-import { commandLine, dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
+import { commandLine, dataOption, inRange, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
 import { forTerminal, printable } from '../util/printable.js';
 
@@ -35,7 +35,7 @@ const builder = (y: Argv) =>
       'cache-size': {
         type: 'number',
         default: 2048,
-        describe: 'disk cache bound in MB; least recently used entries go first',
+        describe: 'disk cache bound in MB (1 to 1048576); least recently used entries go first',
       },
       resume: { type: 'boolean', default: false, describe: 'continue an interrupted search from its checkpoint' },
       'dry-run': {
@@ -76,9 +76,9 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   handler: async (args) => {
     if (args.queue !== undefined) {
       connectionFor(args.queue); // a malformed URL is a usage error before any work
-      if (!Number.isInteger(args.attempts) || args.attempts < 1)
-        throw new UsageError(`--attempts must be a whole number ≥ 1, got ${args.attempts}`);
+      inRange('--attempts', args.attempts);
     }
+    inRange('--cache-size', args.cacheSize, ' MB');
     let outcome;
     try {
       outcome = await runGridCommand({

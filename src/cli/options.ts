@@ -1,4 +1,6 @@
 import type { Argv, Options } from 'yargs';
+import { MAX_WORKERS } from '../linalg/pool.js';
+import { UsageError } from '../util/errors.js';
 
 /** Option groups shared by commands, defined once. */
 export const dataOption = {
@@ -38,4 +40,27 @@ export type ArgsOf<B> = B extends (y: Argv) => Argv<infer T> ? T : never;
 /** The command line as typed, for reports and resume hints. */
 export function commandLine(): string {
   return `pipeline ${process.argv.slice(2).join(' ')}`;
+}
+
+/**
+ * The documented range of every whole-number setting that sizes work or memory: a value outside is a usage error
+ * naming the range, before any work (a thousand worker threads or a billion concurrent jobs would exhaust memory
+ * rather than fail).
+ */
+export const RANGES = {
+  FASHION_WORKERS: { min: 1, max: MAX_WORKERS },
+  '--concurrency': { min: 1, max: 64 },
+  '--cache-size': { min: 1, max: 1_048_576 },
+  '--attempts': { min: 1, max: 100 },
+} as const;
+
+/** `value` as a whole number within the named setting's range, or a UsageError in one line. */
+export function inRange(name: keyof typeof RANGES, value: number | string, unit = ''): number {
+  const { min, max } = RANGES[name];
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const shown = typeof value === 'string' ? `"${value}"` : String(value);
+    throw new UsageError(`${name} must be a whole number from ${min} to ${max}${unit}, got ${shown}`);
+  }
+  return n;
 }

@@ -1,8 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runWorker } from '../queue/worker.js';
-import { UsageError } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
-import { dataOption, type ArgsOf } from './options.js';
+import { dataOption, inRange, type ArgsOf } from './options.js';
 import { printable } from '../util/printable.js';
 
 const builder = (y: Argv) =>
@@ -17,14 +16,14 @@ const builder = (y: Argv) =>
       concurrency: {
         type: 'number',
         default: 1,
-        describe: 'jobs taken at once (each fit already uses every core)',
+        describe: 'jobs taken at once, 1 to 64 (each fit already uses every core)',
       },
       cache: { type: 'boolean', default: true, describe: 'reuse fitted transformer prefixes across jobs' },
       'cache-dir': {
         type: 'string',
         describe: 'fit cache folder (default $FASHION_CACHE_DIR or .cache/fashion-pipeline)',
       },
-      'cache-size': { type: 'number', default: 2048, describe: 'disk cache bound in MB' },
+      'cache-size': { type: 'number', default: 2048, describe: 'disk cache bound in MB (1 to 1048576)' },
       quiet: { type: 'boolean', default: false, alias: 'q', describe: 'no line per job on stderr' },
     })
     .example('$0 worker --queue redis://10.0.0.5:6379', 'take fit jobs from the coordinator until SIGTERM or Ctrl-C')
@@ -36,9 +35,8 @@ export const workerCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'take grid fit jobs from a Redis queue (`pipeline grid --queue`), fit and score them on this machine; SIGTERM finishes the current job and exits',
   builder,
   handler: async (args) => {
-    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) {
-      throw new UsageError(`--concurrency must be a whole number ≥ 1, got ${args.concurrency}`);
-    }
+    inRange('--concurrency', args.concurrency);
+    inRange('--cache-size', args.cacheSize, ' MB');
     const log = args.quiet
       ? undefined
       : (line: string) => process.stderr.write(`pipeline worker: ${printable(line)}\n`);

@@ -26,12 +26,16 @@ interface Slot {
   busy: Pending | null;
 }
 
+/** The most workers $FASHION_WORKERS may ask for (each is a thread with its own heap and WebAssembly memory). */
+export const MAX_WORKERS = 64;
+
 /** Workers to use: $FASHION_WORKERS when set (1 = run everything on the main thread), else the core count. */
 export function workerCount(): number {
   const env = process.env.FASHION_WORKERS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`FASHION_WORKERS must be a whole number ≥ 1, got "${env}"`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+      throw new Error(`FASHION_WORKERS must be a whole number from 1 to ${MAX_WORKERS}, got "${env}"`);
     return n;
   }
   return Math.max(1, availableParallelism());

@@ -89,11 +89,31 @@ test('other numbers that are not: --seed abc, --seed -1, --top abc, --cache-size
   usage(t, ['grid', 'FILE', '--metric', 'f1', '--out', 'OUT', '--cache-dir', 'CACHE'], ['metric', 'macro_f1']);
 });
 
-test('FASHION_WORKERS that is not a whole number ≥ 1', (t) => {
-  for (const value of ['abc', '-2', '0', '1.5'])
-    usage(t, ['run', 'FILE', '--out', 'OUT'], `FASHION_WORKERS must be a whole number ≥ 1, got "${value}"`, {
+test('FASHION_WORKERS that is not a whole number from 1 to 64', (t) => {
+  for (const value of ['abc', '-2', '0', '1.5', '65', '1000000'])
+    usage(t, ['run', 'FILE', '--out', 'OUT'], `FASHION_WORKERS must be a whole number from 1 to 64, got "${value}"`, {
       FASHION_WORKERS: value,
     });
+});
+
+test('settings that size work or memory outside their documented range: worker --concurrency and --cache-size, grid --attempts', (t) => {
+  const queue = ['--queue', 'redis://127.0.0.1:1'];
+  usage(
+    t,
+    ['worker', ...queue, '--concurrency', '1e9'],
+    '--concurrency must be a whole number from 1 to 64, got 1000000000',
+  );
+  usage(t, ['worker', ...queue, '--concurrency', '0'], '--concurrency must be a whole number from 1 to 64, got 0');
+  usage(
+    t,
+    ['worker', ...queue, '--cache-size', '-5'],
+    '--cache-size must be a whole number from 1 to 1048576 MB, got -5',
+  );
+  usage(
+    t,
+    ['grid', 'FILE', ...queue, '--attempts', '1000'],
+    '--attempts must be a whole number from 1 to 100, got 1000',
+  );
 });
 
 test('conflicting options: --folds with --no-cv, --cv with --no-cv, an option given twice, --no-cv --no-test', (t) => {
