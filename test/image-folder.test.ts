@@ -179,7 +179,10 @@ evaluation:
     t.is(predicted.accuracy, 1);
     // photo models are flagged by their classifier's doubt, calibrated on a fifth of the training photos held out
     t.like(saved.info.unfamiliar, { method: 'probability', step: 'knn', percentile: 95, rows: 5 });
-    t.true(predicted.predictions.every((p) => p.unfamiliar === false), 'a 1-NN is sure of every photo it knows');
+    t.true(
+      predicted.predictions.every((p) => p.unfamiliar === false),
+      'a 1-NN is sure of every photo it knows',
+    );
     t.deepEqual(predicted.per_class, [
       { class: 'Zeta', photos: 3, correct: 3 },
       { class: 'alpha', photos: 3, correct: 3 },
@@ -229,7 +232,7 @@ test.serial('a photo that is a link to a FIFO or a device is refused at once, ne
     const t0 = performance.now();
     await t.throwsAsync(
       withEnv('FASHION_DATA_CACHE', 'off', () => loadData(source(root), options(false))),
-      { instanceOf: DataError, message: `train/beta/${name}: not a regular file` },
+      { instanceOf: DataError, message: `train/beta/${name}: not a regular file (a device, a pipe or a socket)` },
     );
     t.log(`${name}: refused in ${(performance.now() - t0).toFixed(0)} ms`);
     unlinkSync(link);

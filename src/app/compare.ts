@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import {
@@ -14,11 +14,15 @@ import { accuracyChart } from '../report/plots/charts.js';
 import type { Picture } from '../report/plots/figure.js';
 import { RUN_FORMAT, RunJson } from '../report/json.js';
 import { checkOutputs, type PlannedOutput, writeFilesAtomic } from '../report/write.js';
+import { FileReadError, readRegularFile } from '../util/read-file.js';
 
 export interface LoadedRun {
   path: string;
   record: RunRecord;
 }
+
+/** The largest run file read (a run's JSON with 10,000 test predictions is about 2 MB). */
+const MAX_RUN_FILE_BYTES = 256 * 2 ** 20;
 
 /**
  * Reads a run file. Returns the reason it is not one (another JSON format, not JSON) instead of throwing, so the
@@ -27,8 +31,9 @@ export interface LoadedRun {
 export function readRunFile(path: string): LoadedRun | { path: string; reason: string } {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(readRegularFile(path, MAX_RUN_FILE_BYTES).toString('utf8'));
   } catch (err) {
+    if (err instanceof FileReadError) return { path, reason: err.message };
     const e = err as NodeJS.ErrnoException;
     return {
       path,

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { ModelError } from '../stages/snapshot.js';
@@ -14,6 +14,8 @@ import { unreadableLine, type Prediction, type PredictResult, type UnreadablePho
 import { checkOutputs, plannedFile, writeFilesAtomic } from '../report/write.js';
 import { loadCatalogue } from './catalogue.js';
 import { classifyPixels, obtainModel, plannedInput, prepareForModel, type ModelRow } from './model.js';
+import { FileReadError, readRegularFile } from '../util/read-file.js';
+import { MAX_PHOTO_FILE_BYTES } from '../data/image-folder.js';
 
 export type { Prediction, PredictResult };
 /** Images per predicted class drawn by --show (a 10 000-row CSV would otherwise make a picture 90 000 pixels wide). */
@@ -241,12 +243,10 @@ async function writeShow(
 
 function readImage(file: string): Uint8Array {
   try {
-    return readFileSync(file);
+    return readRegularFile(file, MAX_PHOTO_FILE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(
-      `${file}: ${code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`}`,
-    );
+    if (err instanceof FileReadError) throw new DataError(`${file}: ${err.message}`);
+    throw err;
   }
 }
 

@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { registry, stageNames } from '../stages/registry.js';
 import { MODEL_MAGIC } from '../stages/snapshot.js';
@@ -10,6 +9,7 @@ import { bindShapes, featureFlowProblem, type PipelineConfig, type StepConfig } 
 import { checkGrid, expandGrid, parseGridSection, type GridMap } from './grid.js';
 import { SourceMap } from './positions.js';
 import { EvaluationSection, PipelineFile, type DataSection } from './schema.js';
+import { FileReadError, readRegularFile } from '../util/read-file.js';
 
 export type { PipelineConfig, StepConfig };
 
@@ -56,18 +56,13 @@ function readPipelineText(file: string): string {
   const fail = (message: string, line = 1, col = 1) => new ConfigError(file, line, col, message);
   let bytes: Buffer;
   try {
-    const stat = statSync(file);
-    if (stat.isDirectory()) throw fail('is a folder; name a pipeline file (.yaml) in it');
-    if (stat.size > MAX_PIPELINE_BYTES) {
-      throw fail(
-        `${(stat.size / 2 ** 20).toFixed(1)} MB; a pipeline file is at most ${MAX_PIPELINE_BYTES / 2 ** 20} MB (it lists steps and params, not data)`,
-      );
-    }
-    bytes = readFileSync(file);
+    bytes = readRegularFile(file, MAX_PIPELINE_BYTES);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? 'no such pipeline file' : `cannot read (${code ?? (err as Error).message})`);
+    if (!(err instanceof FileReadError)) throw err;
+    if (err.reason === 'missing') throw fail('no such pipeline file');
+    if (err.reason === 'folder') throw fail('is a folder; name a pipeline file (.yaml) in it');
+    if (err.reason === 'too large') throw fail(`${err.message} (a pipeline file lists steps and params, not data)`);
+    throw fail(err.message);
   }
   if (bytes.subarray(0, MODEL_MAGIC.length).toString('latin1') === MODEL_MAGIC) {
     throw fail('a model file (written by --save-model), not a pipeline file; `pipeline predict` takes it');

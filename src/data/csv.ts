@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { matrix, sharedFloats } from '../linalg/matrix.js';
 import type { Dataset, LabelledRows } from './dataset.js';
 import { DataError } from './errors.js';
 import { CLASS_NAMES, FASHION_SHAPE, PIXELS } from './fashion-mnist.js';
+import { FileReadError, readRegularFile } from '../util/read-file.js';
 
 /**
  * Parses Kaggle's Fashion-MNIST CSV layout: a header `label,pixel1,…,pixel784`, then one image a line, label first,
@@ -66,13 +66,17 @@ export function parseCsv(text: string, what: string): Dataset {
   return { X: matrix(n, PIXELS, X), y, shape: FASHION_SHAPE, classes: CLASS_NAMES };
 }
 
+/** The largest CSV file read (1 GB: Fashion-MNIST's 70,000 rows take 160 MB as CSV). */
+export const MAX_CSV_BYTES = 2 ** 30;
+
 /** Reads a CSV file from disk (`what` names it in errors). */
 export function readCsv(path: string, what = path): Dataset {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFile(path, MAX_CSV_BYTES).toString('utf8');
   } catch (err) {
-    throw new DataError(`${what}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    if (err instanceof FileReadError) throw new DataError(`${what}: ${err.message}`);
+    throw err;
   }
   return parseCsv(text, what);
 }

@@ -1,5 +1,4 @@
-import { constants, readdirSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { shapeSize } from '../linalg/shape.js';
 import { digest, sha256Hex } from '../util/hash.js';
@@ -7,6 +6,7 @@ import { datasetFromBytes, type Dataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { decodePhoto, decoderVersion, photoShape, type PhotoSpec } from './photo-decode.js';
 import { readChecked, unpackedFolder, writeChecked } from './unpacked.js';
+import { FileReadError, readRegularFileAsync } from '../util/read-file.js';
 
 /**
  * Labelled photos in the ImageFolder layout (torchvision's, Keras' image_dataset_from_directory): one sub-folder per
@@ -131,30 +131,11 @@ export function checkClassesPresent(classes: readonly string[], photos: readonly
 
 /** A photo file's bytes: a regular file (after links), at most MAX_PHOTO_FILE_BYTES, read through one descriptor. */
 export async function readPhotoFile(path: string, what: string, signal?: AbortSignal): Promise<Uint8Array> {
-  let handle;
   try {
-    // non-blocking: a link to a FIFO is refused below instead of waiting for a writer
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    return await readRegularFileAsync(path, MAX_PHOTO_FILE_BYTES, signal);
   } catch (err) {
-    throw new DataError(`${what}: cannot open (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new DataError(`${what}: not a regular file`);
-    if (stat.size > MAX_PHOTO_FILE_BYTES) {
-      throw new DataError(`${what}: ${(stat.size / 2 ** 20).toFixed(0)} MB; a photo file is at most ${MAX_PHOTO_FILE_BYTES / 2 ** 20} MB`);
-    }
-    const bytes = new Uint8Array(stat.size);
-    let at = 0;
-    while (at < bytes.length) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(bytes, at, bytes.length - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    return bytes.subarray(0, at);
-  } finally {
-    await handle.close();
+    if (err instanceof FileReadError) throw new DataError(`${what}: ${err.message}`);
+    throw err;
   }
 }
 

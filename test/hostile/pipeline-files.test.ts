@@ -252,7 +252,7 @@ test('a data limit larger than the data is the whole data (limits are "at most")
 
 test('a 10 MB pipeline file is refused by its size, before it is parsed', (t) => {
   const text = `${HEAD}${GOOD_STEPS}description: "${'x'.repeat(10 * 2 ** 20)}"\n`;
-  bad(t, 'huge.yaml', text, ['run', 'predict'], ['10.0 MB', 'at most 1 MB'], /:1:1: /);
+  bad(t, 'huge.yaml', text, ['run', 'predict'], ['10.0 MB', 'at most 1.0 MB'], /:1:1: /);
 });
 
 test('YAML nested deeper than the parser can follow is one line, not a stack overflow', (t) => {
