@@ -14,7 +14,8 @@ import { connectionFor, QUEUE_NAME } from '../src/queue/connection.js';
 import { queueExecutor, QueuedJobsFailed, queueJobId } from '../src/queue/coordinator.js';
 import { runWorker, type WorkerCommandOptions } from '../src/queue/worker.js';
 import { UserError } from '../src/util/errors.js';
-import { tempDir } from './helpers.js';
+import { toCsv } from '../src/data/csv.js';
+import { fashionSample, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
 
@@ -366,3 +367,73 @@ test('a BullMQ job id never reads as an integer (BullMQ refuses those), even whe
     t.true(id.startsWith('fit-'));
   }
 });
+
+queueTest(
+  'a job is data, never a path: a worker refuses jobs naming files or folders, and no file content reaches Redis',
+  async (t) => {
+    const redis = await startRedis(t);
+    const dir = tempDir();
+    const secret = `planted-secret-${process.pid}`;
+    process.env.FP_PLANTED_SECRET = secret;
+    t.teardown(() => delete process.env.FP_PLANTED_SECRET);
+    const stop = worker(redis, dir, { data: dir });
+    for (const [source, says] of [
+      [{ format: 'csv', train: '/proc/self/environ' }, /job refused: its CSV file is named with a path/],
+      [{ format: 'csv', train: '../../../../etc/passwd' }, /job refused: its CSV file is named with a path/],
+      [{ format: 'idx', dir: '/etc' }, /job refused: its data spec names a folder/],
+      [{ format: 'csv', train: 'tq.csv' }, /this worker cannot load its copy of the training data \(DataError\)/],
+    ] as const) {
+      writeFileSync(join(dir, 'tq.csv'), `label,pixel1\n${secret},1\n`); // a file of the worker's own, unreadable as data
+      const failed = await t.throwsAsync(
+        runGridCommand(
+          gridOptions(tempDir(), { executor: (data) => queued(redis, { attempts: 2 })({ ...data, source }) }),
+        ),
+        { instanceOf: QueuedJobsFailed },
+      );
+      t.regex(failed?.message ?? '', says);
+      t.false((failed?.message ?? '').includes(secret), 'no content of any file in the reason');
+      // nothing of the planted secret anywhere in Redis: failed reasons, stack traces, job data; then a clean queue
+      // for the next case (jobs are named by their unit, so the same units would find these failed ones)
+      const queue = new Queue(QUEUE_NAME, { connection: connectionFor(redis.url) });
+      try {
+        const jobs = await queue.getJobs(['failed']);
+        t.true(jobs.length > 0);
+        for (const job of jobs) t.false(JSON.stringify([job.failedReason, job.stacktrace, job.data]).includes(secret));
+        await queue.obliterate({ force: true });
+      } finally {
+        await queue.close();
+      }
+    }
+    const summary = await stop();
+    t.is(summary.done, 0);
+  },
+);
+
+queueTest(
+  'a CSV grid over the queue: the job names the file by its name, the worker reads its own copy in --data',
+  async (t) => {
+    const redis = await startRedis(t);
+    const coordinator = tempDir();
+    const workerData = tempDir();
+    const csv = toCsv(fashionSample(300, 7));
+    writeFileSync(join(coordinator, 'shop.csv'), csv);
+    writeFileSync(join(workerData, 'shop.csv'), csv);
+    const file = join(coordinator, 'csv.yaml');
+    writeFileSync(
+      file,
+      'name: tcsv\ndata: { format: csv, train: shop.csv, test: shop.csv }\nsteps:\n  - knn: { k: 1 }\ngrid:\n  knn.k: [1, 3]\nevaluation: { folds: 2, seed: 3 }\n',
+    );
+    const stop = worker(redis, coordinator, { data: workerData });
+    const options = { file, out: join(coordinator, 'out'), cacheDir: join(coordinator, 'cache') };
+    const queuedRun = await runGridCommand({ ...options, executor: queued(redis) });
+    const localRun = await runGridCommand({
+      ...options,
+      out: join(coordinator, 'local'),
+      cacheDir: join(coordinator, 'c2'),
+    });
+    if (queuedRun.kind !== 'done' || localRun.kind !== 'done') throw new Error('no result');
+    t.deepEqual(leaderboard(queuedRun.result), leaderboard(localRun.result));
+    const summary = await stop();
+    t.is(summary.done, 4);
+  },
+);

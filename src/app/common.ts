@@ -2,7 +2,7 @@ import { UsageError } from '../config/errors.js';
 import { UserError } from '../util/errors.js';
 import type { Candidate } from '../config/grid.js';
 import type { LoadedConfig } from '../config/load.js';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadData, type DataSource, type LoadedData } from '../data/load.js';
 import { warmPool } from '../linalg/pool.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -134,8 +134,9 @@ export async function withPositions<T>(
 
 /**
  * What a process on another machine needs to load the same training rows as this one: the pipeline file's data
- * section (CSV paths made absolute; an IDX folder is the worker's own `--data`), the seed of its stratified subsets,
- * and the SHA-256 of the training files this side read, which the worker checks against its copy.
+ * section without a path (an IDX or photo folder is the worker's own `--data`; a CSV file is named by its file name
+ * alone, found in the worker's `--data` folder), the seed of its stratified subsets, and the SHA-256 of the training
+ * files this side read, which the worker checks against its copy. A worker never opens a path a job names.
  */
 export interface TrainingDataSpec {
   source: DataSource;
@@ -153,7 +154,7 @@ export function trainingDataSpec(loaded: LoadedConfig, data: LoadedData): Traini
   const { dir: _dir, train: _train, test: _test, ...photos } = section;
   const source: DataSource =
     section.format === 'csv'
-      ? { format: 'csv', train: resolve(base, section.train!), ...limit }
+      ? { format: 'csv', train: basename(resolve(base, section.train!)), ...limit }
       : section.format === 'folder'
         ? photos
         : { format: 'idx', ...limit };

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { loadTrainingData, type TrainingDataSpec } from '../app/common.js';
 import { defaultCacheDir, openFitCache } from '../app/grid.js';
-import type { LoadedData } from '../data/load.js';
+import type { DataSource, LoadedData } from '../data/load.js';
 import { fitAndScore, FoldSource, JobMismatchError } from '../evaluate/fit-and-score.js';
 import { describe } from '../evaluate/grid.js';
 import { StepParamError } from '../pipeline/pipeline.js';
@@ -49,6 +49,30 @@ export interface WorkerSummary {
   host: string;
 }
 
+/** A job refused for what it asks of this machine, before anything is opened. */
+function refuse(why: string): never {
+  throw new UnrecoverableError(`job refused: ${why}`);
+}
+
+/**
+ * The data source a job's spec stands for on this machine. A job is data, never a path to follow: an IDX or photo
+ * source is this worker's own `--data` (a job naming a folder is refused), a CSV source a plain file name found in
+ * that folder (a name with a folder in it is refused), each checked by checksum once loaded.
+ */
+export function localSource(source: unknown, dataDir: string | undefined): DataSource {
+  if (source === null || typeof source !== 'object' || Array.isArray(source)) refuse('its data spec is not an object');
+  const s = source as DataSource;
+  if (s.dir !== undefined || s.test !== undefined) refuse('its data spec names a folder or a test file');
+  if (s.format === 'idx' || s.format === 'folder') return s;
+  if (s.format !== 'csv') refuse('its data spec names no known format');
+  const name = s.train;
+  if (typeof name !== 'string' || name !== basename(name) || /^\.\.?$|[\\/\0]/.test(name) || name.length > 255) {
+    refuse("its CSV file is named with a path; a job names a file of the worker's --data folder by its name alone");
+  }
+  if (dataDir === undefined) refuse("a CSV job needs the worker's --data folder, holding the training file");
+  return { ...s, train: join(resolve(dataDir), name) };
+}
+
 /**
  * `pipeline worker`: takes fit jobs from the queue, loads the data each one names with the same loader as run and
  * grid (once per data spec), checks its checksums, and runs the one fit-and-score unit with this machine's fit cache.
@@ -71,10 +95,23 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
   const summary: WorkerSummary = { done: 0, failed: 0, host };
 
   const dataFor = async (spec: TrainingDataSpec): Promise<LoadedData> => {
-    const key = canonical({ source: spec.source, seed: spec.seed });
+    const source = localSource(spec.source, options.data);
+    const key = canonical({ source, seed: spec.seed });
     let data = loaded.get(key);
     if (!data) {
-      data = await loadTrainingData(spec, options);
+      try {
+        // a CSV source's file is already this worker's own, found in --data; --data is no IDX folder then
+        data = await loadTrainingData(
+          { source, seed: spec.seed },
+          source.format === 'csv' ? { ...options, data: undefined } : options,
+        );
+      } catch (err) {
+        // the reason stays on this machine: a data error may quote the file's content
+        throw new UnrecoverableError(
+          `this worker cannot load its copy of the training data (${err instanceof Error ? err.name : 'error'}); ` +
+            'run `pipeline run` with the same data on the worker machine to see why',
+        );
+      }
       loaded.clear(); // one data set at a time: a new spec's rows replace the last one's
       sources.clear();
       loaded.set(key, data);
@@ -83,7 +120,7 @@ export async function runWorker(options: WorkerCommandOptions): Promise<WorkerSu
     const wanted = Object.values(spec.checksums).sort();
     if (canonical(mine) !== canonical(wanted)) {
       throw new UnrecoverableError(
-        `data mismatch: this worker's training files (${data.info.location}) have SHA-256 ${mine.join(', ')}; ` +
+        `data mismatch: this worker's training files have SHA-256 ${mine.join(', ')}; ` +
           `the job was planned on ${wanted.join(', ')}. Give every worker the same data (--data DIR)`,
       );
     }
