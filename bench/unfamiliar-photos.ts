@@ -6,6 +6,7 @@
  * shipped calibration: the model on all classes calibrated as `run --save-model` does it (a fifth held out), and the
  * share of the test photos (all of known classes) it flags. Prints markdown.
  */
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPipelineFile } from '../src/config/load.js';
 import { withRows } from '../src/data/dataset.js';
@@ -70,7 +71,9 @@ const calibration = (await calibrateUnfamiliar(pipeline, train, seed, data.info)
 const flags = await unfamiliarFlags(pipeline, calibration, testSet.X);
 const flagged = flags.filter((f) => f.unfamiliar).length;
 
-console.log(`Pipeline \`${file}\`: ${calibration.method}, threshold at the ${calibration.percentile}th percentile of`);
+console.log(
+  `Pipeline \`${relative(root, file)}\`: ${calibration.method}, threshold at the ${calibration.percentile}th percentile of`,
+);
 console.log(`${calibration.rows} training photos held out of the calibrating fit.\n`);
 console.log(
   '| class held out of training | its test photos | AUROC | of them flagged | known test photos flagged | time |',

@@ -6,7 +6,7 @@
  * class and in all, with Fashion-MNIST's preparation alone and with the garment segmented first. Prints markdown.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyPixels, obtainModel, prepareForModel } from '../src/app/model.js';
 import { shutdownPool, warmPool } from '../src/linalg/pool.js';
@@ -60,7 +60,7 @@ for (const folder of Object.keys(MAP)) {
   rows.push(`| ${folder} | ${files.length} | ${right.plain} | ${right.segmented} | ${mistaken} |`);
 }
 const share = (n: number) => (n / totals.photos).toFixed(3);
-console.log(`Model \`${modelPath}\`, photos \`${photos}\` (six mappable classes)\n`);
+console.log(`Model \`${relative(root, modelPath)}\`, photos \`${relative(root, photos)}\` (six mappable classes)\n`);
 console.log('| class | photos | right, preparation alone | right, segmented first | taken for (segmented) |');
 console.log('|:---|---:|---:|---:|:---|');
 for (const r of rows) console.log(r);
