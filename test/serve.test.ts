@@ -498,3 +498,79 @@ test('warm-up: photos go through the preparation and the model before the server
     await warmed.close();
   }
 });
+
+test('the body limit holds for the whole request: files each under it but together over it are 413', async (t) => {
+  const strict = await buildServer({ model, limits: { bodyBytes: 500_000 } });
+  try {
+    const heavy = nonGarmentPhotos(1)[0].png; // noise: does not compress
+    t.true(heavy.length > 170_000 && heavy.length < 250_000, `${heavy.length} bytes`);
+    const one = await strict.inject({
+      method: 'POST',
+      url: '/predict',
+      ...multipart([{ name: 'a.png', bytes: heavy }]),
+    });
+    t.is(one.statusCode, 200, one.body);
+    const three = await strict.inject({
+      method: 'POST',
+      url: '/predict',
+      ...multipart(['a', 'b', 'c'].map((n) => ({ name: `${n}.png`, bytes: heavy }))),
+    });
+    t.is(three.statusCode, 413);
+    t.deepEqual(three.json().error, {
+      code: 'too_large',
+      message: "the request's files are over 500000 bytes together",
+    });
+  } finally {
+    await strict.close();
+  }
+});
+
+test('the pixels being decoded at once are bounded over all requests: 413 for a request over the budget alone, 503 with Retry-After while others decode', async (t) => {
+  const strict = await buildServer({ model, limits: { pixelsInFlight: 6_000_000 } });
+  try {
+    const big = createCanvas(2000, 2000);
+    const context = big.getContext('2d');
+    context.fillStyle = '#fff';
+    context.fillRect(0, 0, 2000, 2000);
+    context.fillStyle = '#222';
+    context.fillRect(600, 400, 800, 1200);
+    const png = big.encodeSync('png');
+    const alone = await strict.inject({
+      method: 'POST',
+      url: '/predict',
+      ...multipart([
+        { name: 'a.png', bytes: png },
+        { name: 'b.png', bytes: png },
+      ]),
+    });
+    t.is(alone.statusCode, 413);
+    t.is(alone.json().error.code, 'images_too_large');
+    // two requests of 4 megapixels each at once: one decodes, the other is told to come back
+    const both = await Promise.all([raw(png, 'image/png', '', strict), raw(png, 'image/png', '', strict)]);
+    t.deepEqual(both.map((r) => r.statusCode).sort(), [200, 503], both.map((r) => r.body).join('\n'));
+    const busy = both.find((r) => r.statusCode === 503)!;
+    t.is(busy.headers['retry-after'], '1');
+    t.is(busy.json().error.code, 'busy');
+    // and once the first is done, the budget is free again
+    t.is((await raw(png, 'image/png', '', strict)).statusCode, 200);
+  } finally {
+    await strict.close();
+  }
+});
+
+test('a malformed multipart body (no closing boundary, no boundary at all) is 400 in the error shape, not 500', async (t) => {
+  const { payload, headers } = multipart([{ name: 'a.png', bytes: photos[0] }]);
+  const cut = payload.subarray(0, payload.length - 40);
+  const unfinished = await app.inject({ method: 'POST', url: '/predict', headers, payload: cut });
+  t.is(unfinished.statusCode, 400, unfinished.body);
+  t.is(unfinished.json().error.code, 'bad_multipart');
+  const noBoundary = await app.inject({
+    method: 'POST',
+    url: '/predict',
+    headers: { 'content-type': 'multipart/form-data' },
+    payload,
+  });
+  t.true([400, 415].includes(noBoundary.statusCode), noBoundary.body);
+  t.truthy(noBoundary.json().error.code);
+  t.not(noBoundary.json().error.code, 'internal');
+});

@@ -21,10 +21,15 @@ import { ClassifyBatcher, photoRow, warmUp } from './work.js';
 export const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'image/bmp'] as const;
 
 export interface ServeLimits {
-  /** Largest request body, and largest file in a multipart body, in bytes (10 MB). */
+  /** Largest request body in bytes, all the files of a multipart body together (10 MB). */
   bodyBytes: number;
   /** Largest image, in pixels, read from its header before decoding (40 megapixels). */
   imagePixels: number;
+  /**
+   * Most pixels being decoded at once over all requests (200 megapixels, about 800 MB of RGBA): a request whose images
+   * would pass it waits for none; it gets 503 with Retry-After, and one whose own images pass it 413.
+   */
+  pixelsInFlight: number;
   /** Most files in one multipart request (32). */
   files: number;
   /** Time allowed for a whole request, and for its headers, in ms (30 s, 10 s). */
@@ -35,6 +40,7 @@ export interface ServeLimits {
 export const DEFAULT_LIMITS: ServeLimits = {
   bodyBytes: 10 * 1024 * 1024,
   imagePixels: 40_000_000,
+  pixelsInFlight: 200_000_000,
   files: 32,
   requestMs: 30_000,
   headersMs: 10_000,
@@ -57,6 +63,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Seconds a client should wait before trying again (503). */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -162,7 +170,8 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const { status, code, message } = describeError(err);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
+    if (err instanceof HttpError && err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
     sendError(reply, status, code, message);
   });
 
@@ -188,11 +197,14 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   async function uploads(request: FastifyRequest): Promise<Upload[]> {
     const files: Upload[] = [];
     if (request.isMultipart()) {
+      let total = 0;
       for await (const part of request.parts()) {
         if (part.type !== 'file') continue;
         const bytes = await part.toBuffer();
-        if (part.file.truncated)
-          throw new HttpError(413, 'too_large', `${part.filename}: over ${limits.bodyBytes} bytes`);
+        total += bytes.length;
+        if (part.file.truncated || total > limits.bodyBytes) {
+          throw new HttpError(413, 'too_large', `the request's files are over ${limits.bodyBytes} bytes together`);
+        }
         files.push({ name: part.filename || `file ${files.length + 1}`, bytes });
       }
     } else if (Buffer.isBuffer(request.body)) {
@@ -208,6 +220,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     return files;
   }
 
+  let pixelsInFlight = 0;
   async function prepare(files: Upload[]) {
     const prepared = [];
     for (const file of files) {
@@ -223,8 +236,25 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       }
       prepared.push({ file, header });
     }
-    const images = await Promise.all(prepared.map((p) => photoRow(model.info, p.file.bytes, p.file.name)));
-    return prepared.map((p, i) => ({ ...p, image: images[i] }));
+    // the pixels this request will decode, held against the server's budget until they are decoded
+    const pixels = prepared.reduce((sum, p) => sum + p.header.width * p.header.height, 0);
+    if (pixels > limits.pixelsInFlight) {
+      throw new HttpError(
+        413,
+        'images_too_large',
+        `the request's images are ${megapixels(pixels)} megapixels together, over the limit of ${megapixels(limits.pixelsInFlight)}`,
+      );
+    }
+    if (pixelsInFlight + pixels > limits.pixelsInFlight) {
+      throw new HttpError(503, 'busy', 'the server is decoding as many pixels as it may; try again shortly', 1);
+    }
+    pixelsInFlight += pixels;
+    try {
+      const images = await Promise.all(prepared.map((p) => photoRow(model.info, p.file.bytes, p.file.name)));
+      return prepared.map((p, i) => ({ ...p, image: images[i] }));
+    } finally {
+      pixelsInFlight -= pixels;
+    }
   }
 
   app.post('/predict', async (request, reply) => {
@@ -362,6 +392,13 @@ function describeError(err: Error & { statusCode?: number; code?: string }): {
 } {
   if (err instanceof HttpError) return { status: err.statusCode, code: err.code, message: err.message };
   if (err instanceof DataError) return { status: 400, code: 'unreadable_image', message: err.message };
+  // busboy's own errors for a multipart body it cannot parse carry no code: no boundary, no closing boundary
+  if (
+    !err.code &&
+    /^(Multipart: Boundary not found|Unexpected end of (form|multipart data)|Malformed)/.test(err.message)
+  ) {
+    return { status: 400, code: 'bad_multipart', message: 'the multipart body is malformed (its boundary or its end)' };
+  }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
     case 'FST_REQ_FILE_TOO_LARGE':
