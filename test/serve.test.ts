@@ -574,3 +574,30 @@ test('a malformed multipart body (no closing boundary, no boundary at all) is 40
   t.truthy(noBoundary.json().error.code);
   t.not(noBoundary.json().error.code, 'internal');
 });
+
+test('a client trickling its headers (a byte every 200 ms, never idle) is cut off at the header timeout, not 30 s later', async (t) => {
+  const strict = await buildServer({ model, limits: { headersMs: 1000, requestMs: 3000 } });
+  try {
+    const address = await strict.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const net = await import('node:net');
+    const t0 = Date.now();
+    const seconds = await new Promise<number>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      const line = 'POST /predict HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
+      let at = 0;
+      const drip = setInterval(() => {
+        if (socket.writable && at < line.length) socket.write(line[at++]);
+      }, 200);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearInterval(drip);
+        resolve((Date.now() - t0) / 1000);
+      });
+    });
+    t.log(`cut off after ${seconds.toFixed(1)} s`);
+    t.true(seconds >= 0.9 && seconds < 10, `${seconds} s (Node's default check would take 30)`);
+  } finally {
+    await strict.close();
+  }
+});

@@ -110,6 +110,12 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     bodyLimit: limits.bodyBytes,
     requestTimeout: limits.requestMs,
     connectionTimeout: limits.requestMs,
+    // Node checks the header and request timeouts of open connections every 30 s by default, so a client trickling
+    // its headers was cut at 40 s rather than 10: checked often enough that each limit holds to within a second
+    http: {
+      headersTimeout: limits.headersMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersMs / 2))),
+    },
     return503OnClosing: true,
   });
   app.server.headersTimeout = limits.headersMs;
