@@ -63,12 +63,24 @@ interface Redis {
 }
 
 /** A Redis of its own on a Unix socket in a temporary folder, without persistence; stopped after the test. */
-async function startRedis(t: ExecutionContext): Promise<Redis> {
+async function startRedis(t: ExecutionContext, extra: string[] = []): Promise<Redis> {
   const dir = tempDir('fp-queue-');
   const sock = join(dir, 'r.sock');
   const pidFile = join(dir, 'r.pid');
   const start = async () => {
-    const args = ['--port', '0', '--unixsocket', sock, '--save', '', '--appendonly', 'no', '--daemonize', 'yes'];
+    const args = [
+      '--port',
+      '0',
+      '--unixsocket',
+      sock,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'yes',
+      ...extra,
+    ];
     const started = spawnSync('redis-server', [...args, '--pidfile', pidFile, '--dir', dir], { encoding: 'utf8' });
     if (started.status !== 0) throw new Error(`redis-server did not start: ${started.stderr}${started.stdout}`);
     for (let i = 0; i < 100 && !(existsSync(sock) && existsSync(pidFile)); i++) await sleep(50);
@@ -435,5 +447,49 @@ queueTest(
     t.deepEqual(leaderboard(queuedRun.result), leaderboard(localRun.result));
     const summary = await stop();
     t.is(summary.done, 4);
+  },
+);
+
+queueTest(
+  'grid --queue and worker fail fast, in one line, when Redis cannot be used: no socket, nothing listening, a wrong or missing password, a database it lacks',
+  async (t) => {
+    const redis = await startRedis(t, ['--requirepass', 'right-password', '--databases', '4']);
+    const dir = tempDir();
+    const file = pipelineFile(dir);
+    const sock = redis.url.replace('unix://', '');
+    const cases: Array<[string, RegExp]> = [
+      [`unix://${join(dir, 'missing.sock')}`, /missing\.sock: no such socket file/],
+      ['redis://127.0.0.1:1', /127\.0\.0\.1:1: nothing answers there/],
+      [`unix://${sock}`, /refused the password \(or wants one/],
+      [`unix://:wrong-password@localhost${sock}`, /refused the password/],
+    ];
+    for (const [url, says] of cases) {
+      for (const args of [
+        ['grid', file, '--queue', url, '--out', join(dir, 'out'), '--cache-dir', join(dir, 'cache')],
+        ['worker', '--queue', url, '--cache-dir', join(dir, 'cache')],
+      ]) {
+        const started = Date.now();
+        const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+        t.is(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+        t.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+        t.regex(r.stderr, says);
+        t.true(Date.now() - started < 30_000, `${Date.now() - started} ms`);
+        t.false(existsSync(join(dir, 'out')), 'nothing written');
+      }
+    }
+    // the right password gets through the probe (the worker then waits for jobs: stopped here)
+    const worker = spawn(
+      process.execPath,
+      [BIN, 'worker', '--queue', `unix://:right-password@localhost${sock}`, '--cache-dir', join(dir, 'cache')],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let log = '';
+    worker.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    await until('the worker waiting for jobs', () => log.includes('waiting for jobs'));
+    worker.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => worker.on('exit', resolve));
+    t.is(code, 0, log);
   },
 );

@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { runGridCommand } from '../app/grid.js';
 import { queueExecutor } from '../queue/coordinator.js';
-import { connectionFor } from '../queue/connection.js';
+import { connectionFor, probeQueue } from '../queue/connection.js';
 import { gridSummaryLines } from '../report/summaries.js';
 import { Interrupted } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
@@ -79,6 +79,8 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       inRange('--attempts', args.attempts);
     }
     inRange('--cache-size', args.cacheSize, ' MB');
+    // Redis unreachable, a wrong password or database: one line now, not a silent wait once the jobs are queued
+    if (args.queue !== undefined && !args.dryRun) await probeQueue(args.queue);
     let outcome;
     try {
       outcome = await runGridCommand({

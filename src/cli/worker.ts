@@ -3,6 +3,7 @@ import { runWorker } from '../queue/worker.js';
 import { abortSignal } from './interrupt.js';
 import { dataOption, inRange, type ArgsOf } from './options.js';
 import { printable } from '../util/printable.js';
+import { probeQueue } from '../queue/connection.js';
 
 const builder = (y: Argv) =>
   y
@@ -37,6 +38,7 @@ export const workerCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   handler: async (args) => {
     inRange('--concurrency', args.concurrency);
     inRange('--cache-size', args.cacheSize, ' MB');
+    await probeQueue(args.queue);
     const log = args.quiet
       ? undefined
       : (line: string) => process.stderr.write(`pipeline worker: ${printable(line)}\n`);
