@@ -5,7 +5,7 @@ import type { StepConfig } from '../pipeline/steps.js';
 import { MODEL_MAGIC, ModelError } from '../stages/snapshot.js';
 import { packSnapshots, unpackSnapshot } from '../stages/snapshot-bytes.js';
 import type { Snapshot } from '../stages/stage.js';
-import type { ModelInfo } from './provenance.js';
+import { checkedInfo, type ModelInfo } from './provenance.js';
 import { FileReadError, readRegularFile } from '../util/read-file.js';
 
 /**
@@ -99,7 +99,7 @@ export function decodeModel(
       throw new ModelError(`${what}: step ${s.id} cannot be restored (${(err as Error).message})`);
     }
   });
-  return { pipeline, steps: header.steps, info: header.info };
+  return { pipeline, steps: header.steps, info: checkedInfo(header.info, what) };
 }
 
 /** Whether a file starts as a model file does (whatever its name), so a model named x.yaml is still read as one. */

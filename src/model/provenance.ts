@@ -2,6 +2,7 @@ import type { LoadedData } from '../data/load.js';
 import type { PhotoSpec } from '../data/photo-decode.js';
 import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
 import { registry } from '../stages/registry.js';
+import { ModelError } from '../stages/snapshot.js';
 import { codeVersion, toolVersion } from '../util/code-version.js';
 import { UsageError } from '../util/errors.js';
 import { digest } from '../util/hash.js';
@@ -117,4 +118,63 @@ export function modelInfo(o: {
     ...(o.unfamiliar ? { unfamiliar: o.unfamiliar } : {}),
     fit_key: fitKey(o.steps, o.data, o.seed),
   };
+}
+
+/**
+ * A model file's info, checked field by field before anything uses it (the file's checksum says it is whole, not that
+ * it was written by this tool): ModelError naming the first field that is not what the tool writes.
+ */
+export function checkedInfo(value: unknown, what: string): ModelInfo {
+  const bad = (field: string): never => {
+    throw new ModelError(`${what}: damaged info (${field})`);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObject(value)) return bad('not an object');
+  const info = value;
+  for (const key of ['name', 'source', 'tool', 'created', 'fit_key'] as const) {
+    if (typeof info[key] !== 'string') bad(key);
+  }
+  const classes = info.classes;
+  if (
+    !Array.isArray(classes) ||
+    classes.length < 2 ||
+    classes.length > 256 ||
+    classes.some((c) => typeof c !== 'string')
+  )
+    bad('classes');
+  const training = info.training;
+  if (!isObject(training) || !Number.isInteger(training.rows) || (training.rows as number) < 0) bad('training');
+  for (const key of ['test_accuracy', 'cv_accuracy'] as const) {
+    const v = info[key];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && v <= 1)) bad(key);
+  }
+  const input = info.input;
+  if (input !== undefined) {
+    if (!isObject(input) || (input.kind !== 'fashion-mnist' && input.kind !== 'photo')) return bad('input');
+    if (input.kind === 'photo') {
+      const image = input.image;
+      const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 4 && (v as number) <= 1024;
+      if (
+        !isObject(image) ||
+        !side(image.width) ||
+        !side(image.height) ||
+        (image.channels !== 1 && image.channels !== 3) ||
+        !['fill', 'cover', 'contain'].includes(image.fit as string)
+      )
+        bad('input.image');
+    }
+  }
+  const unfamiliar = info.unfamiliar;
+  if (unfamiliar !== undefined && unfamiliar !== null) {
+    if (
+      !isObject(unfamiliar) ||
+      typeof unfamiliar.method !== 'string' ||
+      typeof unfamiliar.step !== 'string' ||
+      !(typeof unfamiliar.threshold === 'number' && Number.isFinite(unfamiliar.threshold)) ||
+      !(typeof unfamiliar.percentile === 'number' && unfamiliar.percentile > 0 && unfamiliar.percentile <= 100)
+    )
+      bad('unfamiliar');
+  }
+  return info as unknown as ModelInfo;
 }

@@ -176,3 +176,26 @@ test('a NaN and an infinity planted in the fitted arrays, with the checksum reco
     bad(t, name, forge(header, copy), [String(value), 'fitted parameters are finite']);
   }
 });
+
+test('an info section that is not what the tool writes, with the checksum recomputed: refused at load, naming the field', (t) => {
+  const { header, blob } = parts(model);
+  const info = header.info as Record<string, unknown>;
+  for (const [name, changed, field] of [
+    ['info-null.model', null, 'not an object'],
+    ['no-classes.model', { ...info, classes: 'Shirt' }, 'classes'],
+    [
+      'huge-photo.model',
+      { ...info, input: { kind: 'photo', image: { width: 1e9, height: 4, channels: 3, fit: 'fill' } } },
+      'input.image',
+    ],
+    ['odd-input.model', { ...info, input: { kind: 'svg' } }, 'input'],
+    [
+      'bad-threshold.model',
+      { ...info, unfamiliar: { ...(info.unfamiliar as object), threshold: 'high' } },
+      'unfamiliar',
+    ],
+    ['no-name.model', { ...info, name: 42 }, 'name'],
+  ] as const) {
+    bad(t, name, forge({ ...header, info: changed }, blob), `damaged info (${field})`);
+  }
+});
