@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { expandGrid } from '../src/config/grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
-import { matrix } from '../src/linalg/matrix.js';
+import { matrix, sharedFloats } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/linalg/pool.js';
 import { decodeModel, encodeModel } from '../src/model/format.js';
 import { modelInfo } from '../src/model/provenance.js';
@@ -13,6 +13,7 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { ParamRangeError } from '../src/stages/stage.js';
 import { Union } from '../src/stages/union.js';
+import { UserError } from '../src/util/errors.js';
 import { blobs, fashionSample, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
@@ -151,4 +152,14 @@ test('pipelines/best.yaml on a small subset: save → load gives identical predi
   const predicted = await pipeline.predict(queries.X);
   t.deepEqual(Array.from(await restored.predict(queries.X)), Array.from(predicted));
   t.true(predicted.filter((p, i) => p === queries.y[i]).length / 300 > 0.6, 'it learned something');
+});
+
+test('an output too large for one array (a union of hundreds of wide branches) is a one-line UserError, not a RangeError', (t) => {
+  const error = t.throws(() => sharedFloats(60_000 * 784 * 300));
+  t.true(error instanceof UserError);
+  t.regex(
+    error!.message,
+    /a step's output of 1\.41e\+10 values \(53 GB\) is over the 8 GB one array may take: use fewer rows/,
+  );
+  t.is(sharedFloats(4).length, 4);
 });

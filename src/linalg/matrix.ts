@@ -1,3 +1,5 @@
+import { UserError } from '../util/errors.js';
+
 /**
  * Dense row-major matrix of 32-bit floats: the one shape data takes between stages.
  * Converted once at the boundary; hot loops work on `data` directly.
@@ -13,8 +15,17 @@ export interface Matrix {
  * (copying 60k×784 floats into shared memory took 75–460 ms, more than the PCA kernel it fed).
  */
 export function sharedFloats(length: number): Float32Array {
+  if (!(length <= MAX_FLOATS)) {
+    throw new UserError(
+      `a step's output of ${length.toExponential(2)} values (${((length * 4) / 2 ** 30).toFixed(0)} GB) is over the ${MAX_FLOATS / 2 ** 28} GB one array may take: use fewer rows (data.limit), features or union branches`,
+      1,
+    );
+  }
   return new Float32Array(new SharedArrayBuffer(length * 4));
 }
+
+/** The most values one matrix holds (2³¹ floats, 8 GB). */
+export const MAX_FLOATS = 2 ** 31;
 
 /** A rows×cols matrix over `data` (zero-filled, on shared memory, when omitted); checks that the sizes agree. */
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
