@@ -1,9 +1,10 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { sha256Hex } from '../util/hash.js';
 import { gunzipBounded } from './idx.js';
+import { makeFolders } from '../util/folders.js';
 
 /**
  * Decompressed copies of the official Fashion-MNIST image files, kept in the user's cache folder so that later commands
@@ -86,7 +87,7 @@ export function writeChecked(folder: string, path: string, bytes: Uint8Array): v
 function writeCopy(folder: string, path: string, bytes: Uint8Array, sha256: string): void {
   const temp = `${path}.${process.pid}.${threadId}.${Date.now()}.tmp`;
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolders(folder);
     removeStaleTemporaries(folder);
     const fd = openSync(temp, 'w');
     try {

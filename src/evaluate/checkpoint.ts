@@ -1,8 +1,9 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import { canonical, digest } from '../util/hash.js';
 import type { JobResult } from './fit-and-score.js';
+import { makeFolders } from '../util/folders.js';
 
 /** A line's own digest, so a line changed on disk is recomputed rather than trusted. */
 const lineCheck = (candidate: string, score: JobResult) => digest(canonical({ candidate, ...score }));
@@ -50,7 +51,7 @@ export class Checkpoint {
     this.resumed = this.done.size;
     if ((mode === 'fresh' || mode === 'resume') && this.resumed === 0) {
       this.write(() => {
-        mkdirSync(dirname(path), { recursive: true });
+        makeFolders(dirname(path));
         writeFileSync(path, JSON.stringify({ plan, ...(options.source ? { source: options.source } : {}) }) + '\n');
       });
     }

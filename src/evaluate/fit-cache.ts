@@ -1,6 +1,5 @@
 import {
   existsSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -15,6 +14,7 @@ import type { PrefixStore, Remembered, WorkStore } from '../pipeline/pipeline.js
 import { packSnapshots, unpackSnapshot } from '../stages/snapshot-bytes.js';
 import type { Snapshot } from '../stages/stage.js';
 import { sha256Hex } from '../util/hash.js';
+import { makeFolders } from '../util/folders.js';
 
 /** Counts of fitted-prefix lookups (held-out outputs, cheap to recompute, are not counted). */
 export interface CacheStats {
@@ -80,7 +80,7 @@ export class FitCache implements PrefixStore, WorkStore {
   constructor(private options: FitCacheOptions) {
     if (options.enabled && options.dir) {
       try {
-        mkdirSync(options.dir, { recursive: true });
+        makeFolders(options.dir);
       } catch (err) {
         this.diskTrouble('cannot be used', err); // an unusable folder: memory only
       }

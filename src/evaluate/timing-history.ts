@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { digest } from '../util/hash.js';
+import { makeFolders } from '../util/folders.js';
 
 /**
  * How long fits took before, by stage, params and data shape: `--dry-run` estimates a search from it. Kept beside the
@@ -37,7 +38,7 @@ export class TimingHistory {
     if (!this.path) return;
     const tmp = `${this.path}.tmp-${process.pid}`;
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
+      makeFolders(dirname(this.path));
       writeFileSync(tmp, JSON.stringify(this.entries));
       renameSync(tmp, this.path);
     } catch {

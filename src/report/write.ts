@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, UserError } from '../util/errors.js';
+import { makeFolders } from '../util/folders.js';
 
 /** Longest file name (one path component, in bytes) Linux, macOS and Windows file systems all take. */
 export const NAME_MAX = 255;
@@ -91,7 +92,7 @@ export function writeFilesAtomic(files: Array<{ path: string; content: string | 
       const special = specialFile(path);
       if (special) throw Object.assign(new Error(special), { code: 'ESPECIAL', special });
       made.unshift(...missingFolders(dirname(path)));
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolders(dirname(path));
       const tmp = tempPath(path);
       temps.push({ tmp, path });
       writeFileSync(tmp, content);
@@ -151,7 +152,7 @@ export function outputProblem(out: PlannedOutput): { problem: string; fix: strin
   }
   const made = missingFolders(out.dir);
   try {
-    mkdirSync(out.dir, { recursive: true });
+    makeFolders(out.dir);
   } catch (err) {
     removeFolders(made);
     return {

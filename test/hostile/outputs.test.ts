@@ -272,3 +272,16 @@ test('writeFilesAtomic never renames over a device or a pipe that appeared after
   t.deepEqual(listTree(dir), ['late.png']);
   t.true(lstatSync(fifo).isFIFO());
 });
+
+test('folders under /proc (where a recursive mkdir never returns): --out is exit 2 at once, a cache there costs only the cache', (t) => {
+  const { dir, file } = tinyPipeline();
+  const r = cli(['run', file, '--out', '/proc/self/fp-out', '--data', noData()], { cwd: dir, timeout: 60_000 });
+  assertCleanFailure(t, r, { exit: 2, says: ['--out /proc/self/fp-out', 'cannot create the folder'] });
+  const cached = cli(['run', file, '--out', join(dir, 'results'), '--no-pictures', '-q'], {
+    cwd: dir,
+    env: { XDG_CACHE_HOME: '/proc/self/fp-cache', FASHION_CACHE_DIR: '/proc/self/fp-cache' },
+    timeout: 60_000,
+  });
+  t.is(cached.status, 0, cached.stderr);
+  t.true(existsSync(join(dir, 'results', 'tiny.json')));
+});

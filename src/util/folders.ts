@@ -1,0 +1,19 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * mkdir -p, one level at a time: Node's `mkdirSync(dir, { recursive: true })` never returns under /proc (it retries
+ * ENOENT forever), so `--out /proc/self/x` or a cache under /proc hung. Each missing folder is made on its own, and
+ * the first that cannot be made throws its own error (ENOENT, EACCES, EROFS…).
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d) && d !== dirname(d); d = dirname(d)) missing.push(d);
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // made meanwhile by another process: fine
+    }
+  }
+}
