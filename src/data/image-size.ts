@@ -59,8 +59,8 @@ function probeJpeg(b: Buffer): ImageHeader | null {
 }
 
 /**
- * What is structurally wrong with a PNG or JPEG file, or null when nothing is (and for the other formats, left to the
- * decoder, except a WebP cut short of its RIFF size). @napi-rs/canvas decodes a truncated file silently into a part
+ * What is structurally wrong with an image file, or null when nothing is: PNG, JPEG, GIF and BMP walked through their
+ * structure, a WebP checked against its RIFF size. @napi-rs/canvas decodes a truncated file silently into a part
  * grey picture, which a model then classifies with confidence: this check comes first. PNG: the signature, IHDR first,
  * every chunk within the file with a good CRC, an IDAT, and IEND reached. JPEG: SOI, every segment within the file, an
  * SOS, and an EOI marker after the scan.
@@ -72,7 +72,60 @@ export function imageDamage(bytes: Uint8Array): string | null {
   if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
     return b.readUInt32LE(4) + 8 > b.length ? 'truncated WebP (shorter than its RIFF header says)' : null;
   }
+  if (b.length >= 6 && /^GIF8[79]a$/.test(b.toString('latin1', 0, 6))) return gifDamage(b);
+  if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return bmpDamage(b);
   return null;
+}
+
+/**
+ * GIF: the logical screen and its colour table, then every block whole — extensions and images (descriptor, local
+ * colour table, LZW data sub-blocks to their terminator) — up to the trailer, with at least one image.
+ */
+function gifDamage(b: Buffer): string | null {
+  const table = (flags: number) => (flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0);
+  if (b.length < 13) return 'truncated GIF (no logical screen descriptor)';
+  let at = 13 + table(b[10]);
+  let images = 0;
+  /** Skips data sub-blocks from `at` to their zero terminator; -1 when they run past the end. */
+  const subBlocks = (from: number) => {
+    let i = from;
+    while (i < b.length && b[i] !== 0) i += 1 + b[i];
+    return i < b.length ? i + 1 : -1;
+  };
+  while (at < b.length) {
+    const block = b[at];
+    if (block === 0x3b) return images > 0 ? null : 'corrupt GIF (no image before the trailer)';
+    if (block === 0x21) {
+      at = at + 2 <= b.length ? subBlocks(at + 2) : -1;
+    } else if (block === 0x2c) {
+      if (at + 10 > b.length) break;
+      at += 10 + table(b[at + 9]) + 1; // descriptor, local colour table, LZW minimum code size
+      at = at <= b.length ? subBlocks(at) : -1;
+      images++;
+    } else return `corrupt GIF (no block at byte ${at})`;
+    if (at < 0) break;
+  }
+  return 'truncated GIF (no trailer: the file is cut short)';
+}
+
+/** BMP: the pixel rows its header promises lie within the file (uncompressed), or the file has its declared size. */
+function bmpDamage(b: Buffer): string | null {
+  if (b.length < 26) return 'truncated BMP (no header)';
+  const declared = b.readUInt32LE(2);
+  const offset = b.readUInt32LE(10);
+  const header = b.readUInt32LE(14);
+  if (header !== 12 && header < 40) return `corrupt BMP (a header of ${header} bytes)`;
+  if (header >= 40 && b.length < 34) return 'truncated BMP (no header)';
+  const width = header === 12 ? b.readUInt16LE(18) : Math.abs(b.readInt32LE(18));
+  const height = header === 12 ? b.readUInt16LE(20) : Math.abs(b.readInt32LE(22));
+  const bits = header === 12 ? b.readUInt16LE(24) : b.readUInt16LE(28);
+  const compression = header === 12 ? 0 : b.readUInt32LE(30);
+  if (compression === 0 || compression === 3) {
+    const rows = Math.floor((bits * width + 31) / 32) * 4 * height;
+    if (offset + rows > b.length) return `truncated BMP (its ${width}×${height} pixels need ${offset + rows} bytes; the file has ${b.length})`;
+    return null;
+  }
+  return declared > b.length ? `truncated BMP (shorter than the ${declared} bytes its header says)` : null;
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

@@ -37,8 +37,8 @@ export const MAX_PHOTO_PIXELS = 40e6;
  * Zalando used to make the data set: greyscale (transparency over white); negated so the garment is light on black
  * (`auto`: when the pixels that stand out from the border are darker than it on average); trimmed to the garment (pixels within 5% of the
  * border's intensity are background); background to 0 and the brightest pixel to 255; the longest edge resized to 28
- * by area averaging; centred. Zalando also sharpened; that step is left out. A truncated or corrupt PNG or JPEG is
- * refused (imageDamage) rather than decoded into a part-grey picture.
+ * by area averaging; centred. Zalando also sharpened; that step is left out. A truncated or corrupt PNG, JPEG, GIF,
+ * BMP or WebP is refused (imageDamage) rather than decoded into a part-grey picture; any other format (SVG…) too.
  */
 export async function prepareImage(
   bytes: Uint8Array,
@@ -47,15 +47,17 @@ export async function prepareImage(
   maxPixels = MAX_PHOTO_PIXELS,
   segment = false,
 ): Promise<PreparedImage> {
-  // the size the header claims, refused before the decoder allocates it
-  const header = probeImage(bytes);
-  if (header) tooManyPixels(header.width, header.height, maxPixels, what);
   const damage = imageDamage(bytes);
   if (damage) throw new DataError(`${what}: ${damage}`);
+  // the size the header claims, refused before the decoder allocates it
+  const header = probeImage(bytes);
+  // only the formats named in unreadableImage: an SVG, a PDF or anything else the canvas could draw is refused here
+  if (!header) throw new DataError(unreadableImage(what));
+  tooManyPixels(header.width, header.height, maxPixels, what);
   // PNG and baseline JPEG decoded here to the canvas's own pixels; the rest (and what these leave) by the canvas
   const decoded =
-    (header?.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
-    (header?.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null) ??
+    (header.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
+    (header.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null) ??
     (await drawn(bytes, what, maxPixels));
   return prepareDecoded((segment && segmentGarment(decoded)) || decoded, what, invert);
 }

@@ -211,3 +211,53 @@ test('photo names with terminal escapes, a newline and a bidi override are print
   // the table: a header, its rule and one line per photo
   t.is(r.stdout.split('\n').filter((l) => l.startsWith('|')).length, 2 + 5, r.stdout);
 });
+
+/** A 24-bit uncompressed BMP of grey pixels (rows bottom-up, padded to 4 bytes), as Windows writes them. */
+function bmpOf(grey: ArrayLike<number>, side: number): Buffer {
+  const row = Math.ceil((side * 3) / 4) * 4;
+  const b = Buffer.alloc(54 + row * side);
+  b.write('BM', 0, 'latin1');
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(54, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(side, 18);
+  b.writeInt32LE(side, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(24, 28);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++)
+      b.fill(255 - grey[(side - 1 - y) * side + x], 54 + y * row + 3 * x, 57 + y * row + 3 * x);
+  return b;
+}
+
+test('GIF and BMP cut short are refused by name (exit 1), whole ones classified; SVG is refused as predict refuses any other format', async (t) => {
+  const sharp = (await import('sharp')).default;
+  const pixels = fashionTestSample(1, 8).X.data;
+  const grey = Uint8Array.from(pixels, (v) => 255 - v); // a garment dark on white, as photographed
+  const gif = await sharp(Buffer.from(grey), { raw: { width: 28, height: 28, channels: 1 } })
+    .resize(112, 112, { kernel: 'nearest' })
+    .gif()
+    .toBuffer();
+  const big = Uint8Array.from(
+    { length: 112 * 112 },
+    (_, i) => 255 - grey[Math.floor(i / 112 / 4) * 28 + Math.floor((i % 112) / 4)],
+  );
+  const bmp = bmpOf(big, 112);
+  const svg = Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect x="16" y="8" width="32" height="48"/></svg>',
+  );
+  const dir = tempDir('fp-formats-');
+  writeFileSync(join(dir, 'whole.gif'), gif);
+  writeFileSync(join(dir, 'whole.bmp'), bmp);
+  const whole = cli(['predict', model, join(dir, 'whole.gif'), join(dir, 'whole.bmp')], { cwd: work });
+  t.is(whole.status, 0, whole.stderr);
+  for (const [name, bytes, says] of [
+    ['half.gif', gif.subarray(0, gif.length >> 1), 'truncated GIF'],
+    ['half.bmp', bmp.subarray(0, bmp.length >> 1), 'truncated BMP'],
+    ['drawing.svg', svg, 'not an image this tool can read'],
+  ] as const) {
+    writeFileSync(join(dir, name), bytes);
+    const r = cli(['predict', model, join(dir, name)], { cwd: work });
+    assertCleanFailure(t, r, { exit: 1, says: [name, says] });
+  }
+});
