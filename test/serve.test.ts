@@ -601,3 +601,38 @@ test('a client trickling its headers (a byte every 200 ms, never idle) is cut of
     await strict.close();
   }
 });
+
+test("errors before a route runs answer in the one error shape: the HTTP parser's, an undecodable URL, CONNECT", async (t) => {
+  const server = await buildServer({ model });
+  t.teardown(() => server.close());
+  const address = await server.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = new URL(address);
+  const net = await import('node:net');
+  const send = (text: string) =>
+    new Promise<{ status: string; body: unknown }>((resolve) => {
+      let got = '';
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(text));
+      socket.on('data', (d) => (got += d));
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        const [head, body] = got.split('\r\n\r\n');
+        resolve({ status: head.split('\r\n')[0], body: body ? JSON.parse(body) : null });
+      });
+    });
+  const malformed = { error: { code: 'bad_request', message: 'malformed HTTP request' } };
+  for (const request of [
+    'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+    'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    'POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+  ]) {
+    t.deepEqual(await send(request), { status: 'HTTP/1.1 400 Bad Request', body: malformed }, JSON.stringify(request));
+  }
+  const url = await send('GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  t.is(url.status, 'HTTP/1.1 400 Bad Request');
+  t.deepEqual(url.body, { error: { code: 'bad_request', message: 'the URL cannot be decoded' } });
+  const connect = await send('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+  t.is(connect.status, 'HTTP/1.1 405 Method Not Allowed');
+  t.deepEqual(connect.body, {
+    error: { code: 'method_not_allowed', message: 'CONNECT is not allowed: this is no proxy' },
+  });
+});

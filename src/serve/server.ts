@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -117,7 +118,23 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersMs / 2))),
     },
     return503OnClosing: true,
+    // errors found before a route runs answer in the one error shape too: the HTTP parser's (two Content-Lengths,
+    // Content-Length with Transfer-Encoding, a negative length, headers too large) and a URL that cannot be decoded
+    clientErrorHandler: (err, socket) => {
+      const status = parserErrorStatus(err);
+      if (status === 408) answerRaw(socket, 408, 'timeout', 'the request took longer than the server allows');
+      else if (status === 431) answerRaw(socket, 431, 'headers_too_large', 'the request headers are too large');
+      else answerRaw(socket, 400, 'bad_request', 'malformed HTTP request');
+    },
+    frameworkErrors: (err, _request, reply) => {
+      if (err.code === 'FST_ERR_BAD_URL') sendError(reply, 400, 'bad_request', 'the URL cannot be decoded');
+      else sendError(reply, 400, 'bad_request', 'the request cannot be routed');
+    },
   });
+  // CONNECT is not answered by Node without a listener (the client waits): this server is no proxy
+  app.server.on('connect', (_request: unknown, socket: Duplex) =>
+    answerRaw(socket, 405, 'method_not_allowed', 'CONNECT is not allowed: this is no proxy'),
+  );
   app.server.headersTimeout = limits.headersMs;
 
   let catalogue: Catalogue | null = null;
@@ -427,6 +444,34 @@ function describeError(err: Error & { statusCode?: number; code?: string }): {
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: err.message };
   return { status: 500, code: 'internal', message: 'internal error (see the server log)' };
+}
+
+/** The HTTP status of a parser error: 431 for headers too large, 408 for a timeout, else 400. */
+function parserErrorStatus(err: Error & { code?: string }): number {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/** An answer in the error shape written straight to a socket no request object stands for, then the socket closed. */
+function answerRaw(socket: Duplex, status: number, code: string, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(), // written: closed at once, whatever the client still sends
+  );
 }
 
 function sendError(reply: FastifyReply, status: number, code: string, message: string): void {
