@@ -23,6 +23,7 @@ import type { PredictResult } from '../report/summaries.js';
 import { checkOutputs, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
 import { decodeProgress, withPositions } from './common.js';
 import { defaultModelPath } from './run.js';
+import { Interrupted } from '../util/errors.js';
 
 /** Where a model comes from: what `predict` and `serve` accept. */
 export interface ModelSource {
@@ -34,6 +35,8 @@ export interface ModelSource {
   verify?: boolean;
   /** Where models fitted from pipeline files are kept (models). */
   modelsDir?: string;
+  /** Ctrl-C / SIGTERM: a fit in progress stops after its current step, and no model is saved (Interrupted). */
+  signal?: AbortSignal;
   progress?: ProgressSink;
 }
 
@@ -132,6 +135,11 @@ export function plannedInput(source: string): ModelInput | null {
   return config.data.format === 'folder' ? { kind: 'photo', image: photoSpec(config.data) } : { kind: 'fashion-mnist' };
 }
 
+/** Interrupted (no model saved) once `signal` has aborted. */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Interrupted(0, null, undefined, 'stopped while fitting; no model was saved');
+}
+
 /**
  * A model to classify with: a model file is loaded; a pipeline file reuses models/<name>.model when it was fitted from
  * the same steps, training data and seed by this version, and is otherwise fitted on all training rows (with
@@ -196,11 +204,16 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   let pipeline: Pipeline;
   try {
     // a param that cannot fit the data is reported at its place in the file, exit 2, as `run` does
+    stopIfAborted(options.signal);
     pipeline = await withPositions(loaded, () =>
       Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
-        onStep: (id) => progress?.advance(`fit ${id}`),
+        onStep: (id) => {
+          stopIfAborted(options.signal);
+          progress?.advance(`fit ${id}`);
+        },
       }),
     );
+    stopIfAborted(options.signal);
   } finally {
     progress?.end();
   }

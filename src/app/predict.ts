@@ -29,6 +29,8 @@ export interface PredictOptions {
   model: string;
   /** Image files, or folders of them. */
   images: string[];
+  /** Ctrl-C / SIGTERM while a pipeline file is fitted: the fit stops and nothing is saved. */
+  signal?: AbortSignal;
   /** Instead of images: rows of a CSV file in Kaggle's layout (label,pixel1,…,pixel784), pixels 0..255. */
   csv?: string;
   /** Training data for fitting a pipeline file (as `run --data`); also the default catalogue of --similar. */

@@ -15,6 +15,7 @@ import { fixed } from '../report/text.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
 import { printable } from '../util/printable.js';
+import { abortSignal } from './interrupt.js';
 
 const builder = (y: Argv) =>
   y
@@ -103,6 +104,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       verify: args.verify,
       invert: args.invert,
       segment: args.segment,
+      signal: abortSignal(),
       top: args.top,
       modelsDir: args.models,
       show: args.show,

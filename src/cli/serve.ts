@@ -86,6 +86,7 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       verify: args.verify,
       modelsDir: args.models,
       progress: progressFor(args.quiet),
+      signal: abortSignal(),
     });
     if (!args.quiet) process.stderr.write(`${printable(modelLine({ ...model, model: model.path }))}\n`);
     const catalogue = loadCatalogue(model, { dir: args.catalogue, data: args.data, verify: args.verify });

@@ -28,12 +28,14 @@ export class Interrupted extends UserError {
     readonly checkpoint: string | null,
     /** The command that continues the work, when there is one. */
     readonly resume?: string,
+    /** What was lost, when nothing was kept (the results folder's reports by default). */
+    nothingKept = 'nothing was written to the results folder',
   ) {
     super(
       checkpoint
         ? `interrupted: ${finished} finished fold fit${finished === 1 ? '' : 's'} kept in ${checkpoint}` +
             (resume ? `; continue with: ${resume}` : '')
-        : 'interrupted: nothing was written to the results folder',
+        : `interrupted: ${nothingKept}`,
       130,
     );
   }

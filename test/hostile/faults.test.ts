@@ -112,3 +112,38 @@ for (const [signal, code] of [
     },
   );
 }
+
+for (const [signal, code] of [
+  ['SIGTERM', 143],
+  ['SIGINT', 130],
+] as const) {
+  test.serial(
+    `${signal} while predict fits a pipeline file: exit ${code} after the current step, no model saved`,
+    async (t) => {
+      const dir = tempDir('fp-predict-signal-');
+      const pipeline = join(dir, 'slow.yaml');
+      writeFileSync(
+        pipeline,
+        'name: slow\ndata: { limit: { train: 20000, test: 100 } }\nsteps:\n  - pca: { components: 60 }\n  - svm: { C: 10 }\n',
+      );
+      const photo = join(process.cwd(), 'data', 'photos', 'coat.png');
+      const child = spawn(process.execPath, [BIN, 'predict', pipeline, photo, '--models', join(dir, 'models')], {
+        cwd: dir,
+        env: { ...process.env, FASHION_WORKERS: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise((r) => setTimeout(r, 2500)); // loading 20,000 rows, then fitting: the SVM takes far longer
+      child.kill(signal);
+      const status = await exited;
+      t.is(status, code, stderr);
+      t.regex(stderr, /interrupted: stopped while fitting; no model was saved/);
+      t.is(stdout, '', 'nothing classified');
+      t.false(existsSync(join(dir, 'models', 'slow.model')));
+    },
+  );
+}
