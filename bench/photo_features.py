@@ -1,7 +1,8 @@
 """The photo preparation of pipelines/clothing.yaml in PIL + scikit-image, for bench/photo-features.ts.
 
 Reads every photo of the folders given, decodes and resizes it to 64×64 RGB (PIL, bilinear), then computes colour HOG
-(skimage hog, 8-pixel cells, channel_axis) and the 8×4×4 HSV histogram (rgb2hsv + numpy histogramdd). Prints one JSON
+at three scales (skimage hog, 12 orientations, 8-, 16- and 32-pixel cells, channel_axis) and the 8×4×4 HSV histogram
+(rgb2hsv + numpy histogramdd). Prints one JSON
 line: photos, seconds (median of --repeats) and feature width. Single process, as scikit-image runs it.
 """
 import glob, json, os, sys, time
@@ -19,8 +20,8 @@ for _ in range(repeats):
     rows = []
     for f in files:
         im = np.asarray(Image.open(f).convert('RGB').resize((64, 64), Image.BILINEAR)).astype(np.float64)
-        h = hog(im, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), channel_axis=-1)
+        hogs = [hog(im, orientations=12, pixels_per_cell=(c, c), cells_per_block=(2, 2), channel_axis=-1) for c in (8, 16, 32)]
         hist, _ = np.histogramdd(rgb2hsv(im / 255).reshape(-1, 3), bins=(8, 4, 4), range=((0, 1),) * 3)
-        rows.append(np.concatenate([h, hist.ravel() / 4096]))
+        rows.append(np.concatenate([*hogs, hist.ravel() / 4096]))
     times.append(time.perf_counter() - t)
 print(json.dumps({'photos': len(files), 'seconds': sorted(times)[len(times) // 2], 'features': len(rows[0])}))

@@ -84,7 +84,7 @@ export async function classifyPixels(
   const className = (c: number) => names[c] ?? `class ${c}`;
   const features = await pipeline.transform(X);
   const { labels, proba } = await pipeline.labelsAndProba(features);
-  const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X);
+  const flags = await unfamiliarFlags(pipeline, model.info.unfamiliar, X, features);
   const classified = images.map((_, i): Classified => {
     const label = labels[i];
     const p = proba ? Array.from(proba.data.subarray(i * proba.cols, (i + 1) * proba.cols)) : null;

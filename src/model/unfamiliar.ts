@@ -269,13 +269,15 @@ export async function unfamiliarFlags(
   pipeline: Pipeline,
   calibration: UnfamiliarCalibration | undefined,
   X: Matrix,
+  /** The rows already through the pipeline's transformers (the classifier's doubt reads them: not computed twice). */
+  features?: Matrix,
 ): Promise<Array<{ unfamiliar: boolean | null; score: number | null }>> {
   const none = () => Array.from({ length: X.rows }, () => ({ unfamiliar: null, score: null }));
   if (!calibration) return none();
   let scores: Float64Array;
   if (isConfidenceMethod(calibration.method)) {
     if (confidenceMethod(pipeline.estimator) !== calibration.method) return none();
-    scores = await doubt(pipeline, calibration.method, X);
+    scores = await doubt(pipeline, calibration.method, X, features);
   } else {
     const score = calibration.scale ? scorerFor(pipeline, calibration) : null;
     if (!score) return none();
@@ -294,8 +296,13 @@ function confidenceMethod(estimator: Estimator): ConfidenceMethod | null {
 }
 
 /** The fitted pipeline's doubt about each row (higher: less sure), by `method`. */
-export async function doubt(pipeline: Pipeline, method: ConfidenceMethod, X: Matrix): Promise<Float64Array> {
-  const features = await pipeline.transform(X);
+export async function doubt(
+  pipeline: Pipeline,
+  method: ConfidenceMethod,
+  X: Matrix,
+  transformed?: Matrix,
+): Promise<Float64Array> {
+  const features = transformed ?? (await pipeline.transform(X));
   const scores = new Float64Array(X.rows);
   if (method === 'probability') {
     const proba = await pipeline.estimator.predictProba!(features);
