@@ -1,4 +1,4 @@
-// Lint rules for src/, test/ and bench/ (typescript-eslint's recommended set); formatting is prettier's job.
+// Lint rules for src/, test/, bench/ and examples/ (typescript-eslint's recommended set); formatting is prettier's job.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -15,4 +15,6 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  // the examples are plain Node.js scripts
+  { files: ['examples/**/*.mjs'], languageOptions: { globals: { console: 'readonly', process: 'readonly' } } },
 );

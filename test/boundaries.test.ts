@@ -37,6 +37,21 @@ const ALLOWED: Record<string, string[]> = {
     'util',
   ],
   wasm: [],
+  // the public API: re-exports from every folder the CLI may use, except the CLI itself and the queue's internals
+  'index.ts': [
+    'app',
+    'serve',
+    'config',
+    'evaluate',
+    'report',
+    'model',
+    'pipeline',
+    'stages',
+    'metrics',
+    'data',
+    'linalg',
+    'util',
+  ],
 };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');

@@ -15,7 +15,15 @@ import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
 import { warmPool } from '../linalg/pool.js';
 import { encodeModel, isModelFile, loadModel } from '../model/format.js';
-import { assertSavable, fitKey, modelInfo, reusable, type ModelInfo, type ModelInput } from '../model/provenance.js';
+import {
+  assertSavable,
+  fitKey,
+  modelInfo,
+  modelInput,
+  reusable,
+  type ModelInfo,
+  type ModelInput,
+} from '../model/provenance.js';
 import { calibrateUnfamiliar, unfamiliarFlags } from '../model/unfamiliar.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { ModelError } from '../stages/snapshot.js';
@@ -230,4 +238,24 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   });
   writeFilesAtomic([{ path, content: encodeModel(pipeline, config.steps, info) }]);
   return { pipeline, info, path, origin: 'fitted', fitSeconds };
+}
+
+/**
+ * Photos (encoded bytes: JPEG, PNG, WebP…) classified by a model, each prepared as its training data was (see
+ * prepareForModel): for programs that hold photos in memory. `names` label the photos in errors (a photo that cannot
+ * be read is a DataError naming it).
+ */
+export async function classifyPhotos(
+  model: Pick<ObtainedModel, 'pipeline' | 'info'>,
+  photos: readonly Uint8Array[],
+  options: { names?: readonly string[]; top?: number; segment?: boolean } = {},
+): Promise<Classified[]> {
+  const input = modelInput(model.info);
+  const rows: Float32Array[] = [];
+  for (const [i, bytes] of photos.entries()) {
+    const name = options.names?.[i] ?? `photo ${i + 1}`;
+    rows.push((await prepareForModel(input, bytes, name, 'auto', options.segment ?? false)).pixels);
+  }
+  if (rows.length === 0) return [];
+  return (await classifyPixels(model, rows, options.top ?? 3)).classified;
 }

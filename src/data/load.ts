@@ -75,8 +75,8 @@ export interface LoadOptions {
   dataDir?: string;
   /** false = --no-verify: read IDX files whose SHA-256 is not the official one (their structure is still checked). */
   verify?: boolean;
-  /** The pipeline file, whose folder relative paths in it are resolved against. */
-  pipelineFile: string;
+  /** The pipeline file, whose folder relative paths in it are resolved against (without one: the working folder). */
+  pipelineFile?: string;
   withTest: boolean;
   /** Seed for stratified `limit` subsets (and a flat photo folder's test split). */
   seed: number;
@@ -88,7 +88,7 @@ export interface LoadOptions {
 /** Loads train (and test) as the pipeline's `data` section says, applying stratified `limit`s. */
 export async function loadData(section: DataSource, options: LoadOptions): Promise<LoadedData> {
   if (section.format === 'folder') return limited(await loadFolder(section, options), section, options.seed);
-  const base = dirname(resolve(options.pipelineFile));
+  const base = options.pipelineFile === undefined ? process.cwd() : dirname(resolve(options.pipelineFile));
   let train: Dataset;
   let test: Dataset | undefined;
   let location: string;
@@ -161,7 +161,7 @@ function limited(data: LoadedData, section: DataSource, seed: number): LoadedDat
  * split of every photo drawn with the seed. The test photos are read only when the test is evaluated.
  */
 async function loadFolder(section: DataSource, options: LoadOptions): Promise<LoadedData> {
-  const base = dirname(resolve(options.pipelineFile));
+  const base = options.pipelineFile === undefined ? process.cwd() : dirname(resolve(options.pipelineFile));
   if (!section.dir && !options.dataDir) throw new UsageError('data.format folder needs data.dir (or --data): the photo folder');
   const dir = options.dataDir ? resolve(options.dataDir) : resolve(base, section.dir!);
   const where = displayPath(dir);
