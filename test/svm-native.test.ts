@@ -226,3 +226,32 @@ test('native is the default engine; its model saves and restores through the sna
   t.is(restored.modelText(), svm.modelText());
   t.deepEqual(Array.from(await restored.predict(d.X)), Array.from(await svm.predict(d.X)));
 });
+
+test.serial(
+  "an SVM that cannot converge (C = gamma = 1e308) stops at libsvm's iteration bound with a warning, not a hang",
+  async (t) => {
+    const n = 60;
+    const X = matrix(n, 4);
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      y[i] = i % 2;
+      for (let j = 0; j < 4; j++) X.data[i * 4 + j] = Math.sin(i * 7 + j * 3) + 0.3 * y[i];
+    }
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      const svm = await new Svm({ C: 1e308, gamma: 1e308 }).fit(X, y);
+      t.is((await svm.predict(X)).length, n, 'a model is still made');
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', listen);
+    }
+    t.true(
+      warnings.some((w) =>
+        /svm: 1 of 1 binary machines stopped at the solver's iteration limit without converging/.test(w),
+      ),
+      warnings.join('\n'),
+    );
+  },
+);

@@ -414,7 +414,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     if (active < 0.75 * stride) setStride(active);
   };
 
-  const maxIter = Math.max(10_000_000, l > 21_474_836 ? 2 ** 31 - 1 : 100 * l);
+  const maxIter = maxIterations(l);
   let counter = Math.min(l, 1000) + 1;
   let iter = 0;
   while (iter < maxIter) {
@@ -533,4 +533,9 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const result = new Float64Array(l);
   for (let t = 0; t < l; t++) result[perm[t]] = alpha[t];
   return { alpha: result, rho, obj: obj / 2, iterations: iter };
+}
+
+/** libsvm's bound on SMO iterations for l variables: max(10⁷, 100·l), at most 2³¹ − 1. */
+export function maxIterations(l: number): number {
+  return Math.max(10_000_000, l > 21_474_836 ? 2 ** 31 - 1 : 100 * l);
 }

@@ -1,4 +1,4 @@
-import { solveCSvc } from '../linalg/smo.js';
+import { maxIterations, solveCSvc } from '../linalg/smo.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
 
 /** A binary machine from our solver, with what the tests compare against libsvm. */
@@ -6,6 +6,8 @@ export interface NativePairModel extends PairModel {
   /** Dual objective at the solution. */
   obj: number;
   iterations: number;
+  /** False when the solver stopped at libsvm's iteration bound (maxIterations) before the tolerance was met. */
+  converged: boolean;
 }
 
 /**
@@ -62,5 +64,15 @@ export function trainPairNative(
       coef[n++] = labels[t] * alpha[t];
     }
   }
-  return { a, b, rho: solution.rho, sv, countA: svOfA, coef, obj: solution.obj, iterations: solution.iterations };
+  return {
+    a,
+    b,
+    rho: solution.rho,
+    sv,
+    countA: svOfA,
+    coef,
+    obj: solution.obj,
+    iterations: solution.iterations,
+    converged: solution.iterations < maxIterations(count),
+  };
 }

@@ -22,6 +22,7 @@ import {
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
 import { buildModelText, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
+import type { NativePairModel } from './svm-native.js';
 
 export const SvmParams = z
   .object({
@@ -189,6 +190,15 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
           : { module: LIBSVM_MODULE, fn: 'trainPair', args: [Xs, X.cols, ys, a, b, lp] },
       ),
     );
+    // libsvm's iteration bound reached (C or gamma far too large, the problem degenerate): said, as libsvm says it
+    const stuck = machines.filter((m) => (m as Partial<NativePairModel>).converged === false).length;
+    if (stuck > 0) {
+      process.emitWarning(
+        `svm: ${stuck} of ${machines.length} binary machines stopped at the solver's iteration limit without converging ` +
+          `(C = ${p.C}, gamma = ${gamma}); the model may be poor: try a smaller C or gamma`,
+        'FashionPipelineWarning',
+      );
+    }
     const { text, nSupport, parts } = buildModelText(X.data, X.cols, classes, machines, lp);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
     model.set(Buffer.from(text, 'latin1'));
