@@ -30,6 +30,12 @@ export { decodeModel, encodeModel, loadModel } from './model/format.js';
 export type { ModelInfo } from './model/provenance.js';
 
 // the HTTP service (fastify)
-export { buildServer, type ServeLimits, type ServeOptions } from './serve/server.js';
+export {
+  buildServer,
+  classifier,
+  type ClassifierOptions,
+  type ServeLimits,
+  type ServeOptions,
+} from './serve/server.js';
 
 export { UsageError, UserError } from './util/errors.js';

@@ -37,6 +37,8 @@ test.before(() => {
   const unpacked = spawnSync('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
   if (unpacked.status !== 0) throw new Error(`tar failed: ${unpacked.stderr}`);
   symlinkSync(join(root, 'node_modules'), join(installed, 'node_modules'));
+  // the app's own dependency: fastify, for the example that registers the classifier in its own server
+  symlinkSync(join(root, 'node_modules', 'fastify'), join(app, 'node_modules', 'fastify'));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'shop', type: 'module', private: true }));
   for (const f of examples) copyFileSync(join(root, 'examples', f), join(app, f));
 });

@@ -11,7 +11,7 @@ import { runPredict } from '../src/app/predict.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { probeImage } from '../src/data/image-size.js';
 import { shutdownPool } from '../src/linalg/pool.js';
-import { buildServer } from '../src/serve/server.js';
+import { buildServer, classifier } from '../src/serve/server.js';
 import { fashionTestSample, nonGarmentPhotos, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
@@ -635,4 +635,41 @@ test("errors before a route runs answer in the one error shape: the HTTP parser'
   t.deepEqual(connect.body, {
     error: { code: 'method_not_allowed', message: 'CONNECT is not allowed: this is no proxy' },
   });
+});
+
+test("the classifier as a plugin in someone's fastify app, under a prefix: its routes, 404/405 and limits there, the app's own routes and parsers untouched", async (t) => {
+  const Fastify = (await import('fastify')).default;
+  const shop = Fastify();
+  shop.post('/orders', async (request) => ({ received: request.body })); // the app's own JSON route
+  await shop.register(classifier, { model, prefix: '/clothes', limits: { bodyBytes: 200_000 } });
+  t.teardown(() => shop.close());
+  const answer = await shop.inject({
+    method: 'POST',
+    url: '/clothes/predict',
+    headers: { 'content-type': 'image/png' },
+    payload: photos[0],
+  });
+  t.is(answer.statusCode, 200, answer.body);
+  t.is(answer.json().images[0].class, (await raw(photos[0])).json().images[0].class);
+  t.is((await shop.inject('/clothes/health')).json().status, 'ok');
+  const wrongMethod = await shop.inject('/clothes/predict');
+  t.is(wrongMethod.statusCode, 405);
+  t.is(wrongMethod.headers.allow, 'POST');
+  t.is(wrongMethod.json().error.code, 'method_not_allowed');
+  t.is((await shop.inject('/clothes/nothing')).json().error.code, 'not_found');
+  const tooBig = await shop.inject({
+    method: 'POST',
+    url: '/clothes/predict',
+    headers: { 'content-type': 'image/png' },
+    payload: nonGarmentPhotos(2)
+      .map((p) => p.png)
+      .reduce((a, b) => Buffer.concat([a, b])),
+  });
+  t.is(tooBig.statusCode, 413);
+  const page = await shop.inject('/clothes/');
+  t.is(page.statusCode, 200);
+  t.regex(page.headers['content-type'] as string, /text\/html/);
+  // the app's JSON route still parses JSON: the plugin's parsers are its own
+  const order = await shop.inject({ method: 'POST', url: '/orders', payload: { item: 'coat' } });
+  t.deepEqual(order.json(), { received: { item: 'coat' } });
 });

@@ -101,7 +101,6 @@ interface Upload {
  */
 export async function buildServer(options: ServeOptions): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const { model } = options;
   const app = Fastify({
     // written as each line is made, as Node writes stdout to files and pipes on Linux: pino's default buffers through
     // libuv's thread pool, a thread hand-off per request that cost the busy main thread more than the write itself
@@ -136,7 +135,23 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     answerRaw(socket, 405, 'method_not_allowed', 'CONNECT is not allowed: this is no proxy'),
   );
   app.server.headersTimeout = limits.headersMs;
+  await app.register(classifier, options);
+  return app;
+}
 
+/** What the classifier plugin takes: the model, and optionally a catalogue for /similar, limits and a warm-up. */
+export type ClassifierOptions = Omit<ServeOptions, 'logger'>;
+
+/**
+ * The model service as a fastify plugin, for an app of your own: `await app.register(classifier, { model, prefix:
+ * '/clothes' })` adds POST /predict and /similar, GET /model, /classes, /health, /ready, /metrics and the page at /
+ * under the prefix, with their own body parsers, error shape, 404/405 answers and request log, all encapsulated: the
+ * app's other routes keep theirs. `buildServer` is this plugin in a server of its own, with the server-wide
+ * settings (timeouts, the HTTP parser's errors, CONNECT).
+ */
+export async function classifier(app: FastifyInstance, options: ClassifierOptions): Promise<void> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { model } = options;
   let catalogue: Catalogue | null = null;
   let catalogueError: string | null = null;
   if (options.catalogue) {
@@ -199,7 +214,7 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0];
+    const path = request.url.split('?')[0].slice(app.prefix.length) || '/';
     const allowed = ROUTES[path];
     if (allowed && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));
@@ -211,7 +226,11 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
 
   // the only bodies taken: raw images and multipart (anything else is a 415 from fastify)
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([...IMAGE_TYPES], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    [...IMAGE_TYPES],
+    { parseAs: 'buffer', bodyLimit: limits.bodyBytes },
+    (_request, body, done) => done(null, body),
+  );
   await app.register(fastifyMultipart, {
     limits: { fileSize: limits.bodyBytes, files: limits.files, fields: 16, parts: limits.files + 16 },
   });
@@ -396,8 +415,6 @@ export async function buildServer(options: ServeOptions): Promise<FastifyInstanc
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-
-  return app;
 }
 
 declare module 'fastify' {
