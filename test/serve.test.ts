@@ -673,3 +673,28 @@ test("the classifier as a plugin in someone's fastify app, under a prefix: its r
   const order = await shop.inject({ method: 'POST', url: '/orders', payload: { item: 'coat' } });
   t.deepEqual(order.json(), { received: { item: 'coat' } });
 });
+
+test('a client that sends a whole oversized body before reading gets its 413 (the rest of the body is read, within a bound)', async (t) => {
+  const strict = await buildServer({ model, limits: { bodyBytes: 1_000_000 } });
+  t.teardown(() => strict.close());
+  const address = await strict.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = new URL(address);
+  const net = await import('node:net');
+  const body = Buffer.alloc(20_000_000, 1);
+  const result = await new Promise<{ written: string; answer: string }>((resolve) => {
+    let answer = '';
+    let written = 'pending';
+    const socket = net.connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      socket.write(body, (err) => (written = err ? ((err as NodeJS.ErrnoException).code ?? 'error') : 'all'));
+    });
+    socket.on('data', (d) => (answer += d));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ written, answer }));
+  });
+  t.is(result.written, 'all', 'the whole body was taken');
+  t.regex(result.answer, /^HTTP\/1\.1 413 /);
+  t.regex(result.answer, /"code":"too_large"/);
+});

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -206,11 +207,15 @@ export async function classifier(app: FastifyInstance, options: ClassifierOption
     done(null, payload);
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number; code?: string }, request, reply) => {
     const { status, code, message } = describeError(err);
     if (status >= 500 && status !== 503) request.log.error({ err }, 'request failed');
     if (err instanceof HttpError && err.retryAfter !== undefined) reply.header('retry-after', String(err.retryAfter));
+    // a body refused for its size is read to its end (within a bound) before the answer: a client that sends the
+    // whole body before reading (Python's http.client, many others) would otherwise meet a closed connection
+    if (status === 413) await drain(request.raw, Math.max(4 * limits.bodyBytes, 64 * 2 ** 20), 5000);
     sendError(reply, status, code, message);
+    return reply;
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -461,6 +466,29 @@ function describeError(err: Error & { statusCode?: number; code?: string }): {
   const status = err.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, code: 'bad_request', message: err.message };
   return { status: 500, code: 'internal', message: 'internal error (see the server log)' };
+}
+
+/**
+ * Reads and discards what is left of a request body, until its end, `maxBytes` more, or `ms`: the lingering close of
+ * a server that refused the body (nginx's lingering_close), so the client can read the answer.
+ */
+function drain(raw: IncomingMessage, maxBytes: number, ms: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', finish).off('error', finish).off('close', finish);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish();
+    };
+    const timer = setTimeout(finish, ms);
+    raw.on('data', onData).on('end', finish).on('error', finish).on('close', finish);
+    raw.resume();
+  });
 }
 
 /** The HTTP status of a parser error: 431 for headers too large, 408 for a timeout, else 400. */
