@@ -59,8 +59,8 @@ function probeJpeg(b: Buffer): ImageHeader | null {
 }
 
 /**
- * What is structurally wrong with an image file, or null when nothing is: PNG, JPEG, GIF and BMP walked through their
- * structure, a WebP checked against its RIFF size. @napi-rs/canvas decodes a truncated file silently into a part
+ * What is structurally wrong with an image file, or null when nothing is: PNG, JPEG, GIF, BMP and WebP walked through
+ * their structure. @napi-rs/canvas decodes a truncated file silently into a part
  * grey picture, which a model then classifies with confidence: this check comes first. PNG: the signature, IHDR first,
  * every chunk within the file with a good CRC, an IDAT, and IEND reached. JPEG: SOI, every segment within the file, an
  * SOS, and an EOI marker after the scan.
@@ -70,11 +70,32 @@ export function imageDamage(bytes: Uint8Array): string | null {
   if (b.length >= 8 && b.readUInt32BE(0) === 0x89504e47) return pngDamage(b);
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xd8) return jpegDamage(b);
   if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') {
-    return b.readUInt32LE(4) + 8 > b.length ? 'truncated WebP (shorter than its RIFF header says)' : null;
+    return webpDamage(b);
   }
   if (b.length >= 6 && /^GIF8[79]a$/.test(b.toString('latin1', 0, 6))) return gifDamage(b);
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return bmpDamage(b);
   return null;
+}
+
+/**
+ * WebP: within its RIFF size, every chunk whole (a four-letter name, a size, the data padded to an even length), and
+ * image data among them (VP8 or VP8L; an animation's frames in ANMF).
+ */
+function webpDamage(b: Buffer): string | null {
+  const end = 8 + b.readUInt32LE(4);
+  if (end > b.length) return 'truncated WebP (shorter than its RIFF header says)';
+  let at = 12;
+  let image = false;
+  while (at < end) {
+    if (at + 8 > end) return `corrupt WebP (a chunk header cut at byte ${at})`;
+    const name = b.toString('latin1', at, at + 4);
+    if (!/^[A-Z0-9 ]{4}$/i.test(name)) return `corrupt WebP (no chunk at byte ${at})`;
+    const size = b.readUInt32LE(at + 4);
+    if (at + 8 + size > end) return `truncated WebP (the ${name.trim()} chunk at byte ${at} is cut short)`;
+    if (name === 'VP8 ' || name === 'VP8L' || name === 'ANMF') image = true;
+    at += 8 + size + (size & 1);
+  }
+  return image ? null : 'corrupt WebP (no image data)';
 }
 
 /**

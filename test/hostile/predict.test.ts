@@ -261,3 +261,20 @@ test('GIF and BMP cut short are refused by name (exit 1), whole ones classified;
     assertCleanFailure(t, r, { exit: 1, says: [name, says] });
   }
 });
+
+test('a WebP whose RIFF size was patched to its cut length is still refused: its image chunk is cut short', async (t) => {
+  const sharp = (await import('sharp')).default;
+  const grey = Uint8Array.from(fashionTestSample(1, 8).X.data, (v) => 255 - v);
+  const webp = await sharp(Buffer.from(grey), { raw: { width: 28, height: 28, channels: 1 } })
+    .resize(112, 112)
+    .webp({ quality: 90 })
+    .toBuffer();
+  const dir = tempDir('fp-webp-');
+  writeFileSync(join(dir, 'whole.webp'), webp);
+  t.is(cli(['predict', model, join(dir, 'whole.webp')], { cwd: work }).status, 0);
+  const cut = Buffer.from(webp.subarray(0, webp.length >> 1));
+  cut.writeUInt32LE(cut.length - 8, 4); // the RIFF header made to agree with the cut
+  writeFileSync(join(dir, 'cut.webp'), cut);
+  const r = cli(['predict', model, join(dir, 'cut.webp')], { cwd: work });
+  assertCleanFailure(t, r, { exit: 1, says: ['cut.webp', 'truncated WebP (the VP8'] });
+});
