@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError, UserError } from '../util/errors.js';
-import { makeFolders } from '../util/folders.js';
+import { makeFolders, missingFolders } from '../util/folders.js';
 
 /** Longest file name (one path component, in bytes) Linux, macOS and Windows file systems all take. */
 export const NAME_MAX = 255;
@@ -55,13 +55,6 @@ export function specialFile(path: string): string | null {
   if (entry.isFIFO()) return 'a named pipe';
   if (entry.isSocket()) return 'a socket';
   return null;
-}
-
-/** The folders missing on the way to `dir`, deepest first: what a caller that fails removes again. */
-function missingFolders(dir: string): string[] {
-  const missing: string[] = [];
-  for (let d = resolve(dir); !existsSync(d) && d !== dirname(d); d = dirname(d)) missing.push(d);
-  return missing;
 }
 
 /** Removes folders this process created (deepest first) while they are empty; never one that was there before. */
