@@ -136,8 +136,13 @@ function queued(redis: Redis, extra: { attempts?: number; wrap?: (e: UnitExecuto
 }
 
 /** An in-process worker until the returned function is called. */
+// a worker still running when a test fails would keep the file from exiting
+const running = new Set<AbortController>();
+test.after.always(() => running.forEach((c) => c.abort()));
+
 function worker(redis: Redis, dir: string, extra: Partial<WorkerCommandOptions> = {}) {
   const controller = new AbortController();
+  running.add(controller);
   const done = runWorker({
     url: redis.url,
     cacheDir: join(dir, 'worker-cache'),
@@ -302,8 +307,12 @@ queueTest('a job for other data or other code fails at once and for good, with t
   );
   t.regex(
     otherData?.message ?? '',
-    /8 queued jobs failed \(.*data mismatch: this worker's training files .* have SHA-256/,
+    /^8 queued jobs failed \(.*fold \d: data mismatch: this worker's training files have SHA-256 /,
   );
+  // every job listed gives the worker's reason (a job read by the sweep while still active once gave "undefined")
+  const listed = (otherData?.message ?? '').match(/fold \d: [^;]*/g) ?? [];
+  t.true(listed.length > 0);
+  for (const reason of listed) t.regex(reason, /^fold \d: data mismatch: /);
   const otherCode = await t.throwsAsync(
     runGridCommand(
       gridOptions(tempDir(), {

@@ -138,19 +138,21 @@ export function queueExecutor(options: QueueExecutorOptions): UnitExecutor {
           const sweep = async (first: boolean) => {
             for (const [id, unit] of [...open]) {
               if (settled) return;
-              const job = await queue.getJob(id);
-              if (!job) {
+              // the state first, then the job: a job read while active and then finished carries neither its
+              // result nor its reason, while a finished job's hash no longer changes
+              const state = await queue.getJobState(id);
+              if (state === 'unknown') {
                 if (first) continue;
                 notice(`job ${id.slice(0, 12)} is gone from Redis (restarted without persistence?); adding it again`);
                 await queue.addBulk([entry(id, unit)]);
                 continue;
               }
-              const state = await job.getState();
+              if (state !== 'completed' && state !== 'failed') continue;
+              const job = await queue.getJob(id);
+              if (!job) continue; // removed in between: the next sweep adds it again
               if (state === 'completed') complete(id, job.returnvalue);
-              else if (state === 'failed') {
-                if (first) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-                else fail(id, job.failedReason);
-              }
+              else if (first) await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+              else fail(id, job.failedReason || 'failed (no reason recorded)');
             }
           };
           onAbort = () => finish(new InterruptedError(finished));
