@@ -8,7 +8,32 @@
 export { Pipeline } from './pipeline/pipeline.js';
 export type { StepConfig } from './pipeline/steps.js';
 export { registry, stageNames } from './stages/registry.js';
-export type { Estimator, StageSpec, Transformer } from './stages/stage.js';
+export {
+  BaseStage,
+  checkFeatures,
+  checkXy,
+  NotFittedError,
+  ParamRangeError,
+  SnapshotError,
+  type Estimator,
+  type Snapshot,
+  type Stage,
+  type StageSpec,
+  type Transformer,
+} from './stages/stage.js';
+// the stage contract, for a stage of your own (scikit-learn's check_estimator)
+export {
+  checkStage,
+  contractData,
+  ContractViolation,
+  stageChecks,
+  type ContractData,
+  type StageCheck,
+  type StageCheckReport,
+  type StageCheckResult,
+} from './stages/contract.js';
+/** The schema library stage params are declared with (zod), for a stage of your own. */
+export { z } from 'zod';
 export { matrix, takeLabels, takeRows, type Matrix } from './linalg/matrix.js';
 export { shutdownPool } from './linalg/pool.js';
 
@@ -36,6 +61,7 @@ export {
   type ClassifierOptions,
   type ServeLimits,
   type ServeOptions,
+  ERROR_CODES,
 } from './serve/server.js';
 
 export { UsageError, UserError } from './util/errors.js';

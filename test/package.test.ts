@@ -18,6 +18,7 @@ const EXPECTED: Record<string, RegExp> = {
   'fit-and-score.mjs': /^accuracy 0\.\d{4} on 1000 test images$/m,
   'classify-photos.mjs': /^coat\.png: .+ \(\d\.\d\d\)\nsneaker\.jpg: .+\ntrouser\.jpg: .+$/m,
   'serve-in-your-app.mjs': /^200 \S/m,
+  'custom-stage.mjs': /^contract passed; accuracy 0\.\d{4} on 1000 test images$/m,
 };
 
 let app = '';
@@ -76,7 +77,7 @@ for (const example of examples) {
 test('a TypeScript program type-checks against the package declarations', (t) => {
   writeFileSync(
     join(app, 'check.ts'),
-    `import { Pipeline, matrix, classifyPhotos, buildServer, loadData, type ObtainedModel, type Matrix } from 'fashion-pipeline';
+    `import { Pipeline, checkStage, registry, matrix, classifyPhotos, buildServer, loadData, type ObtainedModel, type Matrix } from 'fashion-pipeline';
 const X: Matrix = matrix(2, 2, Float32Array.from([0, 1, 1, 0]));
 const p: Pipeline = Pipeline.fromSteps([{ id: 'knn', stage: 'knn', params: { k: 1 } }]);
 export async function use(model: ObtainedModel): Promise<string> {
@@ -85,7 +86,8 @@ export async function use(model: ObtainedModel): Promise<string> {
   const app = await buildServer({ model });
   await app.close();
   const data = await loadData({ format: 'idx' }, { seed: 1, withTest: false });
-  return first.class + String(data.train.X.rows);
+  const [report] = await checkStage(registry.get('knn')!, { params: [{ k: 1 }] });
+  return first.class + String(data.train.X.rows) + String(report.passed);
 }
 `,
   );
