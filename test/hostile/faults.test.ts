@@ -127,19 +127,29 @@ for (const [signal, code] of [
         'name: slow\ndata: { limit: { train: 20000, test: 100 } }\nsteps:\n  - pca: { components: 60 }\n  - svm: { C: 10 }\n',
       );
       const photo = join(process.cwd(), 'data', 'photos', 'coat.png');
-      const child = spawn(process.execPath, [BIN, 'predict', pipeline, photo, '--models', join(dir, 'models')], {
-        cwd: dir,
-        env: { ...process.env, FASHION_WORKERS: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      let stdout = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-      await new Promise((r) => setTimeout(r, 2500)); // loading 20,000 rows, then fitting: the SVM takes far longer
-      child.kill(signal);
-      const status = await exited;
+      // the signal must meet the CLI's handler: one that comes while Node is still loading the modules ends the
+      // process by the signal itself (exit code null), so that attempt is made again with a later signal
+      const attempt = async (delayMs: number) => {
+        const child = spawn(process.execPath, [BIN, 'predict', pipeline, photo, '--models', join(dir, 'models')], {
+          cwd: dir,
+          env: { ...process.env, FASHION_WORKERS: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        let stdout = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+        await new Promise((r) => setTimeout(r, delayMs));
+        child.kill(signal);
+        return { status: await exited, stderr, stdout };
+      };
+      let run = await attempt(1000);
+      for (let delay = 2000; run.status === null && run.stderr === '' && delay <= 16_000; delay *= 2) {
+        t.log(`the signal came before the CLI's handler; again, ${delay} ms after the start`);
+        run = await attempt(delay);
+      }
+      const { status, stderr, stdout } = run;
       t.is(status, code, stderr);
       t.regex(stderr, /interrupted: stopped while fitting; no model was saved/);
       t.is(stdout, '', 'nothing classified');
