@@ -202,7 +202,9 @@ test('two runs with different test labels are refused in one line; so is a file 
 
 test('leaderboard of a folder: every run file, other JSON skipped, sorted, best of each column in bold, chart embedded', async (t) => {
   const dir = tempDir();
-  writeFileSync(join(dir, 'one.json'), JSON.stringify(runJson('one', range(0, 30), [0.85, 0.86], { fitMs: 900 })));
+  const one = runJson('one', range(0, 30), [0.85, 0.86], { fitMs: 900 });
+  one.test!.calibration = { ece: 0.0312, mce: 0.1, log_loss: 0.4, brier: 0.2, bins: [] };
+  writeFileSync(join(dir, 'one.json'), JSON.stringify(one));
   writeFileSync(join(dir, 'two.json'), JSON.stringify(runJson('two', range(0, 10), [0.95, 0.96])));
   writeFileSync(join(dir, 'three.json'), JSON.stringify(runJson('three-long-name', range(0, 20), null)));
   writeFileSync(join(dir, 'two.md'), '# two\n');
@@ -234,10 +236,14 @@ test('leaderboard of a folder: every run file, other JSON skipped, sorted, best 
   const header = md.split('\n').find((l) => l.startsWith('| pipeline'))!;
   t.is(
     header,
-    `| pipeline | CV accuracy (mean ± std) | test accuracy | macro-F1 | ${CLASS_NAMES.join(' | ')} | fit | predict |`,
+    `| pipeline | CV accuracy (mean ± std) | test accuracy | macro-F1 | ECE | ${CLASS_NAMES.join(' | ')} | fit | predict |`,
   );
   const row = (name: string) => md.split('\n').find((l) => l.startsWith(`| ${name}`) || l.startsWith(`| [${name}]`))!;
-  t.regex(row('two'), /^\| \[two\]\(two\.md\) \| \*\*0\.9550 ± 0\.0050\*\* \| \*\*0\.9500\*\* \| \*\*0\.9500\*\* \|/);
+  t.regex(
+    row('two'),
+    /^\| \[two\]\(two\.md\) \| \*\*0\.9550 ± 0\.0050\*\* \| \*\*0\.9500\*\* \| \*\*0\.9500\*\* \| — \|/,
+  );
+  t.regex(row('one'), /^\| one \| [^|]+ \| [^|]+ \| [^|]+ \| \*\*0\.0312\*\* \|/, 'the only ECE, in bold');
   t.regex(row('three-long-name'), /^\| three-long-name \| — \| 0\.9000 \|/);
   t.regex(
     row('one'),

@@ -60,13 +60,23 @@ test('run on a stratified subset writes the markdown report and JSON, and the sa
   t.regex(md, /\| true \\ predicted \| T-shirt\/top \| Trouser/);
   t.regex(md, /## Cross-validation \(3 stratified folds, seed 5\)/);
   t.deepEqual(readdirSync(out).sort(), ['e2e', 'e2e.json', 'e2e.md'], 'no temporary files left behind');
+  // k-NN gives probabilities: their calibration is measured (metrics/calibration.ts) and shown
+  const c = json.test.calibration;
+  t.true(c.ece >= 0 && c.ece <= 1 && c.log_loss > 0 && c.brier > 0 && c.brier < 2, JSON.stringify(c));
+  t.is(c.bins.length, 15);
+  t.is(
+    c.bins.reduce((n: number, b: { count: number }) => n + b.count, 0),
+    400,
+  );
+  t.regex(md, /\| Test calibration: ECE \(15 bins\) · log-loss · Brier \| 0\.\d{4} · \d\.\d{4} · 0\.\d{4} \|/);
   t.deepEqual(readdirSync(join(out, 'e2e')).sort(), [
+    'calibration.png',
     'confusion.png',
     'mistakes.png',
     'predictions.png',
     'samples.png',
   ]);
-  for (const png of ['samples', 'confusion', 'predictions', 'mistakes'])
+  for (const png of ['samples', 'confusion', 'predictions', 'mistakes', 'calibration'])
     t.true(md.includes(`](e2e/${png}.png)`), `${png}.png linked`);
 
   const again = await runRun({ file, out: tempDir() });

@@ -6,6 +6,7 @@ import {
   meanStd,
   type ClassificationReport,
 } from '../metrics/classification.js';
+import { calibration, type Calibration } from '../metrics/calibration.js';
 import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
 import { stepsKey, type PipelineConfig } from '../pipeline/steps.js';
 import { environment, type Environment } from './environment.js';
@@ -44,6 +45,11 @@ export interface TestResult {
    * gives no probabilities (svm). Mistake galleries sort by it.
    */
   confidence: number[] | null;
+  /**
+   * How far the probabilities can be trusted (ECE, log-loss, Brier score, reliability bins: metrics/calibration.ts), or
+   * null when the estimator gives none.
+   */
+  calibration: Calibration | null;
   fit_ms: number;
   predict_ms: number;
   timings_ms: Record<string, StageTiming>;
@@ -200,6 +206,8 @@ export async function evaluateOnTest(
     predictions: Array.from(yPred),
     labels: Array.from(test.y),
     confidence,
+    calibration:
+      proba && proba.cols === test.classes.length ? calibration(test.y, yPred, proba.data, proba.cols) : null,
     fit_ms: Math.round(t1 - t0),
     predict_ms: Math.round(t2 - t1),
     timings_ms: timings.toJSON(),

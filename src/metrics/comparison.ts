@@ -33,6 +33,8 @@ export interface RunRecord {
     labels: number[];
     fit_ms: number;
     predict_ms: number;
+    /** The probabilities' calibration, when the model gives probabilities (and the run measured it). */
+    calibration?: { ece: number } | null;
   } | null;
 }
 
@@ -41,7 +43,16 @@ export interface LeaderboardRow {
   steps: string[];
   trainRows?: number;
   cv: { k: number; mean: number; std: number } | null;
-  test: { rows: number; accuracy: number; macroF1: number; f1: number[]; fitMs: number; predictMs: number } | null;
+  test: {
+    rows: number;
+    accuracy: number;
+    macroF1: number;
+    /** Expected calibration error of the test probabilities; null without probabilities. */
+    ece: number | null;
+    f1: number[];
+    fitMs: number;
+    predictMs: number;
+  } | null;
 }
 
 export interface Leaderboard {
@@ -49,7 +60,15 @@ export interface Leaderboard {
   /** Sorted by test accuracy (runs without a test last, by CV accuracy). */
   rows: LeaderboardRow[];
   /** Row indices holding the best value of each column (ties all count). */
-  best: { cv: number[]; accuracy: number[]; macroF1: number[]; f1: number[][]; fit: number[]; predict: number[] };
+  best: {
+    cv: number[];
+    accuracy: number[];
+    macroF1: number[];
+    ece: number[];
+    f1: number[][];
+    fit: number[];
+    predict: number[];
+  };
 }
 
 /** All runs side by side, with the best value of every column found (highest scores, lowest times). */
@@ -65,6 +84,7 @@ export function leaderboard(runs: RunRecord[]): Leaderboard {
           rows: r.test.rows,
           accuracy: r.test.accuracy,
           macroF1: r.test.macro_f1,
+          ece: r.test.calibration?.ece ?? null,
           f1: classificationReport(r.test.confusion_matrix).perClass.map((c) => c.f1),
           fitMs: r.test.fit_ms,
           predictMs: r.test.predict_ms,
@@ -86,6 +106,7 @@ export function leaderboard(runs: RunRecord[]): Leaderboard {
       cv: pick((r) => r.cv?.mean, 'max'),
       accuracy: pick((r) => r.test?.accuracy, 'max'),
       macroF1: pick((r) => r.test?.macroF1, 'max'),
+      ece: pick((r) => r.test?.ece ?? undefined, 'min'),
       f1: classNames.map((_, c) => pick((r) => r.test?.f1[c], 'max')),
       fit: pick((r) => r.test?.fitMs, 'min'),
       predict: pick((r) => r.test?.predictMs, 'min'),

@@ -33,6 +33,7 @@ export function leaderboardMarkdown(page: LeaderboardPage): string {
   const out: string[] = [`# Comparison of ${n} run${n === 1 ? '' : 's'}`, ''];
   out.push(
     `From \`${page.source}\`. Sorted by test accuracy; the best value of each column is in **bold** (highest score, shortest time). ` +
+      'ECE is the expected calibration error of the test probabilities (15 bins; lower is better; — for a model without probabilities). ' +
       'The class columns are the F1 score of each class on the test set; fit and predict are the final fit on all training rows and the prediction of the test set.',
   );
   if (page.skipped.length > 0)
@@ -51,6 +52,7 @@ export function leaderboardTable(board: Leaderboard, links: Record<string, strin
     'CV accuracy (mean ± std)',
     'test accuracy',
     'macro-F1',
+    'ECE',
     ...board.classNames,
     'fit',
     'predict',
@@ -65,6 +67,7 @@ export function leaderboardTable(board: Leaderboard, links: Record<string, strin
       cv,
       t ? bold(fixed(t.accuracy), board.best.accuracy.includes(i)) : '—',
       t ? bold(fixed(t.macroF1), board.best.macroF1.includes(i)) : '—',
+      t?.ece != null ? bold(fixed(t.ece), board.best.ece.includes(i)) : '—',
       ...board.classNames.map((_, c) => (t ? bold(t.f1[c].toFixed(3), board.best.f1[c].includes(i)) : '—')),
       t ? bold(seconds(t.fitMs), board.best.fit.includes(i)) : '—',
       t ? bold(seconds(t.predictMs), board.best.predict.includes(i)) : '—',

@@ -75,6 +75,25 @@ export const RunJson = z.object({
       predictions: nums,
       labels: nums,
       confidence: nums.nullable(),
+      // runs written before calibration was measured have none
+      calibration: z
+        .object({
+          ece: z.number(),
+          mce: z.number(),
+          log_loss: z.number(),
+          brier: z.number(),
+          bins: z.array(
+            z.object({
+              lo: z.number(),
+              hi: z.number(),
+              count: z.number().int(),
+              confidence: z.number().nullable(),
+              accuracy: z.number().nullable(),
+            }),
+          ),
+        })
+        .nullable()
+        .optional(),
     })
     .nullable(),
   timings_ms: z.object({ cv: stageTimings.nullable(), final: stageTimings.nullable() }),
@@ -134,6 +153,7 @@ export function testToJson(test: TestResult): NonNullable<RunJson['test']> {
     predictions: test.predictions,
     labels: test.labels,
     confidence: test.confidence,
+    calibration: test.calibration,
   };
 }
 

@@ -31,6 +31,13 @@ export function runToMarkdown(result: RunResult, command?: string, pictures: rea
     summary.push([`${cv.k}-fold CV macro-F1 (mean ± std)`, `${fixed(cv.mean_macro_f1)} ± ${fixed(cv.std_macro_f1)}`]);
   if (test) summary.push(['Test accuracy', `${fixed(test.accuracy)} (${test.rows} images)`]);
   if (test) summary.push(['Test macro-F1', fixed(test.macro_f1)]);
+  if (test?.calibration) {
+    const c = test.calibration;
+    summary.push([
+      `Test calibration: ECE (${c.bins.length} bins) · log-loss · Brier`,
+      `${fixed(c.ece)} · ${fixed(c.log_loss)} · ${fixed(c.brier)}`,
+    ]);
+  }
   if (test) summary.push(['Final fit / test predict', `${seconds(test.fit_ms)} / ${seconds(test.predict_ms)}`]);
   out.push(markdownTable(['metric', 'value'], summary, ['l', 'r']));
 

@@ -3,13 +3,13 @@ import { describeShape, type ImageShape } from '../linalg/shape.js';
 import type { LoadedData } from '../data/load.js';
 import type { RunResult, TestResult } from '../evaluate/run.js';
 import type { Matrix } from '../linalg/matrix.js';
-import { confusionHeatmap } from './plots/charts.js';
+import { confusionHeatmap, reliabilityDiagram } from './plots/charts.js';
 import type { Picture } from './plots/figure.js';
 import { imageStrip, mistakeGallery, predictionGallery, sampleGrid } from './plots/galleries.js';
 import { largestConfusions, rowsOfCell, sampleByClass } from './plots/select.js';
 
 /** Which picture a file is; the markdown report places each kind where it belongs. */
-export type PictureKind = 'samples' | 'confusion' | 'predictions' | 'mistakes' | 'class-means';
+export type PictureKind = 'samples' | 'confusion' | 'predictions' | 'mistakes' | 'class-means' | 'calibration';
 
 /** A picture ready to write, and what the markdown says about it. */
 export interface ReportPicture {
@@ -101,7 +101,8 @@ export async function testPictures(
   test: Pick<
     TestResult,
     'confusion_matrix' | 'class_names' | 'predictions' | 'labels' | 'confidence' | 'accuracy' | 'rows'
-  >,
+  > &
+    Partial<Pick<TestResult, 'calibration'>>,
   testX: Matrix,
   seed: number,
   options: RunPictureOptions = {},
@@ -208,6 +209,27 @@ export async function testPictures(
       })),
     }),
   });
+  if (test.calibration) {
+    const c = test.calibration;
+    out.push({
+      kind: 'calibration',
+      file: 'calibration.png',
+      title: 'Reliability diagram',
+      caption:
+        `How far the probabilities can be trusted: the test images grouped by the probability the model gave its answer ` +
+        `(${c.bins.length} bins), each bin's share answered right against that probability. A calibrated model's bars ` +
+        `reach the diagonal; ECE ${c.ece.toFixed(4)} is the gap averaged over the images, log-loss ${c.log_loss.toFixed(4)}, ` +
+        `Brier score ${c.brier.toFixed(4)}.`,
+      picture: await reliabilityDiagram({
+        title: `${name}: reliability diagram`,
+        subtitle: [
+          `${test.rows} test images; expected calibration error ${c.ece.toFixed(4)} over ${c.bins.length} bins`,
+        ],
+        bins: c.bins,
+        ece: c.ece,
+      }),
+    });
+  }
   return out;
 }
 

@@ -279,3 +279,73 @@ export async function accuracyChart(input: AccuracyChartInput): Promise<Picture>
   fig.text('cross-validation mean ± std', lx + 12, ly, { size: 12, color: COLORS.muted, role: 'legend' });
   return fig.encode();
 }
+
+export interface ReliabilityInput {
+  title: string;
+  subtitle?: string[];
+  /** The calibration's bins of top probability (metrics/calibration.ts). */
+  bins: ReadonlyArray<{ lo: number; hi: number; count: number; confidence: number | null; accuracy: number | null }>;
+  ece: number;
+}
+
+/**
+ * The reliability diagram: for each bin of the top probability, the share of its rows predicted right (bar) against
+ * the diagonal a calibrated model follows, the bin's mean probability as a line and the gap shaded; the bins' shares of
+ * the rows under the axis. A bar below its line: the model was surer than it was right; above it, less sure.
+ */
+export async function reliabilityDiagram(input: ReliabilityInput): Promise<Picture> {
+  const subtitle = input.subtitle ?? [];
+  const probe = new Figure(1, 1);
+  const plot = 320;
+  const left = MARGIN + 56;
+  const headerH = MARGIN + TITLE + subtitle.length * (SUBTITLE + 6) + 30;
+  const legendWidth =
+    MARGIN * 2 +
+    probe.measure("red line: the bin's mean probability (shaded: the gap); grey: the bin's share of the images", 12);
+  const width = Math.max(left + plot + MARGIN + 20, headerWidth(probe, input.title, subtitle), legendWidth, 440);
+  const height = headerH + plot + 100 + MARGIN;
+  const fig = new Figure(width, height);
+  header(fig, input.title, subtitle);
+  const top = headerH;
+  const bottom = top + plot;
+  const xOf = (v: number) => left + v * plot;
+  const yOf = (v: number) => bottom - v * plot;
+  for (let v = 0; v <= 1 + 1e-9; v += 0.2) {
+    fig.line(left, yOf(v), left + plot, yOf(v), '#eaeef2', 1);
+    fig.text(v.toFixed(1), left - 8, yOf(v) + 4, { size: 11, color: COLORS.muted, align: 'right', role: 'tick' });
+    fig.text(v.toFixed(1), xOf(v), bottom + 16, { size: 11, color: COLORS.muted, align: 'center', role: 'tick' });
+  }
+  const total = input.bins.reduce((s, b) => s + b.count, 0);
+  for (const bin of input.bins) {
+    if (bin.count === 0 || bin.accuracy === null || bin.confidence === null) continue;
+    const x = xOf(bin.lo) + 1;
+    const w = (bin.hi - bin.lo) * plot - 2;
+    fig.rect(x, yOf(bin.accuracy), w, bottom - yOf(bin.accuracy), '#8cb7e8');
+    // the gap to the bin's mean confidence, shaded: what the ECE adds up, weighted by the bin's rows
+    const a = Math.min(bin.accuracy, bin.confidence);
+    const b = Math.max(bin.accuracy, bin.confidence);
+    fig.rect(x, yOf(b), w, yOf(a) - yOf(b), 'rgba(200, 60, 60, 0.35)');
+    fig.line(x, yOf(bin.confidence), x + w, yOf(bin.confidence), MISTAKE, 2);
+    const share = bin.count / total;
+    fig.rect(x, bottom + 24, w, Math.max(1, share * 30), COLORS.muted);
+  }
+  fig.line(xOf(0), yOf(0), xOf(1), yOf(1), COLORS.ink, 1);
+  fig.line(left, top, left, bottom, COLORS.muted, 1);
+  fig.line(left, bottom, left + plot, bottom, COLORS.muted, 1);
+  fig.text('share right', MARGIN + 2, top + plot / 2, {
+    size: 12,
+    color: COLORS.muted,
+    align: 'center',
+    rotate: -Math.PI / 2,
+    role: 'axis',
+  });
+  const legend = [
+    'x: the probability the model gave its answer, in bins; bars: the share answered right',
+    "red line: the bin's mean probability (shaded: the gap); grey: the bin's share of the images",
+  ];
+  legend.forEach((line, i) =>
+    fig.text(line, MARGIN, bottom + 66 + i * 17, { size: 12, color: COLORS.muted, role: 'axis' }),
+  );
+  fig.text(`ECE ${input.ece.toFixed(4)}`, left + 10, top + 18, { size: 13, bold: true, role: 'ece' });
+  return fig.encode();
+}
