@@ -9,7 +9,7 @@ export const ImageSection = z
     channels: z.union([z.literal(1), z.literal(3)]).default(3),
     /**
      * fill: stretched to the size (every pixel kept, aspect changed); cover: the centre cut to the aspect, then
-     * resized; contain: the whole photo inside, bars of its edge pixels around it.
+     * resized; contain: the whole photo inside, white bars around it.
      */
     fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
   })
