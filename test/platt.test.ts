@@ -1,0 +1,95 @@
+import test from 'ava';
+import { createRequire } from 'node:module';
+import { matrix, type Matrix } from '../src/linalg/matrix.js';
+import { coupleProbabilities, pairwiseToProbabilities, sigmoidPredict, sigmoidTrain } from '../src/linalg/platt.js';
+import { shutdownPool } from '../src/linalg/pool.js';
+import { svmSpec, type Svm } from '../src/stages/svm.js';
+import { fashionSample } from './helpers.js';
+
+test.after.always(() => shutdownPool());
+
+const require = createRequire(import.meta.url);
+
+interface LibsvmJs {
+  train(X: number[][], y: number[]): void;
+  predictProbability(
+    X: number[][],
+  ): Array<{ prediction: number; estimates: Array<{ label: number; probability: number }> }>;
+}
+
+const rows = (M: Matrix) =>
+  Array.from({ length: M.rows }, (_, i) => Array.from(M.data.subarray(i * M.cols, (i + 1) * M.cols)));
+
+test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MNIST images: mean absolute difference under 0.01", async (t) => {
+  const train = fashionSample(2000, 7);
+  const test = fashionSample(500, 8);
+  // a few features keep libsvm-js (asm.js) quick: each image's mean over 7×7 blocks, scaled to 0..1
+  const pool = (M: Matrix) => {
+    const out = matrix(M.rows, 16);
+    for (let r = 0; r < M.rows; r++)
+      for (let p = 0; p < 784; p++) {
+        const b = Math.floor(Math.floor(p / 28) / 7) * 4 + Math.floor((p % 28) / 7);
+        out.data[r * 16 + b] += M.data[r * 784 + p] / (49 * 255);
+      }
+    return out;
+  };
+  const Xtr = pool(train.X);
+  const Xte = pool(test.X);
+  const params = { C: 4, gamma: 2 };
+  const ours = (await svmSpec
+    .create(svmSpec.schema.parse({ ...params, probability: true, probability_folds: 5 }))
+    .fit(Xtr, train.y)) as Svm;
+  const proba = await ours.predictProba!(Xte);
+  const SVM = (await require('libsvm-js/asm')) as {
+    new (o: object): LibsvmJs;
+    SVM_TYPES: { C_SVC: unknown };
+    KERNEL_TYPES: { RBF: unknown };
+  };
+  const ref = new SVM({
+    type: SVM.SVM_TYPES.C_SVC,
+    kernel: SVM.KERNEL_TYPES.RBF,
+    gamma: params.gamma,
+    cost: params.C,
+    probabilityEstimates: true,
+    quiet: true,
+  });
+  ref.train(rows(Xtr), Array.from(train.y));
+  const refP = ref.predictProbability(rows(Xte));
+  let sum = 0;
+  let n = 0;
+  let same = 0;
+  const labels = await ours.predict(Xte);
+  refP.forEach((r, i) => {
+    for (const e of r.estimates) {
+      sum += Math.abs(e.probability - proba.data[i * proba.cols + e.label]);
+      n++;
+    }
+    if (r.prediction === labels[i]) same++;
+  });
+  const mae = sum / n;
+  t.log(`mean absolute difference ${mae.toFixed(4)}; the same answer for ${same} of ${refP.length}`);
+  t.true(mae < 0.01, `mean absolute difference ${mae}`);
+  t.true(same / refP.length > 0.97);
+});
+
+test('sigmoid fit: separable decision values give a steep sigmoid the right way round; Platt targets keep it finite', (t) => {
+  const f = [-3, -2, -1.5, -1, 1, 1.5, 2, 3];
+  const positive = [0, 0, 0, 0, 1, 1, 1, 1];
+  const { A, B } = sigmoidTrain(f, positive);
+  t.true(A < 0, `A = ${A}: a large decision value is the first class`);
+  t.true(Number.isFinite(A) && Number.isFinite(B));
+  t.true(sigmoidPredict(3, A, B) > 0.8 && sigmoidPredict(-3, A, B) < 0.2);
+  // Platt's targets (n+1)/(n+2) and 1/(n+2): never 0 or 1, even here
+  t.true(sigmoidPredict(1, A, B) < 1 && sigmoidPredict(-1, A, B) > 0);
+});
+
+test('coupling: two classes give the pair probability back; any k gives a distribution that follows the pairs', (t) => {
+  const p2 = new Float64Array(2);
+  coupleProbabilities(2, Float64Array.from([0, 0.8, 0.2, 0]), p2);
+  t.true(Math.abs(p2[0] - 0.8) < 1e-3 && Math.abs(p2[0] + p2[1] - 1) < 1e-12);
+  // three classes where class 2 wins every pair
+  const decision = Float64Array.from([0, -2, -2]); // machines (0,1), (0,2), (1,2): > 0 votes for the first
+  const p = pairwiseToProbabilities(decision, 1, 3, [-1, -1, -1], [0, 0, 0]);
+  t.true(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-9);
+  t.true(p[2] > p[0] && p[2] > p[1], Array.from(p).join(', '));
+});
