@@ -55,6 +55,10 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
   flip: [{ image: { height: 6, width: 6, channels: 1 } }, { image: { height: 2, width: 6, channels: 3 } }],
   grey: [{ weights: 'bt709' }, { weights: 'bt601' }],
   colour_histogram: [{ bins: [4, 2, 3] }],
+  calibrate: [
+    { estimator: { knn: { k: 5 } } },
+    { method: 'isotonic', folds: 2, estimator: { random_forest: { trees: 5, seed: 3 } } },
+  ],
   random_forest: [
     { trees: 5, seed: 3 },
     { trees: 3, max_depth: 2, seed: 1 },

@@ -1,4 +1,5 @@
 import type { StageSpec } from './stage.js';
+import { calibrateSpec } from './calibrate.js';
 import { colourHistogramSpec } from './colour-histogram.js';
 import { flipSpec } from './flip.js';
 import { greySpec } from './grey.js';
@@ -23,6 +24,7 @@ export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpe
     knnSpec,
     svmSpec,
     randomForestSpec,
+    calibrateSpec,
   ].map((spec) => [spec.name, spec]),
 );
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { matrix, takeLabels, takeRows, type Matrix } from '../linalg/matrix.js';
 import { pairwiseToProbabilities, sigmoidTrain } from '../linalg/platt.js';
-import { createRng } from '../linalg/rng.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
 import {
   svmPredictModel,
@@ -9,6 +8,7 @@ import {
   type SvmPrediction,
   type SvmPredictModel,
 } from '../linalg/svm-predict.js';
+import { stratifiedFolds } from './folds.js';
 import { arrayField, listField, ModelError, numberField, objectField, stringField } from './snapshot.js';
 import {
   BaseStage,
@@ -476,23 +476,6 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     };
     return { info, model, native, platt };
   }
-}
-
-/** Each row's fold of `folds`: every class's rows shuffled (seeded) and dealt out in turn, so each fold has each class. */
-function stratifiedFolds(y: Uint8Array, folds: number, seed: number): Int32Array {
-  const fold = new Int32Array(y.length);
-  const rng = createRng(seed);
-  const byClass = new Map<number, number[]>();
-  y.forEach((label, i) => {
-    const rows = byClass.get(label);
-    if (rows) rows.push(i);
-    else byClass.set(label, [i]);
-  });
-  for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    const rows = rng.shuffle(Int32Array.from(byClass.get(label)!));
-    rows.forEach((row, t) => (fold[row] = t % folds));
-  }
-  return fold;
 }
 
 function checkFinite(X: Matrix): void {

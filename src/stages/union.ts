@@ -41,8 +41,9 @@ export function bindCatalogue(c: StageCatalogue): void {
   catalogue = c;
 }
 
-function stages(): StageCatalogue {
-  if (!catalogue) throw new Error('union: the stage registry is not loaded');
+/** The registry, for stages that hold other stages (union, calibrate). */
+export function stages(): StageCatalogue {
+  if (!catalogue) throw new Error('the stage registry is not loaded');
   return catalogue;
 }
 
