@@ -28,7 +28,7 @@ async function main(argv: string[]): Promise<number> {
     await parser
       .scriptName('pipeline')
       .usage(
-        '$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST, described in YAML files.',
+        '$0 <command> [options]\n\nClassical machine-learning pipelines over Fashion-MNIST or your own folders of labelled photos, described in YAML files.',
       )
       .command(runCommand)
       .command(compareCommand)
