@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { gramOfRows } from '../src/linalg/gram.js';
 import { dotBlock } from '../src/linalg/kernels.js';
-import { createRng } from '../src/linalg/rng.js';
-import { Arena } from '../src/linalg/wasm.js';
+import { createRng } from '../src/util/rng.js';
+import { Arena } from '../src/runtime/wasm.js';
 import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

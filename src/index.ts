@@ -10,7 +10,7 @@ export type { StepConfig } from './pipeline/steps.js';
 export { registry, stageNames } from './stages/registry.js';
 export type { Estimator, StageSpec, Transformer } from './stages/stage.js';
 export { matrix, takeLabels, takeRows, type Matrix } from './linalg/matrix.js';
-export { shutdownPool } from './linalg/pool.js';
+export { shutdownPool } from './runtime/pool.js';
 
 // data: Fashion-MNIST (IDX), Kaggle CSV, folders of labelled photos
 export { loadData, type DataSource, type LoadedData, type LoadOptions } from './data/load.js';

@@ -7,7 +7,7 @@ import { runGridCommand } from '../src/app/grid.js';
 import { runRun } from '../src/app/run.js';
 import { fitAndScore, FoldSource, JobMismatchError, jobKey, type FitJob } from '../src/evaluate/fit-and-score.js';
 import { FitCache } from '../src/evaluate/fit-cache.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { stepsKey } from '../src/pipeline/steps.js';
 import { codeVersion } from '../src/util/code-version.js';
 import { blobs, tempDir } from './helpers.js';

@@ -9,7 +9,7 @@ import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { loadData } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
 import { Interrupted } from '../src/util/errors.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { fashionTestSample, photoOf, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());

@@ -9,7 +9,7 @@ import { loadPipelineFile } from '../src/config/load.js';
 import { DataError } from '../src/data/errors.js';
 import { loadData, type DataSource } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { makeShopSplit as makeSplit, shopPhoto as photo, tempDir, withEnv } from './helpers.js';
 
 test.after.always(() => shutdownPool());

@@ -6,7 +6,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAll, runTask, shutdownPool, WorkerCrashError } from '../src/linalg/pool.js';
+import { runAll, runTask, shutdownPool, WorkerCrashError } from '../src/runtime/pool.js';
 import { tempDir } from './helpers.js';
 
 process.env.FASHION_WORKERS = '2';
@@ -62,7 +62,7 @@ test.serial('a crash fails only the task in hand: tasks queued behind it and bes
 });
 
 test('a worker out of memory (heap limit from --max-old-space-size): a clear error, no hang, and the pool goes on', (t) => {
-  const POOL = new URL('../src/linalg/pool.js', import.meta.url).href;
+  const POOL = new URL('../src/runtime/pool.js', import.meta.url).href;
   const script = `import { runTask, shutdownPool } from ${JSON.stringify(POOL)};
 const tasks = ${JSON.stringify(TASKS)};
 try { await runTask({ module: tasks, fn: 'exhaustMemory', args: [] }); console.log('resolved?'); }

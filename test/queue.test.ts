@@ -9,7 +9,7 @@ import { runGridCommand, type GridCommandOptions } from '../src/app/grid.js';
 import type { TrainingDataSpec } from '../src/app/common.js';
 import type { GridResult } from '../src/evaluate/grid.js';
 import type { UnitExecutor } from '../src/evaluate/search.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { connectionFor, QUEUE_NAME } from '../src/queue/connection.js';
 import { queueExecutor, QueuedJobsFailed, queueJobId } from '../src/queue/coordinator.js';
 import { runWorker, type WorkerCommandOptions } from '../src/queue/worker.js';

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { matrix, takeRows, type Matrix } from '../src/linalg/matrix.js';
-import { createRng } from '../src/linalg/rng.js';
+import { createRng } from '../src/util/rng.js';
 import { registry } from '../src/stages/registry.js';
 import { Svm } from '../src/stages/svm.js';
 import {

@@ -6,7 +6,7 @@ import { expandGrid } from '../src/config/grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import { matrix, sharedFloats } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { decodeModel, encodeModel } from '../src/model/format.js';
 import { modelInfo } from '../src/model/provenance.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';

@@ -4,7 +4,8 @@ import type { Candidate } from '../config/grid.js';
 import type { LoadedConfig } from '../config/load.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadData, type DataSource, type LoadedData } from '../data/load.js';
-import { warmPool } from '../linalg/pool.js';
+import { warmPool } from '../runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../stages/task-modules.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { smallestClassCount } from '../data/split.js';
 import { CandidateFitError } from '../evaluate/search.js';
@@ -25,7 +26,7 @@ export function loadDataFor(
   withTest = loaded.config.evaluation.test,
 ): Promise<LoadedData> {
   const { config, file } = loaded;
-  warmPool(); // the workers start and load their code while the data is read
+  warmPool(COMMON_TASK_MODULES); // the workers start and load their code while the data is read
   return loadData(config.data, {
     dataDir: where.data,
     verify: where.verify,
@@ -175,7 +176,7 @@ export function loadTrainingData(
   spec: Pick<TrainingDataSpec, 'source' | 'seed'>,
   where: DataLocation = {},
 ): Promise<LoadedData> {
-  warmPool();
+  warmPool(COMMON_TASK_MODULES);
   return loadData(spec.source, {
     dataDir: where.data,
     verify: where.verify,

@@ -13,7 +13,8 @@ import { loadData, photoSpec } from '../data/load.js';
 import { decodePhoto } from '../data/photo-decode.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
-import { warmPool } from '../linalg/pool.js';
+import { warmPool } from '../runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../stages/task-modules.js';
 import { encodeModel, isModelFile, loadModel } from '../model/format.js';
 import {
   assertSavable,
@@ -175,7 +176,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
   const saved = existsSync(path);
   if (!saved) checkOutputs([modelOutput]);
-  warmPool();
+  warmPool(COMMON_TASK_MODULES);
   const data = await loadData(config.data, {
     dataDir: options.data,
     verify: options.verify,

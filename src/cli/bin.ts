@@ -2,7 +2,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Interrupted, UsageError, UserError } from '../util/errors.js';
-import { shutdownPool } from '../linalg/pool.js';
+import { shutdownPool } from '../runtime/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { closest } from '../util/suggest.js';
 import { inRange, verboseOption } from './options.js';

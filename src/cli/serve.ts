@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadCatalogue } from '../app/catalogue.js';
 import { obtainModel } from '../app/model.js';
 import { UsageError } from '../config/errors.js';
-import { setWorkerYoungGeneration } from '../linalg/pool.js';
+import { setWorkerYoungGeneration } from '../runtime/pool.js';
 import { modelLine } from '../report/summaries.js';
 import { buildServer } from '../serve/server.js';
 import { abortSignal, setInterruptNotice } from './interrupt.js';

@@ -225,7 +225,7 @@ function canvasOf(width: number, height: number): SKRSContext2D {
 }
 
 /**
- * prepareImage over several photos as one task for the worker pool (linalg/pool.ts), so a service prepares photos off
+ * prepareImage over several photos as one task for the worker pool (runtime/pool.ts), so a service prepares photos off
  * its main thread: a refusal comes back as its message (a DataError does not keep its class across threads), and any
  * other failure as `failed`, for that photo alone.
  */

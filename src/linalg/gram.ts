@@ -1,4 +1,4 @@
-import { Arena } from './wasm.js';
+import { Arena } from '../runtime/wasm.js';
 
 /** A chunk's contribution to a Gram matrix, from gramOfRows. */
 export interface GramPart {

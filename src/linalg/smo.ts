@@ -1,4 +1,4 @@
-import { Arena } from './wasm.js';
+import { Arena } from '../runtime/wasm.js';
 
 /**
  * A C-SVC dual solver: sequential minimal optimization with second-order working-set selection and shrinking, the

@@ -16,8 +16,8 @@
  * loop, about three times faster).
  */
 import { squaredNorms } from './kernels.js';
-import { sharedFloat32 } from './pool.js';
-import { Arena } from './wasm.js';
+import { sharedFloat32 } from '../runtime/pool.js';
+import { Arena } from '../runtime/wasm.js';
 
 export type SvmKernel = 'linear' | 'poly' | 'rbf';
 

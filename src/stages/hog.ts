@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { needImage } from './flow.js';
 import { exactBin, makeEdges, SLOTS } from './hog-bins.js';
 import { ModelError, numberField } from './snapshot.js';

@@ -4,7 +4,7 @@ import { buildKdTree, leafOrder, treeRows, type KdTree } from '../linalg/kd-tree
 import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, takeRows, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
-import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount, type Task } from '../runtime/pool.js';
 import { arrayField, ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import type { GramPart } from '../linalg/gram.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
 import { arrayField, numberField } from './snapshot.js';
 import {

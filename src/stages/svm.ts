@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
+import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../runtime/pool.js';
 import {
   svmPredictModel,
   type SvmModelParts,

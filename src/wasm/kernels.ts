@@ -1,5 +1,5 @@
 // AssemblyScript, compiled by `asc` (package.json "build:wasm") to dist/wasm/kernels.wasm and loaded by
-// src/linalg/wasm.ts. Pointers are byte offsets into this module's memory, laid out by the JavaScript side.
+// src/runtime/wasm.ts. Pointers are byte offsets into this module's memory, laid out by the JavaScript side.
 //
 // Rows are stored d4 wide (d4 = the feature count rounded up to 4, padding zero), so every row is a whole number of
 // 128-bit vectors. The Gram kernels take outer products: one feature of a row broadcast against four consecutive

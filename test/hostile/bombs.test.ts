@@ -10,7 +10,7 @@ import { MAX_CANDIDATES } from '../../src/config/grid.js';
 import { loadPipelineFile, parsePipeline } from '../../src/config/load.js';
 import { DataError } from '../../src/data/errors.js';
 import { bundledDataDir, FILES, loadSplit } from '../../src/data/fashion-mnist.js';
-import { shutdownPool } from '../../src/linalg/pool.js';
+import { shutdownPool } from '../../src/runtime/pool.js';
 import { tempDir } from '../helpers.js';
 
 test.after.always(() => shutdownPool());
