@@ -70,7 +70,7 @@ async function main(task: TaskName, repeats: number): Promise<void> {
     });
     return;
   }
-  // as the CLI does (app/common.ts): the workers start and load their code while the data is read
+  // as the CLI does (app/load-data.ts): the workers start and load their code while the data is read
   if (task === 'pipeline') warmPool(COMMON_TASK_MODULES);
   const dir = resolveDataDir();
   const train = loadSplit(dir, 'train');

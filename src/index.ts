@@ -21,7 +21,7 @@ export { DataError } from './data/errors.js';
 
 // what the commands do, with plain options and result objects
 export { runRun, type RunCommandOptions, type RunCommandResult } from './app/run.js';
-export { runGridCommand, type GridCommandOptions, type GridCommandResult } from './app/grid.js';
+export { runGridCommand, type GridCommandOptions, type GridCommandResult } from './app/run-grid-command.js';
 export { runPredict, type PredictOptions, type PredictResult } from './app/predict.js';
 
 // models: load one, or fit a pipeline file into one; classify photos or rows with it

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runGridCommand } from '../src/app/grid.js';
+import { runGridCommand } from '../src/app/run-grid-command.js';
 import { runRun } from '../src/app/run.js';
 import { fitAndScore, FoldSource, JobMismatchError, jobKey, type FitJob } from '../src/evaluate/fit-and-score.js';
 import { FitCache } from '../src/evaluate/fit-cache.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expandGrid } from '../src/config/grid.js';
+import { expandGrid } from '../src/config/param-grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { ConfigError } from '../src/config/errors.js';
 import { matrix, sharedFloats } from '../src/linalg/matrix.js';

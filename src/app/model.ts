@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UsageError } from '../config/errors.js';
-import { expandGrid } from '../config/grid.js';
+import { expandGrid } from '../config/param-grid.js';
 import { loadPipelineFile } from '../config/load.js';
 import { prepareImage, type InvertMode } from '../data/image.js';
 import { loadData, photoSpec } from '../data/load.js';
@@ -30,7 +30,8 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { ModelError } from '../stages/snapshot.js';
 import type { PredictResult } from '../report/summaries.js';
 import { checkOutputs, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
-import { decodeProgress, withPositions } from './common.js';
+import { withPositions } from './data-checks.js';
+import { decodeProgress } from './load-data.js';
 import { defaultModelPath } from './run.js';
 import { Interrupted } from '../util/errors.js';
 

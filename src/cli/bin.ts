@@ -6,7 +6,7 @@ import { shutdownPool } from '../runtime/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { closest } from '../util/suggest.js';
 import { inRange, verboseOption } from './options.js';
-import { gridCommand } from './grid.js';
+import { gridCommand } from './grid-command.js';
 import { interrupt, interruptedExitCode, STOP_SIGNALS, type StopSignal } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';
