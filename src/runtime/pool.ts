@@ -50,8 +50,8 @@ let youngGenerationMb: number | undefined;
 
 /**
  * Gives workers started from now on a young generation of `mb` MB: a service's workers make short-lived buffers for
- * every photo, and with V8's default they spent about a quarter of their time collecting them (`pipeline serve`
- * sets 96 MB, as `--max-semi-space-size=32` would: about 15 % more photos a second, measured).
+ * every photo, and in V8's default young generation much of their time goes to collecting them (`pipeline serve`
+ * sets 96 MB, as `--max-semi-space-size=32` would).
  */
 export function setWorkerYoungGeneration(mb: number): void {
   youngGenerationMb = mb;
@@ -188,7 +188,7 @@ export async function shutdownPool(): Promise<void> {
   const old = slots;
   slots = [];
   // referenced while they stop: an idle worker is unreferenced, and awaiting the exit of unreferenced workers alone
-  // left the event loop empty, so Node ended the process with code 13 (an unsettled top-level await) instead of 0
+  // leaves the event loop empty, so Node would end the process with code 13 (an unsettled top-level await), not 0
   await Promise.all(
     old.map((s) => {
       s.worker.ref();

@@ -173,7 +173,7 @@ export class Hog extends BaseStage<HogParams, Fitted> implements Transformer<Hog
   }
 }
 
-/** Images per pool task (tens of milliseconds each); smaller inputs are done on the calling thread. */
+/** Images per pool task (enough work to outweigh sending it to a worker); smaller inputs are done on the calling thread. */
 const TASK_ROWS = 2048;
 
 /** scikit-image's block normalisation epsilon. */
