@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/wasm/', 'results/', 'models/', '.cache/'] },
+  { ignores: ['dist/', 'node_modules/', 'src/wasm/', 'bench/wasm/', 'results/', 'models/', '.cache/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

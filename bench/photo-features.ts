@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadPipelineFile } from '../src/config/load.js';
 import { loadData } from '../src/data/load.js';
-import { shutdownPool, warmPool } from '../src/linalg/pool.js';
+import { shutdownPool, warmPool } from '../src/runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../src/stages/task-modules.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { registry } from '../src/stages/registry.js';
 
@@ -21,7 +22,7 @@ const { config } = loadPipelineFile(file, { test: false });
 const featureSteps = config.steps.filter((s) => s.stage === 'union');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-warmPool();
+warmPool(COMMON_TASK_MODULES);
 process.env.FASHION_DATA_CACHE = 'off';
 const ours: number[] = [];
 let photos = 0;

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { jobKey, type FitJob, type JobResult } from '../src/evaluate/fit-and-score.js';
 import type { SearchUnit } from '../src/evaluate/search.js';
-import { workerCount } from '../src/linalg/pool.js';
+import { workerCount } from '../src/runtime/pool.js';
 import { connectionFor } from '../src/queue/connection.js';
 import { queueExecutor } from '../src/queue/coordinator.js';
 import { codeVersion } from '../src/util/code-version.js';

@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { gramOfRows } from '../src/linalg/gram.js';
 import { dotBlock } from '../src/linalg/kernels.js';
-import { createRng } from '../src/linalg/rng.js';
-import { Arena } from '../src/linalg/wasm.js';
+import { createRng } from '../src/util/rng.js';
+import { Arena, instantiateWasm } from '../src/runtime/wasm.js';
 import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -41,20 +41,32 @@ function best(fn: () => unknown): number {
   return s;
 }
 
-const arena = new Arena();
-const w = arena.kernels;
+/** The probes of peak arithmetic and read bandwidth: bench/wasm/roofline.ts, a module of its own with its own memory. */
+interface Probes {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  peakF32x4(at: number, iterations: number): number;
+  peakF64x2(at: number, iterations: number): number;
+  streamSum(at: number, bytes: number): number;
+}
 
 // peaks
 const ITER = 20_000_000;
 const STREAM = 256 * 2 ** 20;
-const l1At = arena.reserve(1024);
-const streamAt = arena.reserve(STREAM);
-arena.f32(l1At, 256).fill(1);
-arena.f32(streamAt, STREAM / 4).fill(1);
+const probes = instantiateWasm<Probes>(new URL('./roofline.wasm', import.meta.url));
+const l1At = probes.heapBase();
+const streamAt = l1At + 1024;
+const missing = streamAt + STREAM - probes.memory.buffer.byteLength;
+if (missing > 0) probes.memory.grow(Math.ceil(missing / 65536));
+new Float32Array(probes.memory.buffer, l1At, 256).fill(1);
+new Float32Array(probes.memory.buffer, streamAt, STREAM / 4).fill(1);
 // a peak is the best of 5 runs (anything else on the machine only slows a run down)
-const peak32 = (64 * ITER) / best(() => w.peakF32x4(l1At, ITER)) / 1e9;
-const peak64 = (32 * ITER) / best(() => w.peakF64x2(l1At, ITER)) / 1e9;
-const bandwidth = STREAM / best(() => w.streamSum(streamAt, STREAM)) / 1e9;
+const peak32 = (64 * ITER) / best(() => probes.peakF32x4(l1At, ITER)) / 1e9;
+const peak64 = (32 * ITER) / best(() => probes.peakF64x2(l1At, ITER)) / 1e9;
+const bandwidth = STREAM / best(() => probes.streamSum(streamAt, STREAM)) / 1e9;
+
+const arena = new Arena();
+const w = arena.kernels;
 
 interface Kernel {
   name: string;

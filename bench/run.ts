@@ -16,7 +16,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveDataDir } from '../src/data/fashion-mnist.js';
-import { workerCount } from '../src/linalg/pool.js';
+import { workerCount } from '../src/runtime/pool.js';
 
 interface Row {
   task: string;

@@ -13,7 +13,7 @@ import { loadSplit, PIXELS, resolveDataDir } from '../src/data/fashion-mnist.js'
 import { prepareImage } from '../src/data/image.js';
 import { stratifiedSubset } from '../src/data/split.js';
 import { matrix, takeLabels, takeRows } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { unfamiliarFlags } from '../src/model/unfamiliar.js';
 import { nonGarmentPhotos } from '../test/helpers.js';
 

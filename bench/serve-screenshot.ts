@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { loadCatalogue } from '../src/app/catalogue.js';
 import { obtainModel } from '../src/app/model.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { buildServer } from '../src/serve/server.js';
 import { CHROMIUM, CHROMIUM_ARGS, fashionTestSample, nonGarmentPhotos, photoOf, tempDir } from '../test/helpers.js';
 

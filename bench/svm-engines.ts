@@ -7,7 +7,7 @@
  *   node dist/bench/svm-engines.js [--components 50,256] [--engines native,libsvm] [--C 10]
  */
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
-import { shutdownPool, workerCount } from '../src/linalg/pool.js';
+import { shutdownPool, workerCount } from '../src/runtime/pool.js';
 import { accuracy } from '../src/metrics/classification.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Pca } from '../src/stages/pca.js';

@@ -15,7 +15,8 @@ import { loadPipelineFile } from '../src/config/load.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import type { Matrix } from '../src/linalg/matrix.js';
-import { shutdownPool, warmPool } from '../src/linalg/pool.js';
+import { shutdownPool, warmPool } from '../src/runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../src/stages/task-modules.js';
 import { accuracy } from '../src/metrics/classification.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator, Transformer } from '../src/stages/stage.js';
@@ -69,8 +70,8 @@ async function main(task: TaskName, repeats: number): Promise<void> {
     });
     return;
   }
-  // as the CLI does (app/common.ts): the workers start and load their code while the data is read
-  if (task === 'pipeline') warmPool();
+  // as the CLI does (app/load-data.ts): the workers start and load their code while the data is read
+  if (task === 'pipeline') warmPool(COMMON_TASK_MODULES);
   const dir = resolveDataDir();
   const train = loadSplit(dir, 'train');
   const test = loadSplit(dir, 'test');

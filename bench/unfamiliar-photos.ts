@@ -12,7 +12,8 @@ import { loadPipelineFile } from '../src/config/load.js';
 import { withRows } from '../src/data/dataset.js';
 import { loadData } from '../src/data/load.js';
 import { takeLabels, takeRows } from '../src/linalg/matrix.js';
-import { shutdownPool, warmPool } from '../src/linalg/pool.js';
+import { shutdownPool, warmPool } from '../src/runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../src/stages/task-modules.js';
 import { calibrateUnfamiliar, unfamiliarFlags } from '../src/model/unfamiliar.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 
@@ -39,7 +40,7 @@ function auroc(known: Float64Array, unknown: Float64Array): number {
   return (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * known.length);
 }
 
-warmPool();
+warmPool(COMMON_TASK_MODULES);
 const data = await loadData(config.data, { pipelineFile: file, withTest: true, seed });
 const { train } = data;
 const testSet = data.test!;

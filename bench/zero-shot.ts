@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classifyPixels, obtainModel, prepareForModel } from '../src/app/model.js';
-import { shutdownPool, warmPool } from '../src/linalg/pool.js';
+import { shutdownPool, warmPool } from '../src/runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../src/stages/task-modules.js';
 import { modelInput } from '../src/model/provenance.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,7 +28,7 @@ const MAP: Record<string, string[]> = {
   shoes: ['Sandal', 'Sneaker', 'Ankle boot'],
 };
 
-warmPool();
+warmPool(COMMON_TASK_MODULES);
 const model = await obtainModel({ model: modelPath });
 const rows: string[] = [];
 const totals = { photos: 0, plain: 0, segmented: 0 };

@@ -24,18 +24,17 @@ export {
 // the stage contract, for a stage of your own (scikit-learn's check_estimator)
 export {
   checkStage,
-  contractData,
   ContractViolation,
   stageChecks,
-  type ContractData,
   type StageCheck,
   type StageCheckReport,
   type StageCheckResult,
 } from './stages/contract.js';
+export { contractData, type ContractData } from './stages/contract-data.js';
 /** The schema library stage params are declared with (zod), for a stage of your own. */
 export { z } from 'zod';
 export { matrix, takeLabels, takeRows, type Matrix } from './linalg/matrix.js';
-export { shutdownPool } from './linalg/pool.js';
+export { shutdownPool } from './runtime/pool.js';
 
 // data: Fashion-MNIST (IDX), Kaggle CSV, folders of labelled photos
 export { loadData, type DataSource, type LoadedData, type LoadOptions } from './data/load.js';
@@ -46,7 +45,7 @@ export { DataError } from './data/errors.js';
 
 // what the commands do, with plain options and result objects
 export { runRun, type RunCommandOptions, type RunCommandResult } from './app/run.js';
-export { runGridCommand, type GridCommandOptions, type GridCommandResult } from './app/grid.js';
+export { runGridCommand, type GridCommandOptions, type GridCommandResult } from './app/run-grid-command.js';
 export { runPredict, type PredictOptions, type PredictResult } from './app/predict.js';
 
 // models: load one, or fit a pipeline file into one; classify photos or rows with it

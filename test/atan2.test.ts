@@ -1,6 +1,6 @@
 import test from 'ava';
 import { atan2Rounded } from '../src/linalg/atan2.js';
-import { createRng } from '../src/linalg/rng.js';
+import { createRng } from '../src/util/rng.js';
 
 /** y, x and atan2(y, x) rounded to nearest, from mpmath at 300 bits. */
 const CORRECTLY_ROUNDED: Array<[number, number, number]> = [

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { isotonicFit, isotonicPredict } from '../src/linalg/isotonic.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { sigmoidTrain } from '../src/linalg/platt.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { calibration } from '../src/metrics/calibration.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator } from '../src/stages/stage.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCompare } from '../src/app/compare.js';
 import { runRun } from '../src/app/run.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { RunJson } from '../src/report/json.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { classificationReport, confusionMatrix } from '../src/metrics/classification.js';

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { gramOfRows, integerGramOfRows } from '../src/linalg/gram.js';
-import { createRng } from '../src/linalg/rng.js';
+import { createRng } from '../src/util/rng.js';
 
 /** Integers q in [lo, hi] (rows × d), and the same as float32(q / D). */
 function gridData(

@@ -1,15 +1,15 @@
 import test from 'ava';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runGridCommand } from '../src/app/grid.js';
+import { runGridCommand } from '../src/app/run-grid-command.js';
 import { runPredict } from '../src/app/predict.js';
 import { ConfigError, UsageError } from '../src/config/errors.js';
-import { applyParamOptions, expandGrid } from '../src/config/grid.js';
+import { applyParamOptions, expandGrid } from '../src/config/param-grid.js';
 import { loadPipelineFile, parsePipeline } from '../src/config/load.js';
 import { loadData } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
 import { Interrupted } from '../src/util/errors.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { fashionTestSample, photoOf, tempDir } from './helpers.js';
 
 test.after.always(() => shutdownPool());
@@ -232,7 +232,7 @@ test.serial(
   async (t) => {
     const path = file(base.replace(/knn\.k: \[1, 3, 5\]/, 'knn.k: [1, 3, 5, 9]\n  knn.weights: [uniform, distance]'));
     const { sharedSizes } = await import('../src/evaluate/search.js');
-    const { expandGrid } = await import('../src/config/grid.js');
+    const { expandGrid } = await import('../src/config/param-grid.js');
     const loaded = loadPipelineFile(path);
     const sizes = sharedSizes(expandGrid(loaded.grid, loaded.config.steps, loaded.source, loaded.shape));
     t.deepEqual(new Set(sizes.values()), new Set([9]), 'every candidate computes the largest k its group needs');

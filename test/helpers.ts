@@ -7,7 +7,7 @@ import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
 import { withRows, type Dataset } from '../src/data/dataset.js';
 import { stratifiedSubset } from '../src/data/split.js';
 import { matrix, takeLabels, takeRows } from '../src/linalg/matrix.js';
-import { createRng } from '../src/linalg/rng.js';
+import { createRng } from '../src/util/rng.js';
 
 /** A fresh temporary folder. */
 export function tempDir(prefix = 'fp-test-'): string {

@@ -4,7 +4,7 @@ import { ConfigError } from '../src/config/errors.js';
 import { parsePipeline } from '../src/config/load.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { decodeModel, encodeModel } from '../src/model/format.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { Hog, HogParams, hogRows, hogSpec } from '../src/stages/hog.js';

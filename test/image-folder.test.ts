@@ -3,13 +3,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from '../src/app/predict.js';
-import { loadTrainingData, trainingDataSpec } from '../src/app/common.js';
+import { loadTrainingData, trainingDataSpec } from '../src/app/training-data-spec.js';
 import { runRun } from '../src/app/run.js';
 import { loadPipelineFile } from '../src/config/load.js';
 import { DataError } from '../src/data/errors.js';
 import { loadData, type DataSource } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { makeShopSplit as makeSplit, shopPhoto as photo, tempDir, withEnv } from './helpers.js';
 
 test.after.always(() => shutdownPool());

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { matrix } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
-import { createRng } from '../src/linalg/rng.js';
+import { shutdownPool } from '../src/runtime/pool.js';
+import { createRng } from '../src/util/rng.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { withEnv } from './helpers.js';
 

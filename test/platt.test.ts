@@ -2,7 +2,7 @@ import test from 'ava';
 import { createRequire } from 'node:module';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { coupleProbabilities, pairwiseToProbabilities, sigmoidPredict, sigmoidTrain } from '../src/linalg/platt.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { svmSpec, type Svm } from '../src/stages/svm.js';
 import { fashionSample } from './helpers.js';
 

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
 
-const POOL = new URL('../src/linalg/pool.js', import.meta.url).href;
+const POOL = new URL('../src/runtime/pool.js', import.meta.url).href;
 
 /**
  * Task functions for the pool, in a module of their own. `spin` notes each start in a log file (one line per task)

@@ -14,7 +14,7 @@ import { prepareImage } from '../src/data/image.js';
 import { toCsv } from '../src/data/csv.js';
 import { matrix } from '../src/linalg/matrix.js';
 import { accuracy } from '../src/metrics/classification.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { decodeModel, encodeModel, loadModel } from '../src/model/format.js';
 import { ModelError } from '../src/stages/snapshot.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';

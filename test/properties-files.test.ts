@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { DataError } from '../src/data/errors.js';
 import { prepareImage } from '../src/data/image.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { decodeModel, encodeModel } from '../src/model/format.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { ModelError } from '../src/stages/snapshot.js';

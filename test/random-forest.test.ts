@@ -1,7 +1,7 @@
 import test from 'ava';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
-import { createRng } from '../src/linalg/rng.js';
+import { shutdownPool } from '../src/runtime/pool.js';
+import { createRng } from '../src/util/rng.js';
 import { binFeatures, MAX_BINS, type TreeArrays } from '../src/stages/random-forest-worker.js';
 import { RandomForest, RandomForestParams, randomForestSpec, resolveMaxFeatures } from '../src/stages/random-forest.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';

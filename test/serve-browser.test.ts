@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { obtainModel } from '../src/app/model.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { buildServer } from '../src/serve/server.js';
 import {
   CHROMIUM,

@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { loadCatalogue } from '../src/app/catalogue.js';
 import { obtainModel, type ObtainedModel } from '../src/app/model.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { buildServer, classifier, ERROR_CODES } from '../src/serve/server.js';
 import { fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DataError } from '../src/data/errors.js';
 import { prepareImage, prepareImagesTask } from '../src/data/image.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { preparePhoto } from '../src/serve/work.js';
 import { fashionTestSample, photoOf, withEnv } from './helpers.js';
 

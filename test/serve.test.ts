@@ -10,7 +10,7 @@ import { obtainModel, type ObtainedModel } from '../src/app/model.js';
 import { runPredict } from '../src/app/predict.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { probeImage } from '../src/data/image-size.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { buildServer, classifier } from '../src/serve/server.js';
 import { fashionTestSample, nonGarmentPhotos, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
 

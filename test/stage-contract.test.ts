@@ -1,8 +1,9 @@
 import test from 'ava';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { Normalize } from '../src/stages/normalize.js';
-import { checkStage, contractData, stageChecks } from '../src/stages/contract.js';
+import { checkStage, stageChecks } from '../src/stages/contract.js';
+import { contractData } from '../src/stages/contract-data.js';
 import { registry } from '../src/stages/registry.js';
 import { Svm } from '../src/stages/svm.js';
 import { ParamRangeError, type StageSpec } from '../src/stages/stage.js';

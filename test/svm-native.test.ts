@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { powi } from '../src/linalg/svm-predict.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Pca } from '../src/stages/pca.js';

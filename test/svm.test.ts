@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { createRequire } from 'node:module';
 import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { resolveGamma, Svm, SvmParams, svmSpec } from '../src/stages/svm.js';

@@ -3,7 +3,7 @@ import { prepareImage } from '../src/data/image.js';
 import { withRows } from '../src/data/dataset.js';
 import type { LoadedData } from '../src/data/load.js';
 import { matrix, takeLabels, takeRows } from '../src/linalg/matrix.js';
-import { shutdownPool } from '../src/linalg/pool.js';
+import { shutdownPool } from '../src/runtime/pool.js';
 import { calibrateUnfamiliar, describeCalibration, unfamiliarFlags } from '../src/model/unfamiliar.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { fashionSample, fashionTestSample, nonGarmentPhotos } from './helpers.js';

@@ -6,14 +6,15 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UsageError } from '../config/errors.js';
-import { expandGrid } from '../config/grid.js';
+import { expandGrid } from '../config/param-grid.js';
 import { loadPipelineFile } from '../config/load.js';
 import { prepareImage, type InvertMode } from '../data/image.js';
 import { loadData, photoSpec } from '../data/load.js';
 import { decodePhoto } from '../data/photo-decode.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
-import { warmPool } from '../linalg/pool.js';
+import { warmPool } from '../runtime/pool.js';
+import { COMMON_TASK_MODULES } from '../stages/task-modules.js';
 import { encodeModel, isModelFile, loadModel } from '../model/format.js';
 import {
   assertSavable,
@@ -29,7 +30,8 @@ import { Pipeline } from '../pipeline/pipeline.js';
 import { ModelError } from '../stages/snapshot.js';
 import type { PredictResult } from '../report/summaries.js';
 import { checkOutputs, writeFilesAtomic, type PlannedOutput } from '../report/write.js';
-import { decodeProgress, withPositions } from './common.js';
+import { withPositions } from './data-checks.js';
+import { decodeProgress } from './load-data.js';
 import { defaultModelPath } from './run.js';
 import { Interrupted } from '../util/errors.js';
 
@@ -175,7 +177,7 @@ export async function obtainModel(options: ModelSource): Promise<ObtainedModel> 
   // a model to save: checked before the data is read (when one is there it may be reused: checked before the fit)
   const saved = existsSync(path);
   if (!saved) checkOutputs([modelOutput]);
-  warmPool();
+  warmPool(COMMON_TASK_MODULES);
   const data = await loadData(config.data, {
     dataDir: options.data,
     verify: options.verify,

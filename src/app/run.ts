@@ -12,7 +12,9 @@ import { runToJson, stringifyJson } from '../report/json.js';
 import { runToMarkdown } from '../report/markdown.js';
 import { runPictures } from '../report/pictures.js';
 import { checkOutputs, plannedFile, writeFilesAtomic } from '../report/write.js';
-import { checkFolds, loadDataFor, reportOutputs, saveModelAfterReports, withPositions } from './common.js';
+import { checkFolds, withPositions } from './data-checks.js';
+import { loadDataFor } from './load-data.js';
+import { reportOutputs, saveModelAfterReports } from './outputs.js';
 
 export interface RunCommandOptions {
   file: string;

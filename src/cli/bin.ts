@@ -2,11 +2,11 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { Interrupted, UsageError, UserError } from '../util/errors.js';
-import { shutdownPool } from '../linalg/pool.js';
+import { shutdownPool } from '../runtime/pool.js';
 import { stageNames } from '../stages/registry.js';
 import { closest } from '../util/suggest.js';
 import { inRange, verboseOption } from './options.js';
-import { gridCommand } from './grid.js';
+import { gridCommand } from './grid-command.js';
 import { interrupt, interruptedExitCode, STOP_SIGNALS, type StopSignal } from './interrupt.js';
 import { compareCommand } from './compare.js';
 import { predictCommand } from './predict.js';

@@ -1,5 +1,5 @@
 import type { Argv, Options } from 'yargs';
-import { MAX_WORKERS } from '../linalg/pool.js';
+import { MAX_WORKERS } from '../runtime/pool.js';
 import { UsageError } from '../util/errors.js';
 
 /** Option groups shared by commands, defined once. */

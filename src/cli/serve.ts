@@ -4,7 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { loadCatalogue } from '../app/catalogue.js';
 import { obtainModel } from '../app/model.js';
 import { UsageError } from '../config/errors.js';
-import { setWorkerYoungGeneration } from '../linalg/pool.js';
+import { setWorkerYoungGeneration } from '../runtime/pool.js';
 import { modelLine } from '../report/summaries.js';
 import { buildServer } from '../serve/server.js';
 import { abortSignal, setInterruptNotice } from './interrupt.js';
@@ -12,11 +12,6 @@ import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
 import { printable } from '../util/printable.js';
 
-/**
- * The pipeline served when none is named: pca-rf fits in about 7 s on 2 cores and reaches 0.86 test accuracy, with
- * class probabilities (for the bars) and a PCA stage (for the unfamiliar flag and a small feature space to search).
- * The SVM pipelines are 3 points more accurate but take minutes to fit and give no probabilities.
- */
 /** Real photos of garments: a newcomer's phone photo gets an answer from a model that has seen such photos. */
 export const DEFAULT_PIPELINE = 'pipelines/clothing.yaml';
 
@@ -114,7 +109,7 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   },
 };
 
-/** The most photos --warm-up takes (about 2 min on 2 cores). */
+/** The most photos --warm-up takes (a bound on the time a start-up spends warming up). */
 const MAX_WARM_UP = 100_000;
 
 /** The shipped default pipeline file, relative to the working folder when it is inside it. */

@@ -6,7 +6,7 @@ import { ConfigError, UsageError } from './errors.js';
 import { sourceShape } from '../data/load.js';
 import type { ImageShape } from '../data/dataset.js';
 import { bindShapes, featureFlowProblem, type PipelineConfig, type StepConfig } from '../pipeline/steps.js';
-import { checkGrid, expandGrid, parseGridSection, type GridMap } from './grid.js';
+import { checkGrid, expandGrid, parseGridSection, type GridMap } from './param-grid.js';
 import { SourceMap } from './positions.js';
 import { EvaluationSection, PipelineFile, type DataSection } from './schema.js';
 import { FileReadError, readRegularFile } from '../util/read-file.js';

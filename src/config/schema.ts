@@ -79,7 +79,7 @@ export const PipelineFile = z
     /** Ordered stages, each a one-key map `{stage: params}`; validated against the registry separately. */
     steps: z.array(z.unknown()).min(1, 'steps needs at least one stage'),
     evaluation: EvaluationSection.default({ folds: 5, seed: 42, test: true }),
-    /** Params to search with `pipeline grid`: `step.param: [values]`, or a list of such maps; checked in grid.ts. */
+    /** Params to search with `pipeline grid`: `step.param: [values]`, or a list of such maps; checked in param-grid.ts. */
     grid: z.unknown().optional(),
   })
   .strict();

@@ -36,7 +36,7 @@ export function datasetFromBytes(
     if (!(err instanceof RangeError)) throw err;
     throw new DataError(`${what}: ${labels.length} images need ${pixels.length * 4} bytes as floats, more than can be allocated`);
   }
-  data.set(pixels); // converted natively: about a third faster than an element loop
+  data.set(pixels); // converted natively, faster than an element loop
   return { X: matrix(labels.length, features, data), y: labels, shape, classes };
 }
 

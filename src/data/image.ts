@@ -111,7 +111,7 @@ export function prepareDecoded(image: Rgba, what: string, invert: InvertMode = '
 /** A photo's pixels as a canvas draws it (every format the canvas reads; transparency, colour profiles…). */
 export async function drawn(bytes: Uint8Array, what: string, maxPixels: number): Promise<Rgba> {
   // the Image's own load event rather than loadImage, which also awaits image.decode(): a decode the drawing does not
-  // use (the same pixels, about a tenth of a millisecond less a photo, measured)
+  // use (the same pixels either way)
   const image = idleImages.pop() ?? new Image();
   try {
     const loaded = await new Promise<boolean>((resolve) => {
@@ -133,8 +133,8 @@ export async function drawn(bytes: Uint8Array, what: string, maxPixels: number):
 }
 
 /**
- * Images kept for reuse on this thread: a new Image per photo left its decoded pixels to the garbage collector, which
- * ran the more often for them; a kept one lets them go when it is given the next photo.
+ * Images kept for reuse on this thread: a new Image per photo would leave its decoded pixels to the garbage
+ * collector, which then runs the more often; a kept one lets them go when it is given the next photo.
  */
 const idleImages: Image[] = [];
 const KEPT_IMAGES = 4;
@@ -210,8 +210,8 @@ const KEPT_CANVASES = 4;
 const KEPT_CANVAS_PIXELS = KERNEL_PIXELS;
 
 /**
- * A 2D context of a width × height canvas: a kept one for common sizes (every photo made a canvas and left its pixels
- * for the garbage collector, which then ran more often: a quarter of a service worker's time went to collection).
+ * A 2D context of a width × height canvas: a kept one for common sizes (a canvas per photo would leave its pixels to
+ * the garbage collector, which then runs more often and takes a service worker's time).
  */
 function canvasOf(width: number, height: number): SKRSContext2D {
   if (width * height > KEPT_CANVAS_PIXELS) return createCanvas(width, height).getContext('2d');
@@ -225,7 +225,7 @@ function canvasOf(width: number, height: number): SKRSContext2D {
 }
 
 /**
- * prepareImage over several photos as one task for the worker pool (linalg/pool.ts), so a service prepares photos off
+ * prepareImage over several photos as one task for the worker pool (runtime/pool.ts), so a service prepares photos off
  * its main thread: a refusal comes back as its message (a DataError does not keep its class across threads), and any
  * other failure as `failed`, for that photo alone.
  */

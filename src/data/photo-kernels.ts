@@ -1,4 +1,4 @@
-import { instantiateWasm } from '../linalg/wasm.js';
+import { instantiateWasm } from '../runtime/wasm.js';
 
 /** The photo kernels of src/wasm/photo.ts (AssemblyScript, built to dist/wasm/photo.wasm), one instance a thread. */
 export interface PhotoKernels {

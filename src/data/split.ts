@@ -1,4 +1,4 @@
-import { createRng } from '../linalg/rng.js';
+import { createRng } from '../util/rng.js';
 
 export interface Fold {
   train: Int32Array;

@@ -8,14 +8,14 @@ import { makeFolders } from '../util/folders.js';
 
 /**
  * Decompressed copies of the official Fashion-MNIST image files, kept in the user's cache folder so that later commands
- * skip the gunzip (about 0.2 s for the training images, on every command). A copy is named by the SHA-256 of the gzip
+ * skip the gunzip of the training images on every command. A copy is named by the SHA-256 of the gzip
  * file it came from, so a changed file is never served from an old copy, and it starts with the SHA-256 of the bytes
  * that follow, so a damaged copy is noticed (and replaced). Only data whose SHA-256 is an official file's is kept (other
  * data never fills the folder). Best effort: a folder that cannot be written costs only the speed-up.
  * $FASHION_DATA_CACHE names another folder, or `off` turns the copies off.
  */
 
-/** Smaller gzip files are decompressed every time (the labels: microseconds). */
+/** Smaller gzip files are decompressed every time (the labels: too small for a copy to save anything). */
 const MIN_COMPRESSED_BYTES = 1 << 20;
 const HEADER_BYTES = 32;
 

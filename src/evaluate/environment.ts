@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
-import { workerCount } from '../linalg/pool.js';
+import { workerCount } from '../runtime/pool.js';
 import { codeVersion, toolVersion } from '../util/code-version.js';
 
 export interface Environment {

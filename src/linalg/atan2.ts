@@ -2,7 +2,7 @@
  * A correctly rounded atan2, for the rare gradients whose HOG bin hangs on the last bit of an angle (see stages/hog.ts).
  * Math.atan2 (V8's fdlibm port) may be 1 ulp off; the C library's (glibc) is correctly rounded in practice, so this
  * returns what glibc returns. Double-double arithmetic (a value as an unevaluated sum hi + lo) gives the ~106 bits the
- * correction needs. Slow (about a microsecond): for occasional calls only.
+ * correction needs. Slow: for occasional calls only.
  */
 
 /** A double-double: hi + lo with |lo| ≤ ulp(hi) / 2. */

@@ -1,5 +1,5 @@
-import { Arena } from './wasm.js';
-import { createRng } from './rng.js';
+import { Arena } from '../runtime/wasm.js';
+import { createRng } from '../util/rng.js';
 
 /**
  * Eigen-decomposition of a symmetric tridiagonal matrix by the implicit QL method (tql2 of EISPACK, as in JAMA).

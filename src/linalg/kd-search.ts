@@ -4,7 +4,7 @@
  */
 import type { KdTree } from './kd-tree.js';
 import { finishDistances, type Metric, type Neighbours } from './neighbours.js';
-import { Arena } from './wasm.js';
+import { Arena } from '../runtime/wasm.js';
 
 /** Queries per call of the search kernel (see knnTreeTask). */
 const SEARCH_SLICE = 32;

@@ -96,7 +96,7 @@ export function buildKdTree(X: Matrix, leafSize = LEAF_SIZE, boxDims = BOX_DIMS,
   const min = new Float64Array(d);
   const max = new Float64Array(d);
   // the split feature's value of each row being selected, kept beside perm: the partitioning then reads two arrays in
-  // order instead of rows all over P (most of the build's time was cache misses)
+  // order instead of rows all over P (cache misses would otherwise dominate the build)
   const keys = new Float64Array(n);
   // puts the row of rank `kth` (by (value on s, row)) at perm[kth], smaller ones before, larger after
   const select = (from: number, to: number, kth: number, s: number): void => {

@@ -155,7 +155,7 @@ export function dotBlock(
 /**
  * Manhattan distances of rows [i0, i1) of A to rows [j0, j1) of B, laid out as in dotBlock:
  * out[outOff + (i - i0) * ldOut + (j - j0)] = Σ_f |A[i·d + f] − B[j·d + f]|.
- * dotBlock's loops with |x − y| for x·y, kept apart: one kernel taking the op ran 13× (callback) or 1.2–1.6× (flag) slower.
+ * dotBlock's loops with |x − y| for x·y, kept apart: one kernel taking the op (as a callback or a flag) is slower.
  */
 export function manhattanBlock(
   A: Float32Array,

@@ -5,7 +5,7 @@
 import { dotBlock, manhattanBlock, squaredNorms } from './kernels.js';
 import type { Matrix } from './matrix.js';
 import { emptyNeighbours, finishDistances, insertNeighbour, type Metric, type Neighbours } from './neighbours.js';
-import { sharedFloat32 } from './pool.js';
+import { sharedFloat32 } from '../runtime/pool.js';
 
 /** The training rows as the search reads them (in shared memory, so workers read them without copies). */
 export interface BruteIndex {

@@ -12,7 +12,7 @@ export interface Matrix {
 
 /**
  * A zero-filled Float32Array on shared memory: worker tasks read it in place, without the copy a plain buffer needs
- * (copying 60k×784 floats into shared memory took 75–460 ms, more than the PCA kernel it fed).
+ * (for a whole data set that copy can cost more than the kernel it feeds).
  */
 export function sharedFloats(length: number): Float32Array {
   if (!(length <= MAX_FLOATS)) {

@@ -2,7 +2,7 @@
  * The PCA projection as a pool task: (x − mean)·Vᵀ·scale by the WebAssembly kernel projectRows, bit-identical to the
  * plain float64 loop (stages/pca.ts fits the components; this applies them).
  */
-import { Arena } from './wasm.js';
+import { Arena } from '../runtime/wasm.js';
 
 /** Rows per projection block copied into the kernels' memory. */
 const PROJECT_BLOCK = 256;

@@ -1,4 +1,9 @@
-import { Arena } from './wasm.js';
+import { Arena } from '../runtime/wasm.js';
+import { KernelRowCache } from './smo-cache.js';
+import { FREE, LOWER, maxIterations, rhoOf, solvePair, TAU, UPPER } from './smo-steps.js';
+import { powi } from './svm-predict.js';
+
+export { maxIterations } from './smo-steps.js';
 
 /**
  * A C-SVC dual solver: sequential minimal optimization with second-order working-set selection and shrinking, the
@@ -18,6 +23,9 @@ import { Arena } from './wasm.js';
  * selection, the gradient update and new kernel rows only touch active variables; like libsvm, the rows themselves are
  * swapped (data, state and the columns of cached rows), so every loop runs over a contiguous prefix. The whole gradient
  * is rebuilt before the final optimality check.
+ *
+ * Here: the loop, the working-set selection, shrinking and the gradient's reconstruction; the kernel row cache is
+ * smo-cache.ts, the two-variable step and ρ smo-steps.ts.
  */
 
 export type SmoKernel = 'linear' | 'poly' | 'rbf';
@@ -47,22 +55,6 @@ export interface SmoSolution {
 }
 
 const KIND: Record<SmoKernel, number> = { linear: 0, poly: 1, rbf: 2 };
-const LOWER = 0;
-const UPPER = 1;
-const FREE = 2;
-/** libsvm's TAU: the curvature used when a pair's is not positive. */
-const TAU = 1e-12;
-
-/** base^times by repeated squaring (libsvm's powi). */
-function powi(base: number, times: number): number {
-  let tmp = base;
-  let ret = 1;
-  for (let t = times; t > 0; t = Math.floor(t / 2)) {
-    if (t % 2 === 1) ret *= tmp;
-    tmp *= tmp;
-  }
-  return ret;
-}
 
 /**
  * Solves the C-SVC dual on rows `rows` of X (row-major float32, `cols` wide) with labels `y` (+1/−1, one per entry of
@@ -106,7 +98,6 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const W = arena.f64(wAt, l);
   const out = arena.f64(outAt, 2);
   const K = arena.f32(cacheAt, budget + l);
-  const wide = budget;
   Xw.fill(0);
   norms.fill(0);
 
@@ -127,100 +118,18 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     pos[t] = t;
     QD[t] = o.kernel === 'rbf' ? 1 : o.kernel === 'linear' ? n : powi(o.gamma * n + o.coef0, o.degree);
   }
-  const kind = KIND[o.kernel];
-  const { gamma, coef0, degree } = o;
 
-  // --- LRU cache of kernel rows. Rows are `stride` floats apart: l at first, then the active size once shrinking has
-  // made it much smaller (so that, as libsvm's cache of variable-length rows does, the cache holds more of the rows
-  // that matter). Slot s holds the row of position owner[s], valid on [0, len[s]).
-  let stride = l;
-  let slots = Math.min(l, Math.floor(budget / stride));
-  const slotOf = new Int32Array(l).fill(-1);
-  const owner = new Int32Array(l).fill(-1);
-  const len = new Int32Array(l);
-  const prev = new Int32Array(l + 1);
-  const next = new Int32Array(l + 1);
-  const head = l; // sentinel: next[head] is the least recently used slot, prev[head] the most recent
-  prev[head] = head;
-  next[head] = head;
-  let used = 0;
-  const unlink = (s: number) => {
-    next[prev[s]] = next[s];
-    prev[next[s]] = prev[s];
-  };
-  const append = (s: number) => {
-    prev[s] = prev[head];
-    next[s] = head;
-    next[prev[head]] = s;
-    prev[head] = s;
-  };
-  const compute = (i: number, from: number, to: number, at: number) =>
-    w.kernelRow(xAt, d4, normsAt, i, from, to, kind, gamma, coef0, degree, cacheAt + 4 * at);
-  /** Offset in K of row i, valid at least on [0, n). Rows longer than the stride are built in the scratch row. */
-  const row = (i: number, n: number): number => {
-    let s = slotOf[i];
-    if (n > stride) {
-      const have = s >= 0 ? len[s] : 0;
-      if (have > 0) K.copyWithin(wide, s * stride, s * stride + have);
-      compute(i, have, n, wide + have);
-      return wide;
-    }
-    if (s >= 0) {
-      unlink(s);
-      if (len[s] < n) {
-        compute(i, len[s], n, s * stride + len[s]);
-        len[s] = n;
-      }
-    } else {
-      if (used < slots) s = used++;
-      else {
-        s = next[head];
-        unlink(s);
-        slotOf[owner[s]] = -1;
-      }
-      slotOf[i] = s;
-      owner[s] = i;
-      compute(i, 0, n, s * stride);
-      len[s] = n;
-    }
-    append(s);
-    return s * stride;
-  };
-  /**
-   * Lays the cache out with a new stride. Narrower: the most recently used rows that fit are kept (cut to the new
-   * stride), moved down in place. Wider (the whole set active again): the cache starts empty, as most rows would be
-   * cut by the next shrinking anyway.
-   */
-  const setStride = (newStride: number) => {
-    const newSlots = Math.max(2, Math.min(l, Math.floor(budget / newStride)));
-    const keep: number[] = [];
-    if (newStride < stride) for (let s = prev[head]; s !== head && keep.length < newSlots; s = prev[s]) keep.push(s);
-    const kept = new Set(keep);
-    for (let s = 0; s < used; s++) if (!kept.has(s)) slotOf[owner[s]] = -1;
-    // ascending old slots get ascending new ones, so a row never moves up onto one not yet moved
-    const byOld = [...keep].sort((u, v) => u - v);
-    const newSlot = new Map<number, number>();
-    const newOwner = new Int32Array(byOld.length);
-    const newLen = new Int32Array(byOld.length);
-    byOld.forEach((s, k) => {
-      const n = Math.min(len[s], newStride);
-      K.copyWithin(k * newStride, s * stride, s * stride + n);
-      newSlot.set(s, k);
-      newOwner[k] = owner[s];
-      newLen[k] = n;
-    });
-    prev[head] = head;
-    next[head] = head;
-    for (let k = 0; k < byOld.length; k++) {
-      owner[k] = newOwner[k];
-      len[k] = newLen[k];
-      slotOf[owner[k]] = k;
-    }
-    for (let q = keep.length - 1; q >= 0; q--) append(newSlot.get(keep[q])!);
-    used = byOld.length;
-    stride = newStride;
-    slots = newSlots;
-  };
+  const cache = new KernelRowCache(
+    w,
+    { xAt, d4, normsAt, kind: KIND[o.kernel], gamma: o.gamma, coef0: o.coef0, degree: o.degree },
+    l,
+    budget,
+    cacheAt,
+    K,
+  );
+  const { wide } = cache;
+  const row = (i: number, n: number) => cache.row(i, n);
+  const at = (offset: number) => cache.pointer(offset);
 
   // --- solver state, by current position
   const alpha = new Float64Array(l);
@@ -239,7 +148,6 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   for (let t = 0; t < l; t++) setStatus(t);
 
   /** Swaps positions i and j: data, state, cache ownership; the cached rows' columns are swapped by applySwaps. */
-  const swaps: number[] = [];
   const swapRows = (i: number, j: number) => {
     let tmp: number;
     for (const v of [Y, QD, G, Gbar, up, low, alpha]) {
@@ -265,33 +173,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       Xw[a + f] = Xw[b + f];
       Xw[b + f] = tmp;
     }
-    const si = slotOf[i];
-    const sj = slotOf[j];
-    slotOf[i] = sj;
-    slotOf[j] = si;
-    if (si >= 0) owner[si] = j;
-    if (sj >= 0) owner[sj] = i;
-    swaps.push(Math.min(i, j), Math.max(i, j));
-  };
-  /** The swaps made since the last call, applied to every cached row in turn (one row at a time stays in cache). */
-  const applySwaps = () => {
-    const m = swaps.length;
-    if (m === 0) return;
-    for (let s = 0; s < used; s++) {
-      const base = s * stride;
-      let n = len[s];
-      for (let q = 0; q < m; q += 2) {
-        const lo = swaps[q];
-        const hi = swaps[q + 1];
-        if (n > hi) {
-          const tmp = K[base + lo];
-          K[base + lo] = K[base + hi];
-          K[base + hi] = tmp;
-        } else if (n > lo) n = lo; // the rest of the row is recomputed when asked for
-      }
-      len[s] = n;
-    }
-    swaps.length = 0;
+    cache.swap(i, j);
   };
 
   /**
@@ -305,10 +187,10 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   const pendingC: number[] = [];
   const updateGbar = (i: number, c: number) => {
     if (active === l) {
-      w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(i, l), c, 0, l);
+      w.smoAxpy(gbarAt, yAt, at(row(i, l)), c, 0, l);
       return;
     }
-    w.smoAxpy(gbarAt, yAt, cacheAt + 4 * row(i, active), c, 0, active);
+    w.smoAxpy(gbarAt, yAt, at(row(i, active)), c, 0, active);
     pendingId.push(perm[i]);
     pendingFrom.push(active);
     pendingC.push(c);
@@ -329,8 +211,8 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
         if (c === 0) continue;
         const from = cuts[q];
         const to = q + 1 < cuts.length ? cuts[q + 1] : l;
-        compute(pos[id], from, to, wide + from);
-        w.smoAxpy(gbarAt, yAt, cacheAt + 4 * wide, c, from, to);
+        cache.compute(pos[id], from, to, wide + from);
+        w.smoAxpy(gbarAt, yAt, at(wide), c, from, to);
       }
     }
     pendingId.length = 0;
@@ -351,10 +233,10 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       } else W[t] = 0;
     }
     if (free * l > 2 * active * (l - active)) {
-      for (let i = active; i < l; i++) G[i] += Y[i] * w.smoDot(wAt, cacheAt + 4 * row(i, active), active);
+      for (let i = active; i < l; i++) G[i] += Y[i] * w.smoDot(wAt, at(row(i, active)), active);
     } else {
       for (let t = 0; t < active; t++) {
-        if (status[t] === FREE) w.smoAxpy(gAt, yAt, cacheAt + 4 * row(t, l), W[t], active, l);
+        if (status[t] === FREE) w.smoAxpy(gAt, yAt, at(row(t, l)), W[t], active, l);
       }
     }
   };
@@ -370,7 +252,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     if (i < 0) return false;
     const Gmax = -Y[i] * G[i];
     const ri = row(i, active);
-    const j = w.smoSelectJ(gAt, yAt, lowAt, qdAt, cacheAt + 4 * ri, active, Gmax, QD[i], TAU, outAt);
+    const j = w.smoSelectJ(gAt, yAt, lowAt, qdAt, at(ri), active, Gmax, QD[i], TAU, outAt);
     if (Gmax + out[0] < eps || j === -1) return false;
     outI = i;
     outJ = j;
@@ -397,7 +279,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
       unshrunk = true;
       reconstructGradient();
       active = l;
-      if (stride < l) setStride(l);
+      if (cache.stride < l) cache.setStride(l);
     }
     for (let t = 0; t < active; t++) {
       if (!beShrunk(t, Gmax1, Gmax2)) continue;
@@ -410,10 +292,11 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
         active--;
       }
     }
-    applySwaps();
-    if (active < 0.75 * stride) setStride(active);
+    cache.applySwaps();
+    if (active < 0.75 * cache.stride) cache.setStride(active);
   };
 
+  const pair = new Float64Array(2);
   const maxIter = maxIterations(l);
   let counter = Math.min(l, 1000) + 1;
   let iter = 0;
@@ -425,7 +308,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     if (!select()) {
       reconstructGradient();
       active = l;
-      if (stride < l) setStride(l);
+      if (cache.stride < l) cache.setStride(l);
       if (!select()) break;
       counter = 1; // shrink at the next step
     }
@@ -439,63 +322,13 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     const Qij = yi * yj * K[ri + j];
     const oldAi = alpha[i];
     const oldAj = alpha[j];
-    let ai = oldAi;
-    let aj = oldAj;
-    if (yi !== yj) {
-      let a = QD[i] + QD[j] + 2 * Qij;
-      if (a <= 0) a = TAU;
-      const delta = (-G[i] - G[j]) / a;
-      const diff = ai - aj;
-      ai += delta;
-      aj += delta;
-      if (diff > 0) {
-        if (aj < 0) {
-          aj = 0;
-          ai = diff;
-        }
-      } else if (ai < 0) {
-        ai = 0;
-        aj = -diff;
-      }
-      if (diff > 0) {
-        if (ai > C) {
-          ai = C;
-          aj = C - diff;
-        }
-      } else if (aj > C) {
-        aj = C;
-        ai = C + diff;
-      }
-    } else {
-      let a = QD[i] + QD[j] - 2 * Qij;
-      if (a <= 0) a = TAU;
-      const delta = (G[i] - G[j]) / a;
-      const sum = ai + aj;
-      ai -= delta;
-      aj += delta;
-      if (sum > C) {
-        if (ai > C) {
-          ai = C;
-          aj = sum - C;
-        }
-      } else if (aj < 0) {
-        aj = 0;
-        ai = sum;
-      }
-      if (sum > C) {
-        if (aj > C) {
-          aj = C;
-          ai = sum - C;
-        }
-      } else if (ai < 0) {
-        ai = 0;
-        aj = sum;
-      }
-    }
+    solvePair(yi, yj, G[i], G[j], QD[i], QD[j], Qij, oldAi, oldAj, C, pair);
+    const ai = pair[0];
+    const aj = pair[1];
     alpha[i] = ai;
     alpha[j] = aj;
     // G_t += Q_ti Δα_i + Q_tj Δα_j over the active variables
-    w.smoUpdateGradient(gAt, yAt, cacheAt + 4 * ri, cacheAt + 4 * rj, yi * (ai - oldAi), yj * (aj - oldAj), active);
+    w.smoUpdateGradient(gAt, yAt, at(ri), at(rj), yi * (ai - oldAi), yj * (aj - oldAj), active);
 
     const wasUpperI = status[i] === UPPER;
     const wasUpperJ = status[j] === UPPER;
@@ -509,33 +342,10 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
     active = l;
   }
 
-  // ρ: the mean of y_t G_t over free variables, else the middle of the feasible interval
-  let ub = Infinity;
-  let lb = -Infinity;
-  let sumFree = 0;
-  let free = 0;
-  for (let t = 0; t < l; t++) {
-    const yG = Y[t] * G[t];
-    if (status[t] === UPPER) {
-      if (Y[t] < 0) ub = Math.min(ub, yG);
-      else lb = Math.max(lb, yG);
-    } else if (status[t] === LOWER) {
-      if (Y[t] > 0) ub = Math.min(ub, yG);
-      else lb = Math.max(lb, yG);
-    } else {
-      free++;
-      sumFree += yG;
-    }
-  }
-  const rho = free > 0 ? sumFree / free : (ub + lb) / 2;
+  const rho = rhoOf(Y, G, status, l);
   let obj = 0;
   for (let t = 0; t < l; t++) obj += alpha[t] * (G[t] - 1);
   const result = new Float64Array(l);
   for (let t = 0; t < l; t++) result[perm[t]] = alpha[t];
   return { alpha: result, rho, obj: obj / 2, iterations: iter };
-}
-
-/** libsvm's bound on SMO iterations for l variables: max(10⁷, 100·l), at most 2³¹ − 1. */
-export function maxIterations(l: number): number {
-  return Math.max(10_000_000, l > 21_474_836 ? 2 ** 31 - 1 : 100 * l);
 }

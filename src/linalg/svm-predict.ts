@@ -7,17 +7,17 @@
  * libsvm's powi), in Float64. Machine (i, j), i < j, decides Σ_{sv of i} sv_coef[j−1]·K + Σ_{sv of j} sv_coef[i]·K − ρ;
  * > 0 votes for class i, otherwise for j; the class with most votes wins, ties to the first in libsvm's label order.
  *
- * libsvm itself sums (x − sv)² feature by feature, so decision values differ from its own in the last bits (about
- * 1e-13 here), and a row whose decision value is that close to 0 may in principle vote differently.
+ * libsvm itself sums (x − sv)² feature by feature, so decision values differ from its own in the last bits, and a
+ * row whose decision value is that close to 0 may in principle vote differently.
  *
  * Every sum runs over the support vectors in model order and over features from 0, whatever the blocking: results do
  * not depend on how rows are split into tasks or how many workers run them. The dot products come from the
  * WebAssembly kernel dotPanels (support vectors packed once per task as float64 panels; bit-identical to the plain
- * loop, about three times faster).
+ * loop, and faster).
  */
 import { squaredNorms } from './kernels.js';
-import { sharedFloat32 } from './pool.js';
-import { Arena } from './wasm.js';
+import { sharedFloat32 } from '../runtime/pool.js';
+import { Arena } from '../runtime/wasm.js';
 
 export type SvmKernel = 'linear' | 'poly' | 'rbf';
 

@@ -22,8 +22,8 @@ const PIXEL_PCA_MAX_FEATURES = 4096;
  * given percentile of the training set's own scores. A pipeline without a PCA stage gets a PCA of the training pixels
  * of its own for this (50 components, kept in the calibration).
  *
- * Models of photo folders are scored by their classifier's own doubt instead (reconstruction errors were measured to
- * tell little on real photos: AUROC 0.53 for a kind of garment held out of training): `decision-margin` for an SVM,
+ * Models of photo folders are scored by their classifier's own doubt instead (reconstruction errors tell little on
+ * real photos: they hardly set apart a kind of garment held out of training): `decision-margin` for an SVM,
  * minus the sum of the chosen class's pairwise decision values against every other class (how clearly it won);
  * `probability` for a classifier with probabilities, one minus the top one. The threshold is the given percentile of
  * the scores of photos the classifier did not see: a stratified fifth of the training rows held out from a fit on the
@@ -228,7 +228,7 @@ export async function calibrateUnfamiliar(
   if (train.rows === 0) return null;
   if (data?.photos) return calibrateDoubt(pipeline, rows, seed);
   const own = familiarityScorer(pipeline);
-  // rows this wide (photos of 64×64×3 values and more): a pixel PCA would cost minutes
+  // rows this wide (photos of 64×64×3 values and more): a pixel PCA would be too slow
   if (!own && train.cols > PIXEL_PCA_MAX_FEATURES) return null;
   let pixels: UnfamiliarCalibration['pixels'];
   let score: FamiliarityScorer;

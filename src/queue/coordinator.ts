@@ -1,6 +1,6 @@
 import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import type { TrainingDataSpec } from '../app/common.js';
-import { describe } from '../evaluate/grid.js';
+import type { TrainingDataSpec } from '../app/training-data-spec.js';
+import { describe } from '../evaluate/grid-search.js';
 import { jobKey, type FitJob } from '../evaluate/fit-and-score.js';
 import { InterruptedError, type SearchUnit, type UnitExecutor } from '../evaluate/search.js';
 import { UserError } from '../util/errors.js';

@@ -1,4 +1,4 @@
-import type { TrainingDataSpec } from '../app/common.js';
+import type { TrainingDataSpec } from '../app/training-data-spec.js';
 import type { FitJob, JobResult } from '../evaluate/fit-and-score.js';
 
 /** What goes over the wire to a worker: the one unit of work (plain JSON) and how to load the data it names. */

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
-import type { GridResult } from '../evaluate/grid.js';
-import { describe as describeParams } from '../evaluate/grid.js';
+import type { GridResult } from '../evaluate/grid-search.js';
+import { describe as describeParams } from '../evaluate/grid-search.js';
 import type { RunResult } from '../evaluate/run.js';
 import type { ModelInfo } from '../model/provenance.js';
 import { fixed, markdownTable, seconds } from './text.js';

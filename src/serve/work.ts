@@ -3,7 +3,7 @@ import { modelInput, type ModelInfo } from '../model/provenance.js';
 import { DataError } from '../data/errors.js';
 import { prepareImage, type PreparedImage } from '../data/image.js';
 import { createCanvas } from '@napi-rs/canvas';
-import { runTask, workerCount, WorkerCrashError } from '../linalg/pool.js';
+import { runTask, workerCount, WorkerCrashError } from '../runtime/pool.js';
 import { probeImage } from '../data/image-size.js';
 
 /** The module holding prepareImagesTask, for the pool's workers. */

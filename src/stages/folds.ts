@@ -1,4 +1,4 @@
-import { createRng } from '../linalg/rng.js';
+import { createRng } from '../util/rng.js';
 
 /**
  * Each row's fold of `folds` for a cross-validation inside a stage's fit: every class's rows shuffled (seeded, so a

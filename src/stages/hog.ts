@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { needImage } from './flow.js';
 import { exactBin, makeEdges, SLOTS } from './hog-bins.js';
 import { ModelError, numberField } from './snapshot.js';
@@ -173,7 +173,7 @@ export class Hog extends BaseStage<HogParams, Fitted> implements Transformer<Hog
   }
 }
 
-/** Images per pool task (tens of milliseconds each); smaller inputs are done on the calling thread. */
+/** Images per pool task (enough work to outweigh sending it to a worker); smaller inputs are done on the calling thread. */
 const TASK_ROWS = 2048;
 
 /** scikit-image's block normalisation epsilon. */

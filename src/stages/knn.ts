@@ -4,7 +4,7 @@ import { buildKdTree, leafOrder, treeRows, type KdTree } from '../linalg/kd-tree
 import { buildBruteIndex, type BruteIndex } from '../linalg/knn-brute.js';
 import { labelCount, matrix, takeRows, toNested, type Matrix } from '../linalg/matrix.js';
 import type { Neighbours } from '../linalg/neighbours.js';
-import { runAll, sharedFloat32, workerCount, type Task } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount, type Task } from '../runtime/pool.js';
 import { arrayField, ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -32,7 +32,7 @@ export const KnnParams = z
     engine: z.enum(['native', 'mljs']).default('native'),
     /**
      * Native search, both exact. kd_tree: k-d tree with bounding boxes and partial distances (fast when a few directions
-     * dominate, as after PCA; about 2× faster than brute even on raw pixels); brute: every distance, by register-blocked
+     * dominate, as after PCA; faster than brute even on raw pixels); brute: every distance, by register-blocked
      * kernels over blocks of queries × training rows (euclidean as ‖q‖² + ‖t‖² − 2·q·t).
      */
     algorithm: z.enum(['kd_tree', 'brute']).default('kd_tree'),
@@ -174,7 +174,7 @@ export class Knn extends BaseStage<KnnParams, Fitted> implements Estimator<KnnPa
     const index = new Int32Array(X.rows * k);
     const distance = new Float64Array(X.rows * k);
     // k-d tree: queries searched in the order of the leaves they fall in, so neighbouring searches walk the same
-    // nodes and rows while they are in cache (about a quarter less time); each query's answer does not depend on order
+    // nodes and rows while they are in cache; each query's answer does not depend on order
     this.#index(f);
     const order = f.tree ? leafOrder(f.tree, X) : null;
     const rows = order ? takeRows(X, order) : X;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { runTask, sharedFloat32, splitRange, workerCount } from '../linalg/pool.js';
+import { runTask, sharedFloat32, splitRange, workerCount } from '../runtime/pool.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
   BaseStage,

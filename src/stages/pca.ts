@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { symmetricTopEigen } from '../linalg/eigen.js';
 import type { GramPart } from '../linalg/gram.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, workerCount } from '../linalg/pool.js';
+import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
@@ -52,13 +52,13 @@ function chunkRows(n: number): number {
   return Math.max(1024, Math.ceil(n / 16 / 256) * 256);
 }
 
-/** Multiply-adds below which a projection runs on the calling thread (about a millisecond: 100 rows of 784 × 50). */
+/** Multiply-adds below which a projection runs on the calling thread (100 rows of 784 × 50: less than a task costs). */
 const INLINE_PROJECTION = 4_000_000;
 
 /**
  * Rows per covariance task: each task returns a d×d float64 sum, so wide inputs (HOG features: 2,000–6,000 columns,
- * 46–290 MB a sum) are cut into one chunk per worker instead of 16; inputs up to 1,024 columns keep the chunking
- * (and so the exact summation order) they always had.
+ * 46–290 MB a sum) are cut into one chunk per worker instead of 16; inputs up to 1,024 columns keep chunkRows's
+ * chunks, and with them their summation order.
  */
 function gramChunkRows(n: number, d: number): number {
   return d <= 1024 ? chunkRows(n) : Math.max(1024, Math.ceil(n / workerCount()));
@@ -230,7 +230,7 @@ async function fitNative(X: Matrix, k: number): Promise<Solved> {
   };
   // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers, two chunks per worker (exact sums do not
   // depend on the chunking, and each chunk's d×d sum costs a copy and a merge); other data, or chunks that disagree on
-  // the scale, in float32 blocks summed in float64 over the chunks they always had (src/linalg/gram.ts).
+  // the scale, in float32 blocks summed in float64 over gramChunkRows's chunks (src/linalg/gram.ts).
   const exact = await gramParts<GramPart | null>(
     'integerGramOfRows',
     Math.max(1024, Math.ceil(n / (2 * workerCount()))),

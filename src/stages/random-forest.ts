@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
-import { deriveSeed } from '../linalg/rng.js';
+import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../runtime/pool.js';
+import { deriveSeed } from '../util/rng.js';
 import { MAX_BINS, type BinnedData } from './random-forest/bins.js';
 import type { TreeArrays, TreeOptions } from './random-forest/grow.js';
 import { accumulateLeaves } from './random-forest/predict.js';

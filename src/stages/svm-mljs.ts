@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Matrix } from '../linalg/matrix.js';
-import { createRng, deriveSeed } from '../linalg/rng.js';
+import { createRng, deriveSeed } from '../util/rng.js';
 
 /**
  * The `mljs` engine: ml-svm (simplified SMO, binary, full kernel matrix in memory), made multi-class by one-vs-one

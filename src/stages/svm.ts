@@ -1,14 +1,13 @@
-import { z } from 'zod';
-import { matrix, takeLabels, takeRows, type Matrix } from '../linalg/matrix.js';
-import { pairwiseToProbabilities, sigmoidTrain } from '../linalg/platt.js';
-import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../linalg/pool.js';
+import { resolveGamma, SvmParams } from './svm-params.js';
+import type { Matrix } from '../linalg/matrix.js';
+import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../runtime/pool.js';
 import {
   svmPredictModel,
   type SvmModelParts,
   type SvmPrediction,
   type SvmPredictModel,
 } from '../linalg/svm-predict.js';
-import { stratifiedFolds } from './folds.js';
+import { classProbabilities, fitSigmoids, type Platt } from './svm-probability.js';
 import { arrayField, listField, ModelError, numberField, objectField, stringField } from './snapshot.js';
 import {
   BaseStage,
@@ -26,49 +25,7 @@ import { buildModelText, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
 import type { NativePairModel } from './svm-native.js';
 
-export const SvmParams = z
-  .object({
-    /** Kernel: linear x·z, rbf exp(-gamma‖x−z‖²), poly (gamma x·z + coef0)^degree. */
-    kernel: z.enum(['linear', 'rbf', 'poly']).default('rbf'),
-    /** Penalty of the C-SVC. */
-    C: z.number().positive().default(1),
-    /**
-     * rbf/poly kernel coefficient: a number, or 'scale' = 1 / (features · Var(X)) with the variance over every value of
-     * X (scikit-learn's default; 1 when X is constant), or 'auto' = 1 / features.
-     */
-    gamma: z
-      .union([z.enum(['scale', 'auto']), z.number().positive()], {
-        error: 'gamma must be "scale", "auto" or a number > 0',
-      })
-      .default('scale'),
-    /** Degree of the poly kernel. */
-    degree: z.number().int().min(1).default(3),
-    /** Constant term of the poly kernel. */
-    coef0: z.number().default(0),
-    /** Stopping tolerance of the solver (libsvm -e; ml-svm tol). */
-    tolerance: z.number().positive().default(0.001),
-    /** Kernel-row cache per worker, in MB (native and libsvm; the WebAssembly heap of a thread is at most 2 GB). */
-    cache_mb: z.number().positive().max(1024).default(200),
-    /**
-     * native (our SMO solver, src/linalg/smo.ts: libsvm's algorithm with kernel rows in WebAssembly SIMD), libsvm
-     * (WebAssembly libsvm 3.22, the reference) or mljs (ml-svm, small data only, an independent check).
-     */
-    engine: z.enum(['native', 'libsvm', 'mljs']).default('native'),
-    /**
-     * Class probabilities as libsvm's `-b 1` gives them (scikit-learn's probability=True): a sigmoid per pairwise
-     * machine fitted to its decision values on held-out rows of a cross-validation within the training rows, coupled
-     * into one distribution (linalg/platt.ts); predict then answers the most probable class, as libsvm does with -b 1.
-     * Costs `probability_folds` more fits, each on (folds − 1)/folds of the rows.
-     */
-    probability: z.boolean().optional(),
-    /**
-     * Folds of that internal cross-validation (default 2: about 1.4 times a plain fit, within 0.004 of libsvm's own
-     * probabilities on Fashion-MNIST; libsvm uses 5, about 3.4 times).
-     */
-    probability_folds: z.number().int().min(2).max(10).optional(),
-  })
-  .strict();
-export type SvmParams = z.infer<typeof SvmParams>;
+export { resolveGamma, SvmParams } from './svm-params.js';
 
 /** What a fitted svm reports. */
 export interface SvmFittedInfo {
@@ -94,7 +51,7 @@ interface Fitted {
   /** mljs: the binary machines. */
   mljs?: MljsMachine[];
   /** probability: each machine's sigmoid, P(class i | f) = 1 / (1 + exp(A·f + B)). */
-  platt?: { A: Float64Array; B: Float64Array };
+  platt?: Platt;
 }
 
 const LIBSVM_MODULE = new URL('./svm-libsvm.js', import.meta.url).href;
@@ -102,26 +59,6 @@ const SMO_MODULE = new URL('./svm-native.js', import.meta.url).href;
 const NATIVE_MODULE = new URL('../linalg/svm-predict.js', import.meta.url).href;
 /** Test rows per native predict task: several tasks per worker, so a slow core does not hold up the end. */
 const PREDICT_CHUNK = 512;
-
-/**
- * gamma as scikit-learn's SVC resolves it: 'scale' = 1 / (n_features · X.var()) (variance of all values, ddof 0,
- * in double precision; 1 when it is 0), 'auto' = 1 / n_features, a number as given.
- */
-export function resolveGamma(gamma: SvmParams['gamma'], X: Matrix): number {
-  if (typeof gamma === 'number') return gamma;
-  if (gamma === 'auto') return 1 / X.cols;
-  const { data } = X;
-  let sum = 0;
-  for (let i = 0; i < data.length; i++) sum += data[i];
-  const mean = sum / data.length;
-  let ss = 0;
-  for (let i = 0; i < data.length; i++) {
-    const d = data[i] - mean;
-    ss += d * d;
-  }
-  const variance = ss / data.length;
-  return variance !== 0 ? 1 / (X.cols * variance) : 1;
-}
 
 /**
  * C-support-vector classifier, one-vs-one over the classes present in y (as libsvm and scikit-learn's SVC).
@@ -238,76 +175,20 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     return this;
   }
 
-  /**
-   * Each machine's sigmoid, fitted to its decision values on held-out rows: the training rows in stratified folds
-   * (seeded, so a refit gives the same model), an svm of the same params fitted on all folds but one, its decision
-   * values on that one (libsvm's svm_binary_svc_probability, done for every pair at once).
-   */
-  async #fitPlatt(
-    X: Matrix,
-    y: Uint8Array,
-    classes: number[],
-    counts: Map<number, number>,
-  ): Promise<{ A: Float64Array; B: Float64Array }> {
-    const folds = this.params.probability_folds ?? 2;
-    for (const c of classes) {
-      if (counts.get(c)! < folds) {
-        throw new ParamRangeError(
-          'probability_folds',
-          `svm probability: class ${c} has ${counts.get(c)} training rows, fewer than the ${folds} folds of its internal cross-validation`,
-        );
-      }
-    }
-    const fold = stratifiedFolds(y, folds, 1);
-    const k = classes.length;
-    const machines = (k * (k - 1)) / 2;
-    const decision = new Float64Array(y.length * machines);
-    for (let f = 0; f < folds; f++) {
-      const train: number[] = [];
-      const held: number[] = [];
-      for (let i = 0; i < y.length; i++) (fold[i] === f ? held : train).push(i);
+  /** Each machine's sigmoid, from an svm of the same params fitted within the training rows (svm-probability.ts). */
+  #fitPlatt(X: Matrix, y: Uint8Array, classes: number[], counts: Map<number, number>): Promise<Platt> {
+    return fitSigmoids(X, y, classes, counts, this.params.probability_folds ?? 2, async (Xf, yf) => {
       const inner = new Svm({ ...this.params, probability: false });
-      await inner.fit(takeRows(X, train), takeLabels(y, train));
-      const d = await inner.decisionValues(takeRows(X, held));
-      held.forEach((row, t) => decision.set(d.subarray(t * machines, (t + 1) * machines), row * machines));
-    }
-    const A = new Float64Array(machines);
-    const B = new Float64Array(machines);
-    let m = 0;
-    for (let i = 0; i < k; i++) {
-      for (let j = i + 1; j < k; j++, m++) {
-        const f: number[] = [];
-        const positive: number[] = [];
-        for (let row = 0; row < y.length; row++) {
-          if (y[row] !== classes[i] && y[row] !== classes[j]) continue;
-          f.push(decision[row * machines + m]);
-          positive.push(y[row] === classes[i] ? 1 : 0);
-        }
-        ({ A: A[m], B: B[m] } = sigmoidTrain(f, positive));
-      }
-    }
-    return { A, B };
+      await inner.fit(Xf, yf);
+      return (rows) => inner.decisionValues(rows);
+    });
   }
 
   /** Class probabilities (columns up to the largest class seen) and the most probable class of each row. */
   async #probabilities(X: Matrix): Promise<{ labels: Uint8Array; proba: Matrix }> {
     const { info, platt } = this.state;
     if (!platt) throw new Error('svm: fitted without probability');
-    const decision = await this.decisionValues(X);
-    const k = info.classes.length;
-    const p = pairwiseToProbabilities(decision, X.rows, k, platt.A, platt.B);
-    const cols = Math.max(...info.classes) + 1;
-    const proba = matrix(X.rows, cols);
-    const labels = new Uint8Array(X.rows);
-    for (let row = 0; row < X.rows; row++) {
-      let best = 0;
-      for (let c = 0; c < k; c++) {
-        proba.data[row * cols + info.classes[c]] = p[row * k + c];
-        if (p[row * k + c] > p[row * k + best]) best = c;
-      }
-      labels[row] = info.classes[best];
-    }
-    return { labels, proba };
+    return classProbabilities(await this.decisionValues(X), X.rows, info.classes, platt);
   }
 
   #info(

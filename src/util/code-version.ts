@@ -24,7 +24,7 @@ function builtFiles(): { root: string; files: string[] } {
 /**
  * A digest of the code itself (every built module and .wasm file, with their paths). It is part of every fit-cache
  * and checkpoint key and of a saved model's fit key, so a change to any stage's numbers can never be served a result
- * computed by other code. Computed once per process (about 100 files, a few milliseconds).
+ * computed by other code. Computed once per process.
  */
 export function codeVersion(): string {
   if (cached === null) {

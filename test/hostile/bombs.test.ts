@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { runRun } from '../../src/app/run.js';
 import { ConfigError } from '../../src/config/errors.js';
-import { MAX_CANDIDATES } from '../../src/config/grid.js';
+import { MAX_CANDIDATES } from '../../src/config/param-grid.js';
 import { loadPipelineFile, parsePipeline } from '../../src/config/load.js';
 import { DataError } from '../../src/data/errors.js';
 import { bundledDataDir, FILES, loadSplit } from '../../src/data/fashion-mnist.js';
-import { shutdownPool } from '../../src/linalg/pool.js';
+import { shutdownPool } from '../../src/runtime/pool.js';
 import { tempDir } from '../helpers.js';
 
 test.after.always(() => shutdownPool());

@@ -6,8 +6,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runGridCommand } from '../../src/app/grid.js';
-import { shutdownPool } from '../../src/linalg/pool.js';
+import { runGridCommand } from '../../src/app/run-grid-command.js';
+import { shutdownPool } from '../../src/runtime/pool.js';
 import { Interrupted } from '../../src/util/errors.js';
 import { tempDir } from '../helpers.js';
 import { assertCleanFailure, cli, listTree, type CliResult } from './harness.js';

@@ -8,7 +8,7 @@ const FASHION_TILE: ImageShape = { height: 28, width: 28, channels: 1 };
 function tiles(input: { shape?: ImageShape; scale?: number }): { shape: ImageShape; scale: number; side: number } {
   const shape = input.shape ?? FASHION_TILE;
   const longest = Math.max(shape.height, shape.width);
-  // 28×28 images 3× as before; photos about 128 screen pixels on their longer side
+  // 28×28 images at 3×; photos about 128 screen pixels on their longer side
   const scale = input.scale ?? (longest <= 32 ? 3 : Math.max(1, Math.floor(128 / longest)));
   return { shape, scale, side: longest * scale };
 }

@@ -1,4 +1,4 @@
-import { createRng } from '../../linalg/rng.js';
+import { createRng } from '../../util/rng.js';
 
 /** Which images the pictures show: pure choices over labels, predictions and confidences (row indices out). */
 

@@ -3,7 +3,7 @@
  * skipping features found constant) over the binned data, returned as flat typed arrays. A pure function of its
  * arguments: the same inputs give the same tree on any thread (growTree is a pool task of random-forest-worker.ts).
  */
-import { createRng } from '../../linalg/rng.js';
+import { createRng } from '../../util/rng.js';
 import { MAX_BINS, type BinnedData } from './bins.js';
 import { createWork, splitOnFeature } from './split.js';
 

@@ -52,9 +52,6 @@ export interface WasmKernels {
     scratch: number,
   ): void;
   matVecF64(M: number, n: number, x: number, y: number): void;
-  peakF32x4(at: number, iterations: number): number;
-  peakF64x2(at: number, iterations: number): number;
-  streamSum(at: number, bytes: number): number;
   smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
   smoAxpy(D: number, Y: number, K: number, c: number, from: number, to: number): void;
   smoDot(W: number, K: number, n: number): number;

@@ -1,9 +1,8 @@
 import { join, resolve } from 'node:path';
 import { UsageError } from '../config/errors.js';
-import { applyParamOptions, expandGrid } from '../config/grid.js';
+import { applyParamOptions, expandGrid } from '../config/param-grid.js';
 import { loadPipelineFile } from '../config/load.js';
 import { assertCheckpointExists, Checkpoint } from '../evaluate/checkpoint.js';
-import { FitCache } from '../evaluate/fit-cache.js';
 import {
   describe as describeParams,
   planGrid,
@@ -11,7 +10,7 @@ import {
   type GridMetric,
   type GridPlan,
   type GridResult,
-} from '../evaluate/grid.js';
+} from '../evaluate/grid-search.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { InterruptedError, type UnitExecutor } from '../evaluate/search.js';
 import { TimingHistory } from '../evaluate/timing-history.js';
@@ -19,19 +18,15 @@ import { encodeModel } from '../model/format.js';
 import { assertSavable, modelInfo } from '../model/provenance.js';
 import { calibrateUnfamiliar } from '../model/unfamiliar.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { gridToJson, gridToMarkdown, planText } from '../report/grid.js';
+import { gridToJson, gridToMarkdown, planText } from '../report/grid-report.js';
 import { stringifyJson } from '../report/json.js';
-import { checkOutputs, outputProblem, plannedFile, writeFilesAtomic } from '../report/write.js';
+import { checkOutputs, plannedFile, writeFilesAtomic } from '../report/write.js';
 import { Interrupted } from '../util/errors.js';
-import {
-  checkFolds,
-  loadDataFor,
-  reportOutputs,
-  saveModelAfterReports,
-  trainingDataSpec,
-  withPositions,
-  type TrainingDataSpec,
-} from './common.js';
+import { cacheFolderProblem, defaultCacheDir, openFitCache } from './cache-folder.js';
+import { checkFolds, withPositions } from './data-checks.js';
+import { loadDataFor } from './load-data.js';
+import { reportOutputs, saveModelAfterReports } from './outputs.js';
+import { trainingDataSpec, type TrainingDataSpec } from './training-data-spec.js';
 import { defaultModelPath } from './run.js';
 
 export interface GridCommandOptions {
@@ -69,49 +64,6 @@ export interface GridCommandOptions {
 export type GridCommandResult =
   | { kind: 'plan'; plan: GridPlan; text: string }
   | { kind: 'done'; result: GridResult; files: { markdown: string; json: string; model?: string } };
-
-/** Default cache folder: $FASHION_CACHE_DIR, else .cache/fashion-pipeline under the working directory. */
-export function defaultCacheDir(): string {
-  return resolve(process.env.FASHION_CACHE_DIR ?? join('.cache', 'fashion-pipeline'));
-}
-
-/**
- * The fit cache of a search or a queue worker: `cacheDir`/fits on disk (bounded by `cacheSizeMb`, 2 GB by default),
- * 1.5 GB in memory, entries over 64 MB (784-column outputs) in memory only; `cache: false` turns it off.
- */
-export function openFitCache(
-  options: { cache?: boolean; cacheDir: string; cacheSizeMb?: number; disk?: boolean },
-  onDamaged?: (file: string) => void,
-  onTrouble?: (message: string) => void,
-): FitCache {
-  const on = options.cache !== false;
-  return new FitCache({
-    enabled: on,
-    dir: on && options.disk !== false ? join(options.cacheDir, 'fits') : null,
-    maxDiskBytes: (options.cacheSizeMb ?? 2048) * 2 ** 20,
-    maxMemoryBytes: 1536 * 2 ** 20,
-    maxEntryBytes: 64 * 2 ** 20,
-    onDamaged,
-    onTrouble,
-  });
-}
-
-/**
- * Why the cache folder cannot hold the disk cache, the checkpoint of pipeline `name` and the timings, or null. Its
- * trouble costs the cache, never the search: the caller warns and goes on without them.
- */
-export function cacheFolderProblem(cacheDir: string, name: string): string | null {
-  const found =
-    outputProblem({ what: cacheDir, dir: cacheDir, names: ['fits', 'checkpoints', 'timings.json'] }) ??
-    outputProblem({ what: cacheDir, dir: join(cacheDir, 'fits'), names: [`${'0'.repeat(16)}.fit`] }) ??
-    outputProblem({
-      what: cacheDir,
-      dir: join(cacheDir, 'checkpoints'),
-      names: [`${name}.jsonl`],
-      longNameFix: "shorten the pipeline's name",
-    });
-  return found && found.problem;
-}
 
 /** results/<name>-grid, without doubling the suffix for pipelines already named …-grid. */
 export function gridReportName(name: string): string {

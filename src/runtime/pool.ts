@@ -50,8 +50,8 @@ let youngGenerationMb: number | undefined;
 
 /**
  * Gives workers started from now on a young generation of `mb` MB: a service's workers make short-lived buffers for
- * every photo, and with V8's default they spent about a quarter of their time collecting them (`pipeline serve`
- * sets 96 MB, as `--max-semi-space-size=32` would: about 15 % more photos a second, measured).
+ * every photo, and in V8's default young generation much of their time goes to collecting them (`pipeline serve`
+ * sets 96 MB, as `--max-semi-space-size=32` would).
  */
 export function setWorkerYoungGeneration(mb: number): void {
   youngGenerationMb = mb;
@@ -134,32 +134,17 @@ async function runInline<T>(task: Task): Promise<T> {
 }
 
 /**
- * The modules most pool tasks run in (scaling, the PCA, its covariance blocks, the k-NN searches, the forest's trees, the SVM):
- * what warmPool has the workers load.
+ * Starts the workers now, each loading `modules` (URLs of task modules, e.g. stages/task-modules.ts's list) and
+ * compiling the SIMD kernels, and returns at once: a command calls it before reading its data, so the workers are
+ * ready when the first parallel step comes instead of starting and loading their code then. Nothing happens with one
+ * worker or a running pool.
  */
-const COMMON_TASK_MODULES = [
-  '../stages/normalize.js',
-  '../stages/pca.js',
-  './projection.js',
-  './gram.js',
-  './kd-search.js',
-  './knn-brute.js',
-  '../stages/random-forest-worker.js',
-  '../stages/svm-native.js',
-  './svm-predict.js',
-].map((m) => new URL(m, import.meta.url).href);
-
-/**
- * Starts the workers now, each loading the common task modules and compiling the SIMD kernels, and returns at once: a
- * command calls it before reading its data, so the workers are ready when the first parallel step comes (they took
- * about a tenth of a second each to start and load their code). Nothing happens with one worker or a running pool.
- */
-export function warmPool(): void {
+export function warmPool(modules: readonly string[] = []): void {
   if (workerCount() <= 1) return;
   while (slots.length < workerCount()) {
     const slot = spawn();
     slots.push(slot);
-    slot.worker.postMessage({ warm: COMMON_TASK_MODULES });
+    slot.worker.postMessage({ warm: modules });
   }
 }
 
@@ -203,7 +188,7 @@ export async function shutdownPool(): Promise<void> {
   const old = slots;
   slots = [];
   // referenced while they stop: an idle worker is unreferenced, and awaiting the exit of unreferenced workers alone
-  // left the event loop empty, so Node ended the process with code 13 (an unsettled top-level await) instead of 0
+  // leaves the event loop empty, so Node would end the process with code 13 (an unsettled top-level await), not 0
   await Promise.all(
     old.map((s) => {
       s.worker.ref();

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runGridCommand } from '../app/grid.js';
+import { runGridCommand } from '../app/run-grid-command.js';
 import { queueExecutor } from '../queue/coordinator.js';
 import { connectionFor, probeQueue } from '../queue/connection.js';
 import { gridSummaryLines } from '../report/summaries.js';

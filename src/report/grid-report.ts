@@ -1,4 +1,4 @@
-import { describe, type GridResult } from '../evaluate/grid.js';
+import { describe, type GridResult } from '../evaluate/grid-search.js';
 import { testToJson } from './json.js';
 import { configBlock, dataSection, machineSection, runLine, testSection } from './markdown.js';
 import { fixed, markdownTable, seconds } from './text.js';

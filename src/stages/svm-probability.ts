@@ -1,0 +1,88 @@
+import { matrix, takeLabels, takeRows, type Matrix } from '../linalg/matrix.js';
+import { pairwiseToProbabilities, sigmoidTrain } from '../linalg/platt.js';
+import { foldRows, stratifiedFolds } from './folds.js';
+import { ParamRangeError } from './stage.js';
+
+/** Each pairwise machine's sigmoid, P(class i | f) = 1 / (1 + exp(A·f + B)), machines (i, j), i < j. */
+export interface Platt {
+  A: Float64Array;
+  B: Float64Array;
+}
+
+/** Fits an svm of the stage's params on some rows; gives its decision values (rows × machines) on others. */
+export type InnerFit = (X: Matrix, y: Uint8Array) => Promise<(rows: Matrix) => Promise<Float64Array>>;
+
+/**
+ * Each machine's sigmoid, fitted to its decision values on held-out rows: the training rows in stratified, seeded folds,
+ * an svm fitted on all folds but one, its decision values on that one (libsvm's svm_binary_svc_probability, done for
+ * every pair at once: a pair's machine trained on those rows is trained on the pair's rows among them).
+ */
+export async function fitSigmoids(
+  X: Matrix,
+  y: Uint8Array,
+  classes: number[],
+  counts: Map<number, number>,
+  folds: number,
+  fitInner: InnerFit,
+): Promise<Platt> {
+  for (const c of classes) {
+    if (counts.get(c)! < folds) {
+      throw new ParamRangeError(
+        'probability_folds',
+        `svm probability: class ${c} has ${counts.get(c)} training rows, fewer than the ${folds} folds of its internal cross-validation`,
+      );
+    }
+  }
+  const fold = stratifiedFolds(y, folds, 1);
+  const k = classes.length;
+  const machines = (k * (k - 1)) / 2;
+  const decision = new Float64Array(y.length * machines);
+  for (let f = 0; f < folds; f++) {
+    const { train, held } = foldRows(fold, f);
+    const decide = await fitInner(takeRows(X, train), takeLabels(y, train));
+    const d = await decide(takeRows(X, held));
+    held.forEach((row, t) => decision.set(d.subarray(t * machines, (t + 1) * machines), row * machines));
+  }
+  const A = new Float64Array(machines);
+  const B = new Float64Array(machines);
+  let m = 0;
+  for (let i = 0; i < k; i++) {
+    for (let j = i + 1; j < k; j++, m++) {
+      const f: number[] = [];
+      const positive: number[] = [];
+      for (let row = 0; row < y.length; row++) {
+        if (y[row] !== classes[i] && y[row] !== classes[j]) continue;
+        f.push(decision[row * machines + m]);
+        positive.push(y[row] === classes[i] ? 1 : 0);
+      }
+      ({ A: A[m], B: B[m] } = sigmoidTrain(f, positive));
+    }
+  }
+  return { A, B };
+}
+
+/**
+ * Class probabilities of rows from their decision values (columns up to the largest class, 0 for classes not seen) and
+ * the most probable class of each (the first of equals, as libsvm's svm_predict_probability).
+ */
+export function classProbabilities(
+  decision: Float64Array,
+  rows: number,
+  classes: readonly number[],
+  platt: Platt,
+): { labels: Uint8Array; proba: Matrix } {
+  const k = classes.length;
+  const p = pairwiseToProbabilities(decision, rows, k, platt.A, platt.B);
+  const cols = Math.max(...classes) + 1;
+  const proba = matrix(rows, cols);
+  const labels = new Uint8Array(rows);
+  for (let row = 0; row < rows; row++) {
+    let best = 0;
+    for (let c = 0; c < k; c++) {
+      proba.data[row * cols + classes[c]] = p[row * k + c];
+      if (p[row * k + c] > p[row * k + best]) best = c;
+    }
+    labels[row] = classes[best];
+  }
+  return { labels, proba };
+}
