@@ -21,8 +21,8 @@ export function photoRow(info: Pick<ModelInfo, 'input'>, bytes: Uint8Array, what
 /**
  * Prepares a photo for a Fashion-MNIST model (decode, greyscale, trim, 28×28: data/image.ts) on a pool worker when there are several, so
  * decoding does not hold up the thread that answers requests; refusals are the same DataError as in `predict`.
- * Photos that arrive in the same turn of the event loop go to the workers a few at a time (a message per photo cost
- * the answering thread about a tenth of a millisecond each under load).
+ * Photos that arrive in the same turn of the event loop go to the workers a few at a time: a message per photo would
+ * cost the answering thread more than the photos' own work.
  */
 export function preparePhoto(bytes: Uint8Array, what: string): Promise<PreparedImage> {
   if (workerCount() < 2) return prepareImage(bytes, what);
@@ -152,8 +152,8 @@ function warmUpPhotos(): Buffer[] {
 
 /**
  * Runs `rounds` photos through the same preparation and model as requests, before the service takes any: the first
- * seconds of a fresh process run in V8's baseline code on every thread, and under load those requests waited about
- * half as long again as later ones (a 200-connection benchmark's p99 came from its first three seconds).
+ * seconds of a fresh process run in V8's baseline code on every thread, so the first requests under load would wait
+ * longer than later ones.
  */
 export async function warmUp(batcher: ClassifyBatcher, info: Pick<ModelInfo, 'input'>, rounds = 512): Promise<void> {
   const photos = warmUpPhotos();
