@@ -4,6 +4,7 @@ import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { powi } from '../src/linalg/svm-predict.js';
 import { Normalize } from '../src/stages/normalize.js';
+import { ParamRangeError } from '../src/stages/stage.js';
 import { Pca } from '../src/stages/pca.js';
 import { resolveGamma, Svm, type SvmParams } from '../src/stages/svm.js';
 import { trainPair, type LibsvmParams, type PairModel } from '../src/stages/svm-libsvm.js';
@@ -253,5 +254,36 @@ test.serial(
       ),
       warnings.join('\n'),
     );
+  },
+);
+
+test.serial(
+  'max_iter bounds the solver (as scikit-learn): a machine stopped there is said, naming it; other engines refuse it',
+  async (t) => {
+    const d = blobs(300, 6, 3, 5, 4);
+    const warnings: string[] = [];
+    const listen = (w: Error) => warnings.push(w.message);
+    process.on('warning', listen);
+    try {
+      const bounded = await new Svm({ C: 10, max_iter: 3 }).fit(d.X, d.y);
+      t.is((await bounded.predict(d.X)).length, 300, 'a model is still made');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listen);
+    }
+    t.true(
+      warnings.some((w) =>
+        /binary machines stopped at the solver's iteration limit \(max_iter 3\) without converging/.test(w),
+      ),
+      warnings.join('\n'),
+    );
+    // a bound the solver never reaches changes nothing
+    const free = await new Svm({ C: 10 }).fit(d.X, d.y);
+    const roomy = await new Svm({ C: 10, max_iter: 10_000_000 }).fit(d.X, d.y);
+    t.is(roomy.modelText(), free.modelText());
+    const err = await t.throwsAsync(new Svm({ C: 10, max_iter: 5, engine: 'libsvm' }).fit(d.X, d.y), {
+      instanceOf: ParamRangeError,
+    });
+    t.is((err as ParamRangeError).param, 'max_iter');
   },
 );

@@ -42,6 +42,8 @@ export interface SmoOptions {
   cacheMb: number;
   /** libsvm's shrinking heuristic (-h 1); default true. */
   shrinking?: boolean;
+  /** The most iterations (scikit-learn's max_iter); default libsvm's bound, max(10⁷, 100·rows). */
+  maxIterations?: number;
 }
 
 export interface SmoSolution {
@@ -297,7 +299,7 @@ export function solveCSvc(X: Float32Array, cols: number, rows: Int32Array, y: In
   };
 
   const pair = new Float64Array(2);
-  const maxIter = maxIterations(l);
+  const maxIter = o.maxIterations ?? maxIterations(l);
   let counter = Math.min(l, 1000) + 1;
   let iter = 0;
   while (iter < maxIter) {

@@ -121,6 +121,8 @@ export interface LibsvmParams {
   coef0: number;
   tolerance: number;
   cacheMb: number;
+  /** native engine: the most solver iterations per machine (default libsvm's bound). */
+  maxIterations?: number;
 }
 
 /** libsvm's command line for a C-SVC with these params, shrinking on, quiet. */

@@ -45,6 +45,7 @@ export function trainPairNative(
     C: params.C,
     tolerance: params.tolerance,
     cacheMb: params.cacheMb,
+    ...(params.maxIterations !== undefined ? { maxIterations: params.maxIterations } : {}),
   });
   const { alpha } = solution;
   let n = 0;
@@ -73,6 +74,6 @@ export function trainPairNative(
     coef,
     obj: solution.obj,
     iterations: solution.iterations,
-    converged: solution.iterations < maxIterations(count),
+    converged: solution.iterations < (params.maxIterations ?? maxIterations(count)),
   };
 }

@@ -37,6 +37,11 @@ export const SvmParams = z
      */
     probability: z.boolean().optional(),
     /**
+     * The most solver iterations per binary machine (scikit-learn's max_iter; engine native): a machine that reaches it
+     * stops there with a warning. Default: libsvm's bound, max(10⁷, 100 · rows).
+     */
+    max_iter: z.number().int().positive().optional(),
+    /**
      * Folds of that internal cross-validation (default 2: about 1.4 times a plain fit, within 0.004 of libsvm's own
      * probabilities on Fashion-MNIST; libsvm uses 5, about 3.4 times).
      */

@@ -111,6 +111,8 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       for (let j = i + 1; j < classes.length; j++) pairs.push([classes[i], classes[j]]);
     this.state = null;
 
+    if (p.max_iter !== undefined && p.engine !== 'native')
+      throw new ParamRangeError('max_iter', `svm: max_iter bounds our solver (engine native), not ${p.engine}`);
     if (p.engine === 'mljs') {
       if (p.probability)
         throw new ParamRangeError('probability', 'svm engine mljs gives no probabilities; use engine: native');
@@ -138,6 +140,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       coef0: p.coef0,
       tolerance: p.tolerance,
       cacheMb: p.cache_mb,
+      ...(p.max_iter !== undefined ? { maxIterations: p.max_iter } : {}),
     };
     const Xs = sharedFloat32(X.data);
     const ys = new Uint8Array(new SharedArrayBuffer(y.length));
@@ -157,7 +160,8 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const stuck = machines.filter((m) => (m as Partial<NativePairModel>).converged === false).length;
     if (stuck > 0) {
       process.emitWarning(
-        `svm: ${stuck} of ${machines.length} binary machines stopped at the solver's iteration limit without converging ` +
+        `svm: ${stuck} of ${machines.length} binary machines stopped at the solver's iteration limit` +
+          `${p.max_iter !== undefined ? ` (max_iter ${p.max_iter})` : ''} without converging ` +
           `(C = ${p.C}, gamma = ${gamma}); the model may be poor: try a smaller C or gamma`,
         'FashionPipelineWarning',
       );
