@@ -162,6 +162,13 @@ export class Pipeline {
     const transformers = this.transformers;
     let current = X;
     let labels = y;
+    // the training sample each row came from, once an augmenter has added rows (null: every row its own)
+    let groups: Int32Array | null = null;
+    const follow = (stage: Transformer, rows: number) => {
+      if (!stage.augmentOrigins) return;
+      const before = groups;
+      groups = Int32Array.from(stage.augmentOrigins(rows), (o) => (before ? before[o] : o));
+    };
     let start = 0;
     if (memory) {
       for (let d = transformers.length; d >= 1; d--) {
@@ -170,7 +177,11 @@ export class Pipeline {
         hit.states.forEach((state, i) => transformers[i].stage.restore(state));
         current = hit.output;
         // an augmenter's added rows have labels that follow from y alone
-        for (const { stage } of transformers.slice(0, d)) if (stage.augmentLabels) labels = stage.augmentLabels(labels);
+        for (const { stage } of transformers.slice(0, d)) {
+          if (!stage.augmentLabels) continue;
+          follow(stage, labels.length);
+          labels = stage.augmentLabels(labels);
+        }
         start = d;
         break;
       }
@@ -182,6 +193,7 @@ export class Pipeline {
       const t1 = performance.now();
       // training rows only: an augmenter adds its rows here, never in transform
       if (stage.augment && stage.augmentLabels) {
+        follow(stage, current.rows);
         current = await stage.augment(current);
         labels = stage.augmentLabels(labels);
       } else current = await stage.transform(current);
@@ -196,7 +208,7 @@ export class Pipeline {
     for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
-    await fitStep(this.estimator, this.steps.length - 1, current, labels);
+    await fitStep(this.estimator, this.steps.length - 1, current, labels, groups);
     timings?.add(last.id, 'fit_ms', performance.now() - t0);
     onStep?.(last.id, 'fit_ms');
     this.#fittedOn = memory?.input ?? null;
@@ -324,9 +336,15 @@ function snapshots(stages: Stage[]): Snapshot[] | null {
   }
 }
 /** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
-export async function fitStep(stage: Stage, index: number, X: Matrix, y: Uint8Array): Promise<void> {
+export async function fitStep(
+  stage: Stage,
+  index: number,
+  X: Matrix,
+  y: Uint8Array,
+  groups?: Int32Array | null,
+): Promise<void> {
   try {
-    await stage.fit(X, y);
+    await (groups && stage.kind === 'estimator' ? stage.fit(X, y, { groups }) : stage.fit(X, y));
   } catch (err) {
     if (err instanceof ParamRangeError) throw new StepParamError(index, stage.name, err.param, err.message);
     throw err;

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { isotonicFit, isotonicPredict, type IsotonicFit } from '../linalg/isotonic.js';
 import { matrix, takeLabels, takeRows, type Matrix } from '../linalg/matrix.js';
 import { sigmoidPredict, sigmoidTrain } from '../linalg/platt.js';
-import { foldRows, stratifiedFolds } from './folds.js';
+import { foldRows, stratifiedFolds, takeGroups } from './folds.js';
 import { arrayField, listField, ModelError, numberField, objectField } from './snapshot.js';
 import {
   BaseStage,
   checkXy,
   ParamRangeError,
   type Estimator,
+  type FitOptions,
   type Snapshot,
   type SnapshotValue,
   type StageSpec,
@@ -121,7 +122,7 @@ export class Calibrate extends BaseStage<CalibrateParams, Fitted> implements Est
     return inner;
   }
 
-  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+  async fit(X: Matrix, y: Uint8Array, options: FitOptions = {}): Promise<this> {
     checkXy(this.name, X, y);
     const { folds, method } = this.params;
     const counts = new Map<number, number>();
@@ -138,16 +139,22 @@ export class Calibrate extends BaseStage<CalibrateParams, Fitted> implements Est
     this.state = null;
     // the estimator's probabilities on held-out rows
     const heldOut = new Float64Array(y.length * cols);
-    const fold = stratifiedFolds(y, folds, 0);
+    const { groups } = options;
+    const fold = stratifiedFolds(y, folds, 0, groups);
     for (let f = 0; f < folds; f++) {
       const { train, held } = foldRows(fold, f);
-      const inner = await this.#newInner().fit(takeRows(X, train), takeLabels(y, train));
+      const trainGroups = takeGroups(groups, train);
+      const inner = await this.#newInner().fit(
+        takeRows(X, train),
+        takeLabels(y, train),
+        trainGroups ? { groups: trainGroups } : {},
+      );
       const p = await inner.predictProba!(takeRows(X, held));
       held.forEach((row, t) => {
         for (let c = 0; c < Math.min(p.cols, cols); c++) heldOut[row * cols + c] = p.data[t * p.cols + c];
       });
     }
-    const fitted: Fitted = { inner: await this.#newInner().fit(X, y), classes, cols };
+    const fitted: Fitted = { inner: await this.#newInner().fit(X, y, options), classes, cols };
     const scores = (c: number) => Float64Array.from({ length: y.length }, (_, i) => heldOut[i * cols + c]);
     const isClass = (c: number) => Uint8Array.from(y, (label) => (label === c ? 1 : 0));
     if (method === 'sigmoid') {

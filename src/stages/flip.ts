@@ -65,6 +65,10 @@ export class Flip extends WidthOnlyTransformer<FlipParams> {
     return matrix(2 * rows, cols, out);
   }
 
+  augmentOrigins(rows: number): Int32Array {
+    return Int32Array.from({ length: 2 * rows }, (_, i) => i % rows);
+  }
+
   augmentLabels(y: Uint8Array): Uint8Array {
     const out = new Uint8Array(2 * y.length);
     out.set(y);

@@ -42,11 +42,22 @@ export interface Transformer<P = unknown> extends StageBase<P> {
   augment?(X: Matrix): Promise<Matrix>;
   /** The labels of augment's rows, given the input rows' labels. */
   augmentLabels?(y: Uint8Array): Uint8Array;
+  /** For each of augment's rows, the input row it was made from (given how many input rows there were). */
+  augmentOrigins?(rows: number): Int32Array;
+}
+
+/** What an estimator's fit may be told beyond X and y. */
+export interface FitOptions {
+  /**
+   * Rows that share a group are one sample and its augmented copies (a flipped photo): a cross-validation inside the
+   * fit (svm probabilities, calibrate) keeps each group in one fold, so no copy of a held-out row is trained on.
+   */
+  groups?: Int32Array;
 }
 
 export interface Estimator<P = unknown> extends StageBase<P> {
   readonly kind: 'estimator';
-  fit(X: Matrix, y: Uint8Array): Promise<this>;
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): Promise<this>;
   /** Predicted label per row. */
   predict(X: Matrix): Promise<Uint8Array>;
   /**

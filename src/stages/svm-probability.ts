@@ -24,6 +24,7 @@ export async function fitSigmoids(
   counts: Map<number, number>,
   folds: number,
   fitInner: InnerFit,
+  groups?: Int32Array,
 ): Promise<Platt> {
   for (const c of classes) {
     if (counts.get(c)! < folds) {
@@ -33,7 +34,7 @@ export async function fitSigmoids(
       );
     }
   }
-  const fold = stratifiedFolds(y, folds, 1);
+  const fold = stratifiedFolds(y, folds, 1, groups);
   const k = classes.length;
   const machines = (k * (k - 1)) / 2;
   const decision = new Float64Array(y.length * machines);

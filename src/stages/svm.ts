@@ -7,7 +7,7 @@ import {
   type SvmPrediction,
   type SvmPredictModel,
 } from '../linalg/svm-predict.js';
-import { classProbabilities, fitSigmoids, type Platt } from './svm-probability.js';
+import { classProbabilities, fitSigmoids, type InnerFit, type Platt } from './svm-probability.js';
 import { arrayField, listField, ModelError, numberField, objectField, stringField } from './snapshot.js';
 import {
   BaseStage,
@@ -16,6 +16,7 @@ import {
   ParamRangeError,
   SnapshotError,
   type Estimator,
+  type FitOptions,
   type Snapshot,
   type StageSpec,
   savableUnlessMljs,
@@ -97,7 +98,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     return Buffer.from(model).toString('latin1');
   }
 
-  async fit(X: Matrix, y: Uint8Array): Promise<this> {
+  async fit(X: Matrix, y: Uint8Array, options: FitOptions = {}): Promise<this> {
     checkXy(this.name, X, y);
     checkFinite(X);
     const counts = new Map<number, number>();
@@ -169,7 +170,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const { text, nSupport, parts } = buildModelText(X.data, X.cols, classes, machines, lp);
     const model = new Uint8Array(new SharedArrayBuffer(text.length));
     model.set(Buffer.from(text, 'latin1'));
-    const platt = p.probability ? await this.#fitPlatt(X, y, classes, counts) : undefined;
+    const platt = p.probability ? await this.#fitPlatt(X, y, classes, counts, options.groups) : undefined;
     this.state = {
       info: this.#info(p.engine, gamma, classes, nSupport, X.cols, machines.length),
       model,
@@ -180,12 +181,20 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
   }
 
   /** Each machine's sigmoid, from an svm of the same params fitted within the training rows (svm-probability.ts). */
-  #fitPlatt(X: Matrix, y: Uint8Array, classes: number[], counts: Map<number, number>): Promise<Platt> {
-    return fitSigmoids(X, y, classes, counts, this.params.probability_folds ?? 2, async (Xf, yf) => {
+  #fitPlatt(
+    X: Matrix,
+    y: Uint8Array,
+    classes: number[],
+    counts: Map<number, number>,
+    groups: Int32Array | undefined,
+  ): Promise<Platt> {
+    const folds = this.params.probability_folds ?? 2;
+    const fitInner: InnerFit = async (Xf, yf) => {
       const inner = new Svm({ ...this.params, probability: false });
       await inner.fit(Xf, yf);
       return (rows) => inner.decisionValues(rows);
-    });
+    };
+    return fitSigmoids(X, y, classes, counts, folds, fitInner, groups);
   }
 
   /** Class probabilities (columns up to the largest class seen) and the most probable class of each row. */
