@@ -4,6 +4,7 @@ import { UsageError } from '../config/errors.js';
 import { DataError } from '../data/errors.js';
 import { CLASS_NAMES, loadSplit, PIXELS, resolveDataDir } from '../data/fashion-mnist.js';
 import { prepareImage } from '../data/image.js';
+import { readPhotoFile } from '../data/image-folder.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
 import { modelInput, type ModelInfo } from '../model/provenance.js';
@@ -153,7 +154,7 @@ export async function loadCatalogue(
   const X = matrix(files.length, PIXELS);
   for (let i = 0; i < files.length; i++) {
     const path = join(dir, files[i]);
-    X.data.set((await prepareImage(readFileSync(path), path)).pixels, i * PIXELS);
+    X.data.set((await prepareImage(await readPhotoFile(path, path), path)).pixels, i * PIXELS);
   }
   const features = await computeFeatures(model.pipeline, X, options.progress, `catalogue: ${dir}`);
   const labels = await model.pipeline.estimator.predict(features);

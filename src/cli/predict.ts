@@ -14,7 +14,7 @@ import {
 import { fixed } from '../report/text.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
-import { printable } from '../util/printable.js';
+import { jsonForTerminal, printable } from '../util/printable.js';
 import { abortSignal } from './interrupt.js';
 
 const builder = (y: Argv) =>
@@ -118,7 +118,7 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
         ...(result.per_class === undefined ? {} : { labelled: result.labelled, per_class: result.per_class }),
       };
       const predictions = inInputOrder(result).map((p) => ('error' in p ? { file: p.file, error: p.error } : p));
-      console.log(JSON.stringify({ model: result.model, pipeline: result.info.name, ...extra, predictions }, null, 2));
+      console.log(jsonForTerminal({ model: result.model, pipeline: result.info.name, ...extra, predictions }, 2));
       failIfUnreadable(result);
       return;
     }

@@ -64,14 +64,17 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
       ['--max-megapixels', args['max-megapixels']],
       ['--warm-up', args['warm-up']],
     ] as const) {
+      // a size must leave at least one byte or pixel once rounded, and stay within what one process can hold
+      const size = name === '--max-body-mb' ? [1 / 2 ** 20, 2048] : name === '--max-megapixels' ? [1e-6, 1000] : null;
       if (
         !Number.isFinite(value) ||
         value < 0 ||
         (name === '--port' && (!Number.isInteger(value) || value > 65535)) ||
-        (name === '--warm-up' && value > MAX_WARM_UP)
+        (name === '--warm-up' && value > MAX_WARM_UP) ||
+        (size && (value < size[0] || value > size[1]))
       )
         throw new UsageError(
-          `${name} must be ${name === '--port' ? 'a port number 0..65535' : name === '--warm-up' ? `a number of photos 0..${MAX_WARM_UP}` : 'a positive number'}, got ${value}`,
+          `${name} must be ${name === '--port' ? 'a port number 0..65535' : name === '--warm-up' ? `a number of photos 0..${MAX_WARM_UP}` : `a number above 0 (at least one ${name === '--max-body-mb' ? 'byte' : 'pixel'}) and at most ${size![1]}`}, got ${value}`,
         );
     }
     setWorkerYoungGeneration(96); // before anything starts the workers

@@ -6,7 +6,7 @@ import { KERNEL_PIXELS } from './photo-kernels.js';
 import { pixelPasses, TRIM } from './photo-passes.js';
 import { segmentGarment } from './segment.js';
 import { decodeJpeg } from './jpeg.js';
-import { decodePng, encodePng, type AlphaTable, type Rgba } from './png.js';
+import { decodePng, encodePng, ImageDamage, type AlphaTable, type Rgba } from './png.js';
 
 /** Whether to negate a photo so the garment is light on black, as in Fashion-MNIST. */
 export type InvertMode = 'auto' | 'always' | 'never';
@@ -55,10 +55,17 @@ export async function prepareImage(
   if (!header) throw new DataError(unreadableImage(what));
   tooManyPixels(header.width, header.height, maxPixels, what);
   // PNG and baseline JPEG decoded here to the canvas's own pixels; the rest (and what these leave) by the canvas
-  const decoded =
-    (header.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
-    (header.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null) ??
-    (await drawn(bytes, what, maxPixels));
+  let ours: Rgba | null;
+  try {
+    ours =
+      (header.format === 'png' ? decodePng(bytes, await canvasAlphaTable()) : null) ??
+      (header.format === 'jpeg' ? decodeJpeg(bytes, canvasSrgbProfile()) : null);
+  } catch (err) {
+    // whole by its structure, cut short in its image data: refused by name, as a file cut at its end is
+    if (err instanceof ImageDamage) throw new DataError(`${what}: ${err.message}`);
+    throw err;
+  }
+  const decoded = ours ?? (await drawn(bytes, what, maxPixels));
   return prepareDecoded((segment && segmentGarment(decoded)) || decoded, what, invert);
 }
 

@@ -1,5 +1,5 @@
 import { KERNEL_PIXELS, kernelRgbaAt, photoKernels } from './photo-kernels.js';
-import type { Rgba } from './png.js';
+import { ImageDamage, type Rgba } from './png.js';
 
 /**
  * Baseline JPEG files decoded in the photo kernels (src/wasm/jpeg.ts) to the RGBA bytes the canvas gives (its decoder
@@ -33,7 +33,8 @@ const HUFFMAN_BYTES = 1024 + 68 + 68 + 256;
 export function decodeJpeg(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
   try {
     return decode(bytes, srgbProfile);
-  } catch {
+  } catch (err) {
+    if (err instanceof ImageDamage) throw err; // whole by its markers, cut short in its scan: refused
     return null; // a segment shorter than its fields, say: the canvas decides what the file is
   }
 }
@@ -198,7 +199,9 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
       8 * i,
     );
   });
-  k.decodeScan(dataAt, dataAt + scan.to - scan.from, compsAt, components.length, mcusX, mcusY);
+  if (k.decodeScan(dataAt, dataAt + scan.to - scan.from, compsAt, components.length, mcusX, mcusY) !== 0) {
+    throw new ImageDamage('truncated JPEG (its scan data ends before the image does)');
+  }
   components.forEach((c, i) => {
     k.idctPlane(coefAt[i], quantAt.get(c.quant)!, planes[i].blocksWide, planes[i].blocksHigh, samplesAt[i], workAt);
   });

@@ -16,7 +16,7 @@ export interface PhotoKernels {
   ): number;
   photoStats(rgba: number, W: number, H: number, trim: number, near: number, out: number): void;
   negatedBox(rgba: number, W: number, H: number, background: number, trim: number, out: number): void;
-  decodeScan(data: number, dataEnd: number, comps: number, n: number, mcusX: number, mcusY: number): void;
+  decodeScan(data: number, dataEnd: number, comps: number, n: number, mcusX: number, mcusY: number): number;
   idctPlane(plane: number, quant: number, blocksWide: number, blocksHigh: number, out: number, work: number): void;
   upsample(src: number, stride: number, w: number, h: number, fy: number, dst: number): void;
   yccToRgba(

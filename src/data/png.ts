@@ -35,6 +35,9 @@ const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
  * photo kernels' memory, where the preparation reads them: `rgba` is a view of it, valid until the next use of the
  * photo kernels on this thread (copy it to keep it).
  */
+/** A file whose structure looked whole but whose image data is not: the caller names the file. */
+export class ImageDamage extends Error {}
+
 export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgba | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 33 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('latin1', 12, 16) !== 'IHDR') return null;
@@ -82,10 +85,14 @@ export function decodePng(bytes: Uint8Array, alphaTable: AlphaTable | null): Rgb
       chunkSize: Math.max(64, expected),
       maxOutputLength: Math.max(64, expected),
     });
-  } catch {
+  } catch (err) {
+    // the compressed rows end before their stream does: a PNG cut short (its chunks patched to look whole)
+    if ((err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') throw new ImageDamage('truncated PNG (its image data ends early)');
     return null;
   }
-  if (raw.length !== expected) return null; // fewer rows than promised: the canvas decides what that looks like
+  // fewer rows than the header promises: a PNG cut short
+  if (raw.length < expected) throw new ImageDamage('truncated PNG (its image data ends early)');
+  if (raw.length !== expected) return null;
 
   // kernel memory: the rows, the palette (256 RGBA entries), the RGBA pixels
   const rgbaAt = kernelRgbaAt();

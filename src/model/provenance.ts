@@ -172,9 +172,36 @@ export function checkedInfo(value: unknown, what: string): ModelInfo {
       typeof unfamiliar.method !== 'string' ||
       typeof unfamiliar.step !== 'string' ||
       !(typeof unfamiliar.threshold === 'number' && Number.isFinite(unfamiliar.threshold)) ||
-      !(typeof unfamiliar.percentile === 'number' && unfamiliar.percentile > 0 && unfamiliar.percentile <= 100)
+      !(typeof unfamiliar.percentile === 'number' && unfamiliar.percentile > 0 && unfamiliar.percentile <= 100) ||
+      // its scales, means and weights too: a NaN there would quietly turn the flag off
+      !allFinite(unfamiliar) ||
+      !pixelsFinite(unfamiliar.pixels)
     )
       bad('unfamiliar');
   }
   return info as unknown as ModelInfo;
+}
+
+/** The calibration's pixel PCA (float32 arrays in base64): every value finite. */
+function pixelsFinite(pixels: unknown): boolean {
+  if (pixels === undefined) return true;
+  if (pixels === null || typeof pixels !== 'object') return false;
+  for (const key of ['mean', 'weights'] as const) {
+    const text = (pixels as Record<string, unknown>)[key];
+    if (typeof text !== 'string') return false;
+    const bytes = Buffer.from(text, 'base64');
+    if (bytes.length % 4 !== 0) return false;
+    const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    if (!values.every(Number.isFinite)) return false;
+  }
+  return true;
+}
+
+/** Every number in `v` (nested objects, arrays, typed arrays) is finite. */
+function allFinite(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (ArrayBuffer.isView(v)) return Array.prototype.every.call(v, (x: number) => Number.isFinite(x));
+  if (Array.isArray(v)) return v.every(allFinite);
+  if (v !== null && typeof v === 'object') return Object.values(v).every(allFinite);
+  return true;
 }

@@ -77,6 +77,8 @@ export async function probeQueue(url: string): Promise<void> {
   try {
     await client.connect();
     await client.ping();
+    // a database the server lacks: ioredis only says so in an event and stays on database 0, so ask for it again
+    if (options.db) await client.select(options.db);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const code = (seen as NodeJS.ErrnoException | null)?.code ?? e.code;

@@ -21,3 +21,14 @@ export function forTerminal(text: string): string {
 export function printable(name: string): string {
   return forTerminal(name).replace(/\n/g, '\\n').replace(/\t/g, '\\t');
 }
+
+/**
+ * JSON for the terminal or a pipe: JSON.stringify escapes only U+0000–U+001F, so DEL, the C1 controls and the bidi
+ * marks are written as \uXXXX escapes too (still the same JSON value).
+ */
+export function jsonForTerminal(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(
+    CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -100,7 +100,7 @@ export function decodeScan(
   n: i32,
   mcusX: i32,
   mcusY: i32,
-): void {
+): i32 {
   src = data;
   srcEnd = dataEnd;
   bits = 0;
@@ -152,4 +152,6 @@ export function decodeScan(
       if (bitCount < zeroBits) insufficient = true;
     }
   }
+  // 1: the data ran out before the last MCU (a file cut short, perhaps with an end marker added): the caller refuses it
+  return insufficient ? 1 : 0;
 }
