@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../util/errors.js';
 
 /**
  * The WebAssembly SIMD kernels of src/wasm/kernels.ts (AssemblyScript, built to dist/wasm/kernels.wasm).
@@ -93,6 +94,9 @@ export function instantiateWasm<T>(file: URL): T {
 /** The key given to the last arena made on this thread by `Arena.resident` (null when a plain arena came after it). */
 let residentKey: string | null = null;
 
+/** The most bytes a WebAssembly (32-bit) memory addresses: 65,536 pages of 64 KB. */
+const MAX_KERNEL_BYTES = 2 ** 32;
+
 /**
  * Regions of kernel memory laid out one after another (16-byte aligned) from the module's heap base, the memory grown
  * to fit. Typed views are taken after all regions are reserved (growing memory detaches earlier views).
@@ -127,7 +131,16 @@ export class Arena {
   /** Reserves `bytes` and returns the region's offset. */
   reserve(bytes: number): number {
     const at = this.#next;
-    this.#next = (at + bytes + 15) & ~15;
+    // arithmetic, not a 32-bit mask: regions end past 2 GB
+    const end = Math.ceil((at + bytes) / 16) * 16;
+    if (!(end <= MAX_KERNEL_BYTES)) {
+      throw new UserError(
+        `kernel memory: ${((end - at) / 2 ** 30).toFixed(1)} GB more would pass the ${MAX_KERNEL_BYTES / 2 ** 30} GB a ` +
+          'WebAssembly thread can address: use fewer rows (data.limit), features or union branches',
+        1,
+      );
+    }
+    this.#next = end;
     const memory = this.kernels.memory;
     const missing = this.#next - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
