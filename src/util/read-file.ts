@@ -93,6 +93,8 @@ function openError(err: unknown): FileReadError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new FileReadError('missing', 'no such file');
   if (code === 'EISDIR') return new FileReadError('folder', 'is a folder, not a file');
+  // a Unix socket cannot be opened as a file at all (ENXIO)
+  if (code === 'ENXIO') return new FileReadError('special', 'not a regular file (a device, a pipe or a socket)');
   return new FileReadError('unreadable', `cannot open (${code ?? 'error'})`);
 }
 
