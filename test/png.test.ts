@@ -3,7 +3,7 @@ import test from 'ava';
 import { deflateSync } from 'node:zlib';
 import { canvasAlphaTable, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
 import { NEAR_LIMIT, pixelPasses, TRIM } from '../src/data/photo-passes.js';
-import { chunk, decodePng, encodePng, type Rgba } from '../src/data/png.js';
+import { chunk, decodePng, encodePng, ImageDamage, type Rgba } from '../src/data/png.js';
 import { KERNEL_PIXELS } from '../src/data/photo-kernels.js';
 import { fashionTestSample, photoOf } from './helpers.js';
 
@@ -165,7 +165,11 @@ test('what the canvas does differently, or this reader does not follow, is left 
   // rows that inflate to fewer bytes than the header promises, and a filter byte that is none of the five
   const short = filteredPng(8, 4, rgb, 3, [0]);
   short.writeUInt32BE(5, 20); // height 5: one row missing
-  t.is(decodePng(short, table), null, 'fewer rows than the header says');
+  t.throws(
+    () => decodePng(short, table),
+    { instanceOf: ImageDamage, message: /truncated PNG/ },
+    'fewer rows than the header says: refused',
+  );
   t.is(decodePng(filteredPng(8, 4, rgb, 3, [0, 5 as never]), table), null, 'filter type 5');
 });
 
