@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { canvasSrgbProfile, drawn, prepareDecoded, prepareImage } from '../src/data/image.js';
 import { decodeJpeg } from '../src/data/jpeg.js';
 import { ImageDamage } from '../src/data/png.js';
+import { decodePhoto } from '../src/data/photo-decode.js';
+import { DataError } from '../src/data/errors.js';
 import { fashionTestSample, photoOf } from './helpers.js';
 
 /** test/fixtures/jpeg/: files from another encoder (Pillow), written by make.py there; `left-*` must go to the canvas. */
@@ -105,4 +107,19 @@ test('damaged and crafted files (fixtures/jpeg/hostile): left to the canvas or i
     refused.every((name) => /^c[56]-/.test(name)),
     'only the files cut short and closed with EOI',
   );
+});
+
+test("a photo model's decoding (sharp) refuses a JPEG cut in its scan and closed with EOI, which libjpeg only warns about", async (t) => {
+  const { default: sharp } = await import('sharp');
+  const raw = Buffer.from(Array.from({ length: 160 * 120 * 3 }, (_, i) => (i * 37) % 251));
+  const jpeg = await sharp(raw, { raw: { width: 160, height: 120, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  const spec = { width: 32, height: 32, channels: 3 as const, fit: 'fill' as const };
+  t.is((await decodePhoto(jpeg, spec, 'whole.jpg')).length, 32 * 32 * 3);
+  const cut = Buffer.concat([jpeg.subarray(0, jpeg.length >> 1), Buffer.from([0xff, 0xd9])]);
+  await t.throwsAsync(decodePhoto(cut, spec, 'cut.jpg'), {
+    instanceOf: DataError,
+    message: 'cut.jpg: truncated JPEG (its scan data ends before the image does)',
+  });
 });

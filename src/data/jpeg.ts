@@ -39,7 +39,21 @@ export function decodeJpeg(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba 
   }
 }
 
-function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
+/**
+ * Whether a baseline JPEG's scan runs out before its last MCU (a file cut short, an end marker perhaps appended to
+ * look whole): its message, or null when the scan is whole or the file is one this module does not follow (then its
+ * decoder decides). Reads the entropy-coded data only, whatever the file's colour profile or orientation.
+ */
+export function jpegScanCutShort(bytes: Uint8Array): string | null {
+  try {
+    decode(bytes, null, true);
+    return null;
+  } catch (err) {
+    return err instanceof ImageDamage ? err.message : null;
+  }
+}
+
+function decode(bytes: Uint8Array, srgbProfile: Buffer | null, scanOnly = false): Rgba | null {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return null;
   const quant = new Map<number, Uint16Array>();
@@ -68,9 +82,10 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
     // libjpeg counts an APP0 as JFIF only from 14 bytes of body; Skia's EXIF check reads 5 signature bytes
     if (marker === 0xe0 && body.length >= 14 && body.toString('latin1', 0, 5) === 'JFIF\0') jfif = true;
     else if (marker === 0xe1 && body.toString('latin1', 0, 5) === 'Exif\0') {
-      if (exifOrientation(body.subarray(6)) !== 1) return null; // turned, or unreadable: the canvas decides
+      if (!scanOnly && exifOrientation(body.subarray(6)) !== 1) return null; // turned, or unreadable: the canvas decides
     } else if (marker === 0xe2 && body.toString('latin1', 0, 12) === 'ICC_PROFILE\0') {
       // a colour profile the canvas converts from, unless it is the canvas's own sRGB profile (in one piece)
+      if (scanOnly) continue;
       if (!srgbProfile || body[12] !== 1 || body[13] !== 1 || !body.subarray(14).equals(srgbProfile)) return null;
     } else if (marker === 0xee && body.toString('latin1', 0, 5) === 'Adobe' && body.length >= 12) adobeTransform = body[11];
     else if (marker === 0xdb) {
@@ -202,6 +217,7 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null): Rgba | null {
   if (k.decodeScan(dataAt, dataAt + scan.to - scan.from, compsAt, components.length, mcusX, mcusY) !== 0) {
     throw new ImageDamage('truncated JPEG (its scan data ends before the image does)');
   }
+  if (scanOnly) return null;
   components.forEach((c, i) => {
     k.idctPlane(coefAt[i], quantAt.get(c.quant)!, planes[i].blocksWide, planes[i].blocksHigh, samplesAt[i], workAt);
   });

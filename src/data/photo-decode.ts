@@ -1,6 +1,7 @@
 import type { Sharp, SharpOptions } from 'sharp';
 import type { ImageShape } from '../linalg/shape.js';
 import { DataError } from './errors.js';
+import { jpegScanCutShort } from './jpeg.js';
 
 /** How a photo becomes a row (a pipeline file's `data.image`; model files keep it). */
 export interface PhotoSpec {
@@ -44,6 +45,12 @@ export async function decoderVersion(): Promise<string> {
  * names `what` and a cause in our own words (no text read from the file).
  */
 export async function decodePhoto(bytes: Uint8Array, spec: PhotoSpec, what: string): Promise<Uint8Array> {
+  // libjpeg only warns about a scan that runs out before an end marker (a file cut short and made to look whole), and
+  // failing on warnings would refuse ordinary phone photos: the scan is read here first
+  if (bytes.length > 2 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+    const cut = jpegScanCutShort(bytes);
+    if (cut) throw new DataError(`${what}: ${cut}`);
+  }
   const sharp = await sharpModule();
   try {
     let image = sharp(bytes, { limitInputPixels: MAX_DECODED_PIXELS, failOn: 'error', animated: false })
