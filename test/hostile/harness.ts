@@ -72,3 +72,31 @@ export function assertCleanFailure(t: ExecutionContext, r: CliResult, expected: 
   }
   for (const u of expected.unchanged ?? []) t.deepEqual(listTree(u.dir), u.before, `nothing new in ${u.dir}`);
 }
+
+/** A 24-bit uncompressed BMP of grey pixels (rows bottom-up, padded to 4 bytes), as Windows writes them. */
+export function bmpOf(grey: ArrayLike<number>, side: number): Buffer {
+  const row = Math.ceil((side * 3) / 4) * 4;
+  const b = Buffer.alloc(54 + row * side);
+  b.write('BM', 0, 'latin1');
+  b.writeUInt32LE(b.length, 2);
+  b.writeUInt32LE(54, 10);
+  b.writeUInt32LE(40, 14);
+  b.writeInt32LE(side, 18);
+  b.writeInt32LE(side, 22);
+  b.writeUInt16LE(1, 26);
+  b.writeUInt16LE(24, 28);
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) b.fill(grey[(side - 1 - y) * side + x], 54 + y * row + 3 * x, 57 + y * row + 3 * x);
+  return b;
+}
+
+/** The chunks of a PNG: where each starts, its type and data length. */
+export function pngChunks(png: Buffer): Array<{ at: number; type: string; length: number }> {
+  const out = [];
+  for (let at = 8; at < png.length;) {
+    const length = png.readUInt32BE(at);
+    out.push({ at, type: png.toString('latin1', at + 4, at + 8), length });
+    at += 12 + length;
+  }
+  return out;
+}

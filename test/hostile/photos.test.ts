@@ -16,7 +16,7 @@ import type { ModelInfo } from '../../src/model/provenance.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildServer } from '../../src/serve/server.js';
 import { fashionSample, fashionTestSample, photoOf, tempDir } from '../helpers.js';
-import { assertCleanFailure, cli, listTree } from './harness.js';
+import { assertCleanFailure, cli, listTree, pngChunks } from './harness.js';
 
 test.after.always(() => shutdownPool());
 
@@ -48,17 +48,6 @@ function refused(t: ExecutionContext, name: string, bytes: Buffer, says: string 
   const r = cli(['predict', modelFile, join(dir, name)]);
   assertCleanFailure(t, r, { exit: 1, says: [`${name}: `, says], unchanged: [{ dir, before }] });
   t.is(r.stdout, '', 'no answer for it');
-}
-
-/** The chunks of a PNG: where each starts, its type and data length. */
-function pngChunks(png: Buffer): Array<{ at: number; type: string; length: number }> {
-  const out = [];
-  for (let at = 8; at < png.length;) {
-    const length = png.readUInt32BE(at);
-    out.push({ at, type: png.toString('latin1', at + 4, at + 8), length });
-    at += 12 + length;
-  }
-  return out;
 }
 
 test('a PNG cut in its image data: exit 1, "truncated PNG (no IEND chunk …)", no answer', (t) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { toCsv } from '../../src/data/csv.js';
 import { PIXELS } from '../../src/data/fashion-mnist.js';
 import { fashionSample, fashionTestSample, photoOf, tempDir } from '../helpers.js';
-import { assertCleanFailure, cli, listTree } from './harness.js';
+import { assertCleanFailure, bmpOf, cli, listTree } from './harness.js';
 
 const HEADER = ['label', ...Array.from({ length: PIXELS }, (_, i) => `pixel${i + 1}`)].join(',') + '\n';
 
@@ -212,24 +212,6 @@ test('photo names with terminal escapes, a newline and a bidi override are print
   t.is(r.stdout.split('\n').filter((l) => l.startsWith('|')).length, 2 + 5, r.stdout);
 });
 
-/** A 24-bit uncompressed BMP of grey pixels (rows bottom-up, padded to 4 bytes), as Windows writes them. */
-function bmpOf(grey: ArrayLike<number>, side: number): Buffer {
-  const row = Math.ceil((side * 3) / 4) * 4;
-  const b = Buffer.alloc(54 + row * side);
-  b.write('BM', 0, 'latin1');
-  b.writeUInt32LE(b.length, 2);
-  b.writeUInt32LE(54, 10);
-  b.writeUInt32LE(40, 14);
-  b.writeInt32LE(side, 18);
-  b.writeInt32LE(side, 22);
-  b.writeUInt16LE(1, 26);
-  b.writeUInt16LE(24, 28);
-  for (let y = 0; y < side; y++)
-    for (let x = 0; x < side; x++)
-      b.fill(255 - grey[(side - 1 - y) * side + x], 54 + y * row + 3 * x, 57 + y * row + 3 * x);
-  return b;
-}
-
 test('GIF and BMP cut short are refused by name (exit 1), whole ones classified; SVG is refused as predict refuses any other format', async (t) => {
   const sharp = (await import('sharp')).default;
   const pixels = fashionTestSample(1, 8).X.data;
@@ -240,7 +222,7 @@ test('GIF and BMP cut short are refused by name (exit 1), whole ones classified;
     .toBuffer();
   const big = Uint8Array.from(
     { length: 112 * 112 },
-    (_, i) => 255 - grey[Math.floor(i / 112 / 4) * 28 + Math.floor((i % 112) / 4)],
+    (_, i) => grey[Math.floor(i / 112 / 4) * 28 + Math.floor((i % 112) / 4)],
   );
   const bmp = bmpOf(big, 112);
   const svg = Buffer.from(

@@ -8,9 +8,6 @@
  * and HTTP errors in the `{ "error": { "code", "message" } }` shape. A case that must not hang runs under a process
  * timeout: a hang is a failure that says so, never a wait. The cases are variants of what the other tests already check
  * (other devices, formats cut at other offsets, other options and variables, other HTTP malformations…).
- *
- * A row with `bug` is a product defect this sweep found: it stays in the table, marked `test.failing` with the defect
- * described, until src/ is fixed (AVA then reports it as passing unexpectedly, and the mark must go).
  */
 import test, { type ExecutionContext } from 'ava';
 import sharp from 'sharp';
@@ -32,7 +29,8 @@ import { connectionFor, QUEUE_NAME } from '../../src/queue/connection.js';
 import { buildServer } from '../../src/serve/server.js';
 import { codeVersion } from '../../src/util/code-version.js';
 import { fashionSample, tempDir } from '../helpers.js';
-import { assertCleanFailure, BIN, listTree, type CliResult, type Expectation } from './harness.js';
+import { assertCleanFailure, BIN, bmpOf, listTree, pngChunks, type CliResult, type Expectation } from './harness.js';
+import { chunk } from '../../src/data/png.js';
 
 // ─── the machinery: CLI runs with a bound on how many at once, a timeout that calls a hang a hang ─────────────────────
 
@@ -228,43 +226,6 @@ function images(): Promise<Images> {
   return imagesPromise;
 }
 
-/** A 24-bit uncompressed BMP (rows bottom-up, padded to 4 bytes), as Windows writes them. */
-function bmpOf(grey: Buffer, side: number): Buffer {
-  const row = Math.ceil((side * 3) / 4) * 4;
-  const b = Buffer.alloc(54 + row * side);
-  b.write('BM', 0, 'latin1');
-  b.writeUInt32LE(b.length, 2);
-  b.writeUInt32LE(54, 10);
-  b.writeUInt32LE(40, 14);
-  b.writeInt32LE(side, 18);
-  b.writeInt32LE(side, 22);
-  b.writeUInt16LE(1, 26);
-  b.writeUInt16LE(24, 28);
-  for (let y = 0; y < side; y++)
-    for (let x = 0; x < side; x++) b.fill(grey[(side - 1 - y) * side + x], 54 + y * row + 3 * x, 57 + y * row + 3 * x);
-  return b;
-}
-
-/** A PNG chunk with its CRC. */
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-  return Buffer.concat([length, body, crc]);
-}
-
-function pngChunks(png: Buffer): Array<{ at: number; type: string; length: number }> {
-  const out = [];
-  for (let at = 8; at < png.length;) {
-    const length = png.readUInt32BE(at);
-    out.push({ at, type: png.toString('latin1', at + 4, at + 8), length });
-    at += 12 + length;
-  }
-  return out;
-}
-
 /** A PNG of `width`×`height` grey pixels, all zero: a few tens of KB whatever its size (zeros deflate well). */
 function blankPng(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -275,9 +236,9 @@ function blankPng(width: number, height: number): Buffer {
   const raw = Buffer.alloc((width + 1) * height);
   return Buffer.concat([
     Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
-    pngChunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -341,8 +302,6 @@ type Cause = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 interface Case {
   cause: Cause;
   what: string;
-  /** A product defect this case shows: the case is declared test.failing, with this description. */
-  bug?: string;
   /** Needs a redis-server. */
   redis?: boolean;
   run: (t: ExecutionContext) => Promise<void>;
@@ -366,11 +325,10 @@ interface Refusal {
 }
 
 /** A row whose CLI run must be the clean failure: `exit`, one line saying `says`, nothing new in its folder. */
-function refused(cause: Cause, what: string, spec: Refusal, bug?: string): Case {
+function refused(cause: Cause, what: string, spec: Refusal): Case {
   return {
     cause,
     what,
-    bug,
     redis: spec.redis,
     run: async (t) => {
       const dir = tempDir('fp-sweep-');
@@ -396,20 +354,14 @@ function photoRefused(
   name: string,
   bytes: (i: Images) => Buffer,
   says: string | RegExp,
-  bug?: string,
 ): Case {
-  return refused(
-    cause,
-    what,
-    {
-      setup: async (dir) => writeFileSync(join(dir, name), bytes(await images())),
-      args: async () => ['predict', await model(), name],
-      exit: 1,
-      says: [`${name}: `, says],
-      after: (t, _dir, r) => t.is(r.stdout, '', 'no answer for a photo that cannot be read'),
-    },
-    bug,
-  );
+  return refused(cause, what, {
+    setup: async (dir) => writeFileSync(join(dir, name), bytes(await images())),
+    args: async () => ['predict', await model(), name],
+    exit: 1,
+    says: [`${name}: `, says],
+    after: (t, _dir, r) => t.is(r.stdout, '', 'no answer for a photo that cannot be read'),
+  });
 }
 
 /** `predict <forged model> coat.png`: exit 1, one line naming the model file and `says`. */
@@ -419,19 +371,13 @@ function modelRefused(
   name: string,
   bytes: () => Promise<Buffer>,
   says: Array<string | RegExp>,
-  bug?: string,
 ): Case {
-  return refused(
-    cause,
-    what,
-    {
-      setup: async (dir) => writeFileSync(join(dir, name), await bytes()),
-      args: () => ['predict', name, COAT, '--models', 'models'],
-      exit: 1,
-      says: [name, ...says],
-    },
-    bug,
-  );
+  return refused(cause, what, {
+    setup: async (dir) => writeFileSync(join(dir, name), await bytes()),
+    args: () => ['predict', name, COAT, '--models', 'models'],
+    exit: 1,
+    says: [name, ...says],
+  });
 }
 
 /** A usage error (exit 2) for these args, in a folder holding the tiny pipeline file p.yaml. */
@@ -441,20 +387,14 @@ function usage(
   args: string[] | (() => Promise<string[]>),
   says: Expectation['says'],
   env?: NodeJS.ProcessEnv,
-  bug?: string,
 ): Case {
-  return refused(
-    cause,
-    what,
-    {
-      setup: (dir) => writeFileSync(join(dir, 'p.yaml'), TINY('p', 'grid:\n  knn.k: [1, 3]\n')),
-      args: async () => (typeof args === 'function' ? await args() : args),
-      exit: 2,
-      says,
-      env,
-    },
-    bug,
-  );
+  return refused(cause, what, {
+    setup: (dir) => writeFileSync(join(dir, 'p.yaml'), TINY('p', 'grid:\n  knn.k: [1, 3]\n')),
+    args: async () => (typeof args === 'function' ? await args() : args),
+    exit: 2,
+    says,
+    env,
+  });
 }
 
 // ─── Redis: private servers, a worker that takes an attacker's jobs ──────────────────────────────────────────────────
@@ -1247,7 +1187,7 @@ const CASES: Case[] = [
     'no-idat.png',
     (i) => {
       const first = pngChunks(i.png).find((c) => c.type === 'IDAT')!;
-      return Buffer.concat([i.png.subarray(0, first.at), pngChunk('IEND', Buffer.alloc(0))]);
+      return Buffer.concat([i.png.subarray(0, first.at), chunk('IEND', Buffer.alloc(0))]);
     },
     'corrupt PNG (no IDAT chunk)',
   ),
@@ -1263,8 +1203,8 @@ const CASES: Case[] = [
       const first = chunks.find((c) => c.type === 'IDAT')!;
       return Buffer.concat([
         i.png.subarray(0, first.at),
-        pngChunk('IDAT', idat.subarray(0, idat.length >> 1)),
-        pngChunk('IEND', Buffer.alloc(0)),
+        chunk('IDAT', idat.subarray(0, idat.length >> 1)),
+        chunk('IEND', Buffer.alloc(0)),
       ]);
     },
     /(truncated|corrupt) PNG/,
@@ -1523,9 +1463,9 @@ const CASES: Case[] = [
       ihdr[8] = 8;
       return Buffer.concat([
         Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-        pngChunk('IHDR', ihdr),
-        pngChunk('IDAT', zlib.deflateSync(Buffer.alloc(65_001))),
-        pngChunk('IEND', Buffer.alloc(0)),
+        chunk('IHDR', ihdr),
+        chunk('IDAT', zlib.deflateSync(Buffer.alloc(65_001))),
+        chunk('IEND', Buffer.alloc(0)),
       ]);
     },
     /65000×65000.*megapixels/,
@@ -2424,6 +2364,5 @@ if (!redisFound && underCi) {
 for (const c of CASES) {
   const title = `cause ${c.cause}: ${c.what}`;
   if (c.redis && !redisFound && !underCi) test.skip(title, c.run);
-  else if (c.bug) test.failing(title, c.run);
   else test(title, c.run);
 }
