@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { DataError } from '../data/errors.js';
-import { CLASS_NAMES, loadSplit, PIXELS, resolveDataDir } from '../data/fashion-mnist.js';
+import { loadSplit, PIXELS, resolveDataDir } from '../data/fashion-mnist.js';
 import { prepareImage } from '../data/image.js';
 import { readPhotoFile } from '../data/image-folder.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -34,6 +34,8 @@ export class Catalogue {
     readonly names: readonly string[],
     /** The 28×28 images (0..255), rows × 784, for thumbnails. */
     readonly pixels: Float32Array,
+    /** The model's class names: label i is classes[i]. */
+    readonly classes: readonly string[],
   ) {}
 
   get size(): number {
@@ -81,7 +83,7 @@ export class Catalogue {
           index,
           name: this.names[index],
           label,
-          class: CLASS_NAMES[label] ?? `class ${label}`,
+          class: this.classes[label] ?? `class ${label}`,
           distance: Math.sqrt(best[j]),
         });
       }
@@ -133,7 +135,7 @@ export async function loadCatalogue(
         ? cached.features
         : await computeFeatures(model.pipeline, train.X, options.progress, 'catalogue: the training set');
     if (!cached) writeCache(file, features, null, null, null);
-    return new Catalogue('training set', features, train.y, names, train.X.data);
+    return new Catalogue('training set', features, train.y, names, train.X.data, model.info.classes);
   }
   const dir = options.dir;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--catalogue needs a folder, got ${dir}`);
@@ -149,7 +151,7 @@ export async function loadCatalogue(
   const file = join(cacheDir, `${key}.features`);
   const cached = readCache(file);
   if (cached && cached.pixels && cached.labels && cached.header.rows === files.length) {
-    return new Catalogue(dir, cached.features, cached.labels, files, cached.pixels);
+    return new Catalogue(dir, cached.features, cached.labels, files, cached.pixels, model.info.classes);
   }
   const X = matrix(files.length, PIXELS);
   for (let i = 0; i < files.length; i++) {
@@ -159,7 +161,7 @@ export async function loadCatalogue(
   const features = await computeFeatures(model.pipeline, X, options.progress, `catalogue: ${dir}`);
   const labels = await model.pipeline.estimator.predict(features);
   writeCache(file, features, X.data, labels, files);
-  return new Catalogue(dir, features, labels, files, X.data);
+  return new Catalogue(dir, features, labels, files, X.data, model.info.classes);
 }
 
 async function computeFeatures(
