@@ -1,8 +1,7 @@
 import test from 'ava';
 import { PCA as MlPca } from 'ml-pca';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
-import { symmetricTopEigen } from '../src/linalg/eigen.js';
-import { matVec } from '../src/linalg/kernels.js';
+import { packUpper, symmetricTopEigen } from '../src/linalg/eigen.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { createRng } from '../src/util/rng.js';
@@ -378,18 +377,98 @@ test('the SIMD projection is bit-identical to summing float32(x − mean)·v ove
   }
 });
 
-test('the SIMD matrix-vector product of the eigen solver equals kernels.ts matVec bit for bit (odd sizes too)', (t) => {
+test("the eigen solver's symmetric product from the packed upper triangle equals M·x (odd sizes too)", (t) => {
   const rng = createRng(4);
-  for (const n of [1, 3, 4, 37, 130]) {
-    const M = Float64Array.from({ length: n * n }, () => rng.float() - 0.5);
+  for (const n of [1, 2, 3, 4, 9, 37, 130]) {
+    const M = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) M[i * n + j] = M[j * n + i] = rng.float() - 0.5;
     const x = Float64Array.from({ length: n }, () => rng.float() * 3 - 1);
-    const want = new Float64Array(n);
-    matVec(M, n, x, want);
     const arena = new Arena();
-    const [m, xa, ya] = [arena.reserve(n * n * 8), arena.reserve(n * 8), arena.reserve(n * 8)];
-    arena.f64(m, n * n).set(M);
+    let length = 0;
+    for (let i = 0; i < n; i++) length += (n - (i & ~1) + 1) & ~1;
+    const [u, xa, ya] = [arena.reserve(length * 8), arena.reserve(n * 8), arena.reserve(n * 8)];
+    packUpper(M, n, arena.f64(u, length));
     arena.f64(xa, n).set(x);
-    arena.kernels.matVecF64(m, n, xa, ya);
-    t.deepEqual(arena.f64(ya, n).slice(), want, `n = ${n}`);
+    arena.f64(ya, n).fill(Number.NaN); // the kernel must not read what y held
+    arena.kernels.symMatVecF64(u, n, xa, ya);
+    const got = arena.f64(ya, n);
+    for (let i = 0; i < n; i++) {
+      let want = 0;
+      let scale = 0;
+      for (let j = 0; j < n; j++) {
+        want += M[i * n + j] * x[j];
+        scale += Math.abs(M[i * n + j] * x[j]);
+      }
+      t.true(Math.abs(got[i] - want) <= 1e-14 * scale, `n = ${n}, row ${i}: ${got[i]} vs ${want}`);
+    }
+  }
+});
+
+test("the eigen solver's Gram–Schmidt kernels: dot products in two lanes and ordered subtractions, bit for bit", (t) => {
+  const rng = createRng(5);
+  for (const [m, n] of [
+    [1, 1],
+    [3, 5],
+    [4, 8],
+    [7, 33],
+    [9, 130],
+  ]) {
+    const stride = (n + 1) & ~1;
+    const Q = Float64Array.from({ length: m * stride }, () => rng.float() - 0.5);
+    const v = Float64Array.from({ length: n }, () => rng.float() * 2 - 1);
+    const c = Float64Array.from({ length: m }, () => rng.float() - 0.5);
+    const arena = new Arena();
+    const [qa, va, ca, oa] = [m * stride, stride, m, m].map((len) => arena.reserve(len * 8));
+    arena.f64(qa, m * stride).set(Q);
+    arena.f64(va, n).set(v);
+    arena.f64(ca, m).set(c);
+    arena.kernels.dotsF64(qa, m, stride, n, va, oa);
+    const dots = arena.f64(oa, m).slice();
+    for (let j = 0; j < m; j++) {
+      // even and odd entries summed apart in order, then added, the odd tail last
+      let even = 0;
+      let odd = 0;
+      const n2 = n & ~1;
+      for (let i = 0; i < n2; i += 2) {
+        even += Q[j * stride + i] * v[i];
+        odd += Q[j * stride + i + 1] * v[i + 1];
+      }
+      let want = even + odd;
+      if (n2 < n) want += Q[j * stride + n2] * v[n2];
+      t.is(dots[j], want, `dot ${j} of ${m}×${n}`);
+    }
+    arena.kernels.subtractCombinationF64(qa, m, stride, n, ca, va);
+    const got = arena.f64(va, n);
+    for (let i = 0; i < n; i++) {
+      let want = v[i];
+      for (let j = 0; j < m; j++) want -= c[j] * Q[j * stride + i];
+      t.is(got[i], want, `entry ${i} of ${m}×${n}`);
+    }
+  }
+});
+
+test('symmetricTopEigen on a rank-deficient matrix stops after its rank, with the eigenvalues of the small Gram matrix', (t) => {
+  // M = AᵀA for A of 12 rows × 400 columns: rank 12, 388 zero eigenvalues; its nonzero spectrum is that of AAᵀ (12×12)
+  const rng = createRng(6);
+  const rows = 12;
+  const d = 400;
+  const A = Float64Array.from({ length: rows * d }, () => rng.float() - 0.5);
+  const M = new Float64Array(d * d);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) M[i * d + j] += A[r * d + i] * A[r * d + j];
+  }
+  const small = new Float64Array(rows * rows);
+  for (let a = 0; a < rows; a++) {
+    for (let b = 0; b < rows; b++) for (let i = 0; i < d; i++) small[a * rows + b] += A[a * d + i] * A[b * d + i];
+  }
+  const want = symmetricTopEigen(small, rows, rows).values;
+  for (const k of [5, 12, 20]) {
+    const { values, steps } = symmetricTopEigen(M, d, k);
+    // a step per rank, then (k above the rank) one per zero eigenvalue wanted
+    t.true(steps <= Math.max(rows, k) + 3, `k = ${k}: ${steps} steps for rank ${rows} (the whole space: ${d})`);
+    for (let c = 0; c < k; c++) {
+      const expected = c < rows ? want[c] : 0;
+      t.true(Math.abs(values[c] - expected) < 1e-9 * want[0], `k = ${k}, value ${c}: ${values[c]} vs ${expected}`);
+    }
   }
 });

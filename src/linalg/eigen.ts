@@ -109,115 +109,119 @@ export interface TopEigen {
 /**
  * The k largest eigenpairs of a dense symmetric n×n matrix (row-major, both triangles filled), by Lanczos with full
  * reorthogonalisation (twice, classical Gram–Schmidt) from a fixed pseudo-random start. The Krylov space grows until the
- * residual ‖M·y − θ·y‖ of each wanted Ritz pair is below `tol`·‖M‖ (or the space is the whole R^n, which is exact);
- * a breakdown (an invariant subspace found early) restarts from a new vector orthogonal to the space, so repeated
- * eigenvalues are found too. Deterministic: the same input gives the same output.
+ * residual ‖M·y − θ·y‖ of each wanted Ritz pair is below `tol`·‖M‖ (or the space is the whole R^n, which is exact).
+ * A breakdown (an invariant subspace found: the Krylov space of the start holds one direction per distinct eigenvalue
+ * it meets) restarts from a new vector orthogonal to the space, which finds the remaining copies of repeated
+ * eigenvalues; once a block breaks down whose largest eigenvalue is not above the k-th found, nothing left can enter
+ * the top k (a rank-deficient matrix stops there after one more step instead of spanning its null space).
+ * Deterministic: the same input gives the same output.
  */
 export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1e-12): TopEigen {
   if (k < 1 || k > n) throw new RangeError(`symmetricTopEigen: k must be in 1..${n}, got ${k}`);
   let norm = 0; // Frobenius norm bounds the spectral norm
   for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
   norm = Math.sqrt(norm);
-  // M·q by the SIMD kernel (the sums of kernels.ts matVec, bit for bit), M copied into kernel memory once
-  const arena = new Arena();
-  const product = (() => {
-    const at = arena.reserve(n * n * 8);
-    const xAt = arena.reserve(n * 8);
-    const yAt = arena.reserve(n * 8);
-    arena.f64(at, n * n).set(M.subarray(0, n * n));
-    return { M: at, xAt, yAt, x: arena.f64(xAt, n), y: arena.f64(yAt, n) };
-  })();
-  const rng = createRng(0x5eed);
-  const Q = new Float64Array(n * Math.min(n, 64));
-  let basis = Q;
-  const alpha = new Float64Array(n);
-  const beta = new Float64Array(n);
-  const w = new Float64Array(n);
-  const coef = new Float64Array(n);
-  let steps = 0;
-
-  const ensure = (m: number): void => {
-    if (basis.length >= m * n) return;
-    const bigger = new Float64Array(Math.min(n, Math.max(m, 2 * (basis.length / n))) * n);
-    bigger.set(basis);
-    basis = bigger;
-  };
-  // Orthogonalises v against basis vectors 0..m−1, twice; returns the norm left.
-  const orthogonalise = (v: Float64Array, m: number): number => {
-    for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < m; j++) {
-        const o = j * n;
-        let s = 0;
-        for (let i = 0; i < n; i++) s += basis[o + i] * v[i];
-        coef[j] = s;
-      }
-      for (let j = 0; j < m; j++) {
-        const o = j * n;
-        const s = coef[j];
-        for (let i = 0; i < n; i++) v[i] -= s * basis[o + i];
-      }
-    }
-    let s = 0;
-    for (let i = 0; i < n; i++) s += v[i] * v[i];
-    return Math.sqrt(s);
-  };
-  // A new unit vector orthogonal to the m basis vectors, stored as basis vector m; false if none is left.
-  const freshVector = (m: number): boolean => {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      for (let i = 0; i < n; i++) w[i] = rng.float() - 0.5;
-      const left = orthogonalise(w, m);
-      if (left > 1e-8) {
-        for (let i = 0; i < n; i++) basis[m * n + i] = w[i] / left;
-        return true;
-      }
-    }
-    return false;
-  };
-
   if (norm === 0) {
     // Zero matrix: every orthonormal set is an eigenbasis; take unit vectors.
     const vectors = new Float64Array(k * n);
     for (let c = 0; c < k; c++) vectors[c * n + c] = 1;
     return { values: new Float64Array(k), vectors, steps: 0 };
   }
+  // Kernel memory: M's upper triangle (copied once, for symMatVecF64), the work vector w, the Gram–Schmidt coefficients, then the Krylov basis last, so
+  // it can grow in place. Basis vectors are `stride` (n rounded up to even) apart: each starts 16-byte aligned.
+  const arena = new Arena();
+  const kernels = arena.kernels;
+  const stride = (n + 1) & ~1;
+  const matrixAt = arena.reserve(packedUpperLength(n) * 8);
+  const wAt = arena.reserve(stride * 8);
+  const coefAt = arena.reserve(n * 8);
+  packUpper(M, n, arena.f64(matrixAt, packedUpperLength(n)));
+  let capacity = Math.min(n, Math.max(2 * k + 64, 128));
+  const basisAt = arena.reserve(capacity * stride * 8);
+  // views are taken afresh after the basis grows (growing kernel memory detaches them)
+  const w = (): Float64Array => arena.f64(wAt, n);
+  const basisVector = (j: number): Float64Array => arena.f64(basisAt + j * stride * 8, n);
+  const ensure = (m: number): void => {
+    if (m <= capacity) return;
+    const more = Math.min(n, Math.max(m, 2 * capacity)) - capacity;
+    const at = arena.reserve(more * stride * 8);
+    if (at !== basisAt + capacity * stride * 8) throw new Error('symmetricTopEigen: the basis did not grow in place');
+    capacity += more;
+  };
+  const rng = createRng(0x5eed);
+  const alpha = new Float64Array(n);
+  const beta = new Float64Array(n);
+  let steps = 0;
+
+  // Orthogonalises w against basis vectors 0..m−1, twice (classical Gram–Schmidt, by the SIMD kernels); returns the
+  // norm left.
+  const orthogonalise = (m: number): number => {
+    for (let pass = 0; pass < 2 && m > 0; pass++) {
+      kernels.dotsF64(basisAt, m, stride, n, wAt, coefAt);
+      kernels.subtractCombinationF64(basisAt, m, stride, n, coefAt, wAt);
+    }
+    const v = w();
+    let s = 0;
+    for (let i = 0; i < n; i++) s += v[i] * v[i];
+    return Math.sqrt(s);
+  };
+  // w / ‖w‖ stored as basis vector m.
+  const store = (m: number, left: number): void => {
+    const v = w();
+    const q = basisVector(m);
+    for (let i = 0; i < n; i++) q[i] = v[i] / left;
+  };
+  // A new unit vector orthogonal to the m basis vectors, stored as basis vector m; false if none is left.
+  const freshVector = (m: number): boolean => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const v = w();
+      for (let i = 0; i < n; i++) v[i] = rng.float() - 0.5;
+      const left = orthogonalise(m);
+      if (left > 1e-8) {
+        store(m, left);
+        return true;
+      }
+    }
+    return false;
+  };
 
   freshVector(0);
   let m = 0; // basis vectors in use (q_0..q_{m-1}); T is m×m
-  let brokeDown = false; // after a breakdown only the whole space certifies the top k (repeated eigenvalues)
+  let blockStart = 0; // first step of the current Krylov block (a new block starts after each breakdown)
   let nextCheck = Math.min(n, Math.max(2 * k, k + 20));
   // eslint-disable-next-line no-useless-assignment -- assigned on every path before use; TypeScript cannot see it
   let tDiag = new Float64Array(0);
   // eslint-disable-next-line no-useless-assignment -- as above
   let tVecs = new Float64Array(0);
   while (true) {
-    // Lanczos step on q_m
-    const qm = m * n;
-    const q = basis.subarray(qm, qm + n);
-    product.x.set(q);
-    arena.kernels.matVecF64(product.M, n, product.xAt, product.yAt);
-    w.set(product.y);
+    // Lanczos step on q_m: w = M·q_m
+    const qAt = basisAt + m * stride * 8;
+    kernels.symMatVecF64(matrixAt, n, qAt, wAt);
+    const q = basisVector(m);
+    const v = w();
     let a = 0;
-    for (let i = 0; i < n; i++) a += q[i] * w[i];
+    for (let i = 0; i < n; i++) a += q[i] * v[i];
     alpha[m] = a;
     m++;
     steps++;
     let exhausted = m === n;
+    let brokeDown = false;
     if (exhausted) {
       beta[m - 1] = 0;
     } else {
       // full reorthogonalisation (it also removes the three-term recurrence terms)
       ensure(m + 1);
-      const left = orthogonalise(w, m);
+      const left = orthogonalise(m);
       if (left > tol * norm) {
         beta[m - 1] = left;
-        for (let i = 0; i < n; i++) basis[m * n + i] = w[i] / left;
+        store(m, left);
       } else {
         beta[m - 1] = 0;
         brokeDown = true;
         if (!freshVector(m)) exhausted = true; // numerically the space is all of R^n already
       }
     }
-    if (exhausted || (!brokeDown && m >= nextCheck)) {
+    if (exhausted || brokeDown || m >= nextCheck) {
       tDiag = new Float64Array(m);
       const tSub = new Float64Array(m);
       for (let i = 0; i < m; i++) tDiag[i] = alpha[i];
@@ -227,6 +231,14 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
       if (exhausted) {
         if (m < k) throw new Error(`symmetricTopEigen: only ${m} directions found for ${k} eigenpairs`);
         break;
+      }
+      if (brokeDown) {
+        // every block so far is invariant, so its Ritz values are eigenvalues; the space left holds only further copies
+        // of the last block's eigenvalues
+        const blockTop = largestTridiagonal(alpha, beta, blockStart, m);
+        blockStart = m;
+        if (m >= k && blockTop <= tDiag[m - k] + tol * norm) break;
+        continue;
       }
       // residual of Ritz pair c: |beta_{m-1} · s_c[m-1]|
       const b = beta[m - 1];
@@ -239,23 +251,49 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
       nextCheck = Math.min(n, m + Math.max(10, Math.ceil(m / 4)));
     }
   }
-  // Ritz vectors for the k largest Ritz values
+  // Ritz vectors for the k largest Ritz values: Σ_j s_j·q_j, as w −= Σ_j (−s_j)·q_j from w = 0
   const values = new Float64Array(k);
   const vectors = new Float64Array(k * n);
+  const coef = arena.f64(coefAt, m);
   for (let c = 0; c < k; c++) {
     const col = m - 1 - c;
     values[c] = tDiag[col];
-    const out = c * n;
-    for (let j = 0; j < m; j++) {
-      const s = tVecs[col * m + j];
-      if (s === 0) continue;
-      const o = j * n;
-      for (let i = 0; i < n; i++) vectors[out + i] += s * basis[o + i];
-    }
+    for (let j = 0; j < m; j++) coef[j] = -tVecs[col * m + j];
+    w().fill(0);
+    kernels.subtractCombinationF64(basisAt, m, stride, n, coefAt, wAt);
+    const v = w();
     let s = 0;
-    for (let i = 0; i < n; i++) s += vectors[out + i] * vectors[out + i];
+    for (let i = 0; i < n; i++) s += v[i] * v[i];
     const inv = 1 / Math.sqrt(s);
-    for (let i = 0; i < n; i++) vectors[out + i] *= inv;
+    const out = c * n;
+    for (let i = 0; i < n; i++) vectors[out + i] = v[i] * inv;
   }
   return { values, vectors, steps };
+}
+
+/** Entries of symMatVecF64's packed upper triangle: row i from column i rounded down to even, padded to even length. */
+function packedUpperLength(n: number): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) total += (n - (i & ~1) + 1) & ~1;
+  return total;
+}
+
+/** The upper triangle of the row-major n×n M in symMatVecF64's layout. */
+export function packUpper(M: Float64Array, n: number, into: Float64Array): void {
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const c0 = i & ~1;
+    into.set(M.subarray(i * n + c0, (i + 1) * n), at);
+    at += (n - c0 + 1) & ~1;
+  }
+}
+
+/** The largest eigenvalue of the tridiagonal block of steps [from, to) (diagonal alpha, off-diagonal beta). */
+function largestTridiagonal(alpha: Float64Array, beta: Float64Array, from: number, to: number): number {
+  const size = to - from;
+  const diag = alpha.slice(from, to);
+  const sub = new Float64Array(size);
+  for (let i = 1; i < size; i++) sub[i] = beta[from + i - 1];
+  tridiagonalEigen(diag, sub, size, new Float64Array(size * size));
+  return diag[size - 1];
 }

@@ -286,23 +286,3 @@ export function squaredNorms(A: Float32Array, i0: number, i1: number, d: number,
     out[i - i0] = s;
   }
 }
-
-/** y = M·x for a dense row-major n×n matrix M (Float64): the reference for the SIMD matVecF64 the eigen solver uses. */
-export function matVec(M: Float64Array, n: number, x: Float64Array, y: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    const o = i * n;
-    let s0 = 0,
-      s1 = 0,
-      s2 = 0,
-      s3 = 0;
-    let f = 0;
-    for (; f + 3 < n; f += 4) {
-      s0 += M[o + f] * x[f];
-      s1 += M[o + f + 1] * x[f + 1];
-      s2 += M[o + f + 2] * x[f + 2];
-      s3 += M[o + f + 3] * x[f + 3];
-    }
-    for (; f < n; f++) s0 += M[o + f] * x[f];
-    y[i] = s0 + s1 + s2 + s3;
-  }
-}

@@ -52,7 +52,9 @@ export interface WasmKernels {
     outDist: number,
     scratch: number,
   ): void;
-  matVecF64(M: number, n: number, x: number, y: number): void;
+  symMatVecF64(U: number, n: number, x: number, y: number): void;
+  dotsF64(Q: number, m: number, stride: number, n: number, v: number, out: number): void;
+  subtractCombinationF64(Q: number, m: number, stride: number, n: number, c: number, v: number): void;
   smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
   smoAxpy(D: number, Y: number, K: number, c: number, from: number, to: number): void;
   smoDot(W: number, K: number, n: number): number;
