@@ -34,7 +34,8 @@ const builder = (y: Argv) =>
       catalogue: {
         type: 'string',
         normalize: true,
-        describe: 'a folder of images for /similar (default: the training set); features computed once and cached',
+        describe:
+          "a folder of images for /similar (default: the training set; a photo model's training folder when it is still there); a photo model's may hold class folders; features computed once and cached",
       },
       'max-body-mb': { type: 'number', default: 10, describe: 'largest request body or uploaded file, in MB' },
       'max-megapixels': {

@@ -209,7 +209,12 @@ function catalogueState(app: FastifyInstance, source: ServeOptions['catalogue'])
   const state = { expected: Boolean(source), ready: null as Catalogue | null, error: null as string | null };
   if (source) {
     Promise.resolve(source).then(
-      (c) => (state.ready = c),
+      (c) => {
+        state.ready = c;
+        const fields = { catalogue: c.source, size: c.size, skipped: c.skipped.length };
+        if (c.skipped.length === 0) app.log.info(fields, 'catalogue ready');
+        else app.log.warn(fields, `catalogue ready; ${skippedLine(c.skipped)}`);
+      },
       (err: Error) => {
         state.error = err instanceof UserError ? err.message : 'the catalogue could not be built';
         app.log.error({ err }, 'catalogue failed');
@@ -217,6 +222,16 @@ function catalogueState(app: FastifyInstance, source: ServeOptions['catalogue'])
     );
   }
   return state;
+}
+
+/** Names in the log line of the photos a catalogue left out. */
+const SKIPPED_NAMED = 20;
+
+/** The photos a catalogue left out, by name with the reason (their names are the user's own; nothing read from them). */
+function skippedLine(skipped: Catalogue['skipped']): string {
+  const named = skipped.slice(0, SKIPPED_NAMED).map((p) => `${p.name} (${p.reason})`);
+  const more = skipped.length > SKIPPED_NAMED ? `, and ${skipped.length - SKIPPED_NAMED} more` : '';
+  return `${skipped.length} photo${skipped.length === 1 ? '' : 's'} left out (they could not be read or decoded): ${named.join(', ')}${more}`;
 }
 
 declare module 'fastify' {

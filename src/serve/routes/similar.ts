@@ -15,7 +15,11 @@ const similarItem = {
     label: { type: 'integer' },
     class: { type: 'string' },
     distance: { type: 'number', description: "Euclidean, in the model's feature space" },
-    image: { type: 'string', description: 'with ?image=1: the item as a PNG data URL' },
+    image: {
+      type: 'string',
+      description:
+        "with ?image=1: the item as the model saw it (its input's width × height, grey or RGB), a PNG data URL",
+    },
   },
 } as const;
 
@@ -83,7 +87,7 @@ export async function similarRoute(app: FastifyInstance, ctx: ServiceContext): P
           similar: await Promise.all(
             near[i].map(async (item) => ({
               ...item,
-              ...(withImage ? { image: await pngDataUrl(cat.image(item.index)) } : {}),
+              ...(withImage ? { image: await pngDataUrl(cat.image(item.index), cat.shape) } : {}),
             })),
           ),
         })),
