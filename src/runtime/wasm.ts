@@ -26,6 +26,13 @@ export interface WasmKernels {
     k: number,
     scratch: number,
   ): void;
+  packCentred(src: number, rows: number, d: number, d4: number, mean: number, dst: number, rows4: number): void;
+  packOctets(A: number, rows: number, l8: number, dst: number): void;
+  roundToF32(A: number, count: number): void;
+  productRows(X: number, rows4: number, d4: number, W: number, l8: number, Y: number): void;
+  productColumns(X: number, rows: number, d4: number, Q: number, l8: number, Z: number): void;
+  gramF64(A: number, rows: number, m4: number, G: number): void;
+  mulF64(A: number, rows: number, m: number, lda: number, B: number, p8: number, C: number): void;
   kernelRow(
     X: number,
     d4: number,

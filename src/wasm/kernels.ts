@@ -9,6 +9,7 @@ export function heapBase(): usize {
 
 export { packPairsI16, gramPairsI16, packRowsF32, gramRowsF32, flushI32 } from './gram';
 export { projectRows } from './projection';
+export { packCentred, packOctets, roundToF32, productRows, productColumns, gramF64, mulF64 } from './gemm';
 export { kernelRow } from './kernel-row';
 export { smoUpdateGradient, smoAxpy, smoDot, smoSelectI, smoSelectJ } from './smo';
 export { packPanels, dotPanels } from './panels';

@@ -1,0 +1,484 @@
+/**
+ * PCA by a randomized truncated SVD (Halko, Martinsson and Tropp, "Finding structure with randomness", 2011, algorithms
+ * 4.3–4.4 and 5.1; the algorithm of scikit-learn's randomized_svd): the top-k right singular vectors of the centred data
+ * X_c = X − 1μᵀ from products of X_c with thin matrices only, never the d×d covariance. For very wide inputs (PCA on the
+ * pixels of colour photos, d = 12,288: a 1.2 GB Gram matrix per worker part and an eigen solve on 12,288²) this is the
+ * solver that fits; stages/pca.ts picks it (`solver`), and it returns what the exact covariance solver returns.
+ *
+ * With l = k + oversamples columns and q power iterations:
+ *
+ *     Ω: d × l Gaussian (seeded)
+ *     q times:  Y = X_c·Ω,  Q = orth(Y),  Z = X_cᵀ·Q,  Ω = orth(Z)
+ *     Y = X_c·Ω,  Q = orth(Y),  Bᵀ = X_cᵀ·Q  (d × l)
+ *     SVD of B (through the l × l matrix B·Bᵀ): components = the top-k right singular vectors, variances s²/(n − 1)
+ *
+ * orth(Y) = Y·T with T from the Gram matrix YᵀY (see orthonormaliser), and X_cᵀ·Q is taken as (X_cᵀ·Y)·T: the
+ * products run on Y as the workers made it, rounded to float32, and the last T is that of the Gram matrix of exactly
+ * those float32 values. The products with X (2·n·d·l flops each, 2q + 2 of them) are pool tasks over chunks of rows
+ * whose size depends on n only, with the WebAssembly SIMD kernels of src/wasm/gemm.ts (float32 products summed in
+ * float32 over 64 terms, then in float64). The rows are centred a block at a time as they are copied into kernel
+ * memory: X − μ is never stored whole, and no mean product is subtracted afterwards (X·Ω − 1(μᵀΩ) in float32 would
+ * cancel digits where a feature's mean dwarfs its spread). Partial sums are added in chunk order, and the Gaussian
+ * matrix comes from the seeded generator, so the result depends on the seed alone, not on the number of workers.
+ */
+import { Arena } from '../runtime/wasm.js';
+import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
+import { createRng } from '../util/rng.js';
+import { symmetricTopEigen } from './eigen.js';
+import type { Matrix } from './matrix.js';
+
+export interface RandomizedOptions {
+  /** Columns sampled beyond the k wanted (scikit-learn's n_oversamples). */
+  oversamples: number;
+  /** Power iterations, or 'auto' (scikit-learn's rule: 7 when k < 0.1·min(n, d), else 4). */
+  iteratedPower: number | 'auto';
+  /** Seed of the Gaussian test matrix. */
+  seed: number;
+}
+
+export interface RandomizedSolution {
+  /** Column means (d). */
+  mean: Float64Array;
+  /** k×d row-major, rows orthonormal, in descending order of variance. */
+  components: Float64Array;
+  /** Variance along each component (n − 1 denominator). */
+  explainedVariance: Float64Array;
+  /** Trace of the covariance: the sum of the column variances, computed exactly (two passes). */
+  totalVariance: number;
+  /** Power iterations run, and the sample width l (for tests and reports). */
+  iterations: number;
+  width: number;
+}
+
+/** scikit-learn's 'auto' power iterations: 7 when k < 0.1·min(n, d), else 4. */
+export function powerIterations(n: number, d: number, k: number, iteratedPower: number | 'auto'): number {
+  if (iteratedPower !== 'auto') return iteratedPower;
+  return k < 0.1 * Math.min(n, d) ? 7 : 4;
+}
+
+/** Columns sampled: k + oversamples, at most min(n, d) (no more independent directions exist). */
+export function sampleWidth(n: number, d: number, k: number, oversamples: number): number {
+  return Math.min(k + oversamples, n, d);
+}
+
+/**
+ * Rows per pool task: about 16 tasks (so 2–4 workers finish together) of at least 1,024 rows (each returns a d × l
+ * float64 partial sum), a multiple of 64: a function of n alone, so the partial sums (and so the results) never depend
+ * on the number of workers.
+ */
+function chunkRows(n: number): number {
+  return Math.max(1024, Math.ceil(n / 16 / 64) * 64);
+}
+
+/** Rows copied into kernel memory and centred at a time (a multiple of SPAN). */
+const BLOCK = 256;
+/** Rows of a float32 partial sum in productColumns, and of a span of panels (src/wasm/gemm.ts's SPAN). */
+const SPAN = 64;
+
+const MODULE = import.meta.url;
+
+const up4 = (v: number): number => (v + 3) & ~3;
+const up8 = (v: number): number => (v + 7) & ~7;
+
+/** Column means and sums of squared deviations from them, of one chunk (float64, two passes). */
+export function columnMomentsTask(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+): { mean: Float64Array; m2: Float64Array } {
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  for (let i = 0; i < rows; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) mean[f] += chunk[o + f];
+  }
+  for (let f = 0; f < d; f++) mean[f] /= rows;
+  for (let i = 0; i < rows; i++) {
+    const o = i * d;
+    for (let f = 0; f < d; f++) {
+      const v = chunk[o + f] - mean[f];
+      m2[f] += v * v;
+    }
+  }
+  return { mean, m2 };
+}
+
+/**
+ * Pool task over a chunk of rows (starting at a multiple of 64): Y = X_c·W rounded to float32, written to `Y` (the
+ * chunk's rows × l8) as the panels productColumns reads (each span of 64 rows in panels of eight columns:
+ * packOctets), and the Gram matrix YᵀY of those float32 values to `gram` (l8 × l8 float64, the tiles on and above the
+ * diagonal). W is d4 × l8 in the float32 panels of packOctets. The outputs are slots of buffers kept for the whole
+ * fit: fresh multi-megabyte results every round cost more in page faults here than the copies themselves.
+ */
+export function sampleRowsTask(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+  mean: Float64Array,
+  W: Float32Array,
+  l8: number,
+  Y: Float32Array,
+  gram: Float64Array,
+): void {
+  const d4 = up4(d);
+  const rows4 = up4(rows);
+  const arena = new Arena();
+  const k = arena.kernels;
+  const raw = arena.reserve(BLOCK * d * 4);
+  const packed = arena.reserve(BLOCK * d4 * 4);
+  const meanAt = arena.reserve(d4 * 8);
+  const wAt = arena.reserve(d4 * l8 * 4);
+  const yAt = arena.reserve(rows4 * l8 * 8);
+  const pAt = arena.reserve(rows * l8 * 4);
+  const gAt = arena.reserve(l8 * l8 * 8);
+  arena.f64(meanAt, d4).fill(0).set(mean);
+  arena.f32(wAt, d4 * l8).set(W);
+  arena.f64(yAt, rows4 * l8).fill(0);
+  arena.f64(gAt, l8 * l8).fill(0);
+  const rawView = arena.f32(raw, BLOCK * d);
+  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+    const m = Math.min(BLOCK, rows - r0);
+    rawView.set(chunk.subarray(r0 * d, (r0 + m) * d));
+    k.packCentred(raw, m, d, d4, meanAt, packed, up4(m));
+    k.productRows(packed, up4(m), d4, wAt, l8, yAt + r0 * l8 * 8);
+  }
+  for (let s0 = 0; s0 < rows; s0 += SPAN) {
+    k.packOctets(yAt + s0 * l8 * 8, Math.min(SPAN, rows - s0), l8, pAt + s0 * l8 * 4);
+  }
+  k.roundToF32(yAt, rows * l8);
+  k.gramF64(yAt, rows, l8, gAt);
+  Y.set(arena.f32(pAt, rows * l8));
+  gram.set(arena.f64(gAt, l8 * l8));
+}
+
+/**
+ * Pool task over the same chunk of rows: its part of X_cᵀ·Y (d × l8 float64) written to `Z`, Y the chunk's rows of the
+ * float32 basis as sampleRowsTask wrote them. Sums in float32 over each span of 64 rows, then in float64 in row order.
+ */
+export function sampleColumnsTask(
+  chunk: Float32Array,
+  rows: number,
+  d: number,
+  mean: Float64Array,
+  Y: Float32Array,
+  l8: number,
+  Z: Float64Array,
+): void {
+  const d4 = up4(d);
+  const arena = new Arena();
+  const k = arena.kernels;
+  const raw = arena.reserve(BLOCK * d * 4);
+  const packed = arena.reserve(BLOCK * d4 * 4);
+  const meanAt = arena.reserve(d4 * 8);
+  const yAt = arena.reserve(rows * l8 * 4);
+  const zAt = arena.reserve(d4 * l8 * 8);
+  arena.f64(meanAt, d4).fill(0).set(mean);
+  arena.f32(yAt, rows * l8).set(Y);
+  arena.f64(zAt, d4 * l8).fill(0);
+  const rawView = arena.f32(raw, BLOCK * d);
+  for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+    const m = Math.min(BLOCK, rows - r0);
+    rawView.set(chunk.subarray(r0 * d, (r0 + m) * d));
+    k.packCentred(raw, m, d, d4, meanAt, packed, m);
+    k.productColumns(packed, m, d4, yAt + r0 * l8 * 4, l8, zAt);
+  }
+  Z.set(arena.f64(zAt, d * l8));
+}
+
+/** AᵀA (m4 × m4, both triangles) of `rows` float64 rows m4 wide into G, by the SIMD kernel on this thread. */
+function gramInto(A: Float64Array, rows: number, m4: number, G: Float64Array): void {
+  const arena = new Arena();
+  const aAt = arena.reserve(rows * m4 * 8);
+  const gAt = arena.reserve(m4 * m4 * 8);
+  arena.f64(aAt, rows * m4).set(A.subarray(0, rows * m4));
+  arena.f64(gAt, m4 * m4).fill(0);
+  arena.kernels.gramF64(aAt, rows, m4, gAt);
+  G.set(arena.f64(gAt, m4 * m4));
+  mirror(G, m4);
+}
+
+/** Copies the upper triangle of an m×m matrix to the lower. */
+function mirror(G: Float64Array, m: number): void {
+  for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) G[b * m + a] = G[a * m + b];
+}
+
+/** C = A·B (rows × p8) for A rows × m (row stride lda) and B m × p8, float64, by the SIMD kernel on this thread. */
+function multiplyInto(
+  A: Float64Array,
+  rows: number,
+  m: number,
+  lda: number,
+  B: Float64Array,
+  p8: number,
+  C: Float64Array,
+): void {
+  const arena = new Arena();
+  const aAt = arena.reserve(rows * lda * 8);
+  const bAt = arena.reserve(m * p8 * 8);
+  const cAt = arena.reserve(rows * p8 * 8);
+  arena.f64(aAt, rows * lda).set(A.subarray(0, rows * lda));
+  arena.f64(bAt, m * p8).set(B.subarray(0, m * p8));
+  arena.kernels.mulF64(aAt, rows, m, lda, bAt, p8, cAt);
+  C.set(arena.f64(cAt, rows * p8));
+}
+
+/** `rows` float64 rows l8 wide into `into` as the float32 panels of packOctets. */
+function panelsInto(A: Float64Array, rows: number, l8: number, into: Float32Array): void {
+  const arena = new Arena();
+  const aAt = arena.reserve(rows * l8 * 8);
+  const pAt = arena.reserve(rows * l8 * 4);
+  arena.f64(aAt, rows * l8).set(A.subarray(0, rows * l8));
+  arena.kernels.packOctets(aAt, rows, l8, pAt);
+  into.set(arena.f32(pAt, rows * l8));
+}
+
+/**
+ * T (l8 × l8) such that the columns of A·T are orthonormal, from G = AᵀA (l8 × l8, the first l rows and columns used),
+ * for the normalisation between power iterations: T = R⁻¹ for the Cholesky factor G = RᵀR (l³/3 flops), or, when a
+ * pivot shows a column of A within 1e−10 (relative) of the span of the columns before it, the eigen form of
+ * eigenOrthonormaliser, which survives a singular G.
+ *
+ * Why this and not LU (scikit-learn) or Householder QR: the basis lives in row chunks on the workers, and G is what they
+ * can sum without a pass of their own (sampleRowsTask returns it with the product; the d×l side is normalised on this
+ * thread the same way). A·T loses orthogonality as ε·cond(A)² in float64 (Cholesky–QR), harmless between power
+ * iterations, which only need the columns kept apart; the last basis is not taken as orthonormal at all: the
+ * Rayleigh–Ritz step uses the Gram matrix of the float32 basis the last products used.
+ */
+function orthonormaliser(G: Float64Array, l: number, l8: number): Float64Array {
+  // G = L·Lᵀ, L lower triangular (row-major l × l): each entry a dot product of two rows of L
+  const L = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    const rj = j * l;
+    let s = G[j * l8 + j];
+    for (let p = 0; p < j; p++) s -= L[rj + p] * L[rj + p];
+    if (!(s > 1e-10 * G[j * l8 + j])) return eigenOrthonormaliser(G, l, l8);
+    const pivot = Math.sqrt(s);
+    L[rj + j] = pivot;
+    for (let i = j + 1; i < l; i++) {
+      const ri = i * l;
+      let v = G[i * l8 + j];
+      for (let p = 0; p < j; p++) v -= L[ri + p] * L[rj + p];
+      L[ri + j] = v / pivot;
+    }
+  }
+  // T = R⁻¹ = (L⁻¹)ᵀ: row i of L⁻¹ by forward substitution, stored as column i of T
+  const inv = new Float64Array(l * l);
+  for (let i = 0; i < l; i++) {
+    const ri = i * l;
+    inv[ri + i] = 1 / L[ri + i];
+    for (let j = 0; j < i; j++) {
+      let v = 0;
+      for (let p = j; p < i; p++) v -= L[ri + p] * inv[p * l + j];
+      inv[ri + j] = v / L[ri + i];
+    }
+  }
+  const T = new Float64Array(l8 * l8);
+  for (let i = 0; i < l; i++) for (let j = 0; j <= i; j++) T[j * l8 + i] = inv[i * l + j];
+  return T;
+}
+
+/**
+ * T (l8 × l8) such that the columns of A·T are orthonormal, from G = AᵀA: T = V·Λ^(−1/2) for the eigenpairs (Λ, V) of
+ * G, directions with λ ≤ 1e−12·λmax dropped (their columns zero: A is rank-deficient there, below what float32
+ * products resolve).
+ */
+function eigenOrthonormaliser(G: Float64Array, l: number, l8: number): Float64Array {
+  const compact = new Float64Array(l * l);
+  for (let a = 0; a < l; a++) for (let b = 0; b < l; b++) compact[a * l + b] = G[a * l8 + b];
+  const eig = symmetricTopEigen(compact, l, l);
+  const T = new Float64Array(l8 * l8);
+  const floor = Math.max(eig.values[0], 0) * 1e-12;
+  for (let c = 0; c < l; c++) {
+    const lambda = eig.values[c];
+    if (!(lambda > floor)) continue;
+    const s = 1 / Math.sqrt(lambda);
+    for (let i = 0; i < l; i++) T[i * l8 + c] = eig.vectors[c * l + i] * s;
+  }
+  return T;
+}
+
+/** The d×l Gaussian test matrix (Box–Muller on the seeded generator, filled row by row), d4 × l8 with zero padding. */
+function gaussian(d: number, l: number, l8: number, seed: number): Float64Array {
+  const rng = createRng(seed);
+  const out = new Float64Array(up4(d) * l8);
+  let spare = NaN;
+  for (let f = 0; f < d; f++) {
+    for (let j = 0; j < l; j++) {
+      if (Number.isNaN(spare)) {
+        // Box–Muller: two independent normal values from two uniform ones
+        const radius = Math.sqrt(-2 * Math.log(1 - rng.float())); // 1 − u in (0, 1]
+        const angle = 2 * Math.PI * rng.float();
+        out[f * l8 + j] = radius * Math.cos(angle);
+        spare = radius * Math.sin(angle);
+      } else {
+        out[f * l8 + j] = spare;
+        spare = NaN;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The top-k principal components of X (n × d float32, row-major) by the randomized SVD: mean, components (k × d), their
+ * variances and the total variance. Deterministic for a given seed, whatever the number of workers.
+ */
+export async function randomizedPca(X: Matrix, k: number, options: RandomizedOptions): Promise<RandomizedSolution> {
+  const { rows: n, cols: d, data } = X;
+  if (!(k >= 1 && k <= Math.min(n, d))) throw new RangeError(`randomizedPca: k must be in 1..${Math.min(n, d)}`);
+  const d4 = up4(d);
+  const l = sampleWidth(n, d, k, options.oversamples);
+  const l8 = up8(l);
+  const q = powerIterations(n, d, k, options.iteratedPower);
+  const parallel = workerCount() > 1;
+  const source = parallel ? sharedFloat32(data) : data;
+  const step = chunkRows(n);
+  const chunks: Array<[number, number]> = [];
+  for (let r0 = 0; r0 < n; r0 += step) chunks.push([r0, Math.min(n, r0 + step)]);
+  const slice = ([r0, r1]: [number, number]) => source.subarray(r0 * d, r1 * d);
+
+  // means and variances: chunk moments combined in chunk order (Chan, Golub and LeVeque's pairwise update)
+  const moments = await runAll<{ mean: Float64Array; m2: Float64Array }>(
+    chunks.map((c) => ({ module: MODULE, fn: 'columnMomentsTask', args: [slice(c), c[1] - c[0], d] })),
+  );
+  const mean = new Float64Array(d);
+  const m2 = new Float64Array(d);
+  let seen = 0;
+  moments.forEach((part, t) => {
+    const m = chunks[t][1] - chunks[t][0];
+    const total = seen + m;
+    for (let f = 0; f < d; f++) {
+      const delta = part.mean[f] - mean[f];
+      mean[f] += (delta * m) / total;
+      m2[f] += part.m2[f] + ((delta * delta * seen) / total) * m;
+    }
+    seen = total;
+  });
+  let totalVariance = 0;
+  for (let f = 0; f < d; f++) totalVariance += m2[f] / (n - 1);
+
+  // Buffers for the whole fit (shared with the workers when there are any), reused every round: fresh ones cost page
+  // faults. Y: the float32 basis in panels, chunk after chunk; gramParts, zParts: a slot per chunk.
+  const float32s = (length: number) =>
+    parallel ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+  const float64s = (length: number) =>
+    parallel ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+  const W = float32s(d4 * l8);
+  const Y = float32s(n * l8);
+  const gramParts = float64s(chunks.length * l8 * l8);
+  const zParts = float64s(chunks.length * d * l8);
+  const G = new Float64Array(l8 * l8);
+  const Z = new Float64Array(d * l8);
+  const T = new Float64Array(d * l8);
+  const omega = new Float64Array(d4 * l8);
+  // Y = X_c·Ω by row chunks, and G = YᵀY summed in chunk order
+  const sampleRows = async (): Promise<void> => {
+    panelsInto(omega, d4, l8, W);
+    const size = l8 * l8;
+    await runAll<void>(
+      chunks.map(([r0, r1], t) => ({
+        module: MODULE,
+        fn: 'sampleRowsTask',
+        args: [
+          slice([r0, r1]),
+          r1 - r0,
+          d,
+          mean,
+          W,
+          l8,
+          Y.subarray(r0 * l8, r1 * l8),
+          gramParts.subarray(t * size, (t + 1) * size),
+        ],
+      })),
+    );
+    G.fill(0);
+    for (let t = 0; t < chunks.length; t++) for (let i = 0; i < size; i++) G[i] += gramParts[t * size + i];
+    mirror(G, l8);
+  };
+  // Z = X_cᵀ·Y by the same chunks, summed in chunk order
+  const sampleColumns = async (): Promise<void> => {
+    const size = d * l8;
+    await runAll<void>(
+      chunks.map(([r0, r1], t) => ({
+        module: MODULE,
+        fn: 'sampleColumnsTask',
+        args: [
+          slice([r0, r1]),
+          r1 - r0,
+          d,
+          mean,
+          Y.subarray(r0 * l8, r1 * l8),
+          l8,
+          zParts.subarray(t * size, (t + 1) * size),
+        ],
+      })),
+    );
+    Z.set(zParts.subarray(0, size));
+    for (let t = 1; t < chunks.length; t++) for (let i = 0; i < size; i++) Z[i] += zParts[t * size + i];
+  };
+
+  omega.set(gaussian(d, l, l8, options.seed));
+  for (let it = 0; it < q; it++) {
+    await sampleRows();
+    await sampleColumns();
+    // X_cᵀ·Q for the orthonormal basis Q = Y·T_Y, by linearity: (X_cᵀ·Y)·T_Y; then Ω = orth(that)
+    multiplyInto(Z, d, l8, l8, orthonormaliser(G, l, l8), l8, T);
+    gramInto(T, d, l8, G);
+    multiplyInto(T, d, l8, l8, orthonormaliser(G, l, l8), l8, omega);
+  }
+  await sampleRows();
+  await sampleColumns();
+  const H = G;
+
+  // Rayleigh–Ritz on the float32 basis Y the last products used: with H = YᵀY and S = orthonormaliser(H), the columns
+  // of Q = Y·S are orthonormal and Bᵀ = X_cᵀ·Q = Z·S (d × l). B·Bᵀ = SᵀZᵀZS (l × l) = U·Σ²·Uᵀ; the right singular
+  // vectors of B are the columns of Z·S·U/σ.
+  const C = T;
+  multiplyInto(Z, d, l8, l8, eigenOrthonormaliser(H, l, l8), l8, C);
+  const BBt = new Float64Array(l8 * l8);
+  gramInto(C, d, l8, BBt);
+  const compact = new Float64Array(l * l);
+  for (let a = 0; a < l; a++) for (let b = 0; b < l; b++) compact[a * l + b] = BBt[a * l8 + b];
+  const eig = symmetricTopEigen(compact, l, k);
+  const k8 = up8(k);
+  const U = new Float64Array(l8 * k8);
+  for (let c = 0; c < k; c++) for (let i = 0; i < l; i++) U[i * k8 + c] = eig.vectors[c * l + i];
+  const V = new Float64Array(d * k8);
+  multiplyInto(C, d, l8, l8, U, k8, V);
+  const components = new Float64Array(k * d);
+  const explainedVariance = new Float64Array(k);
+  const top = Math.max(eig.values[0], 0);
+  const v = new Float64Array(d);
+  for (let c = 0; c < k; c++) {
+    const value = eig.values[c];
+    for (let f = 0; f < d; f++) v[f] = V[f * k8 + c];
+    // C·u for a tiny σ² is where B·Bᵀ's rounding (≈ 1e−16·σ₁²) leaves the vector least orthogonal to the others
+    if (!(value > 1e-8 * top)) orthogonalise(v, components, c, d);
+    let s = 0;
+    for (let f = 0; f < d; f++) s += v[f] * v[f];
+    if (!(value > 1e-24 * top && s > 0)) {
+      // no variance left in the sample (the data has fewer than k directions): any unit vector orthogonal to the rest
+      const rng = createRng((options.seed ^ Math.imul(0x9e3779b9, c + 1)) >>> 0);
+      for (let f = 0; f < d; f++) v[f] = rng.float() - 0.5;
+      orthogonalise(v, components, c, d);
+      s = 0;
+      for (let f = 0; f < d; f++) s += v[f] * v[f];
+    } else {
+      explainedVariance[c] = value / (n - 1);
+    }
+    const inv = 1 / Math.sqrt(s);
+    for (let f = 0; f < d; f++) components[c * d + f] = v[f] * inv;
+  }
+  return { mean, components, explainedVariance, totalVariance, iterations: q, width: l };
+}
+
+/** Makes v orthogonal to rows 0..c−1 of the k×d components (modified Gram–Schmidt, twice). */
+function orthogonalise(v: Float64Array, components: Float64Array, c: number, d: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let p = 0; p < c; p++) {
+      let s = 0;
+      for (let f = 0; f < d; f++) s += v[f] * components[p * d + f];
+      for (let f = 0; f < d; f++) v[f] -= s * components[p * d + f];
+    }
+  }
+}
