@@ -77,12 +77,28 @@ function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test('params: defaults, strict schema, frozen', (t) => {
   const p = new Pca();
-  t.deepEqual(p.params, { components: 50, whiten: false, engine: 'native' });
+  t.deepEqual(p.params, {
+    components: 50,
+    whiten: false,
+    engine: 'native',
+    solver: 'auto',
+    iterated_power: 'auto',
+    oversamples: 10,
+    seed: 0,
+  });
   t.true(Object.isFrozen(p.params));
   t.throws(() => new Pca({ components: 0 }));
   t.throws(() => new Pca({ components: 2.5 }));
   t.throws(() => pcaSpec.schema.parse({ components: 3, extra: 1 }));
-  t.deepEqual(pcaSpec.schema.parse({}), { components: 50, whiten: false, engine: 'native' });
+  t.deepEqual(pcaSpec.schema.parse({}), {
+    components: 50,
+    whiten: false,
+    engine: 'native',
+    solver: 'auto',
+    iterated_power: 'auto',
+    oversamples: 10,
+    seed: 0,
+  });
 });
 
 test('outputFeatures: the component count, or ParamRangeError on components > features', (t) => {

@@ -23,7 +23,12 @@ test.after.always(() => shutdownPool());
  */
 const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
   normalize: [{ method: 'minmax' }, { method: 'standard' }, { method: 'l2' }],
-  pca: [{ components: 4 }, { components: 3, whiten: true }, { components: 4, engine: 'mljs' }],
+  pca: [
+    { components: 4 },
+    { components: 3, whiten: true },
+    { components: 4, engine: 'mljs' },
+    { components: 4, solver: 'randomized' },
+  ],
   knn: [
     { k: 3 },
     { k: 3, algorithm: 'brute' },

@@ -5,6 +5,7 @@ import type { GramPart } from '../linalg/gram.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
+import { powerIterations, randomizedPca, sampleWidth } from '../linalg/randomized-pca.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -23,8 +24,23 @@ export const PcaParams = z
     components: z.number().int().min(1).default(50),
     /** Divide each component by its standard deviation (as scikit-learn's whiten: unit variance on the fit data). */
     whiten: z.boolean().default(false),
-    /** native: our covariance + Lanczos solver on typed arrays (worker pool); mljs: ml-pca (SVD), for small data. */
+    /** native: our solvers on typed arrays (worker pool), see `solver`; mljs: ml-pca (SVD), for small data. */
     engine: z.enum(['native', 'mljs']).default('native'),
+    /**
+     * Solver of engine native (engine mljs always runs ml-pca's SVD and ignores it and the three params below). full:
+     * the exact covariance (a d×d Gram matrix) and its top eigenvectors by Lanczos. randomized: a randomized SVD
+     * (Halko–Martinsson–Tropp, as scikit-learn's svd_solver='randomized'), from products of the data with thin
+     * matrices only: for inputs too wide for a d×d covariance, approximate where the spectrum decays slowly. auto:
+     * randomized only when its estimated cost is under half the full solver's, or when the full solver's Gram matrices
+     * would take more than 2 GB (chooseSolver); else full.
+     */
+    solver: z.enum(['auto', 'full', 'randomized']).default('auto'),
+    /** Power iterations of the randomized solver: auto (7 when components < 0.1·min(rows, features), else 4, as scikit-learn) or a whole number ≥ 0. */
+    iterated_power: z.union([z.literal('auto'), z.number().int().min(0).max(100)]).default('auto'),
+    /** Random directions the randomized solver samples beyond `components` (scikit-learn's n_oversamples). */
+    oversamples: z.number().int().min(0).max(10_000).default(10),
+    /** Seed of the randomized solver's Gaussian test matrix: the same seed gives the same components, with any number of workers. */
+    seed: z.number().int().min(0).max(0xffffffff).default(0),
   })
   .strict();
 export type PcaParams = z.infer<typeof PcaParams>;
@@ -107,7 +123,13 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
       throw new ParamRangeError('components', `components must be ≤ the rows PCA is fitted on: got ${k} for ${n} rows`);
     }
     if (n < 2) throw new Error(`${this.name}: needs at least 2 rows to estimate variance, got ${n}`);
-    const solved = this.params.engine === 'mljs' ? fitMljs(X, k) : await fitNative(X, k);
+    const p = this.params;
+    const solved =
+      p.engine === 'mljs'
+        ? fitMljs(X, k)
+        : chooseSolver(n, d, k, p, workerCount()) === 'randomized'
+          ? await randomizedPca(X, k, { oversamples: p.oversamples, iteratedPower: p.iterated_power, seed: p.seed })
+          : await fitNative(X, k);
     const { mean, components, explainedVariance, totalVariance } = solved;
     flipSigns(components, k, d);
     const ratio = new Float64Array(k);
@@ -186,6 +208,79 @@ const PROJECTION_MODULE = new URL('../linalg/projection.js', import.meta.url).hr
 
 function componentsMessage(k: number, features: number): string {
   return `components must be ≤ the ${features} features it receives, got ${k}`;
+}
+
+/** The most bytes the full solver's Gram matrices may take before solver auto turns to the randomized one. */
+export const GRAM_MEMORY_LIMIT = 2 * 2 ** 30;
+
+/**
+ * Estimated flops below which solver auto keeps the full solver whatever the estimates say (about half a second here):
+ * on small inputs the exact answer costs next to nothing.
+ */
+const SMALL_FIT = 2e10;
+
+/**
+ * Weights of solver auto's estimates: flops of a Gram matrix (float32 SIMD on every worker, ~43 GFLOP/s on this
+ * 2-core machine) count 1, and the randomized solver's products with X as much (measured a little faster); float64 work
+ * on one thread costs more: the Lanczos solve (memory-bound matrix-vector products: measured ~4.9 GFLOP/s, weight 8)
+ * and the randomized solver's basis changes on the d×l side (~14 GFLOP/s, weight 3). Each round of pool tasks costs
+ * about a millisecond (5e7).
+ */
+const EIGEN_WEIGHT = 8;
+const BASIS_WEIGHT = 3;
+const ROUND_COST = 5e7;
+
+/**
+ * Which native solver fits n rows of d features to k components: `params.solver` unless it is auto. Auto takes the
+ * randomized solver only when the full solver's Gram matrices ((d rounded up to 4)² float64, one per worker part, plus
+ * the sum and the covariance: workers + 2 of them) would take more than GRAM_MEMORY_LIMIT, or when its estimated cost
+ * is under half the full solver's (and the full fit is not small):
+ *
+ * - full: the Gram matrix, n·d² flops (its upper triangle, as bench/roofline.ts counts it), plus the Lanczos solve,
+ *   about s = 2.5·k + 10 steps (measured 2.5k–3k) of a d×d matrix-vector product and two Gram–Schmidt passes,
+ *   2·s·d² + 4·s²·d flops;
+ * - randomized: 2q + 2 products of X with d×l or n×l matrices (l = k + oversamples, q power iterations), 2·n·d·l flops
+ *   each, plus per power iteration three d×l·l×l products on this thread (6·d·l² flops), the Gram matrix of the n×l
+ *   basis on the workers (n·l²) and two l×l Cholesky factorisations, and 2q + 3 rounds of pool tasks.
+ *
+ * Not scikit-learn's shape rule: its full solver is a LAPACK SVD of X, far dearer than our Gram matrix, which is why
+ * its rule prefers the randomized solver so often. Every shipped pipeline keeps full (test/randomized-pca.test.ts).
+ * With many workers the memory rule can take over (from 18 workers for best.yaml's 3,700 features): the Gram
+ * matrices would then need more than 2 GB.
+ */
+export function chooseSolver(
+  n: number,
+  d: number,
+  k: number,
+  params: Pick<PcaParams, 'solver' | 'iterated_power' | 'oversamples'>,
+  workers: number,
+): 'full' | 'randomized' {
+  if (params.solver !== 'auto') return params.solver;
+  const d4 = (d + 3) & ~3;
+  if (d4 * d4 * 8 * (workers + 2) > GRAM_MEMORY_LIMIT) return 'randomized';
+  const full = fullCost(n, d, k);
+  return full > SMALL_FIT && randomizedCost(n, d, k, params) < 0.5 * full ? 'randomized' : 'full';
+}
+
+/** The full solver's estimated cost in Gram-matrix flops (chooseSolver). */
+export function fullCost(n: number, d: number, k: number): number {
+  const d4 = (d + 3) & ~3;
+  const s = Math.min(d, 2.5 * k + 10);
+  return n * d4 * (d4 + 1) + EIGEN_WEIGHT * (2 * s * d * d + 4 * s * s * d);
+}
+
+/** The randomized solver's estimated cost in Gram-matrix flops (chooseSolver). */
+export function randomizedCost(
+  n: number,
+  d: number,
+  k: number,
+  params: Pick<PcaParams, 'iterated_power' | 'oversamples'>,
+): number {
+  const q = powerIterations(n, d, k, params.iterated_power);
+  const l = sampleWidth(n, d, k, params.oversamples);
+  const products = (2 * q + 2) * 2 * n * d * l;
+  const bases = q * (BASIS_WEIGHT * 6 * d * l * l + n * l * l + (EIGEN_WEIGHT * (2 * l * l * l)) / 3);
+  return products + bases + (2 * q + 3) * ROUND_COST;
 }
 
 interface Solved {
