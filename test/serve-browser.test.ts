@@ -2,6 +2,7 @@ import test from 'ava';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
+import { loadCatalogue, type Catalogue } from '../src/app/catalogue.js';
 import { obtainModel } from '../src/app/model.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { shutdownPool } from '../src/runtime/pool.js';
@@ -29,8 +30,9 @@ test.after.always(() => shutdownPool());
 async function onPage(
   model: Awaited<ReturnType<typeof obtainModel>>,
   body: (page: Page, app: Awaited<ReturnType<typeof buildServer>>) => Promise<void>,
+  catalogue: Catalogue | null = null,
 ): Promise<void> {
-  const app = await buildServer({ model });
+  const app = await buildServer({ model, catalogue });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((err: Error) => {
     throw new Error(`could not start ${CHROMIUM}: ${err.message.split('\n')[0]}`);
@@ -89,7 +91,7 @@ async function answered(page: Page): Promise<void> {
 );
 
 (present || ci ? test : test.skip)(
-  "in a real browser: a shop's folder-trained model shows its own classes, its answer and the colour image it saw",
+  "in a real browser: a shop's folder-trained model shows its own classes, its answer, the colour image it saw and similar items",
   async (t) => {
     if (!present) {
       t.fail(`CI=true but there is no browser at ${CHROMIUM}: .ci/run installs Debian's chromium with apt-get`);
@@ -115,17 +117,39 @@ evaluation:
 `,
     );
     const model = await obtainModel({ model: file, modelsDir: join(work, 'models') });
-    await onPage(model, async (page) => {
-      await page.getByText('Classes: Zeta, alpha, beta.').waitFor();
-      await page
-        .getByLabel('Choose photos')
-        .setInputFiles({ name: 'blue.jpg', mimeType: 'image/jpeg', buffer: await shopPhoto('beta', 3) });
-      await answered(page);
-      t.is((await page.getByTestId('predicted').textContent())?.trim(), 'beta');
-      t.is(await page.locator('.bars li').count(), 3, 'one bar per class of this model');
-      t.deepEqual(await page.locator('.bars li > span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
-      t.is((await page.locator('.seen-caption').textContent())?.trim(), 'What the model saw (16×16 colour)');
-      t.regex((await page.locator('#trained-on').textContent()) ?? '', /resized to 16×16 colour/);
-    });
+    // the shop's catalogue: class folders of its own photos
+    const shop = join(work, 'shop');
+    await makeShopSplit(shop, '.', { Zeta: 4, alpha: 4, beta: 4 });
+    const catalogue = await loadCatalogue(model, { dir: shop, cacheDir: join(work, 'cache') });
+    await onPage(
+      model,
+      async (page) => {
+        await page.getByText('Classes: Zeta, alpha, beta.').waitFor();
+        await page
+          .getByLabel('Choose photos')
+          .setInputFiles({ name: 'blue.jpg', mimeType: 'image/jpeg', buffer: await shopPhoto('beta', 3) });
+        await answered(page);
+        t.is((await page.getByTestId('predicted').textContent())?.trim(), 'beta');
+        t.is(await page.locator('.bars li').count(), 3, 'one bar per class of this model');
+        t.deepEqual(await page.locator('.bars li > span:first-child').allTextContents(), ['Zeta', 'alpha', 'beta']);
+        t.is((await page.locator('.seen-caption').textContent())?.trim(), 'What the model saw (16×16 colour)');
+        t.regex((await page.locator('#trained-on').textContent()) ?? '', /resized to 16×16 colour/);
+        // the strip of similar items: the 8 nearest of the catalogue's 12, the blue ones first, as 16×16 colour images
+        await page.locator('.similar-heading').waitFor();
+        await page.waitForFunction(`document.querySelectorAll('.similar img').length === 8`, undefined, {
+          timeout: 20_000,
+        });
+        const captions = await page.locator('.similar li > span').allTextContents();
+        t.deepEqual(captions.slice(0, 4), ['beta', 'beta', 'beta', 'beta'], captions.join(', '));
+        const sizes = await page.evaluate(
+          `Promise.all([...document.querySelectorAll('.similar img')].map((img) => img.decode().then(() => [img.naturalWidth, img.naturalHeight])))`,
+        );
+        t.deepEqual(
+          sizes,
+          Array.from({ length: 8 }, () => [16, 16]),
+        );
+      },
+      catalogue,
+    );
   },
 );

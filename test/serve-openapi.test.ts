@@ -1,5 +1,5 @@
-import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import test, { type ExecutionContext } from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv } from 'ajv';
@@ -9,6 +9,7 @@ import { obtainModel, type ObtainedModel } from '../src/app/model.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { buildServer, classifier, ERROR_CODES } from '../src/serve/server.js';
 import { fashionTestSample, photoOf, SMALL_PIPELINE, tempDir } from './helpers.js';
+import { copyClothingPhotos, smallPhotoModel } from './photo-fixtures.js';
 
 test.after.always(() => shutdownPool());
 
@@ -121,19 +122,24 @@ test('the error codes in the document are the table the server answers with', (t
   t.deepEqual(codes, Object.keys(ERROR_CODES));
 });
 
-test('answers match the document: each route called, 200s and errors validated against its schemas', async (t) => {
+/** Checks an answer against the schema `document` gives for its route and status. */
+function answerChecker(t: ExecutionContext, document: Document) {
   const ajv = new Ajv({ strict: false, allErrors: true });
-  for (const [name, schema] of Object.entries(doc.components.schemas))
+  for (const [name, schema] of Object.entries(document.components.schemas))
     ajv.addSchema(schema, `#/components/schemas/${name}`);
-  const check = (method: string, path: string, status: number, body: unknown, label: string) => {
-    const responses = doc.paths[path][method].responses;
+  return (method: string, path: string, status: number, body: unknown, label: string) => {
+    const responses = document.paths[path][method].responses;
     const response = responses[String(status)] ?? responses[`${String(status)[0]}XX`];
     t.truthy(response, `${label}: ${status} is documented`);
     const schema = response.content?.['application/json']?.schema;
     t.truthy(schema, `${label}: a JSON schema for ${status}`);
-    const validate = ajv.compile(resolveRefs(schema!, doc));
+    const validate = ajv.compile(resolveRefs(schema!, document));
     t.true(validate(body), `${label}: ${ajv.errorsText(validate.errors)}`);
   };
+}
+
+test('answers match the document: each route called, 200s and errors validated against its schemas', async (t) => {
+  const check = answerChecker(t, doc);
   const calls: Array<[string, string, string, Buffer | undefined, number]> = [
     ['post', '/predict', '/predict?top=2&image=1', photo, 200],
     ['post', '/predict', '/predict', photo, 200],
@@ -159,6 +165,42 @@ test('answers match the document: each route called, 200s and errors validated a
   t.is(metrics.statusCode, 200);
   t.truthy(doc.paths['/metrics'].get.responses['200'].content?.['text/plain']);
   t.regex(metrics.headers['content-type'] as string, /^text\/plain/);
+});
+
+test("a photo model's answers match the document too: /similar with colour thumbnails, /model, and 503 no_catalogue", async (t) => {
+  const root = tempDir('fp-openapi-photos-');
+  const photoModel = await smallPhotoModel(root);
+  const shop = join(root, 'shop');
+  const [sent] = copyClothingPhotos(shop, 'validation', { pants: 3, shoes: 3, hat: 2 });
+  const catalogue = await loadCatalogue(photoModel, { dir: shop, cacheDir: join(root, 'cache') });
+  const withCatalogue = await buildServer({ model: photoModel, catalogue });
+  const without = await buildServer({ model: photoModel });
+  try {
+    const document: Document = (await withCatalogue.inject('/openapi.json')).json();
+    const check = answerChecker(t, document);
+    const calls: Array<[FastifyInstance, string, string, number]> = [
+      [withCatalogue, '/similar', '/similar?n=4&image=1', 200],
+      [withCatalogue, '/similar', '/similar', 200],
+      [withCatalogue, '/predict', '/predict?image=1', 200],
+      [without, '/similar', '/similar?image=1', 503],
+    ];
+    for (const [server, path, url, status] of calls) {
+      const res = await server.inject({
+        method: 'POST',
+        url,
+        payload: readFileSync(sent),
+        headers: { 'content-type': 'image/jpeg' },
+      });
+      t.is(res.statusCode, status, url);
+      check('post', path, res.statusCode, res.json(), `POST ${url}`);
+    }
+    const info = await withCatalogue.inject('/model');
+    check('get', '/model', info.statusCode, info.json(), 'GET /model');
+    t.like(info.json().catalogue, { source: shop, size: 8 });
+  } finally {
+    await withCatalogue.close();
+    await without.close();
+  }
 });
 
 /** The schema with its `$ref`s to components replaced by what they name (ajv then needs no document around it). */
