@@ -185,41 +185,91 @@ export function sampleColumnsTask(
   Z.set(arena.f64(zAt, d * l8));
 }
 
-/** AᵀA (m4 × m4, both triangles) of `rows` float64 rows m4 wide into G, by the SIMD kernel on this thread. */
-function gramInto(A: Float64Array, rows: number, m4: number, G: Float64Array): void {
+/**
+ * Pool task over a slab of features [f0, f1) of the d×l8 side: A = Σ of `parts` d × l8 float64 slots of `sources`
+ * (`stride` apart, added in slot order: the row chunks' partial sums), then out = A·M (M l8 × m8) for the slab's rows
+ * (out is d × m8), and with `gram`, the slab's part of outᵀ·out (m8 × m8, the tiles on and above the diagonal).
+ */
+export function basisTask(
+  sources: Float64Array,
+  parts: number,
+  stride: number,
+  l8: number,
+  f0: number,
+  f1: number,
+  M: Float64Array,
+  m8: number,
+  out: Float64Array,
+  gram: Float64Array | null,
+): void {
+  const w = f1 - f0;
   const arena = new Arena();
-  const aAt = arena.reserve(rows * m4 * 8);
-  const gAt = arena.reserve(m4 * m4 * 8);
-  arena.f64(aAt, rows * m4).set(A.subarray(0, rows * m4));
-  arena.f64(gAt, m4 * m4).fill(0);
-  arena.kernels.gramF64(aAt, rows, m4, gAt);
-  G.set(arena.f64(gAt, m4 * m4));
-  mirror(G, m4);
+  const k = arena.kernels;
+  const aAt = arena.reserve(w * l8 * 8);
+  const mAt = arena.reserve(l8 * m8 * 8);
+  const outAt = arena.reserve(w * m8 * 8);
+  const gAt = arena.reserve(m8 * m8 * 8);
+  const a = arena.f64(aAt, w * l8);
+  a.set(sources.subarray(f0 * l8, f1 * l8));
+  for (let t = 1; t < parts; t++) {
+    const o = t * stride + f0 * l8;
+    for (let i = 0; i < a.length; i++) a[i] += sources[o + i];
+  }
+  arena.f64(mAt, l8 * m8).set(M);
+  k.mulF64(aAt, w, l8, l8, mAt, m8, outAt);
+  out.set(arena.f64(outAt, w * m8), f0 * m8);
+  if (gram) {
+    arena.f64(gAt, m8 * m8).fill(0);
+    k.gramF64(outAt, w, m8, gAt);
+    gram.set(arena.f64(gAt, m8 * m8));
+  }
+}
+
+/**
+ * Pool task over a slab of features [f0, f1): Ω = A·M for the slab's rows (A d × l8, M l8 × l8, float64), written to
+ * W (d4 × l8 float32 in the panels of packOctets) as the next round of sampleRowsTask reads it.
+ */
+export function omegaTask(
+  A: Float64Array,
+  d4: number,
+  l8: number,
+  f0: number,
+  f1: number,
+  M: Float64Array,
+  W: Float32Array,
+): void {
+  const w = f1 - f0;
+  const arena = new Arena();
+  const k = arena.kernels;
+  const aAt = arena.reserve(w * l8 * 8);
+  const mAt = arena.reserve(l8 * l8 * 8);
+  const outAt = arena.reserve(w * l8 * 8);
+  const pAt = arena.reserve(w * l8 * 4);
+  arena.f64(aAt, w * l8).set(A.subarray(f0 * l8, f1 * l8));
+  arena.f64(mAt, l8 * l8).set(M);
+  k.mulF64(aAt, w, l8, l8, mAt, l8, outAt);
+  k.packOctets(outAt, w, l8, pAt);
+  const panels = arena.f32(pAt, w * l8);
+  // panel o of the slab (w rows of 8) is rows f0..f1−1 of panel o of W (d4 rows of 8)
+  for (let o = 0; o < l8 >> 3; o++) W.set(panels.subarray(o * w * 8, (o + 1) * w * 8), (o * d4 + f0) * 8);
+}
+
+/** 16 slabs of features (fewer when d < 64), boundaries multiples of 4: a function of d alone. */
+function featureSlabs(d: number): Array<[number, number]> {
+  const quads = Math.ceil(d / 4);
+  const count = Math.min(16, quads);
+  const out: Array<[number, number]> = [];
+  for (let j = 0; j < count; j++) {
+    const f0 = 4 * Math.floor((j * quads) / count);
+    const f1 = Math.min(d, 4 * Math.floor(((j + 1) * quads) / count));
+    if (f1 > f0) out.push([f0, f1]);
+  }
+  return out;
 }
 
 /** Copies the upper triangle of an m×m matrix to the lower. */
 function mirror(G: Float64Array, m: number): void {
   for (let a = 0; a < m; a++) for (let b = a + 1; b < m; b++) G[b * m + a] = G[a * m + b];
-}
-
-/** C = A·B (rows × p8) for A rows × m (row stride lda) and B m × p8, float64, by the SIMD kernel on this thread. */
-function multiplyInto(
-  A: Float64Array,
-  rows: number,
-  m: number,
-  lda: number,
-  B: Float64Array,
-  p8: number,
-  C: Float64Array,
-): void {
-  const arena = new Arena();
-  const aAt = arena.reserve(rows * lda * 8);
-  const bAt = arena.reserve(m * p8 * 8);
-  const cAt = arena.reserve(rows * p8 * 8);
-  arena.f64(aAt, rows * lda).set(A.subarray(0, rows * lda));
-  arena.f64(bAt, m * p8).set(B.subarray(0, m * p8));
-  arena.kernels.mulF64(aAt, rows, m, lda, bAt, p8, cAt);
-  C.set(arena.f64(cAt, rows * p8));
 }
 
 /** `rows` float64 rows l8 wide into `into` as the float32 panels of packOctets. */
@@ -238,9 +288,9 @@ function panelsInto(A: Float64Array, rows: number, l8: number, into: Float32Arra
  * pivot shows a column of A within 1e−10 (relative) of the span of the columns before it, the eigen form of
  * eigenOrthonormaliser, which survives a singular G.
  *
- * Why this and not LU (scikit-learn) or Householder QR: the basis lives in row chunks on the workers, and G is what they
- * can sum without a pass of their own (sampleRowsTask returns it with the product; the d×l side is normalised on this
- * thread the same way). A·T loses orthogonality as ε·cond(A)² in float64 (Cholesky–QR), harmless between power
+ * Why this and not LU (scikit-learn) or Householder QR: the basis lives in row chunks (and the d×l side in slabs of
+ * features) on the workers, and G is what they can sum without a pass of their own (sampleRowsTask and basisTask
+ * return it with their products), leaving only l×l work to this thread. A·T loses orthogonality as ε·cond(A)² in float64 (Cholesky–QR), harmless between power
  * iterations, which only need the columns kept apart; the last basis is not taken as orthonormal at all: the
  * Rayleigh–Ritz step uses the Gram matrix of the float32 basis the last products used.
  */
@@ -358,44 +408,39 @@ export async function randomizedPca(X: Matrix, k: number, options: RandomizedOpt
   for (let f = 0; f < d; f++) totalVariance += m2[f] / (n - 1);
 
   // Buffers for the whole fit (shared with the workers when there are any), reused every round: fresh ones cost page
-  // faults. Y: the float32 basis in panels, chunk after chunk; gramParts, zParts: a slot per chunk.
+  // faults. W: Ω in float32 panels; Y: the float32 basis in panels, chunk after chunk; zParts: the chunks' d × l8
+  // partial sums of X_cᵀ·Y; B: the d × l8 side after its basis change; gramParts: a slot per chunk or slab.
   const float32s = (length: number) =>
     parallel ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
   const float64s = (length: number) =>
     parallel ? new Float64Array(new SharedArrayBuffer(length * 8)) : new Float64Array(length);
+  const slabs = featureSlabs(d);
   const W = float32s(d4 * l8);
   const Y = float32s(n * l8);
-  const gramParts = float64s(chunks.length * l8 * l8);
   const zParts = float64s(chunks.length * d * l8);
+  const B = float64s(d * l8);
+  const gramParts = float64s(Math.max(chunks.length, slabs.length) * l8 * l8);
   const G = new Float64Array(l8 * l8);
-  const Z = new Float64Array(d * l8);
-  const T = new Float64Array(d * l8);
-  const omega = new Float64Array(d4 * l8);
-  // Y = X_c·Ω by row chunks, and G = YᵀY summed in chunk order
+  const gramSize = l8 * l8;
+  const gramSlot = (t: number) => gramParts.subarray(t * gramSize, (t + 1) * gramSize);
+  // G = Σ of the first `count` Gram slots, in slot order, both triangles
+  const sumGrams = (count: number): void => {
+    G.fill(0);
+    for (let t = 0; t < count; t++) for (let i = 0; i < gramSize; i++) G[i] += gramParts[t * gramSize + i];
+    mirror(G, l8);
+  };
+  // Y = X_c·Ω by row chunks, and G = YᵀY
   const sampleRows = async (): Promise<void> => {
-    panelsInto(omega, d4, l8, W);
-    const size = l8 * l8;
     await runAll<void>(
       chunks.map(([r0, r1], t) => ({
         module: MODULE,
         fn: 'sampleRowsTask',
-        args: [
-          slice([r0, r1]),
-          r1 - r0,
-          d,
-          mean,
-          W,
-          l8,
-          Y.subarray(r0 * l8, r1 * l8),
-          gramParts.subarray(t * size, (t + 1) * size),
-        ],
+        args: [slice([r0, r1]), r1 - r0, d, mean, W, l8, Y.subarray(r0 * l8, r1 * l8), gramSlot(t)],
       })),
     );
-    G.fill(0);
-    for (let t = 0; t < chunks.length; t++) for (let i = 0; i < size; i++) G[i] += gramParts[t * size + i];
-    mirror(G, l8);
+    sumGrams(chunks.length);
   };
-  // Z = X_cᵀ·Y by the same chunks, summed in chunk order
+  // the chunks' parts of X_cᵀ·Y
   const sampleColumns = async (): Promise<void> => {
     const size = d * l8;
     await runAll<void>(
@@ -413,38 +458,49 @@ export async function randomizedPca(X: Matrix, k: number, options: RandomizedOpt
         ],
       })),
     );
-    Z.set(zParts.subarray(0, size));
-    for (let t = 1; t < chunks.length; t++) for (let i = 0; i < size; i++) Z[i] += zParts[t * size + i];
+  };
+  // B = (Σ zParts)·M by slabs of features, and G = BᵀB
+  const changeBasis = async (M: Float64Array): Promise<void> => {
+    await runAll<void>(
+      slabs.map(([f0, f1], t) => ({
+        module: MODULE,
+        fn: 'basisTask',
+        args: [zParts, chunks.length, d * l8, l8, f0, f1, M, l8, B, gramSlot(t)],
+      })),
+    );
+    sumGrams(slabs.length);
   };
 
-  omega.set(gaussian(d, l, l8, options.seed));
+  panelsInto(gaussian(d, l, l8, options.seed), d4, l8, W);
   for (let it = 0; it < q; it++) {
     await sampleRows();
     await sampleColumns();
-    // X_cᵀ·Q for the orthonormal basis Q = Y·T_Y, by linearity: (X_cᵀ·Y)·T_Y; then Ω = orth(that)
-    multiplyInto(Z, d, l8, l8, orthonormaliser(G, l, l8), l8, T);
-    gramInto(T, d, l8, G);
-    multiplyInto(T, d, l8, l8, orthonormaliser(G, l, l8), l8, omega);
+    // X_cᵀ·Q for the orthonormal basis Q = Y·T_Y, by linearity: (X_cᵀ·Y)·T_Y; then Ω = orth(that), into W
+    await changeBasis(orthonormaliser(G, l, l8));
+    const T = orthonormaliser(G, l, l8);
+    await runAll<void>(slabs.map(([f0, f1]) => ({ module: MODULE, fn: 'omegaTask', args: [B, d4, l8, f0, f1, T, W] })));
   }
   await sampleRows();
   await sampleColumns();
-  const H = G;
 
-  // Rayleigh–Ritz on the float32 basis Y the last products used: with H = YᵀY and S = orthonormaliser(H), the columns
-  // of Q = Y·S are orthonormal and Bᵀ = X_cᵀ·Q = Z·S (d × l). B·Bᵀ = SᵀZᵀZS (l × l) = U·Σ²·Uᵀ; the right singular
-  // vectors of B are the columns of Z·S·U/σ.
-  const C = T;
-  multiplyInto(Z, d, l8, l8, eigenOrthonormaliser(H, l, l8), l8, C);
-  const BBt = new Float64Array(l8 * l8);
-  gramInto(C, d, l8, BBt);
+  // Rayleigh–Ritz on the float32 basis Y the last products used: with H = YᵀY and S = eigenOrthonormaliser(H), the
+  // columns of Q = Y·S are orthonormal and Bᵀ = X_cᵀ·Q = (X_cᵀ·Y)·S (d × l). B·Bᵀ (l × l) = U·Σ²·Uᵀ; the right
+  // singular vectors of B are the columns of (X_cᵀ·Y)·S·U/σ.
+  await changeBasis(eigenOrthonormaliser(G, l, l8));
   const compact = new Float64Array(l * l);
-  for (let a = 0; a < l; a++) for (let b = 0; b < l; b++) compact[a * l + b] = BBt[a * l8 + b];
+  for (let a = 0; a < l; a++) for (let b = 0; b < l; b++) compact[a * l + b] = G[a * l8 + b];
   const eig = symmetricTopEigen(compact, l, k);
   const k8 = up8(k);
   const U = new Float64Array(l8 * k8);
   for (let c = 0; c < k; c++) for (let i = 0; i < l; i++) U[i * k8 + c] = eig.vectors[c * l + i];
-  const V = new Float64Array(d * k8);
-  multiplyInto(C, d, l8, l8, U, k8, V);
+  const V = float64s(d * k8);
+  await runAll<void>(
+    slabs.map(([f0, f1]) => ({
+      module: MODULE,
+      fn: 'basisTask',
+      args: [B, 1, 0, l8, f0, f1, U, k8, V, null],
+    })),
+  );
   const components = new Float64Array(k * d);
   const explainedVariance = new Float64Array(k);
   const top = Math.max(eig.values[0], 0);
