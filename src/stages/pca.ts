@@ -222,12 +222,12 @@ const SMALL_FIT = 2e10;
 /**
  * Weights of solver auto's estimates: flops of a Gram matrix (float32 SIMD on every worker, ~43 GFLOP/s on this
  * 2-core machine) count 1, and the randomized solver's products with X as much (measured a little faster); float64 work
- * on one thread costs more: the Lanczos solve (memory-bound matrix-vector products: measured ~4.9 GFLOP/s, weight 8)
- * and the randomized solver's basis changes on the d×l side (~14 GFLOP/s, weight 3). Each round of pool tasks costs
- * about a millisecond (5e7).
+ * costs more: the Lanczos solve on one thread (memory-bound matrix-vector products: measured ~4.9 GFLOP/s, weight 8),
+ * the randomized solver's basis changes on the d×l side on the workers (~2 × 14 GFLOP/s, weight 1.5) and its l×l
+ * factorisations on one thread (weight 8). Each round of pool tasks costs about a millisecond (5e7).
  */
 const EIGEN_WEIGHT = 8;
-const BASIS_WEIGHT = 3;
+const BASIS_WEIGHT = 1.5;
 const ROUND_COST = 5e7;
 
 /**
@@ -240,8 +240,8 @@ const ROUND_COST = 5e7;
  *   about s = 2.5·k + 10 steps (measured 2.5k–3k) of a d×d matrix-vector product and two Gram–Schmidt passes,
  *   2·s·d² + 4·s²·d flops;
  * - randomized: 2q + 2 products of X with d×l or n×l matrices (l = k + oversamples, q power iterations), 2·n·d·l flops
- *   each, plus per power iteration three d×l·l×l products on this thread (6·d·l² flops), the Gram matrix of the n×l
- *   basis on the workers (n·l²) and two l×l Cholesky factorisations, and 2q + 3 rounds of pool tasks.
+ *   each, plus per power iteration three d×l·l×l products (6·d·l² flops), the Gram matrix of the n×l basis (n·l²)
+ *   and two l×l Cholesky factorisations, and 4q + 3 rounds of pool tasks.
  *
  * Not scikit-learn's shape rule: its full solver is a LAPACK SVD of X, far dearer than our Gram matrix, which is why
  * its rule prefers the randomized solver so often. Every shipped pipeline keeps full (test/randomized-pca.test.ts).
@@ -280,7 +280,7 @@ export function randomizedCost(
   const l = sampleWidth(n, d, k, params.oversamples);
   const products = (2 * q + 2) * 2 * n * d * l;
   const bases = q * (BASIS_WEIGHT * 6 * d * l * l + n * l * l + (EIGEN_WEIGHT * (2 * l * l * l)) / 3);
-  return products + bases + (2 * q + 3) * ROUND_COST;
+  return products + bases + (4 * q + 3) * ROUND_COST;
 }
 
 interface Solved {
