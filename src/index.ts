@@ -53,7 +53,8 @@ export { classifyPhotos, classifyPixels, obtainModel, type Classified, type Obta
 export { decodeModel, encodeModel, loadModel } from './model/format.js';
 export type { ModelInfo } from './model/provenance.js';
 
-// the HTTP service (fastify)
+// the HTTP service (fastify), and the catalogue its /similar searches
+export { Catalogue, loadCatalogue, type CatalogueOptions, type SkippedPhoto } from './app/catalogue.js';
 export {
   buildServer,
   classifier,
