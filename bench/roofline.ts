@@ -16,6 +16,7 @@ import { dotBlock } from '../src/linalg/kernels.js';
 import { createRng } from '../src/util/rng.js';
 import { Arena, instantiateWasm } from '../src/runtime/wasm.js';
 import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
+import { sampleColumnsTask, sampleRowsTask } from '../src/linalg/randomized-pca.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -121,6 +122,40 @@ kernels.push({
   seconds: time(() => pcaProjectTask(pixels, n, d, mean, weights, k, new Float64Array(k).fill(1))),
   precision: 'f64',
 });
+
+// randomized PCA (src/linalg/randomized-pca.ts): the two products of a power iteration on one row chunk of
+// best.yaml's fit (60,000 rows in 16 chunks of 3,776; 3,700 features; 128 components + 10 oversamples = 138 columns,
+// computed as 144), each task as the pool runs it: rows copied in and centred 256 at a time, float32 sums over 64
+// terms added in float64; X·Ω also rounds Y to float32 and takes its 144 × 144 Gram matrix in float64
+{
+  const rows = 3776;
+  const wide = 3700;
+  const l = 138;
+  const l8 = 144;
+  const random = createRng(2);
+  const chunk = Float32Array.from({ length: rows * wide }, () => random.float() - 0.5);
+  const centre = new Float64Array(wide).fill(0.01);
+  const omega = Float32Array.from({ length: wide * l8 }, (_, i) => (i % l8 < l ? random.float() - 0.5 : 0));
+  const panels = new Float32Array(rows * l8);
+  const gram = new Float64Array(l8 * l8);
+  const partial = new Float64Array(wide * l8);
+  kernels.push({
+    name: 'Randomized PCA, X_c·Ω (float32, sums of 64 in float64)',
+    what: `a row chunk of best.yaml's fit: ${rows.toLocaleString('en')} × ${wide.toLocaleString('en')} times ${wide.toLocaleString('en')} × ${l}`,
+    flops: 2 * rows * wide * l,
+    bytes: rows * wide * 4,
+    seconds: time(() => sampleRowsTask(chunk, rows, wide, centre, omega, l8, panels, gram)),
+    precision: 'f32',
+  });
+  kernels.push({
+    name: 'Randomized PCA, X_cᵀ·Y (float32, sums of 64 rows in float64)',
+    what: `the same chunk: ${wide.toLocaleString('en')} × ${rows.toLocaleString('en')} times ${rows.toLocaleString('en')} × ${l}`,
+    flops: 2 * rows * wide * l,
+    bytes: rows * wide * 4,
+    seconds: time(() => sampleColumnsTask(chunk, rows, wide, centre, panels, l8, partial)),
+    precision: 'f32',
+  });
+}
 
 // SVM kernel rows (SMO training): rbf rows of a 60k × 52 float32 matrix
 const rows = 60_000;
