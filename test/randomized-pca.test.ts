@@ -178,7 +178,7 @@ function shippedPcaShapes(): Array<{ file: string; n: number; d: number; params:
   return out;
 }
 
-test('chooseSolver: auto keeps full for the pca step of every shipped pipeline (refit and CV folds, 1–8 workers)', (t) => {
+test('chooseSolver: auto keeps full for the pca step of every shipped pipeline (refit and CV folds)', (t) => {
   const shapes = shippedPcaShapes();
   const files = new Set(shapes.map((s) => s.file));
   t.true(files.has('best.yaml') && files.has('clothing.yaml') && files.has('pca-svm.yaml') && files.size >= 13);
@@ -189,15 +189,7 @@ test('chooseSolver: auto keeps full for the pca step of every shipped pipeline (
   t.true(has('clothing.yaml', 6818, 2960, 256));
   t.true(has('pca-svm.yaml', 60000, 784, 50));
   for (const { file, n, d, params } of shapes) {
-    // (from 15 workers on, the memory rule would take the 4,016-feature candidates of clothing-hog-grid.yaml: 15 + 2
-    // Gram matrices of 4,016² float64 pass 2 GB)
-    for (const workers of [1, 2, 4, 8]) {
-      t.is(
-        chooseSolver(n, d, params.components, params, workers),
-        'full',
-        `${file}: ${n} × ${d}, k ${params.components}`,
-      );
-    }
+    t.is(chooseSolver(n, d, params.components, params), 'full', `${file}: ${n} × ${d}, k ${params.components}`);
   }
 });
 
@@ -205,18 +197,18 @@ test('chooseSolver: randomized when clearly cheaper or when the Gram matrices wo
   const auto = PcaParams.parse({});
   // colour photos as raw pixels: 12,288² float64 is 1.2 GB a Gram matrix (4.8 GB with 2 workers), and the
   // randomized solver is cheaper by cost too
-  t.is(chooseSolver(3409, 12288, 100, auto, 2), 'randomized');
-  t.is(chooseSolver(3409, 12288, 100, { ...auto, solver: 'full' }, 2), 'full');
+  t.is(chooseSolver(3409, 12288, 100, auto), 'randomized');
+  t.is(chooseSolver(3409, 12288, 100, { ...auto, solver: 'full' }), 'full');
   // few components of a long, fairly wide matrix: (2·7 + 2)·2·n·d·20 flops against n·d²
-  t.is(chooseSolver(100000, 2000, 10, auto, 2), 'randomized');
-  t.is(chooseSolver(100000, 2000, 10, { ...auto, solver: 'full' }, 2), 'full');
-  t.is(chooseSolver(100000, 2000, 10, { ...auto, iterated_power: 40 }, 2), 'full');
-  // memory alone: 3,700 features pass 2 GB of Gram matrices from 18 workers on
-  t.is(chooseSolver(60000, 3700, 128, auto, 16), 'full');
-  t.is(chooseSolver(60000, 3700, 128, auto, 18), 'randomized');
+  t.is(chooseSolver(100000, 2000, 10, auto), 'randomized');
+  t.is(chooseSolver(100000, 2000, 10, { ...auto, solver: 'full' }), 'full');
+  t.is(chooseSolver(100000, 2000, 10, { ...auto, iterated_power: 40 }), 'full');
+  // memory alone: four Gram matrices pass 2 GB above 8,192 features, whatever the rows and the machine
+  t.is(chooseSolver(1_000_000, 8192, 20, { ...auto, iterated_power: 100 }), 'full');
+  t.is(chooseSolver(1_000_000, 8196, 20, { ...auto, iterated_power: 100 }), 'randomized');
   // small inputs stay exact
-  t.is(chooseSolver(500, 784, 20, auto, 2), 'full');
-  t.is(chooseSolver(500, 784, 20, { ...auto, solver: 'randomized' }, 2), 'randomized');
+  t.is(chooseSolver(500, 784, 20, auto), 'full');
+  t.is(chooseSolver(500, 784, 20, { ...auto, solver: 'randomized' }), 'randomized');
 });
 
 test('auto on a small input is the full solver, bit for bit', async (t) => {

@@ -73,11 +73,12 @@ const INLINE_PROJECTION = 4_000_000;
 
 /**
  * Rows per covariance task: each task returns a d×d float64 sum, so wide inputs (HOG features: 2,000–6,000 columns,
- * 46–290 MB a sum) are cut into one chunk per worker instead of 16; inputs up to 1,024 columns keep chunkRows's
- * chunks, and with them their summation order.
+ * 46–290 MB a sum) are cut into two chunks instead of 16; inputs up to 1,024 columns keep chunkRows's chunks. A
+ * function of the shape only, never of the worker count: the float sums, and so the components, are the same on any
+ * machine (a machine with more than two workers uses two of them for a wide covariance).
  */
 function gramChunkRows(n: number, d: number): number {
-  return d <= 1024 ? chunkRows(n) : Math.max(1024, Math.ceil(n / workerCount()));
+  return d <= 1024 ? chunkRows(n) : Math.max(1024, Math.ceil(n / 2));
 }
 
 export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<PcaParams> {
@@ -127,7 +128,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     const solved =
       p.engine === 'mljs'
         ? fitMljs(X, k)
-        : chooseSolver(n, d, k, p, workerCount()) === 'randomized'
+        : chooseSolver(n, d, k, p) === 'randomized'
           ? await randomizedPca(X, k, { oversamples: p.oversamples, iteratedPower: p.iterated_power, seed: p.seed })
           : await fitNative(X, k);
     const { mean, components, explainedVariance, totalVariance } = solved;
@@ -212,6 +213,11 @@ function componentsMessage(k: number, features: number): string {
 
 /** The most bytes the full solver's Gram matrices may take before solver auto turns to the randomized one. */
 export const GRAM_MEMORY_LIMIT = 2 * 2 ** 30;
+/**
+ * The full solver's d×d float64 matrices counted by solver auto: two workers' partial Gram matrices, their sum and the
+ * covariance (as on a 2-core machine; more workers hold more, but the choice must not depend on the machine).
+ */
+const GRAM_COPIES = 4;
 
 /**
  * Estimated flops below which solver auto keeps the full solver whatever the estimates say (about half a second here):
@@ -232,9 +238,9 @@ const ROUND_COST = 5e7;
 
 /**
  * Which native solver fits n rows of d features to k components: `params.solver` unless it is auto. Auto takes the
- * randomized solver only when the full solver's Gram matrices ((d rounded up to 4)² float64, one per worker part, plus
- * the sum and the covariance: workers + 2 of them) would take more than GRAM_MEMORY_LIMIT, or when its estimated cost
- * is under half the full solver's (and the full fit is not small):
+ * randomized solver only when the full solver's Gram matrices ((d rounded up to 4)² float64: GRAM_COPIES of them)
+ * would take more than GRAM_MEMORY_LIMIT, or when its estimated cost is under half the full solver's (and the full fit
+ * is not small):
  *
  * - full: the Gram matrix, n·d² flops (its upper triangle, as bench/roofline.ts counts it), plus the Lanczos solve,
  *   about s = 2.5·k + 10 steps (measured 2.5k–3k) of a d×d matrix-vector product and two Gram–Schmidt passes,
@@ -245,19 +251,18 @@ const ROUND_COST = 5e7;
  *
  * Not scikit-learn's shape rule: its full solver is a LAPACK SVD of X, far dearer than our Gram matrix, which is why
  * its rule prefers the randomized solver so often. Every shipped pipeline keeps full (test/randomized-pca.test.ts).
- * With many workers the memory rule can take over (from 18 workers for best.yaml's 3,700 features): the Gram
- * matrices would then need more than 2 GB.
+ * The choice depends on the shape and the params only, never on the machine (its worker count), so a pipeline gives
+ * the same figures everywhere.
  */
 export function chooseSolver(
   n: number,
   d: number,
   k: number,
   params: Pick<PcaParams, 'solver' | 'iterated_power' | 'oversamples'>,
-  workers: number,
 ): 'full' | 'randomized' {
   if (params.solver !== 'auto') return params.solver;
   const d4 = (d + 3) & ~3;
-  if (d4 * d4 * 8 * (workers + 2) > GRAM_MEMORY_LIMIT) return 'randomized';
+  if (d4 * d4 * 8 * GRAM_COPIES > GRAM_MEMORY_LIMIT) return 'randomized';
   const full = fullCost(n, d, k);
   return full > SMALL_FIT && randomizedCost(n, d, k, params) < 0.5 * full ? 'randomized' : 'full';
 }
