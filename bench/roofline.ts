@@ -16,7 +16,7 @@ import { dotBlock } from '../src/linalg/kernels.js';
 import { createRng } from '../src/util/rng.js';
 import { Arena, instantiateWasm } from '../src/runtime/wasm.js';
 import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
-import { sampleColumnsTask, sampleRowsTask } from '../src/linalg/randomized-pca.js';
+import { sampleColumnsTask, sampleRowsTask } from '../src/linalg/randomized-pca-tasks.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
