@@ -3,7 +3,6 @@
  * (float32), pixels (uint8, folders only) and labels (uint8).
  */
 import { readFileSync } from 'node:fs';
-import { PIXELS } from '../data/fashion-mnist.js';
 import type { ProgressSink } from '../evaluate/progress.js';
 import { matrix, type Matrix } from '../linalg/matrix.js';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
@@ -69,10 +68,10 @@ export async function computeFeatures(
   }
 }
 
-/** A cached catalogue; `rowSize` is the values of one image (Fashion-MNIST's 784 unless the header gives a shape). */
+/** A cached catalogue; `rowSize` is the values of one thumbnail the caller expects (the header's shape, when it has one, must match). */
 export function readCache(
   file: string,
-  rowSize = PIXELS,
+  rowSize: number,
 ): { header: CacheHeader; features: Matrix; pixels: Uint8Array | null; labels: Uint8Array | null } | null {
   let bytes: Buffer;
   try {
@@ -89,7 +88,7 @@ export function readCache(
     Buffer.from(features.buffer).set(bytes.subarray(start, start + 4 * n));
     if (!header.names)
       return { header, features: matrix(header.rows, header.cols, features), pixels: null, labels: null };
-    const size = header.shape ? shapeSize(header.shape) : PIXELS;
+    const size = header.shape ? shapeSize(header.shape) : rowSize;
     if (size !== rowSize) return null;
     const pixels = Uint8Array.from(bytes.subarray(start + 4 * n, start + 4 * n + header.rows * size));
     const labels = Uint8Array.from(bytes.subarray(start + 4 * n + header.rows * size));

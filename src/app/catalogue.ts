@@ -140,7 +140,7 @@ export async function loadCatalogue(
     const key = digest(codeVersion(), '|', model.info.fit_key, '|', train.checksums);
     const file = join(cacheDir, `${key}.features`);
     const names = Array.from({ length: train.y.length }, (_, i) => `train:${i}`);
-    const cached = readCache(file);
+    const cached = readCache(file, PIXELS);
     const features =
       cached && cached.header.rows === train.y.length
         ? cached.features
@@ -160,7 +160,7 @@ export async function loadCatalogue(
   });
   const key = digest(codeVersion(), '|', model.info.fit_key, '|', identity);
   const file = join(cacheDir, `${key}.features`);
-  const cached = readCache(file);
+  const cached = readCache(file, PIXELS);
   if (cached && cached.pixels && cached.labels && cached.header.rows === files.length) {
     return new Catalogue(
       dir,
