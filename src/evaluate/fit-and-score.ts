@@ -10,6 +10,7 @@ import {
   type StepListener,
   type WorkStore,
 } from '../pipeline/pipeline.js';
+import { SharedRows, type SharedView } from '../pipeline/shared-fit.js';
 import { stepsIdentity, type StepConfig } from '../pipeline/steps.js';
 import { registry } from '../stages/registry.js';
 import { codeVersion } from '../util/code-version.js';
@@ -90,6 +91,7 @@ export class FoldSource {
   readonly folds: Fold[];
   readonly identity: FoldsIdentity;
   private current: { index: number; data: FoldData } | null = null;
+  #shared: SharedRows | null = null;
 
   constructor(
     readonly data: Dataset,
@@ -115,6 +117,32 @@ export class FoldSource {
       };
     }
     return this.current.data;
+  }
+
+  /**
+   * Fold `fold`'s training or held-out rows (fold 0: every training row, for the final fit) as rows of the training
+   * set's shared row-wise features and per-fold Gram matrices (pipeline/shared-fit.ts), computed on first use by a
+   * pipeline that can take them and kept for every fit on these rows.
+   */
+  shared(fold: number, part: 'train' | 'test'): SharedView {
+    this.#shared ??= new SharedRows(
+      this.data.X,
+      this.folds.map((f) => Int32Array.from(f.test)),
+    );
+    if (fold === 0) {
+      if (part === 'test') throw new Error('fold 0 (every training row) has no held-out rows');
+      return this.#shared.view(
+        Int32Array.from({ length: this.data.X.rows }, (_, i) => i),
+        this.folds.map((_, b) => b),
+      );
+    }
+    const { train, test } = this.folds[fold - 1];
+    return part === 'train'
+      ? this.#shared.view(
+          Int32Array.from(train),
+          this.folds.flatMap((_, b) => (b === fold - 1 ? [] : [b])),
+        )
+      : this.#shared.view(Int32Array.from(test), null);
   }
 }
 
@@ -168,12 +196,18 @@ export async function fitAndScore(job: FitJob, source: FoldSource, options: Unit
   const pipeline = Pipeline.fromSteps(job.steps);
   const timings = new Timings();
   const t0 = performance.now();
-  await pipeline.fit(train.X, train.y, { timings, onStep: options.onStep, memory: memory('train') });
+  await pipeline.fit(train.X, train.y, {
+    timings,
+    onStep: options.onStep,
+    memory: memory('train'),
+    shared: source.shared(job.fold, 'train'),
+  });
   const t1 = performance.now();
   const predicted = await pipeline.predict(test.X, {
     timings,
     onStep: options.onStep,
     memory: shared ? { ...memory('test')!, shared } : memory('test'),
+    shared: source.shared(job.fold, 'test'),
   });
   const t2 = performance.now();
   if (options.history) recordHistory(options.history, job.steps, timings, train.X.rows, train.X.cols);

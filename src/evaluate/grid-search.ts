@@ -154,11 +154,18 @@ export async function runGrid(options: GridOptions): Promise<GridResult> {
     const winner = options.candidates.find((c) => c.key === ranked[0].key)!;
     let test: TestResult | null = null;
     if (config.evaluation.test) {
-      const evaluated = await evaluateOnTest(Pipeline.fromSteps(winner.steps), data, progress);
+      const evaluated = await evaluateOnTest(
+        Pipeline.fromSteps(winner.steps),
+        data,
+        progress,
+        source.shared(0, 'train'),
+      );
       test = evaluated.test;
       options.onFitted?.(evaluated.fitted);
     } else if (options.onFitted) {
-      options.onFitted(await Pipeline.fromSteps(winner.steps).fit(data.train.X, data.train.y));
+      options.onFitted(
+        await Pipeline.fromSteps(winner.steps).fit(data.train.X, data.train.y, { shared: source.shared(0, 'train') }),
+      );
     }
     return {
       name: config.name,

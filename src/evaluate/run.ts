@@ -8,6 +8,7 @@ import {
 } from '../metrics/classification.js';
 import { calibration, type Calibration } from '../metrics/calibration.js';
 import { Pipeline, Timings, type StageTiming } from '../pipeline/pipeline.js';
+import type { SharedView } from '../pipeline/shared-fit.js';
 import { stepsKey, type PipelineConfig } from '../pipeline/steps.js';
 import { environment, type Environment } from './environment.js';
 import { dataKey, FoldSource, type FoldResult, type JobResult } from './fit-and-score.js';
@@ -102,15 +103,19 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
   const finalFit = withTest || options.keepFitted === true;
   progress?.begin((k + (finalFit ? 1 : 0)) * unitsPerFit, config.name);
   try {
-    const cv = k > 0 ? await crossValidate(config, data, progress, options.signal) : null;
+    // the folds, and the row-wise features and Gram matrices that every fit on their rows can share (shared-fit.ts)
+    const source = k > 0 ? new FoldSource(data.train, k, seed) : null;
+    const cv = source ? await crossValidate(config, data, source, progress, options.signal) : null;
     let test: TestResult | null = null;
     let fitted: Pipeline | null = null;
     if (options.signal?.aborted) throw new InterruptedError(k);
+    const shared = source?.shared(0, 'train');
     if (withTest) {
-      ({ test, fitted } = await evaluateOnTest(Pipeline.fromSteps(config.steps), data, progress));
+      ({ test, fitted } = await evaluateOnTest(Pipeline.fromSteps(config.steps), data, progress, shared));
     } else if (finalFit) {
       fitted = await Pipeline.fromSteps(config.steps).fit(data.train.X, data.train.y, {
         onStep: (id) => progress?.advance(`final fit ${id}`),
+        shared,
       });
       progress?.advance('done');
     }
@@ -136,11 +141,11 @@ export async function runPipeline(options: RunOptions): Promise<RunOutcome> {
 async function crossValidate(
   config: PipelineConfig,
   data: LoadedData,
+  source: FoldSource,
   progress?: ProgressSink,
   signal?: AbortSignal,
 ): Promise<CvResult> {
   const { folds: k, seed } = config.evaluation;
-  const source = new FoldSource(data.train, k, seed);
   const candidate = { key: stepsKey(config.steps), params: {}, steps: config.steps };
   const scores = await crossValidateCandidates({
     candidates: [candidate],
@@ -181,12 +186,17 @@ export async function evaluateOnTest(
   template: Pipeline,
   data: LoadedData,
   progress?: ProgressSink,
+  shared?: SharedView,
 ): Promise<{ test: TestResult; fitted: Pipeline }> {
   const test = data.test!;
   const pipeline = template.clone();
   const timings = new Timings();
   const t0 = performance.now();
-  await pipeline.fit(data.train.X, data.train.y, { timings, onStep: (id) => progress?.advance(`final fit ${id}`) });
+  await pipeline.fit(data.train.X, data.train.y, {
+    timings,
+    onStep: (id) => progress?.advance(`final fit ${id}`),
+    shared,
+  });
   const t1 = performance.now();
   const { labels: yPred, proba } = await pipeline.predictWithProba(test.X, {
     timings,

@@ -62,28 +62,23 @@ export async function covariancePca(X: Matrix, k: number): Promise<CovarianceSol
     if (mu * mu > 1e3 * spread) shift[f] = mu;
   }
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
-  // gramOfRows (chunk, rows, d, shift, divisors) or integerGramOfRows (chunk, rows, d, divisors) over chunks of `step`
-  const gramParts = <T>(fn: 'gramOfRows' | 'integerGramOfRows', step: number, divisors: number[]): Promise<T[]> => {
-    const tasks = [];
-    for (let r0 = 0; r0 < n; r0 += step) {
-      const r1 = Math.min(n, r0 + step);
-      const chunk = source.subarray(r0 * d, r1 * d);
-      const args = fn === 'gramOfRows' ? [chunk, r1 - r0, d, shift, divisors] : [chunk, r1 - r0, d, divisors];
-      tasks.push({ module: GRAM_MODULE, fn, args });
-    }
-    return runAll<T>(tasks);
-  };
   // 8-bit data (raw 0..255 or scaled by 1/255) is summed exactly in integers, two chunks per worker (exact sums do not
   // depend on the chunking, and each chunk's d×d sum costs a copy and a merge); other data, or chunks that disagree on
   // the scale, in float32 blocks summed in float64 over gramChunkRows's chunks (src/linalg/gram.ts).
-  const exact = await gramParts<GramPart | null>(
-    'integerGramOfRows',
-    Math.max(1024, Math.ceil(n / (2 * workerCount()))),
-    GRID_DIVISORS,
-  );
+  const tasks = [];
+  const step = Math.max(1024, Math.ceil(n / (2 * workerCount())));
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const r1 = Math.min(n, r0 + step);
+    tasks.push({
+      module: GRAM_MODULE,
+      fn: 'integerGramOfRows',
+      args: [source.subarray(r0 * d, r1 * d), r1 - r0, d, GRID_DIVISORS],
+    });
+  }
+  const exact = await runAll<GramPart | null>(tasks);
   const parts = exact.every((p) => p !== null && p.divisor === exact[0]!.divisor)
     ? (exact as GramPart[])
-    : await gramParts<GramPart>('gramOfRows', gramChunkRows(n, d), []);
+    : [{ divisor: 0, ...(await floatGram(source, n, d, shift)) }];
   const d4 = (d + 3) & ~3;
   const gram = new Float64Array(d4 * d4);
   const sums = new Float64Array(d);
@@ -124,8 +119,49 @@ export async function covariancePca(X: Matrix, k: number): Promise<CovarianceSol
       total += cov[a * d + a];
     }
   }
+  return { mean, ...pcaOfCovariance(cov, d, k), totalVariance: total };
+}
+
+/**
+ * Σ (x − shift)(x − shift)ᵀ (d4 × d4, d4 = d rounded up to 4, entries a ≤ b filled) and Σ (x − shift) over the n rows
+ * of `data` (row-major, d wide), in float32 blocks summed in float64 by pool tasks over gramChunkRows's chunks, the
+ * chunks' sums added in order: a function of the data and the shape only, never of the worker count.
+ */
+export async function floatGram(
+  data: Float32Array,
+  n: number,
+  d: number,
+  shift: Float64Array,
+): Promise<{ gram: Float64Array; sums: Float64Array }> {
+  const source = workerCount() > 1 ? sharedFloat32(data) : data;
+  const step = gramChunkRows(n, d);
+  const tasks = [];
+  for (let r0 = 0; r0 < n; r0 += step) {
+    const r1 = Math.min(n, r0 + step);
+    tasks.push({
+      module: GRAM_MODULE,
+      fn: 'gramOfRows',
+      args: [source.subarray(r0 * d, r1 * d), r1 - r0, d, shift, []],
+    });
+  }
+  const parts = await runAll<GramPart>(tasks);
+  const gram = parts[0].gram;
+  const sums = parts[0].sums;
+  for (const part of parts.slice(1)) {
+    for (let i = 0; i < gram.length; i++) gram[i] += part.gram[i];
+    for (let f = 0; f < d; f++) sums[f] += part.sums[f];
+  }
+  return { gram, sums };
+}
+
+/** The top-k unit eigenvectors (k × d, row-major, descending) of a d × d covariance and their variances (≥ 0). */
+export function pcaOfCovariance(
+  cov: Float64Array,
+  d: number,
+  k: number,
+): { components: Float64Array; explainedVariance: Float64Array } {
   const eig = symmetricTopEigen(cov, d, k);
   const explainedVariance = new Float64Array(k);
   for (let c = 0; c < k; c++) explainedVariance[c] = Math.max(eig.values[c], 0);
-  return { mean, components: eig.vectors, explainedVariance, totalVariance: total };
+  return { components: eig.vectors, explainedVariance };
 }

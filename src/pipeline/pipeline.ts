@@ -9,6 +9,7 @@ import {
   type Transformer,
 } from '../stages/stage.js';
 import { digest } from '../util/hash.js';
+import { fitShared, sharedPlan, sharedTransformPlan, transformShared, type SharedView } from './shared-fit.js';
 import { stepsIdentity, type StepConfig } from './steps.js';
 
 /** Milliseconds spent in each kind of call of one stage, summed over calls. */
@@ -103,6 +104,12 @@ export interface CallOptions {
   timings?: Timings;
   onStep?: StepListener;
   memory?: Memory;
+  /**
+   * X's rows as rows of a training set whose row-wise features and Gram matrices are shared by every fit on its rows
+   * (the folds of a cross-validation and the final fit): a pipeline that starts with a union of row-wise steps and a
+   * wide PCA fits and transforms them from there (pipeline/shared-fit.ts). Others ignore it.
+   */
+  shared?: SharedView;
 }
 
 /**
@@ -186,6 +193,34 @@ export class Pipeline {
         break;
       }
     }
+    const shared = options.shared;
+    const plan =
+      start === 0 && shared
+        ? sharedPlan(
+            transformers.map((t) => t.stage),
+            X.rows,
+            X.cols,
+          )
+        : null;
+    if (plan && shared) {
+      if (shared.rows.length !== X.rows) throw new Error(`shared rows: ${shared.rows.length} for ${X.rows} rows of X`);
+      const stages = transformers.map((t) => t.stage);
+      const ids = transformers.map((t) => t.id);
+      const t0 = performance.now();
+      try {
+        current = await fitShared(plan, stages, X, shared, { add: (id, kind, ms) => timings?.add(id, kind, ms) }, ids);
+      } catch (err) {
+        if (err instanceof ParamRangeError) throw new StepParamError(1, stages[1].name, err.param, err.message);
+        throw err;
+      }
+      start = 2;
+      for (const id of ids.slice(0, start)) onStep?.(id, 'fit_ms');
+      const states = memory ? snapshots(stages.slice(0, start)) : null;
+      if (memory && states) {
+        const ms = performance.now() - t0;
+        memory.store.set(this.prefixKey('fit', memory.input, start), { output: current, states, ms });
+      }
+    }
     for (let i = start; i < transformers.length; i++) {
       const { id, stage } = transformers[i];
       const t0 = performance.now();
@@ -205,7 +240,7 @@ export class Pipeline {
       if (memory && states)
         memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms: t2 - t0 });
     }
-    for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
+    if (!plan) for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
     const t0 = performance.now();
     await fitStep(this.estimator, this.steps.length - 1, current, labels, groups);
@@ -230,6 +265,25 @@ export class Pipeline {
         start = d;
         break;
       }
+    }
+    const shared = options.shared;
+    const plan =
+      start === 0 && shared?.rows.length === X.rows ? sharedTransformPlan(transformers.map((t) => t.stage)) : null;
+    if (plan && shared?.source.has(plan)) {
+      const ids = transformers.map((t) => t.id);
+      const t0 = performance.now();
+      current = await transformShared(
+        transformers.map((t) => t.stage),
+        shared,
+        { add: (id, kind, ms) => timings?.add(id, kind, ms) },
+        ids,
+      );
+      start = 2;
+      remember?.store.set(this.prefixKey(`transform|${this.#fittedOn}`, remember.input, start), {
+        output: current,
+        states: null,
+        ms: performance.now() - t0,
+      });
     }
     for (let i = start; i < transformers.length; i++) {
       const { id, stage } = transformers[i];

@@ -325,6 +325,8 @@ export const hogSpec: StageSpec<HogParams> = {
   schema: HogParams,
   savable: alwaysSavable,
   create: (params) => new Hog(params),
+  // fit checks the width and keeps it; each row's histograms depend on that row alone
+  rowwise: () => true,
   outputFeatures: (params, inputFeatures, shape) => {
     const image = needImage('hog', shape);
     if (image && image.channels !== (params.channels ?? 1)) {

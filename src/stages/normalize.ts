@@ -58,16 +58,35 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
           m2[j] += d * d;
         }
       }
-      const scale = new Float64Array(cols);
-      for (let j = 0; j < cols; j++) {
-        const std = Math.sqrt(m2[j] / rows);
-        scale[j] = std > 1e-12 ? 1 / std : 1;
-      }
-      fitted.mean = mean;
-      fitted.scale = scale;
+      return this.fitMoments(rows, mean, m2);
     }
     this.state = fitted;
     return this;
+  }
+
+  /**
+   * Method standard's fit from sufficient statistics of the training rows (their count, column means and Σ(x − mean)²
+   * per column) rather than the rows: what fit computes from them, by the same rule. Moments summed once per fold block
+   * serve every fold this way (pipeline/shared-fit.ts).
+   */
+  fitMoments(rows: number, mean: Float64Array, m2: Float64Array): this {
+    if (this.params.method !== 'standard') throw new Error(`${this.name}: only method standard fits from moments`);
+    if (rows < 1) throw new Error(`${this.name}: cannot fit on 0 rows`);
+    const cols = mean.length;
+    const scale = new Float64Array(cols);
+    for (let j = 0; j < cols; j++) {
+      const std = Math.sqrt(m2[j] / rows);
+      scale[j] = std > 1e-12 ? 1 / std : 1;
+    }
+    this.state = { features: cols, mean, scale };
+    return this;
+  }
+
+  /** Method standard's fitted means and scales (x ↦ (x − mean)·scale). */
+  get affine(): { mean: Float64Array; scale: Float64Array } {
+    const { mean, scale } = this.state;
+    if (!mean || !scale) throw new Error(`${this.name}: method ${this.params.method} is not an affine map`);
+    return { mean: mean.slice(), scale: scale.slice() };
   }
 
   async transform(X: Matrix): Promise<Matrix> {
@@ -159,6 +178,7 @@ export const normalizeSpec: StageSpec<NormalizeParams> = {
   savable: alwaysSavable,
   create: (params) => new Normalize(params),
   outputFeatures: (_params, inputFeatures) => inputFeatures,
+  rowwise: (params) => params.method !== 'standard',
   // every method maps each value in place: the rows keep their image layout
   outputShape: (_params, shape) => shape,
 };

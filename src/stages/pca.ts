@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { covariancePca } from '../linalg/covariance-pca.js';
+import { covariancePca, pcaOfCovariance } from '../linalg/covariance-pca.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
@@ -121,6 +121,34 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
         : chooseSolver(n, d, k, p) === 'randomized'
           ? await randomizedPca(X, k, { oversamples: p.oversamples, iteratedPower: p.iterated_power, seed: p.seed })
           : await covariancePca(X, k);
+    return this.solved(solved, d);
+  }
+
+  /**
+   * The full solver's fit from the training rows' count, column means and d×d covariance (n − 1 denominator, row-major)
+   * rather than from the rows: its eigenvectors, as fit takes them from the covariance it sums itself. A covariance summed
+   * once per fold block serves every fold this way (pipeline/shared-fit.ts).
+   */
+  fitCovariance(rows: number, mean: Float64Array, cov: Float64Array): this {
+    const k = this.params.components;
+    const d = mean.length;
+    if (cov.length !== d * d) throw new Error(`${this.name}: covariance of ${cov.length} entries for ${d} features`);
+    if (k > d) throw new ParamRangeError('components', componentsMessage(k, d));
+    if (k > rows) {
+      throw new ParamRangeError(
+        'components',
+        `components must be ≤ the rows PCA is fitted on: got ${k} for ${rows} rows`,
+      );
+    }
+    if (rows < 2) throw new Error(`${this.name}: needs at least 2 rows to estimate variance, got ${rows}`);
+    let total = 0;
+    for (let f = 0; f < d; f++) total += cov[f * d + f];
+    return this.solved({ mean, ...pcaOfCovariance(cov, d, k), totalVariance: total }, d);
+  }
+
+  /** Sets the fitted state from a solver's answer (signs flipped as scikit-learn's, ratios and whitening scales). */
+  private solved(solved: Solved, d: number): this {
+    const k = this.params.components;
     const { mean, components, explainedVariance, totalVariance } = solved;
     flipSigns(components, k, d);
     const ratio = new Float64Array(k);

@@ -114,6 +114,12 @@ export interface StageSpec<P extends object = object> {
    * the data the pipeline reads. Called when a pipeline file is loaded; the bound params are what the model file keeps.
    */
   bindShape?(params: P, shape: ImageShape | null): P;
+  /**
+   * true when, with these params, fit learns nothing from the rows but their width and transform maps each row by a
+   * fixed function of that row alone (HOG, a pixel scaling): the output for a row is the same whatever rows it is fitted
+   * or transformed with, so it can be computed once for every fold (pipeline/shared-fit.ts).
+   */
+  rowwise?(params: P): boolean;
   /** Augmenters (Transformer.augment): allowed in a pipeline's own steps, not inside a union's branches. */
   readonly augments?: boolean;
   /** true when a fitted instance with these params can be written to a model file; otherwise why not. */

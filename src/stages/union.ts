@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
 import { bindFlow, flowThrough } from './flow.js';
+import type { Normalize } from './normalize.js';
 import { listField, ModelError, objectField } from './snapshot.js';
 import {
   BaseStage,
@@ -176,6 +177,30 @@ function branchFeatures(name: string, branch: Branch, input: number, shape: Imag
 }
 
 /**
+ * A union's row-wise part, for fits shared across folds (pipeline/shared-fit.ts): when every branch is one or more
+ * row-wise steps (StageSpec.rowwise) followed by zero or more `normalize: standard`, `rowwise` is the union of the
+ * row-wise steps alone (weights 1: its output for a row depends on that row only) and `tails[b]` is where branch b's
+ * standard steps start; otherwise null.
+ */
+export function splitRowwise(params: UnionParams): { rowwise: UnionParams; tails: number[] } | null {
+  const rowwise: UnionParams = {};
+  const tails: number[] = [];
+  for (const [name, branch] of Object.entries(params)) {
+    const isRowwise = (s: BranchStep) =>
+      stages()
+        .get(s.stage)
+        ?.rowwise?.(s.params as never) === true;
+    const isStandard = (s: BranchStep) => s.stage === 'normalize' && s.params.method === 'standard';
+    let tail = 0;
+    while (tail < branch.steps.length && isRowwise(branch.steps[tail])) tail++;
+    if (tail === 0 || !branch.steps.slice(tail).every(isStandard)) return null;
+    rowwise[name] = { steps: branch.steps.slice(0, tail), weight: 1 };
+    tails.push(tail);
+  }
+  return { rowwise, tails };
+}
+
+/**
  * A feature union (scikit-learn's FeatureUnion): every branch — a short chain of transformers — runs on the same
  * input; their outputs, each times its branch's weight, are concatenated column-wise in the order the branches are
  * written. E.g. fine HOG, coarse HOG and the pixels themselves, side by side.
@@ -231,23 +256,129 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
   }
 
   async transform(X: Matrix): Promise<Matrix> {
-    const { features, branches, outputs } = this.state;
-    checkFeatures(this.name, X, features);
+    checkFeatures(this.name, X, this.state.features);
+    return this.assemble(X.rows, (r0, r1) => {
+      const block = matrix(r1 - r0, X.cols, X.data.subarray(r0 * X.cols, r1 * X.cols));
+      return this.state.branches.map(() => ({ input: block, from: 0 }));
+    });
+  }
+
+  /**
+   * transform's output from the output of the union's row-wise part (splitRowwise(params).rowwise): for the rows of U
+   * listed in `rows` (all, in order, when left out), each branch's standard steps and weight on its columns, in one
+   * pass. The same float32 values as transform on the rows U was computed from: each step's (x − mean)·scale and the
+   * weight's product are rounded to float32 as the steps round them.
+   */
+  transformRowwise(U: Matrix, rows?: Int32Array): Matrix {
+    const { outputs } = this.state;
+    const split = splitRowwise(this.params);
+    if (!split) throw new Error(`${this.name}: its branches are not row-wise steps then standard steps`);
+    const total = outputs.reduce((a, b) => a + b, 0);
+    if (U.cols !== total) throw new Error(`${this.name}: row-wise output has ${U.cols} columns, expected ${total}`);
+    const weights = Object.values(this.params).map((b) => b.weight);
+    // per branch: its columns, weight, and its standard steps' means and scales
+    const branches = this.state.branches.map((chain, b) => ({
+      cols: outputs[b],
+      weight: weights[b],
+      steps: (chain.slice(split.tails[b]) as Normalize[]).map((step) => step.affine),
+    }));
+    const n = rows ? rows.length : U.rows;
+    const out = sharedFloats(n * total);
+    const { data } = U;
+    for (let i = 0; i < n; i++) {
+      const src = (rows ? rows[i] : i) * total;
+      const dst = i * total;
+      let offset = 0;
+      for (const { cols, weight, steps } of branches) {
+        const o = dst + offset;
+        out.set(data.subarray(src + offset, src + offset + cols), o);
+        for (const { mean, scale } of steps)
+          for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] - mean[j]) * scale[j];
+        if (weight !== 1) for (let j = 0; j < cols; j++) out[o + j] *= weight;
+        offset += cols;
+      }
+    }
+    return matrix(n, total, out);
+  }
+
+  /**
+   * Fits the union from moments of its row-wise part's output over the training rows rather than from the rows: the
+   * row-wise steps learn only their input's width (fitted on X's first row), and each branch's standard steps fit from
+   * the count, column means and Σ(u − mean)² (Normalize.fitMoments). Returns the affine map the fitted union applies to
+   * the row-wise output, column by column: transformRowwise(U) = (U − alpha)·beta up to float32 rounding.
+   */
+  async fitMoments(
+    X: Matrix,
+    rows: number,
+    mean: Float64Array,
+    m2: Float64Array,
+  ): Promise<{ alpha: Float64Array; beta: Float64Array }> {
+    const split = splitRowwise(this.params);
+    if (!split) throw new Error(`${this.name}: its branches are not row-wise steps then standard steps`);
+    const first = matrix(1, X.cols, X.data.slice(0, X.cols));
+    const label = new Uint8Array(1);
+    const branches = this.newBranches();
+    const weights = Object.values(this.params).map((b) => b.weight);
+    const outputs: number[] = [];
+    const alpha = new Float64Array(mean.length);
+    const beta = new Float64Array(mean.length);
+    let offset = 0;
+    for (const [b, chain] of branches.entries()) {
+      let current = first;
+      for (const stage of chain.slice(0, split.tails[b]))
+        current = await stage.fit(current, label).then((s) => s.transform(current));
+      const cols = current.cols;
+      const m = mean.slice(offset, offset + cols);
+      const v = m2.slice(offset, offset + cols);
+      const a = new Float64Array(cols);
+      const s = new Float64Array(cols).fill(1);
+      for (const stage of chain.slice(split.tails[b]) as Normalize[]) {
+        const fitted = stage.fitMoments(rows, m.slice(), v.slice()).affine;
+        for (let j = 0; j < cols; j++) {
+          // (u − a)·s, then (· − μ)·σ: u − (a + μ/s), times s·σ
+          a[j] += fitted.mean[j] / s[j];
+          s[j] *= fitted.scale[j];
+          m[j] = (m[j] - fitted.mean[j]) * fitted.scale[j];
+          v[j] *= fitted.scale[j] * fitted.scale[j];
+        }
+      }
+      for (let j = 0; j < cols; j++) {
+        alpha[offset + j] = a[j];
+        beta[offset + j] = s[j] * weights[b];
+      }
+      outputs.push(cols);
+      offset += cols;
+    }
+    if (offset !== mean.length)
+      throw new Error(`${this.name}: moments of ${mean.length} columns for ${offset} outputs`);
+    this.state = { features: X.cols, branches, outputs };
+    return { alpha, beta };
+  }
+
+  /**
+   * The union's output, block of rows by block: `inputs(r0, r1)` gives each branch its input for rows [r0, r1) and the
+   * step to start from; the branches' outputs, weighted, side by side.
+   */
+  private async assemble(
+    rows: number,
+    inputs: (r0: number, r1: number) => Array<{ input: Matrix; from: number }>,
+  ): Promise<Matrix> {
+    const { branches, outputs } = this.state;
     const weights = Object.values(this.params).map((b) => b.weight);
     const total = outputs.reduce((a, b) => a + b, 0);
-    const out = sharedFloats(X.rows * total);
+    const out = sharedFloats(rows * total);
     // Row blocks: every branch step maps rows independently (the contract suite checks a subset of rows gives the
     // batch's rows exactly), so the output is the same, and each branch's intermediates are a block, not 60k rows.
-    for (let r0 = 0; r0 < X.rows; r0 += TRANSFORM_BLOCK) {
-      const r1 = Math.min(X.rows, r0 + TRANSFORM_BLOCK);
-      const block = matrix(r1 - r0, X.cols, X.data.subarray(r0 * X.cols, r1 * X.cols));
+    for (let r0 = 0; r0 < rows; r0 += TRANSFORM_BLOCK) {
+      const r1 = Math.min(rows, r0 + TRANSFORM_BLOCK);
+      const parts = inputs(r0, r1);
       let offset = 0;
       for (let b = 0; b < branches.length; b++) {
-        let current = block;
-        for (const stage of branches[b]) current = await stage.transform(current);
+        let current = parts[b].input;
+        for (const stage of branches[b].slice(parts[b].from)) current = await stage.transform(current);
         const w = weights[b];
         const { cols, data } = current;
-        for (let i = 0; i < block.rows; i++) {
+        for (let i = 0; i < r1 - r0; i++) {
           const src = i * cols;
           const dst = (r0 + i) * total + offset;
           if (w === 1) out.set(data.subarray(src, src + cols), dst);
@@ -256,7 +387,7 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
         offset += cols;
       }
     }
-    return matrix(X.rows, total, out);
+    return matrix(rows, total, out);
   }
 
   protected encode(f: Fitted): Snapshot {
