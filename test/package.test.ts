@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.js';
@@ -49,6 +49,7 @@ test('the package holds the library, its declarations, the CLI, the page and the
     'package/dist/src/index.js',
     'package/dist/src/index.d.ts',
     'package/dist/src/cli/bin.js',
+    'package/bin/pipeline',
     'package/dist/wasm/kernels.wasm',
     'package/src/serve/page/index.html',
     'package/pipelines/clothing.yaml',
@@ -63,6 +64,32 @@ test('the package holds the library, its declarations, the CLI, the page and the
       entries.some((e) => e.startsWith(prefix)),
       prefix,
     );
+});
+
+test('the installed `pipeline` command runs the CLI with the allocator set to reuse memory, unless the user set it', (t) => {
+  // as npm links it: node_modules/.bin/pipeline → ../fashion-pipeline/bin/pipeline
+  const bin = join(app, 'node_modules', '.bin');
+  mkdirSync(bin, { recursive: true });
+  const link = join(bin, 'pipeline');
+  if (!existsSync(link)) symlinkSync(join('..', 'fashion-pipeline', 'bin', 'pipeline'), link);
+  const real = spawnSync(link, ['--help'], { encoding: 'utf8' });
+  t.is(real.status, 0, real.stderr);
+  t.regex(real.stdout, /pipeline <command> \[options\]/);
+  // a `node` first on PATH that prints what it was given shows the wrapper's environment and arguments
+  const fake = tempDir('fp-fake-node-');
+  writeFileSync(
+    join(fake, 'node'),
+    '#!/bin/sh\necho "mmap=${MALLOC_MMAP_MAX_-unset} trim=${MALLOC_TRIM_THRESHOLD_-unset} $*"\n',
+    { mode: 0o755 },
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${fake}:${process.env.PATH}` };
+  delete env.MALLOC_MMAP_MAX_;
+  delete env.MALLOC_TRIM_THRESHOLD_;
+  const cli = `${realpathSync(join(app, 'node_modules', 'fashion-pipeline', 'bin'))}/../dist/src/cli/bin.js`;
+  const set = spawnSync(link, ['run', 'a b.yaml'], { encoding: 'utf8', env });
+  t.is(set.stdout.trim(), `mmap=0 trim=1099511627776 ${cli} run a b.yaml`);
+  const kept = spawnSync(link, ['show'], { encoding: 'utf8', env: { ...env, MALLOC_MMAP_MAX_: '65536' } });
+  t.is(kept.stdout.trim(), `mmap=65536 trim=1099511627776 ${cli} show`);
 });
 
 for (const example of examples) {

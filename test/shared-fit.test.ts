@@ -1,5 +1,6 @@
 import test from 'ava';
 import { FoldSource } from '../src/evaluate/fit-and-score.js';
+import { PARALLEL_EIGEN, symmetricTopEigen, symmetricTopEigenParallel } from '../src/linalg/eigen.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { Pipeline, Timings } from '../src/pipeline/pipeline.js';
 import { SharedRows, sharedPlan } from '../src/pipeline/shared-fit.js';
@@ -8,7 +9,8 @@ import { shutdownPool } from '../src/runtime/pool.js';
 import type { Pca } from '../src/stages/pca.js';
 import { registry } from '../src/stages/registry.js';
 import type { Transformer } from '../src/stages/stage.js';
-import { fashionSample } from './helpers.js';
+import { createRng } from '../src/util/rng.js';
+import { fashionSample, withEnv } from './helpers.js';
 
 test.after.always(async () => {
   await shutdownPool();
@@ -160,3 +162,43 @@ test('shared rows refuse blocks that overlap or leave rows out', (t) => {
   t.throws(() => new SharedRows(X, [Int32Array.of(0, 1), Int32Array.of(1, 2, 3)]), { message: /two blocks/ });
   t.throws(() => new SharedRows(X, [Int32Array.of(0, 1), Int32Array.of(2)]), { message: /cover 3 of 4/ });
 });
+
+/** A symmetric n×n covariance-like matrix: the Gram matrix of `rows` random rows with decaying column scales. */
+function covarianceLike(n: number, rows: number, seed: number): Float64Array {
+  const rng = createRng(seed);
+  const X = new Float64Array(rows * n);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) X[i * n + j] = (rng.float() - 0.5) / (1 + j / 50);
+  const M = new Float64Array(n * n);
+  for (let i = 0; i < rows; i++) {
+    const o = i * n;
+    for (let a = 0; a < n; a++) {
+      const xa = X[o + a];
+      for (let b = a; b < n; b++) M[a * n + b] += xa * X[o + b];
+    }
+  }
+  for (let a = 0; a < n; a++) for (let b = 0; b < a; b++) M[a * n + b] = M[b * n + a];
+  return M;
+}
+
+test.serial(
+  'the eigen solver with M·q on two threads: the one-thread answer to rounding, the same bits with 1 or 2 workers',
+  async (t) => {
+    const n = PARALLEL_EIGEN + 51;
+    const M = covarianceLike(n, 300, 4);
+    const k = 12;
+    const one = symmetricTopEigen(M, n, k);
+    const split1 = await withEnv('FASHION_WORKERS', '1', () => symmetricTopEigenParallel(M, n, k));
+    const split2 = await withEnv('FASHION_WORKERS', '2', () => symmetricTopEigenParallel(M, n, k));
+    t.deepEqual(split1.values, split2.values);
+    t.deepEqual(split1.vectors, split2.vectors);
+    t.true(relative(split2.values, one.values) < 1e-10);
+    for (let c = 0; c < k; c++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += split2.vectors[c * n + i] * one.vectors[c * n + i];
+      t.true(1 - Math.abs(dot) < 1e-10, `vector ${c}: ${dot}`);
+    }
+    // below PARALLEL_EIGEN it is the one-thread solver, bit for bit (narrow PCAs keep their figures)
+    const small = covarianceLike(300, 200, 5);
+    t.deepEqual((await symmetricTopEigenParallel(small, 300, 5)).vectors, symmetricTopEigen(small, 300, 5).vectors);
+  },
+);

@@ -119,6 +119,11 @@ export class FoldSource {
     return this.current.data;
   }
 
+  /** true once a fit took the shared path (shared(): the first fit on these folds carried the shared work). */
+  get sharedUsed(): boolean {
+    return this.#shared?.used === true;
+  }
+
   /**
    * Fold `fold`'s training or held-out rows (fold 0: every training row, for the final fit) as rows of the training
    * set's shared row-wise features and per-fold Gram matrices (pipeline/shared-fit.ts), computed on first use by a

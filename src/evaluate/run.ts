@@ -28,6 +28,11 @@ export interface CvResult {
   mean_macro_f1: number;
   std_macro_f1: number;
   timings_ms: Record<string, StageTiming>;
+  /**
+   * true when the folds shared the union's row-wise features and the Gram matrices (pipeline/shared-fit.ts): the first
+   * fold's fit time includes that work for every fold. Absent in reports written before it.
+   */
+  shared_fit?: boolean;
 }
 
 export interface TestResult {
@@ -154,7 +159,8 @@ async function crossValidate(
     signal,
     onStep: (_c, fold, id, what) => progress?.advance(`fold ${fold}/${k} ${what === 'predict_ms' ? 'predict' : id}`),
   });
-  return summarizeFolds(scores.get(candidate.key)!, k, seed, source.identity.id);
+  const summary = summarizeFolds(scores.get(candidate.key)!, k, seed, source.identity.id);
+  return source.sharedUsed ? { ...summary, shared_fit: true } : summary;
 }
 
 /** The CV section of a report from one candidate's fold results. */

@@ -6,7 +6,7 @@
  * the components never depend on the number of workers.
  */
 import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
-import { symmetricTopEigen } from './eigen.js';
+import { symmetricTopEigenParallel } from './eigen.js';
 import type { GramPart } from './gram.js';
 import type { Matrix } from './matrix.js';
 
@@ -119,7 +119,7 @@ export async function covariancePca(X: Matrix, k: number): Promise<CovarianceSol
       total += cov[a * d + a];
     }
   }
-  return { mean, ...pcaOfCovariance(cov, d, k), totalVariance: total };
+  return { mean, ...(await pcaOfCovariance(cov, d, k)), totalVariance: total };
 }
 
 /**
@@ -154,13 +154,16 @@ export async function floatGram(
   return { gram, sums };
 }
 
-/** The top-k unit eigenvectors (k × d, row-major, descending) of a d × d covariance and their variances (≥ 0). */
-export function pcaOfCovariance(
+/**
+ * The top-k unit eigenvectors (k × d, row-major, descending) of a d × d covariance and their variances (≥ 0); M·q on two
+ * threads from PARALLEL_EIGEN features (symmetricTopEigenParallel).
+ */
+export async function pcaOfCovariance(
   cov: Float64Array,
   d: number,
   k: number,
-): { components: Float64Array; explainedVariance: Float64Array } {
-  const eig = symmetricTopEigen(cov, d, k);
+): Promise<{ components: Float64Array; explainedVariance: Float64Array }> {
+  const eig = await symmetricTopEigenParallel(cov, d, k);
   const explainedVariance = new Float64Array(k);
   for (let c = 0; c < k; c++) explainedVariance[c] = Math.max(eig.values[c], 0);
   return { components: eig.vectors, explainedVariance };

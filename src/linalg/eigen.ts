@@ -1,4 +1,5 @@
-import { Arena } from '../runtime/wasm.js';
+import { runAll, workerCount } from '../runtime/pool.js';
+import { Arena, privateKernels, wasmKernels, type WasmKernels } from '../runtime/wasm.js';
 import { createRng } from '../util/rng.js';
 
 /**
@@ -117,6 +118,132 @@ export interface TopEigen {
  * Deterministic: the same input gives the same output.
  */
 export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1e-12): TopEigen {
+  let matrixAt = 0;
+  const loop = lanczos(M, n, k, tol, (arena) => {
+    matrixAt = arena.reserve(packedUpperLength(n) * 8);
+    packUpper(M, n, arena.f64(matrixAt, packedUpperLength(n)));
+  });
+  for (let step = loop.next(); ; step = loop.next()) {
+    if (step.done) return step.value;
+    const { arena, qAt, wAt } = step.value;
+    arena.kernels.symMatVecF64(matrixAt, n, qAt, wAt);
+  }
+}
+
+/** Sizes from which symmetricTopEigenParallel splits M·q over two threads (below, one thread's M fits in cache). */
+export const PARALLEL_EIGEN = 2048;
+
+let solves = 0;
+
+/**
+ * symmetricTopEigen with each M·q summed in two parts, rows 0..r−1 and r..n−1 of the packed upper triangle (r splits
+ * its entries in half), on two worker threads that each keep M in their kernel memory for the whole solve: M·q reads
+ * the matrix once per step, so two threads read it at twice the rate. The parts are added as yA + yB, so the result is
+ * the same with any number of workers (with one, both parts run here). Below PARALLEL_EIGEN, symmetricTopEigen itself.
+ */
+export async function symmetricTopEigenParallel(M: Float64Array, n: number, k: number, tol = 1e-12): Promise<TopEigen> {
+  if (n < PARALLEL_EIGEN) return symmetricTopEigen(M, n, k, tol);
+  const length = packedUpperLength(n);
+  const split = halfRows(n);
+  if (workerCount() < 2) {
+    let matrixAt = 0;
+    let partAt = 0;
+    const loop = lanczos(M, n, k, tol, (arena) => {
+      matrixAt = arena.reserve(length * 8);
+      partAt = arena.reserve(n * 8);
+      packUpper(M, n, arena.f64(matrixAt, length));
+    });
+    for (let step = loop.next(); ; step = loop.next()) {
+      if (step.done) return step.value;
+      const { arena, qAt, wAt } = step.value;
+      arena.kernels.symMatVecRowsF64(matrixAt, n, 0, split, qAt, wAt);
+      arena.kernels.symMatVecRowsF64(matrixAt + rowOffset(n, split) * 8, n, split, n, qAt, partAt);
+      const [w, part] = [arena.f64(wAt, n), arena.f64(partAt, n)];
+      for (let i = 0; i < n; i++) w[i] += part[i];
+    }
+  }
+  const packed = new Float64Array(new SharedArrayBuffer(length * 8));
+  packUpper(M, n, packed);
+  const key = `eigen ${process.pid} ${++solves}`;
+  // a private kernel instance: the basis stays in its memory across the awaits below, where other work may use this
+  // thread's instance
+  const loop = lanczos(M, n, k, tol, () => {}, privateKernels());
+  for (let step = loop.next(); ; step = loop.next()) {
+    if (step.done) return step.value;
+    const { arena, qAt, wAt } = step.value;
+    const q = arena.f64(qAt, n).slice();
+    const [a, b] = await runAll<Float64Array>(
+      [
+        [0, split],
+        [split, n],
+      ].map(([i0, i1]) => ({ module: import.meta.url, fn: 'symMatVecPartTask', args: [key, packed, n, i0, i1, q] })),
+    );
+    // views afresh after the await
+    const w = arena.f64(wAt, n);
+    for (let i = 0; i < n; i++) w[i] = a[i] + b[i];
+  }
+}
+
+/**
+ * Pool task of symmetricTopEigenParallel: rows i0..i1−1's part of M·x, with the packed M copied into this thread's
+ * kernel memory on the first step of solve `key` and kept there for its later steps.
+ */
+export function symMatVecPartTask(
+  key: string,
+  packed: Float64Array,
+  n: number,
+  i0: number,
+  i1: number,
+  x: Float64Array,
+): Float64Array {
+  const { arena, loaded } = Arena.resident(key);
+  const matrixAt = arena.reserve(packed.length * 8);
+  const xAt = arena.reserve(n * 8);
+  const yAt = arena.reserve(n * 8);
+  if (!loaded) {
+    arena.f64(matrixAt, packed.length).set(packed);
+    Arena.markResident(key);
+  }
+  arena.f64(xAt, n).set(x);
+  arena.kernels.symMatVecRowsF64(matrixAt + rowOffset(n, i0) * 8, n, i0, i1, xAt, yAt);
+  return arena.f64(yAt, n).slice();
+}
+
+/** Where row i starts in symMatVecF64's packed upper triangle (entries before it). */
+function rowOffset(n: number, i: number): number {
+  let at = 0;
+  for (let r = 0; r < i; r++) at += (n - (r & ~1) + 1) & ~1;
+  return at;
+}
+
+/** The first row at or past which half of the packed entries lie (a function of n only). */
+function halfRows(n: number): number {
+  const half = packedUpperLength(n) / 2;
+  let at = 0;
+  let r = 0;
+  while (r < n && at < half) at += (n - (r++ & ~1) + 1) & ~1;
+  return r;
+}
+
+/** A product the Lanczos loop needs: w (at wAt) = M·q (at qAt), both n float64 in `arena`'s kernel memory. */
+interface Product {
+  arena: Arena;
+  qAt: number;
+  wAt: number;
+}
+
+/**
+ * symmetricTopEigen's Lanczos loop, yielding each M·q it needs to whoever holds M (in this thread's kernel memory, or
+ * on other threads); `reserveMatrix` reserves that caller's own regions before the loop's (the basis must come last).
+ */
+function* lanczos(
+  M: Float64Array,
+  n: number,
+  k: number,
+  tol: number,
+  reserveMatrix: (arena: Arena) => void,
+  kernelsOf: WasmKernels = wasmKernels(),
+): Generator<Product, TopEigen, undefined> {
   if (k < 1 || k > n) throw new RangeError(`symmetricTopEigen: k must be in 1..${n}, got ${k}`);
   let norm = 0; // Frobenius norm bounds the spectral norm
   for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
@@ -129,13 +256,12 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
   }
   // Kernel memory: M's upper triangle (copied once, for symMatVecF64), the work vector w, the Gram–Schmidt coefficients, then the Krylov basis last, so
   // it can grow in place. Basis vectors are `stride` (n rounded up to even) apart: each starts 16-byte aligned.
-  const arena = new Arena();
+  const arena = new Arena(kernelsOf);
   const kernels = arena.kernels;
   const stride = (n + 1) & ~1;
-  const matrixAt = arena.reserve(packedUpperLength(n) * 8);
+  reserveMatrix(arena);
   const wAt = arena.reserve(stride * 8);
   const coefAt = arena.reserve(n * 8);
-  packUpper(M, n, arena.f64(matrixAt, packedUpperLength(n)));
   let capacity = Math.min(n, Math.max(2 * k + 64, 128));
   const basisAt = arena.reserve(capacity * stride * 8);
   // views are taken afresh after the basis grows (growing kernel memory detaches them)
@@ -196,7 +322,7 @@ export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1
   while (true) {
     // Lanczos step on q_m: w = M·q_m
     const qAt = basisAt + m * stride * 8;
-    kernels.symMatVecF64(matrixAt, n, qAt, wAt);
+    yield { arena, qAt, wAt };
     const q = basisVector(m);
     const v = w();
     let a = 0;

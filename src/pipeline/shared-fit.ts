@@ -89,6 +89,8 @@ export class SharedRows {
   private readonly order: Int32Array;
   private readonly starts: number[];
   private computed: Computed | null = null;
+  /** true once a fit has taken the shared path (reports say so: the first fold's fit carries the shared work). */
+  used = false;
 
   constructor(
     readonly X: Matrix,
@@ -117,6 +119,7 @@ export class SharedRows {
 
   /** The row-wise output of every training row for a plan (computed on first use). */
   async rowwise(plan: SharedPlan): Promise<Matrix> {
+    this.used = true;
     if (this.computed?.key !== plan.key) {
       this.computed = null; // the previous plan's rows go before the next are computed
       const union = new Union(plan.rowwise);
@@ -278,7 +281,7 @@ export async function fitShared(
   const zMean = new Float64Array(d);
   for (let j = 0; j < d; j++) zMean[j] = (mean[j] - alpha[j]) * beta[j];
   const cov = covariance(beta);
-  pca.fitCovariance(rows, zMean, cov);
+  await pca.fitCovariance(rows, zMean, cov);
   lap(ids[1], 'fit_ms');
   return transformShared(transformers, view, report, ids);
 }

@@ -58,6 +58,7 @@ export const RunJson = z.object({
       std_accuracy: z.number(),
       mean_macro_f1: z.number(),
       std_macro_f1: z.number(),
+      shared_fit: z.boolean().optional(),
     })
     .nullable(),
   test: z
@@ -126,6 +127,7 @@ export function runToJson(result: RunResult): RunJson {
           std_accuracy: result.cv.std_accuracy,
           mean_macro_f1: result.cv.mean_macro_f1,
           std_macro_f1: result.cv.std_macro_f1,
+          ...(result.cv.shared_fit ? { shared_fit: true } : {}),
         }
       : null,
     test: test ? testToJson(test) : null,

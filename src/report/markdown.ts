@@ -77,6 +77,12 @@ export function runToMarkdown(result: RunResult, command?: string, pictures: rea
         ],
       ),
     );
+    if (cv.shared_fit) {
+      out.push(
+        '',
+        `Fold ${cv.folds[0]?.fold ?? 1}'s fit includes the work every fold shares, each part computed once: the union's row-wise features of every training row and the Gram matrix of each fold's rows (each fold then fits from its own rows' sums: docs/DESIGN.md, "Shared work between folds").`,
+      );
+    }
   }
   if (test) out.push('', ...testSection(test, '## Test set'));
   out.push(...pictureBlocks(pictures.filter((p) => p.kind !== 'samples')));

@@ -60,6 +60,7 @@ export interface WasmKernels {
     scratch: number,
   ): void;
   symMatVecF64(U: number, n: number, x: number, y: number): void;
+  symMatVecRowsF64(U: number, n: number, i0: number, i1: number, x: number, y: number): void;
   dotsF64(Q: number, m: number, stride: number, n: number, v: number, out: number): void;
   subtractCombinationF64(Q: number, m: number, stride: number, n: number, c: number, v: number): void;
   smoUpdateGradient(G: number, Y: number, Ki: number, Kj: number, ci: number, cj: number, n: number): void;
@@ -89,15 +90,29 @@ export function wasmKernels(): WasmKernels {
   return instance;
 }
 
-/** The exports of one of the built WebAssembly modules (dist/wasm/), instantiated on this thread. */
-export function instantiateWasm<T>(file: URL): T {
-  let bytes: Buffer;
+let compiled: WebAssembly.Module | undefined;
+
+/**
+ * A new instance of the kernels with a memory of its own, for work that keeps data in kernel memory across an await
+ * (symmetricTopEigenParallel's Krylov basis): while it waits, other work on this thread may lay out its own arena in
+ * the thread's instance (wasmKernels).
+ */
+export function privateKernels(): WasmKernels {
+  compiled ??= new WebAssembly.Module(readWasm(WASM_FILE));
+  return new WebAssembly.Instance(compiled, {}).exports as unknown as WasmKernels;
+}
+
+function readWasm(file: URL): Buffer {
   try {
-    bytes = readFileSync(file);
+    return readFileSync(file);
   } catch {
     throw new Error(`WebAssembly kernels not built: ${fileURLToPath(file)} is missing (run \`npm run build\`)`);
   }
-  return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as T;
+}
+
+/** The exports of one of the built WebAssembly modules (dist/wasm/), instantiated on this thread. */
+export function instantiateWasm<T>(file: URL): T {
+  return new WebAssembly.Instance(new WebAssembly.Module(readWasm(file)), {}).exports as unknown as T;
 }
 
 /** The key given to the last arena made on this thread by `Arena.resident` (null when a plain arena came after it). */

@@ -129,7 +129,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
    * rather than from the rows: its eigenvectors, as fit takes them from the covariance it sums itself. A covariance summed
    * once per fold block serves every fold this way (pipeline/shared-fit.ts).
    */
-  fitCovariance(rows: number, mean: Float64Array, cov: Float64Array): this {
+  async fitCovariance(rows: number, mean: Float64Array, cov: Float64Array): Promise<this> {
     const k = this.params.components;
     const d = mean.length;
     if (cov.length !== d * d) throw new Error(`${this.name}: covariance of ${cov.length} entries for ${d} features`);
@@ -143,7 +143,7 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     if (rows < 2) throw new Error(`${this.name}: needs at least 2 rows to estimate variance, got ${rows}`);
     let total = 0;
     for (let f = 0; f < d; f++) total += cov[f * d + f];
-    return this.solved({ mean, ...pcaOfCovariance(cov, d, k), totalVariance: total }, d);
+    return this.solved({ mean, ...(await pcaOfCovariance(cov, d, k)), totalVariance: total }, d);
   }
 
   /** Sets the fitted state from a solver's answer (signs flipped as scikit-learn's, ratios and whitening scales). */

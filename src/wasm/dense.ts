@@ -110,9 +110,18 @@ export function subtractCombinationF64(Q: usize, m: i32, stride: i32, n: i32, c:
  * y_j gains M_ij·x_i. Half the memory traffic of matVecF64, which streams both triangles.
  */
 export function symMatVecF64(U: usize, n: i32, x: usize, y: usize): void {
+  symMatVecRowsF64(U, n, 0, n, x, y);
+}
+
+/**
+ * The part of symMatVecF64's y = M·x that rows i0..i1−1 of the packed upper triangle give (U points at row i0's first
+ * stored entry): each row's dot product with x into y[i], and its entries right of the diagonal times x[i] into y[j].
+ * Summing the parts of a split of the rows gives M·x to rounding; i0 = 0, i1 = n is symMatVecF64 exactly.
+ */
+export function symMatVecRowsF64(U: usize, n: i32, i0: i32, i1: i32, x: usize, y: usize): void {
   memory.fill(y, 0, <usize>n << 3);
   let row = U;
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     const c0 = i & ~1;
     const xi = load<f64>(x + (<usize>i << 3));
     const xs = f64x2.splat(xi);

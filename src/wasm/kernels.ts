@@ -15,4 +15,4 @@ export { smoUpdateGradient, smoAxpy, smoDot, smoSelectI, smoSelectJ } from './sm
 export { packPanels, dotPanels } from './panels';
 export { accumulateMachines } from './machines';
 export { kdSearch } from './kd-search';
-export { symMatVecF64, dotsF64, subtractCombinationF64 } from './dense';
+export { symMatVecF64, symMatVecRowsF64, dotsF64, subtractCombinationF64 } from './dense';
