@@ -97,9 +97,15 @@ function sklearnAvailable(): string | null {
   return r.status === 0 ? null : "scikit-learn is not installed for Debian's python3 (apt-get install python3-sklearn)";
 }
 
-function runLines(cmd: string, argv: string[], label: string): Row[] {
+/**
+ * The environment the installed `pipeline` command (bin/pipeline) gives Node: glibc keeps freed memory for reuse
+ * (docs/performance.md, "Shared work across folds and memory reuse"). Our processes run with it, as users run them.
+ */
+const PIPELINE_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '1099511627776', ...process.env };
+
+function runLines(cmd: string, argv: string[], label: string, env?: NodeJS.ProcessEnv): Row[] {
   process.stderr.write(`bench: ${label} …\n`);
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'], env });
   if (r.status !== 0) throw new Error(`bench: ${label} failed (exit ${r.status})`);
   return r.stdout
     .split('\n')
@@ -129,9 +135,14 @@ if (pipelinesOption) {
 }
 
 /** Wall time of a child process (the whole process: start, data, work), with its JSON lines. */
-function timeProcess(cmd: string, argv: string[], label: string): { seconds: number; rows: Row[] } {
+function timeProcess(
+  cmd: string,
+  argv: string[],
+  label: string,
+  env?: NodeJS.ProcessEnv,
+): { seconds: number; rows: Row[] } {
   const t0 = performance.now();
-  const rows = runLines(cmd, argv, label);
+  const rows = runLines(cmd, argv, label, env);
   return { seconds: (performance.now() - t0) / 1000, rows };
 }
 
@@ -153,7 +164,12 @@ function benchPipelines(which: string): void {
   const rows: string[] = [];
   for (const name of names) {
     const file = fileURLToPath(new URL(`../../pipelines/${name}.yaml`, import.meta.url));
-    const ours = timeProcess(process.execPath, [tasksJs, '--task', 'pipeline', '--file', file], `ours ${name}`);
+    const ours = timeProcess(
+      process.execPath,
+      [tasksJs, '--task', 'pipeline', '--file', file],
+      `ours ${name}`,
+      PIPELINE_ENV,
+    );
     const theirs = skipped
       ? null
       : timeProcess(PYTHON, [sklearnPy, '--data', resolveDataDir(), '--pipeline', file], `scikit-learn ${name}`);
@@ -169,7 +185,7 @@ function benchPipelines(which: string): void {
   }
   const table = [
     `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus()[0]?.model.trim()} (${cpus().length} cores), Node ${process.version}, ${workerCount()} workers${skipped ? `; scikit-learn skipped: ${skipped}` : ''}.`,
-    `Command: \`npm run bench -- --pipelines ${which}\`. Whole process, one run each: start, load the 70k images, fit on 60k, predict 10k; scikit-learn runs the same file translated by bench/sklearn_pipeline.py (target ratio ≤ 0.5).`,
+    `Command: \`npm run bench -- --pipelines ${which}\`. Whole process, one run each: start, load the 70k images, fit on 60k, predict 10k (ours with the allocator setting of bin/pipeline); scikit-learn runs the same file translated by bench/sklearn_pipeline.py (target ratio ≤ 0.5).`,
     '',
     '| pipeline | ours s | ours acc | ours peak MB | scikit-learn s | sklearn acc | sklearn peak MB | ratio |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
