@@ -1,5 +1,6 @@
 import test from 'ava';
-import { FoldSource } from '../src/evaluate/fit-and-score.js';
+import { fitAndScore, FoldSource, type FitJob } from '../src/evaluate/fit-and-score.js';
+import { FitCache } from '../src/evaluate/fit-cache.js';
 import { PARALLEL_EIGEN, symmetricTopEigen, symmetricTopEigenParallel } from '../src/linalg/eigen.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { Pipeline, Timings } from '../src/pipeline/pipeline.js';
@@ -9,6 +10,7 @@ import { shutdownPool } from '../src/runtime/pool.js';
 import type { Pca } from '../src/stages/pca.js';
 import { registry } from '../src/stages/registry.js';
 import type { Transformer } from '../src/stages/stage.js';
+import { codeVersion } from '../src/util/code-version.js';
 import { createRng } from '../src/util/rng.js';
 import { fashionSample, withEnv } from './helpers.js';
 
@@ -202,3 +204,26 @@ test.serial(
     t.deepEqual((await symmetricTopEigenParallel(small, 300, 5)).vectors, symmetricTopEigen(small, 300, 5).vectors);
   },
 );
+
+test('a search through the fit cache: the candidates after the first restore the shared fit, with the same scores', async (t) => {
+  const source = new FoldSource(data, 3, 42);
+  const cache = new FitCache({
+    enabled: true,
+    dir: null,
+    maxDiskBytes: 0,
+    maxMemoryBytes: 1e9,
+    maxEntryBytes: 1e9,
+  });
+  const job = (C: number): FitJob => ({
+    steps: wide().map((s) => (s.stage === 'svm' ? { ...s, params: { ...s.params, C } } : s)),
+    fold: 2,
+    folds: source.identity,
+    data: 'fashion sample',
+    code: codeVersion(),
+  });
+  const alone = [await fitAndScore(job(1), source), await fitAndScore(job(10), source)];
+  const cached = [await fitAndScore(job(1), source, { cache }), await fitAndScore(job(10), source, { cache })];
+  t.true(cache.stats.memory_hits >= 1, JSON.stringify(cache.stats));
+  for (const [i, r] of cached.entries()) t.deepEqual([r.accuracy, r.macro_f1], [alone[i].accuracy, alone[i].macro_f1]);
+  t.true(source.sharedUsed);
+});
