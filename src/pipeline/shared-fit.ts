@@ -302,7 +302,7 @@ export async function transformShared(
   for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
     const r1 = Math.min(n, r0 + BLOCK_ROWS);
     let t = performance.now();
-    const Z = union.transformRowwise(U, positions.subarray(r0, r1));
+    const Z = await union.transformRowwise(U, positions.subarray(r0, r1));
     report.add(ids[0], 'transform_ms', performance.now() - t);
     t = performance.now();
     const P = await pca.transform(Z);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import { runAll, sharedFloat32, splitRange, workerCount } from '../runtime/pool.js';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
 import { bindFlow, flowThrough } from './flow.js';
 import type { Normalize } from './normalize.js';
@@ -176,6 +177,45 @@ function branchFeatures(name: string, branch: Branch, input: number, shape: Imag
   return flow.features;
 }
 
+/** One branch of the union's standard steps after its row-wise part (transformRowwise). */
+interface TailBranch {
+  cols: number;
+  weight: number;
+  steps: Array<{ mean: Float64Array; scale: Float64Array }>;
+}
+
+/** Values from which transformRowwise splits its rows over the workers. */
+const PARALLEL_TAIL = 1 << 22;
+
+/**
+ * Pool task (and the inline path) of transformRowwise: output rows r0..r1−1, from the rows of U that `rows` lists
+ * (rows[0] is output row r0's; null: U's rows r0..r1−1), each branch's columns through its standard steps and weight,
+ * every product rounded to float32 as the stages round them.
+ */
+export function tailRows(
+  U: Float32Array,
+  total: number,
+  rows: Int32Array | null,
+  r0: number,
+  r1: number,
+  out: Float32Array,
+  branches: TailBranch[],
+): void {
+  for (let i = r0; i < r1; i++) {
+    const src = (rows ? rows[i - r0] : i) * total;
+    const dst = i * total;
+    let offset = 0;
+    for (const { cols, weight, steps } of branches) {
+      const o = dst + offset;
+      out.set(U.subarray(src + offset, src + offset + cols), o);
+      for (const { mean, scale } of steps)
+        for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] - mean[j]) * scale[j];
+      if (weight !== 1) for (let j = 0; j < cols; j++) out[o + j] *= weight;
+      offset += cols;
+    }
+  }
+}
+
 /**
  * A union's row-wise part, for fits shared across folds (pipeline/shared-fit.ts): when every branch is one or more
  * row-wise steps (StageSpec.rowwise) followed by zero or more `normalize: standard`, `rowwise` is the union of the
@@ -269,7 +309,7 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
    * pass. The same float32 values as transform on the rows U was computed from: each step's (x − mean)·scale and the
    * weight's product are rounded to float32 as the steps round them.
    */
-  transformRowwise(U: Matrix, rows?: Int32Array): Matrix {
+  async transformRowwise(U: Matrix, rows?: Int32Array): Promise<Matrix> {
     const { outputs } = this.state;
     const split = splitRowwise(this.params);
     if (!split) throw new Error(`${this.name}: its branches are not row-wise steps then standard steps`);
@@ -277,27 +317,27 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
     if (U.cols !== total) throw new Error(`${this.name}: row-wise output has ${U.cols} columns, expected ${total}`);
     const weights = Object.values(this.params).map((b) => b.weight);
     // per branch: its columns, weight, and its standard steps' means and scales
-    const branches = this.state.branches.map((chain, b) => ({
+    const branches: TailBranch[] = this.state.branches.map((chain, b) => ({
       cols: outputs[b],
       weight: weights[b],
       steps: (chain.slice(split.tails[b]) as Normalize[]).map((step) => step.affine),
     }));
     const n = rows ? rows.length : U.rows;
     const out = sharedFloats(n * total);
-    const { data } = U;
-    for (let i = 0; i < n; i++) {
-      const src = (rows ? rows[i] : i) * total;
-      const dst = i * total;
-      let offset = 0;
-      for (const { cols, weight, steps } of branches) {
-        const o = dst + offset;
-        out.set(data.subarray(src + offset, src + offset + cols), o);
-        for (const { mean, scale } of steps)
-          for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] - mean[j]) * scale[j];
-        if (weight !== 1) for (let j = 0; j < cols; j++) out[o + j] *= weight;
-        offset += cols;
-      }
+    const list = rows ?? null;
+    if (n * total < PARALLEL_TAIL || workerCount() < 2) {
+      tailRows(U.data, total, list, 0, n, out, branches);
+      return matrix(n, total, out);
     }
+    // row ranges on the workers, each writing its part of the shared output (the same values)
+    const source = sharedFloat32(U.data);
+    await runAll(
+      splitRange(n, workerCount()).map(([r0, r1]) => ({
+        module: import.meta.url,
+        fn: 'tailRows',
+        args: [source, total, list ? list.subarray(r0, r1) : null, r0, r1, out, branches],
+      })),
+    );
     return matrix(n, total, out);
   }
 
