@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { FastifyInstance } from 'fastify';
 import { loadCatalogue, type Catalogue } from '../src/app/catalogue.js';
 import { classifyPhotos, type ObtainedModel } from '../src/app/model.js';
+import { runPredict } from '../src/app/predict.js';
 import { decodePhoto } from '../src/data/photo-decode.js';
 import type { ProgressSink } from '../src/evaluate/progress.js';
 import { modelInput } from '../src/model/provenance.js';
@@ -288,5 +289,25 @@ test('pipeline serve --catalogue: the photo left out is named once in the log, a
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
+  }
+});
+
+test('pipeline predict --similar with a photo model: the nearest photos of the catalogue, as /similar finds them', async (t) => {
+  const names = [catalogue.names[2], catalogue.names[9]];
+  const result = await runPredict({
+    model: model.path,
+    images: names.map((n) => join(flat, n)),
+    similar: 3,
+    catalogue: flat,
+  });
+  for (const [i, prediction] of result.predictions.entries()) {
+    const items = prediction.similar!;
+    t.is(items.length, 3);
+    t.is(items[0].name, names[i], 'a photo of the catalogue finds itself first');
+    const { body } = await similar(readFileSync(join(flat, names[i])), '?n=3');
+    t.deepEqual(
+      items.map((item) => [item.name, item.class]),
+      body.images[0].similar.map((item: Item) => [item.name, item.class]),
+    );
   }
 });

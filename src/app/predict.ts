@@ -81,11 +81,6 @@ export async function runPredict(options: PredictOptions): Promise<PredictResult
         })
       : null;
   const input = planned ?? (early ? modelInput(early.info) : { kind: 'fashion-mnist' as const });
-  if (options.similar !== undefined && input.kind !== 'fashion-mnist') {
-    throw new UsageError(
-      '--similar searches Fashion-MNIST catalogues; this model classifies photos of its own classes',
-    );
-  }
   const rows: Array<ModelRow & { file: string; folder?: string }> = [];
   const unreadable: UnreadablePhoto[] = [];
   let truth: Uint8Array | null = null;

@@ -70,7 +70,8 @@ const builder = (y: Argv) =>
       catalogue: {
         type: 'string',
         normalize: true,
-        describe: 'with --similar: a folder of images to recommend from (default: the training set; features cached)',
+        describe:
+          "with --similar: a folder of images to recommend from (default: the model's training images; features cached)",
       },
       quiet: outputOptions.quiet,
     })
@@ -84,6 +85,10 @@ const builder = (y: Argv) =>
       'a folder of class folders: every photo classified, with the accuracy per class',
     )
     .example('$0 predict models/pca-rf.model shirt.jpg --similar 8', 'also list the 8 nearest training images')
+    .example(
+      '$0 predict models/clothing.model photo.jpg --similar 4',
+      "a photo model: the 4 nearest of its training photos (or --catalogue DIR, a shop's own)",
+    )
     .example('$0 predict models/pca-rf.model photos/ --show seen.png', 'also draw the 28×28 images the model was given')
     .example(
       '$0 predict models/pca-rf.model --csv fashion-mnist_test.csv > predictions.csv',
