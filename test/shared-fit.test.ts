@@ -1,7 +1,14 @@
 import test from 'ava';
 import { fitAndScore, FoldSource, type FitJob } from '../src/evaluate/fit-and-score.js';
 import { FitCache } from '../src/evaluate/fit-cache.js';
-import { PARALLEL_EIGEN, symmetricTopEigen, symmetricTopEigenParallel } from '../src/linalg/eigen.js';
+import {
+  packedUpperLength,
+  packUpper,
+  PARALLEL_EIGEN,
+  symmetricTopEigen,
+  symmetricTopEigenPacked,
+  symmetricTopEigenParallel,
+} from '../src/linalg/eigen.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { Pipeline, Timings } from '../src/pipeline/pipeline.js';
 import { SharedRows, sharedPlan } from '../src/pipeline/shared-fit.js';
@@ -226,4 +233,18 @@ test('a search through the fit cache: the candidates after the first restore the
   t.true(cache.stats.memory_hits >= 1, JSON.stringify(cache.stats));
   for (const [i, r] of cached.entries()) t.deepEqual([r.accuracy, r.macro_f1], [alone[i].accuracy, alone[i].macro_f1]);
   t.true(source.sharedUsed);
+});
+
+test('the eigen solver on a packed matrix with its norm: the answer of the row-major one, bit for bit', async (t) => {
+  for (const n of [300, PARALLEL_EIGEN + 3]) {
+    const M = covarianceLike(n, 120, 6);
+    const packed = new Float64Array(packedUpperLength(n));
+    packUpper(M, n, packed);
+    let squares = 0;
+    for (const v of M) squares += v * v;
+    const fromPacked = await symmetricTopEigenPacked(packed, n, 6, Math.sqrt(squares));
+    const fromMatrix = await symmetricTopEigenParallel(M, n, 6);
+    t.deepEqual(fromPacked.vectors, fromMatrix.vectors, `n = ${n}`);
+    t.deepEqual(fromPacked.values, fromMatrix.values, `n = ${n}`);
+  }
 });

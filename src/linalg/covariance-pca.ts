@@ -6,7 +6,7 @@
  * the components never depend on the number of workers.
  */
 import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
-import { symmetricTopEigenParallel } from './eigen.js';
+import { symmetricTopEigenPacked, symmetricTopEigenParallel } from './eigen.js';
 import type { GramPart } from './gram.js';
 import type { Matrix } from './matrix.js';
 
@@ -122,8 +122,16 @@ export async function covariancePca(X: Matrix, k: number): Promise<CovarianceSol
   return { mean, ...(await pcaOfCovariance(cov, d, k)), totalVariance: total };
 }
 
+/** A d×d covariance in the eigen solver's packed layout (eigen.ts packUpper), with its Frobenius norm and trace. */
+export interface PackedCovariance {
+  packed: Float64Array;
+  norm: number;
+  trace: number;
+}
+
 /**
- * Σ (x − shift)(x − shift)ᵀ (d4 × d4, d4 = d rounded up to 4, entries a ≤ b filled) and Σ (x − shift) over the n rows
+ * Σ (x − shift)(x − shift)ᵀ (d4 × d4, d4 = d rounded up to 4, entries a ≤ b filled; with `packed`, its upper triangle
+ * packed row by row from the diagonal, d(d + 1)/2 entries) and Σ (x − shift) over the n rows
  * of `data` (row-major, d wide), in float32 blocks summed in float64 by pool tasks over gramChunkRows's chunks, the
  * chunks' sums added in order: a function of the data and the shape only, never of the worker count.
  */
@@ -132,17 +140,19 @@ export async function floatGram(
   n: number,
   d: number,
   shift: Float64Array,
+  packed = false,
 ): Promise<{ gram: Float64Array; sums: Float64Array }> {
   const source = workerCount() > 1 ? sharedFloat32(data) : data;
   const step = gramChunkRows(n, d);
   const tasks = [];
   for (let r0 = 0; r0 < n; r0 += step) {
     const r1 = Math.min(n, r0 + step);
-    tasks.push({
-      module: GRAM_MODULE,
-      fn: 'gramOfRows',
-      args: [source.subarray(r0 * d, r1 * d), r1 - r0, d, shift, []],
-    });
+    const chunk = source.subarray(r0 * d, r1 * d);
+    tasks.push(
+      packed
+        ? { module: GRAM_MODULE, fn: 'packedGramOfRows', args: [chunk, r1 - r0, d, shift] }
+        : { module: GRAM_MODULE, fn: 'gramOfRows', args: [chunk, r1 - r0, d, shift, []] },
+    );
   }
   const parts = await runAll<GramPart>(tasks);
   const gram = parts[0].gram;
@@ -155,15 +165,19 @@ export async function floatGram(
 }
 
 /**
- * The top-k unit eigenvectors (k × d, row-major, descending) of a d × d covariance and their variances (≥ 0); M·q on two
+ * The top-k unit eigenvectors (k × d, row-major, descending) of a d × d covariance (row-major, or packed) and their
+ * variances (≥ 0); M·q on two
  * threads from PARALLEL_EIGEN features (symmetricTopEigenParallel).
  */
 export async function pcaOfCovariance(
-  cov: Float64Array,
+  cov: Float64Array | PackedCovariance,
   d: number,
   k: number,
 ): Promise<{ components: Float64Array; explainedVariance: Float64Array }> {
-  const eig = await symmetricTopEigenParallel(cov, d, k);
+  const eig =
+    cov instanceof Float64Array
+      ? await symmetricTopEigenParallel(cov, d, k)
+      : await symmetricTopEigenPacked(cov.packed, d, k, cov.norm);
   const explainedVariance = new Float64Array(k);
   for (let c = 0; c < k; c++) explainedVariance[c] = Math.max(eig.values[c], 0);
   return { components: eig.vectors, explainedVariance };

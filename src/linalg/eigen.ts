@@ -119,7 +119,7 @@ export interface TopEigen {
  */
 export function symmetricTopEigen(M: Float64Array, n: number, k: number, tol = 1e-12): TopEigen {
   let matrixAt = 0;
-  const loop = lanczos(M, n, k, tol, (arena) => {
+  const loop = lanczos(frobenius(M, n), n, k, tol, (arena) => {
     matrixAt = arena.reserve(packedUpperLength(n) * 8);
     packUpper(M, n, arena.f64(matrixAt, packedUpperLength(n)));
   });
@@ -143,31 +143,53 @@ let solves = 0;
  */
 export async function symmetricTopEigenParallel(M: Float64Array, n: number, k: number, tol = 1e-12): Promise<TopEigen> {
   if (n < PARALLEL_EIGEN) return symmetricTopEigen(M, n, k, tol);
+  const packed = new Float64Array(new SharedArrayBuffer(packedUpperLength(n) * 8));
+  packUpper(M, n, packed);
+  return symmetricTopEigenPacked(packed, n, k, frobenius(M, n), tol);
+}
+
+/**
+ * symmetricTopEigenParallel of a matrix given in symMatVecF64's packed layout (packUpper's; shared memory saves the
+ * workers a copy) with its Frobenius norm: the covariance of a shared fit goes there without a d×d matrix. Below
+ * PARALLEL_EIGEN, one thread as symmetricTopEigen.
+ */
+export async function symmetricTopEigenPacked(
+  packed: Float64Array,
+  n: number,
+  k: number,
+  norm: number,
+  tol = 1e-12,
+): Promise<TopEigen> {
   const length = packedUpperLength(n);
+  if (packed.length !== length) throw new Error(`symmetricTopEigenPacked: ${packed.length} entries for n = ${n}`);
   const split = halfRows(n);
-  if (workerCount() < 2) {
+  const parts = n >= PARALLEL_EIGEN;
+  if (!parts || workerCount() < 2) {
     let matrixAt = 0;
     let partAt = 0;
-    const loop = lanczos(M, n, k, tol, (arena) => {
+    const loop = lanczos(norm, n, k, tol, (arena) => {
       matrixAt = arena.reserve(length * 8);
       partAt = arena.reserve(n * 8);
-      packUpper(M, n, arena.f64(matrixAt, length));
+      arena.f64(matrixAt, length).set(packed);
     });
     for (let step = loop.next(); ; step = loop.next()) {
       if (step.done) return step.value;
       const { arena, qAt, wAt } = step.value;
+      if (!parts) {
+        arena.kernels.symMatVecF64(matrixAt, n, qAt, wAt);
+        continue;
+      }
       arena.kernels.symMatVecRowsF64(matrixAt, n, 0, split, qAt, wAt);
       arena.kernels.symMatVecRowsF64(matrixAt + rowOffset(n, split) * 8, n, split, n, qAt, partAt);
       const [w, part] = [arena.f64(wAt, n), arena.f64(partAt, n)];
       for (let i = 0; i < n; i++) w[i] += part[i];
     }
   }
-  const packed = new Float64Array(new SharedArrayBuffer(length * 8));
-  packUpper(M, n, packed);
+  const shared = packed.buffer instanceof SharedArrayBuffer ? packed : sharedFloat64(packed);
   const key = `eigen ${process.pid} ${++solves}`;
   // a private kernel instance: the basis stays in its memory across the awaits below, where other work may use this
   // thread's instance
-  const loop = lanczos(M, n, k, tol, () => {}, privateKernels());
+  const loop = lanczos(norm, n, k, tol, () => {}, privateKernels());
   for (let step = loop.next(); ; step = loop.next()) {
     if (step.done) return step.value;
     const { arena, qAt, wAt } = step.value;
@@ -176,12 +198,25 @@ export async function symmetricTopEigenParallel(M: Float64Array, n: number, k: n
       [
         [0, split],
         [split, n],
-      ].map(([i0, i1]) => ({ module: import.meta.url, fn: 'symMatVecPartTask', args: [key, packed, n, i0, i1, q] })),
+      ].map(([i0, i1]) => ({ module: import.meta.url, fn: 'symMatVecPartTask', args: [key, shared, n, i0, i1, q] })),
     );
     // views afresh after the await
     const w = arena.f64(wAt, n);
     for (let i = 0; i < n; i++) w[i] = a[i] + b[i];
   }
+}
+
+function sharedFloat64(src: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(src.byteLength));
+  out.set(src);
+  return out;
+}
+
+/** The Frobenius norm of the row-major n×n M (it bounds the spectral norm). */
+function frobenius(M: Float64Array, n: number): number {
+  let norm = 0;
+  for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
+  return Math.sqrt(norm);
 }
 
 /**
@@ -234,10 +269,11 @@ interface Product {
 
 /**
  * symmetricTopEigen's Lanczos loop, yielding each M·q it needs to whoever holds M (in this thread's kernel memory, or
- * on other threads); `reserveMatrix` reserves that caller's own regions before the loop's (the basis must come last).
+ * on other threads); `norm` is M's Frobenius norm (it bounds the spectral norm: the tolerances are relative to it);
+ * `reserveMatrix` reserves that caller's own regions before the loop's (the basis must come last).
  */
 function* lanczos(
-  M: Float64Array,
+  norm: number,
   n: number,
   k: number,
   tol: number,
@@ -245,9 +281,6 @@ function* lanczos(
   kernelsOf: WasmKernels = wasmKernels(),
 ): Generator<Product, TopEigen, undefined> {
   if (k < 1 || k > n) throw new RangeError(`symmetricTopEigen: k must be in 1..${n}, got ${k}`);
-  let norm = 0; // Frobenius norm bounds the spectral norm
-  for (let i = 0; i < n * n; i++) norm += M[i] * M[i];
-  norm = Math.sqrt(norm);
   if (norm === 0) {
     // Zero matrix: every orthonormal set is an eigenbasis; take unit vectors.
     const vectors = new Float64Array(k * n);
@@ -398,7 +431,7 @@ function* lanczos(
 }
 
 /** Entries of symMatVecF64's packed upper triangle: row i from column i rounded down to even, padded to even length. */
-function packedUpperLength(n: number): number {
+export function packedUpperLength(n: number): number {
   let total = 0;
   for (let i = 0; i < n; i++) total += (n - (i & ~1) + 1) & ~1;
   return total;

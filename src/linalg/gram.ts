@@ -43,6 +43,18 @@ export function gramOfRows(
 }
 
 /**
+ * gramOfRows' float path (no divisors), its d4×d4 sum returned as the packed upper triangle instead (row a from column
+ * a, d(d + 1)/2 entries): half the memory to hand back from a worker and to keep.
+ */
+export function packedGramOfRows(chunk: Float32Array, rows: number, d: number, shift: Float64Array): GramPart {
+  const part = floatGram(chunk, rows, d, shift);
+  const d4 = (d + 3) & ~3;
+  const packed = new Float64Array((d * (d + 1)) / 2);
+  for (let a = 0, p = 0; a < d; p += d - a, a++) packed.set(part.gram.subarray(a * d4 + a, a * d4 + d), p);
+  return { divisor: 0, gram: packed, sums: part.sums };
+}
+
+/**
  * gramOfRows' exact integer path alone: null when no divisor puts every value of the chunk on its grid (found in the
  * first block of rows that is off it). Integer sums do not depend on how the rows are chunked.
  */

@@ -17,7 +17,8 @@
  * wide inputs take this path (SHARED_MIN_FEATURES): there the Gram matrices are most of a run's time; narrower ones stay
  * bit for bit as they were.
  */
-import { floatGram } from '../linalg/covariance-pca.js';
+import { floatGram, type PackedCovariance } from '../linalg/covariance-pca.js';
+import { packedUpperLength } from '../linalg/eigen.js';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { Pca } from '../stages/pca.js';
 import { chooseSolver } from '../stages/pca-solver.js';
@@ -153,8 +154,9 @@ export class SharedRows {
       const parts: BlockMoments[] = [];
       for (let b = 0; b + 1 < this.starts.length; b++) {
         const [r0, r1] = [this.starts[b], this.starts[b + 1]];
-        const { gram, sums } = await floatGram(c.U.data.subarray(r0 * d, r1 * d), r1 - r0, d, c.shift);
-        parts.push({ rows: r1 - r0, sums, gram: packUpper(gram, d) });
+        // packed by the workers: half the memory handed back and kept
+        const { gram, sums } = await floatGram(c.U.data.subarray(r0 * d, r1 * d), r1 - r0, d, c.shift, true);
+        parts.push({ rows: r1 - r0, sums, gram });
       }
       c.blocks = parts;
     }
@@ -197,32 +199,46 @@ export interface Moments {
   mean: Float64Array;
   /** Σ(u − mean)² per column. */
   m2: Float64Array;
-  /** The covariance (n − 1) of the columns each times scale[j], d×d row-major: scale_a·scale_b·cov(u)_ab. */
-  covariance(scale: Float64Array): Float64Array;
+  /** The covariance (n − 1) of the columns each times scale[j], scale_a·scale_b·cov(u)_ab, packed for the eigen solver. */
+  covariance(scale: Float64Array): PackedCovariance;
 }
 
 /**
  * scale_a·scale_b·(Σ(u−c)(u−c)ᵀ − n·(μ−c)(μ−c)ᵀ)_ab / (n − 1) from the packed upper triangle of the Gram matrix (as
- * covariancePca takes the covariance), both triangles filled; the lower one by tiles (the transposed writes stay in cache).
+ * covariancePca takes the covariance), written straight into the eigen solver's packed layout (packUpper's: row a
+ * from column a rounded down to even) in shared memory, with its Frobenius norm and trace: no d×d matrix.
  */
-function scaledCovariance(gram: Float64Array, offset: Float64Array, rows: number, scale: Float64Array): Float64Array {
+function scaledCovariance(
+  gram: Float64Array,
+  offset: Float64Array,
+  rows: number,
+  scale: Float64Array,
+): PackedCovariance {
   const d = offset.length;
-  const cov = new Float64Array(d * d);
-  for (let a = 0, p = 0; a < d; a++) {
-    const o = a * d;
-    const sa = scale[a] / (rows - 1);
-    const na = rows * offset[a];
-    for (let b = a; b < d; b++, p++) cov[o + b] = (gram[p] - na * offset[b]) * sa * scale[b];
-  }
-  const T = 64;
-  for (let a0 = 0; a0 < d; a0 += T) {
-    for (let b0 = 0; b0 <= a0; b0 += T) {
-      for (let a = a0; a < Math.min(d, a0 + T); a++) {
-        for (let b = b0; b < Math.min(a, b0 + T); b++) cov[a * d + b] = cov[b * d + a];
-      }
+  const packed = new Float64Array(new SharedArrayBuffer(packedUpperLength(d) * 8));
+  const value = (a: number, b: number, g: number) =>
+    (gram[g] - rows * offset[a] * offset[b]) * (scale[a] / (rows - 1)) * scale[b];
+  let squares = 0;
+  let trace = 0;
+  let at = 0;
+  let previous = 0; // where the Gram matrix's row a − 1 starts
+  for (let a = 0, g = 0; a < d; previous = g, g += d - a, a++) {
+    const c0 = a & ~1;
+    let pos = at;
+    // an odd row starts one column left of the diagonal: (a, a − 1) = (a − 1, a)
+    if (c0 < a) packed[pos++] = value(a - 1, a, previous + 1);
+    const diagonal = value(a, a, g);
+    packed[pos++] = diagonal;
+    trace += diagonal;
+    squares += diagonal * diagonal;
+    for (let b = a + 1; b < d; b++) {
+      const v = value(a, b, g + b - a);
+      packed[pos++] = v;
+      squares += 2 * v * v;
     }
+    at += (d - c0 + 1) & ~1;
   }
-  return cov;
+  return { packed, norm: Math.sqrt(squares), trace };
 }
 
 /** The rows one fit or transform call works on, as rows of a SharedRows, and the blocks its moments sum (fit only). */
@@ -230,18 +246,6 @@ export interface SharedView {
   source: SharedRows;
   rows: Int32Array;
   blocks: number[] | null;
-}
-
-/** The packed upper triangle (row by row, a ≤ b) of a d4×d4 matrix whose entries a ≤ b are filled. */
-function packUpper(gram: Float64Array, d: number): Float64Array {
-  const d4 = (d + 3) & ~3;
-  const out = new Float64Array((d * (d + 1)) / 2);
-  let p = 0;
-  for (let a = 0; a < d; a++) {
-    out.set(gram.subarray(a * d4 + a, a * d4 + d), p);
-    p += d - a;
-  }
-  return out;
 }
 
 /** Timings and progress of the shared path, by step id (as Pipeline.fit reports them). */

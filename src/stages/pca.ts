@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { covariancePca, pcaOfCovariance } from '../linalg/covariance-pca.js';
+import { covariancePca, pcaOfCovariance, type PackedCovariance } from '../linalg/covariance-pca.js';
 import { matrix, sharedFloats, toNested, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
 import { pcaProjectTask, projectionWeights } from '../linalg/projection.js';
@@ -125,14 +125,16 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
   }
 
   /**
-   * The full solver's fit from the training rows' count, column means and d×d covariance (n − 1 denominator, row-major)
-   * rather than from the rows: its eigenvectors, as fit takes them from the covariance it sums itself. A covariance summed
-   * once per fold block serves every fold this way (pipeline/shared-fit.ts).
+   * The full solver's fit from the training rows' count, column means and d×d covariance (n − 1 denominator; row-major,
+   * or packed for the eigen solver with its norm and trace) rather than from the rows: its eigenvectors, as fit takes
+   * them from the covariance it sums itself. A covariance summed once per fold block serves every fold this way
+   * (pipeline/shared-fit.ts).
    */
-  async fitCovariance(rows: number, mean: Float64Array, cov: Float64Array): Promise<this> {
+  async fitCovariance(rows: number, mean: Float64Array, cov: Float64Array | PackedCovariance): Promise<this> {
     const k = this.params.components;
     const d = mean.length;
-    if (cov.length !== d * d) throw new Error(`${this.name}: covariance of ${cov.length} entries for ${d} features`);
+    if (cov instanceof Float64Array && cov.length !== d * d)
+      throw new Error(`${this.name}: covariance of ${cov.length} entries for ${d} features`);
     if (k > d) throw new ParamRangeError('components', componentsMessage(k, d));
     if (k > rows) {
       throw new ParamRangeError(
@@ -142,7 +144,8 @@ export class Pca extends BaseStage<PcaParams, Fitted> implements Transformer<Pca
     }
     if (rows < 2) throw new Error(`${this.name}: needs at least 2 rows to estimate variance, got ${rows}`);
     let total = 0;
-    for (let f = 0; f < d; f++) total += cov[f * d + f];
+    if (cov instanceof Float64Array) for (let f = 0; f < d; f++) total += cov[f * d + f];
+    else total = cov.trace;
     return this.solved({ mean, ...(await pcaOfCovariance(cov, d, k)), totalVariance: total }, d);
   }
 
