@@ -6,7 +6,7 @@ import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js
 import { shutdownPool } from '../src/runtime/pool.js';
 import { createRng } from '../src/util/rng.js';
 import { Arena } from '../src/runtime/wasm.js';
-import { pcaProjectTask, projectionWeights } from '../src/linalg/projection.js';
+import { pcaProjectTask, projectionChunk, projectionWeights } from '../src/linalg/projection.js';
 import { Pca, pcaSpec } from '../src/stages/pca.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 
@@ -364,7 +364,7 @@ test('8-bit chunks and a chunk off the grid: all chunks redone in float64, match
   t.true(worst < 1e-9, `mean off by ${worst}`);
 });
 
-test('the SIMD projection is bit-identical to summing float32(x − mean)·v over the features in order in float64', (t) => {
+test('the SIMD projection, in feature chunks or not, is bit-identical to summing float32(x − mean)·v over the features in order in float64', (t) => {
   const rng = createRng(21);
   for (const [rows, d, k] of [
     [7, 13, 3],
@@ -385,12 +385,20 @@ test('the SIMD projection is bit-identical to summing float32(x − mean)·v ove
         expected[i * k + c] = s * scale[c];
       }
     }
-    t.deepEqual(
-      pcaProjectTask(X, rows, d, mean, projectionWeights(components, k, d), k, scale),
-      expected,
-      `${rows}×${d} → ${k}`,
-    );
+    const weights = projectionWeights(components, k, d);
+    t.deepEqual(pcaProjectTask(X, rows, d, mean, weights, k, scale), expected, `${rows}×${d} → ${k}`);
+    // the features in chunks (the running sums wait in memory between them): still the same bits
+    for (const chunk of [1, 5, 8]) {
+      t.deepEqual(
+        pcaProjectTask(X, rows, d, mean, weights, k, scale, chunk),
+        expected,
+        `${rows}×${d} → ${k}, ${chunk}`,
+      );
+    }
   }
+  t.is(projectionChunk(6004, 256), 128, 'a chunk of 6,004 × 256 weights: 256 KB');
+  t.is(projectionChunk(784, 56), 585);
+  t.is(projectionChunk(20, 16), 20, 'never more than the features');
 });
 
 test("the eigen solver's symmetric product from the packed upper triangle equals M·x (odd sizes too)", (t) => {

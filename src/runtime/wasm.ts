@@ -25,6 +25,8 @@ export interface WasmKernels {
     out: number,
     k: number,
     scratch: number,
+    acc: number,
+    chunk: number,
   ): void;
   packCentred(src: number, rows: number, d: number, d4: number, mean: number, dst: number, rows4: number): void;
   packOctets(A: number, rows: number, l8: number, dst: number): void;
