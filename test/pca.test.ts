@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PCA as MlPca } from 'ml-pca';
 import { loadSplit, resolveDataDir } from '../src/data/fashion-mnist.js';
-import { packUpper, symmetricTopEigen } from '../src/linalg/eigen.js';
+import { packUpper, symmetricTopEigen, tridiagonalEigen } from '../src/linalg/eigen.js';
 import { matrix, takeRows, toNested, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { createRng } from '../src/util/rng.js';
@@ -262,6 +262,25 @@ test('offset data and odd feature counts: matches ml-pca, all components include
       for (const r of ours.explainedVarianceRatio) sum += r;
       t.true(Math.abs(sum - 1) < 1e-6, `all components explain everything: ${sum}`);
     }
+  }
+});
+
+test("tridiagonalEigen's last components alone (the residual checks) are those of the whole vectors, bit for bit", (t) => {
+  const rng = createRng(17);
+  for (const n of [1, 2, 7, 60]) {
+    const diag = Float64Array.from({ length: n }, (_, i) => Math.exp(-i / 9) * 50 + rng.float());
+    const sub = Float64Array.from({ length: n }, () => rng.float() * 3);
+    const [d1, s1, d2, s2] = [diag.slice(), sub.slice(), diag.slice(), sub.slice()];
+    const full = new Float64Array(n * n);
+    const last = new Float64Array(n);
+    tridiagonalEigen(d1, s1, n, full);
+    tridiagonalEigen(d2, s2, n, last, true);
+    t.deepEqual(d2, d1, `eigenvalues, n = ${n}`);
+    t.deepEqual(
+      last,
+      Float64Array.from({ length: n }, (_, i) => full[i * n + n - 1]),
+      `last components, n = ${n}`,
+    );
   }
 });
 

@@ -5,13 +5,26 @@ import { createRng } from '../util/rng.js';
 /**
  * Eigen-decomposition of a symmetric tridiagonal matrix by the implicit QL method (tql2 of EISPACK, as in JAMA).
  * diag (n values) and sub (sub[i] = T[i][i−1], sub[0] ignored) are overwritten. Returns eigenvalues ascending in diag
- * and eigenvectors as columns stored contiguously: vector i is vecs[i·n .. i·n + n).
+ * and eigenvectors as columns stored contiguously: vector i is vecs[i·n .. i·n + n). With `lastOnly`, vecs (n values)
+ * gets the last component of each vector alone (vecs[i] = component n − 1 of vector i), in O(n²) rather than O(n³):
+ * the same rotations in the same order, so the same bits as those components of the full vectors.
  */
-export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: number, vecs: Float64Array): void {
+export function tridiagonalEigen(
+  diag: Float64Array,
+  sub: Float64Array,
+  n: number,
+  vecs: Float64Array,
+  lastOnly = false,
+): void {
   const d = diag;
   const e = sub;
-  vecs.fill(0, 0, n * n);
-  for (let i = 0; i < n; i++) vecs[i * n + i] = 1;
+  if (lastOnly) {
+    vecs.fill(0, 0, n);
+    vecs[n - 1] = 1;
+  } else {
+    vecs.fill(0, 0, n * n);
+    for (let i = 0; i < n; i++) vecs[i * n + i] = 1;
+  }
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -57,6 +70,13 @@ export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: numbe
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          if (lastOnly) {
+            const hk = vecs[i + 1];
+            const vk = vecs[i];
+            vecs[i + 1] = s * vk + c * hk;
+            vecs[i] = c * vk - s * hk;
+            continue;
+          }
           const vi = i * n,
             vj = vi + n;
           for (let k = 0; k < n; k++) {
@@ -87,6 +107,12 @@ export function tridiagonalEigen(diag: Float64Array, sub: Float64Array, n: numbe
     if (kMin !== i) {
       d[kMin] = d[i];
       d[i] = p;
+      if (lastOnly) {
+        const tmp = vecs[i];
+        vecs[i] = vecs[kMin];
+        vecs[kMin] = tmp;
+        continue;
+      }
       const a = i * n,
         b = kMin * n;
       for (let r = 0; r < n; r++) {
@@ -349,9 +375,19 @@ function* lanczos(
   let blockStart = 0; // first step of the current Krylov block (a new block starts after each breakdown)
   let nextCheck = Math.min(n, Math.max(2 * k, k + 20));
   // eslint-disable-next-line no-useless-assignment -- assigned on every path before use; TypeScript cannot see it
-  let tDiag = new Float64Array(0);
+  let tDiag: Float64Array = new Float64Array(0);
+  // the last component of each Ritz vector of T (what the residuals need); the whole vectors once, at the end
   // eslint-disable-next-line no-useless-assignment -- as above
-  let tVecs = new Float64Array(0);
+  let tLast: Float64Array = new Float64Array(0);
+  const ritz = (vectors: boolean): [Float64Array, Float64Array] => {
+    const values = new Float64Array(m);
+    const tSub = new Float64Array(m);
+    for (let i = 0; i < m; i++) values[i] = alpha[i];
+    for (let i = 1; i < m; i++) tSub[i] = beta[i - 1];
+    const out = new Float64Array(vectors ? m * m : m);
+    tridiagonalEigen(values, tSub, m, out, !vectors);
+    return [values, out];
+  };
   while (true) {
     // Lanczos step on q_m: w = M·q_m
     const qAt = basisAt + m * stride * 8;
@@ -381,12 +417,7 @@ function* lanczos(
       }
     }
     if (exhausted || brokeDown || m >= nextCheck) {
-      tDiag = new Float64Array(m);
-      const tSub = new Float64Array(m);
-      for (let i = 0; i < m; i++) tDiag[i] = alpha[i];
-      for (let i = 1; i < m; i++) tSub[i] = beta[i - 1];
-      tVecs = new Float64Array(m * m);
-      tridiagonalEigen(tDiag, tSub, m, tVecs);
+      [tDiag, tLast] = ritz(false);
       if (exhausted) {
         if (m < k) throw new Error(`symmetricTopEigen: only ${m} directions found for ${k} eigenpairs`);
         break;
@@ -404,12 +435,13 @@ function* lanczos(
       let worst = 0;
       for (let c = 0; c < k; c++) {
         const col = m - 1 - c;
-        worst = Math.max(worst, Math.abs(b * tVecs[col * m + m - 1]));
+        worst = Math.max(worst, Math.abs(b * tLast[col]));
       }
       if (worst <= tol * norm) break;
       nextCheck = Math.min(n, m + Math.max(10, Math.ceil(m / 4)));
     }
   }
+  const [, tVecs] = ritz(true);
   // Ritz vectors for the k largest Ritz values: Σ_j s_j·q_j, as w −= Σ_j (−s_j)·q_j from w = 0
   const values = new Float64Array(k);
   const vectors = new Float64Array(k * n);
