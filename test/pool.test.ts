@@ -13,7 +13,12 @@ const POOL = new URL('../src/runtime/pool.js', import.meta.url).href;
  */
 const TASKS = `import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
+import { transferring } from ${JSON.stringify(new URL('../src/runtime/transfer.js', import.meta.url).href)};
 export function fail() { throw new Error('boom'); }
+export function big(n) {
+  const values = Float64Array.from({ length: n }, (_, i) => i / 3);
+  return transferring({ values, n }, [values.buffer]);
+}
 export function spin(log) {
   appendFileSync(log, 'started\\n');
   const end = Date.now() + 1000;
@@ -141,4 +146,16 @@ console.log(JSON.stringify(results));
   );
   t.is(alone.status, 0, alone.stderr);
   t.is(alone.stdout.trim(), 'done');
+});
+
+test('a result marked transferring reaches the caller whole, moved rather than copied, with the mark left behind', (t) => {
+  const r = runScript(
+    `const [a, b] = await runAll([{ module: tasks, fn: 'big', args: [1000] }, { module: tasks, fn: 'big', args: [5] }]);
+const sym = Symbol.for('fashion-pipeline.pool.transfer');
+console.log(JSON.stringify({ n: a.n, length: a.values.length, last: a.values[999], short: b.values.length, marked: sym in a }));
+`,
+    '2',
+  );
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { n: 1000, length: 1000, last: 999 / 3, short: 5, marked: false });
 });

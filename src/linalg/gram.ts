@@ -1,3 +1,4 @@
+import { transferring } from '../runtime/transfer.js';
 import { Arena } from '../runtime/wasm.js';
 
 /** A chunk's contribution to a Gram matrix, from gramOfRows. */
@@ -39,7 +40,7 @@ export function gramOfRows(
   shift: Float64Array,
   divisors: number[],
 ): GramPart {
-  return integerGramOfRows(chunk, rows, d, divisors) ?? floatGram(chunk, rows, d, shift);
+  return integerGramOfRows(chunk, rows, d, divisors) ?? floatGram(chunk, rows, d, shift, false);
 }
 
 /**
@@ -47,11 +48,9 @@ export function gramOfRows(
  * a, d(d + 1)/2 entries): half the memory to hand back from a worker and to keep.
  */
 export function packedGramOfRows(chunk: Float32Array, rows: number, d: number, shift: Float64Array): GramPart {
-  const part = floatGram(chunk, rows, d, shift);
-  const d4 = (d + 3) & ~3;
-  const packed = new Float64Array((d * (d + 1)) / 2);
-  for (let a = 0, p = 0; a < d; p += d - a, a++) packed.set(part.gram.subarray(a * d4 + a, a * d4 + d), p);
-  return { divisor: 0, gram: packed, sums: part.sums };
+  const part = floatGram(chunk, rows, d, shift, true);
+  // moved to the caller, not copied (144 MB for 6,004 features)
+  return transferring(part, [part.gram.buffer as ArrayBuffer, part.sums.buffer as ArrayBuffer]);
 }
 
 /**
@@ -108,7 +107,8 @@ function integerGram(chunk: Float32Array, rows: number, d: number, D: number): G
   return { divisor: D, gram: arena.f64(gram64, d4 * d4).slice(), sums: Float64Array.from(arena.i32(sums, d)) };
 }
 
-function floatGram(chunk: Float32Array, rows: number, d: number, shift: Float64Array): GramPart {
+/** The float path; with `packed`, the sum's upper triangle is taken straight from kernel memory, packed row by row. */
+function floatGram(chunk: Float32Array, rows: number, d: number, shift: Float64Array, packed: boolean): GramPart {
   const d4 = (d + 3) & ~3;
   const S = FLOAT_BLOCK;
   const arena = new Arena();
@@ -129,5 +129,9 @@ function floatGram(chunk: Float32Array, rows: number, d: number, shift: Float64A
     k.packRowsF32(src, m, d4, shiftAt, block, sums);
     k.gramRowsF32(block, m, d4, gram);
   }
-  return { divisor: 0, gram: arena.f64(gram, d4 * d4).slice(), sums: arena.f64(sums, d).slice() };
+  const sum = arena.f64(gram, d4 * d4);
+  if (!packed) return { divisor: 0, gram: sum.slice(), sums: arena.f64(sums, d).slice() };
+  const triangle = new Float64Array((d * (d + 1)) / 2);
+  for (let a = 0, p = 0; a < d; p += d - a, a++) triangle.set(sum.subarray(a * d4 + a, a * d4 + d), p);
+  return { divisor: 0, gram: triangle, sums: arena.f64(sums, d).slice() };
 }

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { transferList } from './transfer.js';
 
 type Fn = (...args: unknown[]) => unknown;
 const modules = new Map<string, Record<string, Fn>>();
@@ -20,7 +21,7 @@ parentPort!.on('message', async (task: { module: string; fn: string; args: unkno
     const fn = mod[task.fn];
     if (typeof fn !== 'function') throw new Error(`pool: ${task.module} has no export ${task.fn}`);
     const value = await fn(...task.args);
-    parentPort!.postMessage({ ok: true, value });
+    parentPort!.postMessage({ ok: true, value }, transferList(value));
   } catch (err) {
     const e = err as Error;
     parentPort!.postMessage({ ok: false, error: e.message ?? String(err), stack: e.stack });
