@@ -6,19 +6,19 @@ import type { LibsvmKernel, LibsvmParams, PairModel } from './svm-libsvm.js';
 const KERNEL_NAMES: Record<LibsvmKernel, string> = { linear: 'linear', poly: 'polynomial', rbf: 'rbf' };
 
 /**
- * The one-vs-one multi-class model, in libsvm's model-file format, from the binary machines of every pair of classes
- * (classes ascending; pairs (i, j), i < j, in libsvm's order). Each class lists the rows that are support vectors in any
- * of its machines (ascending), with coefficient 0 in the machines where they are not: exactly the model svm_train
- * builds. Numbers are written so that libsvm reads back the same doubles. `parts` holds the same model as arrays
- * (support vectors in the text's order, sv_coef flattened, ρ per pair) for the native predict.
+ * The one-vs-one multi-class model from the binary machines of every pair of classes (classes ascending; pairs (i, j),
+ * i < j, in libsvm's order), as the arrays of libsvm's model (support vectors in class order, sv_coef flattened, ρ per
+ * pair) that the native predict takes and modelText writes out. Each class lists the rows that are support vectors in
+ * any of its machines (ascending), with coefficient 0 in the machines where they are not: exactly the model svm_train
+ * builds.
  */
-export function buildModelText(
+export function buildModelParts(
   X: Float32Array,
   cols: number,
   classes: readonly number[],
   pairs: readonly PairModel[],
   p: LibsvmParams,
-): { text: string; nSupport: number[]; parts: SvmModelParts } {
+): { nSupport: number[]; parts: SvmModelParts } {
   const k = classes.length;
   const position = new Map<number, number>(classes.map((c, i) => [c, i]));
   const pairAt = (i: number, j: number) => i * k - (i * (i + 1)) / 2 + (j - i - 1);
@@ -84,11 +84,11 @@ export function buildModelText(
     coef: flatCoef,
     rho: Float64Array.from(ordered, (m) => m.rho),
   };
-  return { text: modelText(parts), nSupport, parts };
+  return { nSupport, parts };
 }
 
 /**
- * The model in libsvm's model-file format from its arrays: support vectors (zeros left out) in class order, each after
+ * The model in libsvm's model-file format from its arrays (numbers written so that libsvm reads back the same doubles): support vectors (zeros left out) in class order, each after
  * its k − 1 coefficients. Saved models keep only the arrays and rebuild the text with this.
  */
 export function modelText(parts: SvmModelParts): string {

@@ -22,7 +22,7 @@ import {
   savableUnlessMljs,
 } from './stage.js';
 import type { LibsvmParams, PairModel } from './svm-libsvm.js';
-import { buildModelText, modelText } from './svm-model.js';
+import { buildModelParts, modelText } from './svm-model.js';
 import { fitMljs, MLJS_MAX_PAIR_ROWS, mljsSupportCounts, predictMljs, type MljsMachine } from './svm-mljs.js';
 import type { NativePairModel } from './svm-native.js';
 
@@ -45,9 +45,9 @@ export interface SvmFittedInfo {
 
 interface Fitted {
   info: SvmFittedInfo;
-  /** native, libsvm: the model in libsvm's file format (ASCII, shared memory so workers read it without a copy). */
-  model?: Uint8Array;
-  /** native, libsvm: the same model as arrays in shared memory, for the native predict. */
+  /** native, libsvm: the model as libsvm's arrays (what modelText writes out). */
+  parts?: SvmModelParts;
+  /** native, libsvm: the same model in shared memory, for the native predict. */
   native?: SvmPredictModel;
   /** mljs: the binary machines. */
   mljs?: MljsMachine[];
@@ -93,9 +93,27 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
 
   /** The fitted model in libsvm's model-file format (native and libsvm engines). */
   modelText(): string {
-    const { model } = this.state;
-    if (!model) throw new Error('svm: engine mljs has no libsvm model');
-    return Buffer.from(model).toString('latin1');
+    return Buffer.from(this.#libsvmModel()).toString('latin1');
+  }
+
+  /** The fitted model in libsvm's file format, written on first use and kept with the fit it belongs to. */
+  #text: { of: Fitted; bytes: Uint8Array } | null = null;
+
+  /**
+   * The fitted model's text (ASCII, in shared memory so workers read it without a copy), for modelText and the libsvm
+   * check only: predictions never need it, and writing it takes seconds for a large model (60,000 rows: 20,000 support
+   * vectors of 256 values).
+   */
+  #libsvmModel(): Uint8Array {
+    const fitted = this.state;
+    if (!fitted.parts) throw new Error('svm: engine mljs has no libsvm model');
+    if (this.#text?.of !== fitted) {
+      const text = modelText(fitted.parts);
+      const bytes = new Uint8Array(new SharedArrayBuffer(text.length));
+      bytes.set(Buffer.from(text, 'latin1'));
+      this.#text = { of: fitted, bytes };
+    }
+    return this.#text.bytes;
   }
 
   async fit(X: Matrix, y: Uint8Array, options: FitOptions = {}): Promise<this> {
@@ -167,13 +185,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
         'FashionPipelineWarning',
       );
     }
-    const { text, nSupport, parts } = buildModelText(X.data, X.cols, classes, machines, lp);
-    const model = new Uint8Array(new SharedArrayBuffer(text.length));
-    model.set(Buffer.from(text, 'latin1'));
+    const { nSupport, parts } = buildModelParts(X.data, X.cols, classes, machines, lp);
     const platt = p.probability ? await this.#fitPlatt(X, y, classes, counts, options.groups) : undefined;
     this.state = {
       info: this.#info(p.engine, gamma, classes, nSupport, X.cols, machines.length),
-      model,
+      parts,
       native: svmPredictModel(parts),
       ...(platt ? { platt } : {}),
     };
@@ -276,14 +292,14 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const fitted = this.state;
     checkFeatures(this.name, X, fitted.info.features);
     checkFinite(X);
-    if (!fitted.model) throw new Error('svm: engine mljs has no libsvm model');
+    const model = this.#libsvmModel();
     if (X.rows === 0) return new Uint8Array(0);
     const Xs = sharedFloat32(X.data);
     const parts = await runAll<Uint8Array>(
       splitRange(X.rows, workerCount()).map(([start, end]): Task => ({
         module: LIBSVM_MODULE,
         fn: 'predictRows',
-        args: [fitted.model, Xs, X.cols, start, end],
+        args: [model, Xs, X.cols, start, end],
       })),
     );
     const out = new Uint8Array(X.rows);
@@ -296,7 +312,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
   }
 
   protected encode(f: Fitted): Snapshot {
-    if (!f.native || !f.model) {
+    if (!f.native) {
       throw new SnapshotError(
         this.name,
         "engine mljs (ml-svm, the test oracle) has no saved form; use engine 'native' or 'libsvm'",
@@ -304,7 +320,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     }
     const { info, native: m } = f;
     return {
-      // libsvm's text model is rebuilt from the arrays on restore (modelText), not stored twice
+      // the arrays only: libsvm's text model is written from them when asked for (modelText)
       info: { ...info, classes: [...info.classes], n_support: [...info.n_support] },
       native: { gamma: m.gamma, coef0: m.coef0, degree: m.degree, sv: m.sv, coef: m.coef, rho: m.rho },
       ...(f.platt ? { platt: { A: f.platt.A, B: f.platt.B } } : {}),
@@ -359,16 +375,13 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     } catch (err) {
       throw new ModelError(`model file: ${(err as Error).message}`);
     }
-    const text = modelText(parts);
-    const model = new Uint8Array(new SharedArrayBuffer(text.length));
-    model.set(Buffer.from(text, 'latin1'));
-    if (!this.params.probability) return { info, model, native };
+    if (!this.params.probability) return { info, parts, native };
     const pl = objectField(s, 'platt');
     const platt = {
       A: arrayField(pl, 'A', Float64Array, info.machines),
       B: arrayField(pl, 'B', Float64Array, info.machines),
     };
-    return { info, model, native, platt };
+    return { info, parts, native, platt };
   }
 }
 
