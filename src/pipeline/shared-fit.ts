@@ -23,7 +23,8 @@ import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { Pca } from '../stages/pca.js';
 import { chooseSolver } from '../stages/pca-solver.js';
 import type { Transformer } from '../stages/stage.js';
-import { splitRowwise, Union, unionSpec, type UnionParams } from '../stages/union.js';
+import { Union, unionSpec, type UnionParams } from '../stages/union.js';
+import { splitRowwise } from '../stages/union-rowwise.js';
 import { canonical } from '../util/hash.js';
 
 /** Union outputs wider than this take the shared path (up to it, a fold's own Gram costs little). */

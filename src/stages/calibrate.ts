@@ -14,7 +14,7 @@ import {
   type SnapshotValue,
   type StageSpec,
 } from './stage.js';
-import { stages } from './union.js';
+import { stages } from './stage-catalogue.js';
 
 /** The classifier calibrated: a stage of the registry that gives probabilities, and its validated params. */
 export interface CalibratedEstimator {

@@ -9,7 +9,8 @@ import { normalizeSpec } from './normalize.js';
 import { pcaSpec } from './pca.js';
 import { randomForestSpec } from './random-forest.js';
 import { svmSpec } from './svm.js';
-import { bindCatalogue, unionSpec } from './union.js';
+import { bindCatalogue } from './stage-catalogue.js';
+import { unionSpec } from './union.js';
 
 /** Every stage a pipeline file may name, in the order `--help` lists them. */
 export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpec>(

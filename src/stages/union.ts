@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, splitRange, workerCount } from '../runtime/pool.js';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
 import { bindFlow, flowThrough } from './flow.js';
+import { stages } from './stage-catalogue.js';
+import { applyTails, splitRowwise, type TailBranch } from './union-rowwise.js';
 import type { Normalize } from './normalize.js';
 import { listField, ModelError, objectField } from './snapshot.js';
 import {
@@ -29,25 +30,6 @@ export interface Branch {
 }
 
 export type UnionParams = Record<string, Branch>;
-
-/** What the union needs from the registry (bound by registry.ts, which imports this file). */
-export interface StageCatalogue {
-  get(stage: string): StageSpec | undefined;
-  names(): string[];
-}
-
-let catalogue: StageCatalogue | null = null;
-
-/** Called once by registry.ts: union branches may hold any transformer of the registry. */
-export function bindCatalogue(c: StageCatalogue): void {
-  catalogue = c;
-}
-
-/** The registry, for stages that hold other stages (union, calibrate). */
-export function stages(): StageCatalogue {
-  if (!catalogue) throw new Error('the stage registry is not loaded');
-  return catalogue;
-}
 
 /** Rows per block in transform (bounds each branch's intermediates: 8,192 rows × 2,592 HOG features = 85 MB). */
 const TRANSFORM_BLOCK = 8192;
@@ -177,69 +159,6 @@ function branchFeatures(name: string, branch: Branch, input: number, shape: Imag
   return flow.features;
 }
 
-/** One branch of the union's standard steps after its row-wise part (transformRowwise). */
-interface TailBranch {
-  cols: number;
-  weight: number;
-  steps: Array<{ mean: Float64Array; scale: Float64Array }>;
-}
-
-/** Values from which transformRowwise splits its rows over the workers. */
-const PARALLEL_TAIL = 1 << 22;
-
-/**
- * Pool task (and the inline path) of transformRowwise: output rows r0..r1−1, from the rows of U that `rows` lists
- * (rows[0] is output row r0's; null: U's rows r0..r1−1), each branch's columns through its standard steps and weight,
- * every product rounded to float32 as the stages round them.
- */
-export function tailRows(
-  U: Float32Array,
-  total: number,
-  rows: Int32Array | null,
-  r0: number,
-  r1: number,
-  out: Float32Array,
-  branches: TailBranch[],
-): void {
-  for (let i = r0; i < r1; i++) {
-    const src = (rows ? rows[i - r0] : i) * total;
-    const dst = i * total;
-    let offset = 0;
-    for (const { cols, weight, steps } of branches) {
-      const o = dst + offset;
-      out.set(U.subarray(src + offset, src + offset + cols), o);
-      for (const { mean, scale } of steps)
-        for (let j = 0; j < cols; j++) out[o + j] = (out[o + j] - mean[j]) * scale[j];
-      if (weight !== 1) for (let j = 0; j < cols; j++) out[o + j] *= weight;
-      offset += cols;
-    }
-  }
-}
-
-/**
- * A union's row-wise part, for fits shared across folds (pipeline/shared-fit.ts): when every branch is one or more
- * row-wise steps (StageSpec.rowwise) followed by zero or more `normalize: standard`, `rowwise` is the union of the
- * row-wise steps alone (weights 1: its output for a row depends on that row only) and `tails[b]` is where branch b's
- * standard steps start; otherwise null.
- */
-export function splitRowwise(params: UnionParams): { rowwise: UnionParams; tails: number[] } | null {
-  const rowwise: UnionParams = {};
-  const tails: number[] = [];
-  for (const [name, branch] of Object.entries(params)) {
-    const isRowwise = (s: BranchStep) =>
-      stages()
-        .get(s.stage)
-        ?.rowwise?.(s.params as never) === true;
-    const isStandard = (s: BranchStep) => s.stage === 'normalize' && s.params.method === 'standard';
-    let tail = 0;
-    while (tail < branch.steps.length && isRowwise(branch.steps[tail])) tail++;
-    if (tail === 0 || !branch.steps.slice(tail).every(isStandard)) return null;
-    rowwise[name] = { steps: branch.steps.slice(0, tail), weight: 1 };
-    tails.push(tail);
-  }
-  return { rowwise, tails };
-}
-
 /**
  * A feature union (scikit-learn's FeatureUnion): every branch — a short chain of transformers — runs on the same
  * input; their outputs, each times its branch's weight, are concatenated column-wise in the order the branches are
@@ -310,11 +229,9 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
    * weight's product are rounded to float32 as the steps round them.
    */
   async transformRowwise(U: Matrix, rows?: Int32Array): Promise<Matrix> {
-    const { outputs } = this.state;
     const split = splitRowwise(this.params);
     if (!split) throw new Error(`${this.name}: its branches are not row-wise steps then standard steps`);
-    const total = outputs.reduce((a, b) => a + b, 0);
-    if (U.cols !== total) throw new Error(`${this.name}: row-wise output has ${U.cols} columns, expected ${total}`);
+    const { outputs } = this.state;
     const weights = Object.values(this.params).map((b) => b.weight);
     // per branch: its columns, weight, and its standard steps' means and scales
     const branches: TailBranch[] = this.state.branches.map((chain, b) => ({
@@ -322,23 +239,7 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
       weight: weights[b],
       steps: (chain.slice(split.tails[b]) as Normalize[]).map((step) => step.affine),
     }));
-    const n = rows ? rows.length : U.rows;
-    const out = sharedFloats(n * total);
-    const list = rows ?? null;
-    if (n * total < PARALLEL_TAIL || workerCount() < 2) {
-      tailRows(U.data, total, list, 0, n, out, branches);
-      return matrix(n, total, out);
-    }
-    // row ranges on the workers, each writing its part of the shared output (the same values)
-    const source = sharedFloat32(U.data);
-    await runAll(
-      splitRange(n, workerCount()).map(([r0, r1]) => ({
-        module: import.meta.url,
-        fn: 'tailRows',
-        args: [source, total, list ? list.subarray(r0, r1) : null, r0, r1, out, branches],
-      })),
-    );
-    return matrix(n, total, out);
+    return applyTails(this.name, U, branches, rows);
   }
 
   /**
