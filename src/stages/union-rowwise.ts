@@ -74,13 +74,22 @@ export function splitRowwise(params: UnionParams): { rowwise: UnionParams; tails
 /**
  * The union's output from its row-wise part's output U: for the rows of U listed in `rows` (all, in order, when left
  * out), each branch's standard steps and weight on its columns, in one pass (row ranges on the workers from
- * PARALLEL_TAIL values, each writing its part of the shared output: the same values).
+ * PARALLEL_TAIL values, each writing its part of the shared output: the same values). `into` (shared, n × columns)
+ * takes the output instead of a new array: a caller going block by block reuses one.
  */
-export async function applyTails(name: string, U: Matrix, branches: TailBranch[], rows?: Int32Array): Promise<Matrix> {
+export async function applyTails(
+  name: string,
+  U: Matrix,
+  branches: TailBranch[],
+  rows?: Int32Array,
+  into?: Float32Array,
+): Promise<Matrix> {
   const total = branches.reduce((a, b) => a + b.cols, 0);
   if (U.cols !== total) throw new Error(`${name}: row-wise output has ${U.cols} columns, expected ${total}`);
   const n = rows ? rows.length : U.rows;
-  const out = sharedFloats(n * total);
+  if (into && !(into.buffer instanceof SharedArrayBuffer && into.length === n * total))
+    throw new Error(`${name}: the output buffer should be shared memory of ${n} × ${total} values`);
+  const out = into ?? sharedFloats(n * total);
   const list = rows ?? null;
   if (n * total < PARALLEL_TAIL || workerCount() < 2) {
     tailRows(U.data, total, list, 0, n, out, branches);

@@ -226,9 +226,10 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
    * transform's output from the output of the union's row-wise part (splitRowwise(params).rowwise): for the rows of U
    * listed in `rows` (all, in order, when left out), each branch's standard steps and weight on its columns, in one
    * pass. The same float32 values as transform on the rows U was computed from: each step's (x − mean)·scale and the
-   * weight's product are rounded to float32 as the steps round them.
+   * weight's product are rounded to float32 as the steps round them. `into` (shared memory of that size) takes the
+   * output instead of a new array.
    */
-  async transformRowwise(U: Matrix, rows?: Int32Array): Promise<Matrix> {
+  async transformRowwise(U: Matrix, rows?: Int32Array, into?: Float32Array): Promise<Matrix> {
     const split = splitRowwise(this.params);
     if (!split) throw new Error(`${this.name}: its branches are not row-wise steps then standard steps`);
     const { outputs } = this.state;
@@ -239,7 +240,7 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
       weight: weights[b],
       steps: (chain.slice(split.tails[b]) as Normalize[]).map((step) => step.affine),
     }));
-    return applyTails(this.name, U, branches, rows);
+    return applyTails(this.name, U, branches, rows, into);
   }
 
   /**
