@@ -45,9 +45,7 @@ export interface SvmFittedInfo {
 
 interface Fitted {
   info: SvmFittedInfo;
-  /** native, libsvm: the model as libsvm's arrays (what modelText writes out). */
-  parts?: SvmModelParts;
-  /** native, libsvm: the same model in shared memory, for the native predict. */
+  /** native, libsvm: the model's arrays in shared memory, for the native predict (and modelText). */
   native?: SvmPredictModel;
   /** mljs: the binary machines. */
   mljs?: MljsMachine[];
@@ -106,9 +104,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
    */
   #libsvmModel(): Uint8Array {
     const fitted = this.state;
-    if (!fitted.parts) throw new Error('svm: engine mljs has no libsvm model');
+    const m = fitted.native;
+    if (!m) throw new Error('svm: engine mljs has no libsvm model');
     if (this.#text?.of !== fitted) {
-      const text = modelText(fitted.parts);
+      const { kernel, classes: labels, n_support: nSupport, features } = fitted.info;
+      const text = modelText({ ...m, kernel, labels, nSupport, features });
       const bytes = new Uint8Array(new SharedArrayBuffer(text.length));
       bytes.set(Buffer.from(text, 'latin1'));
       this.#text = { of: fitted, bytes };
@@ -189,7 +189,6 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const platt = p.probability ? await this.#fitPlatt(X, y, classes, counts, options.groups) : undefined;
     this.state = {
       info: this.#info(p.engine, gamma, classes, nSupport, X.cols, machines.length),
-      parts,
       native: svmPredictModel(parts),
       ...(platt ? { platt } : {}),
     };
@@ -375,13 +374,13 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     } catch (err) {
       throw new ModelError(`model file: ${(err as Error).message}`);
     }
-    if (!this.params.probability) return { info, parts, native };
+    if (!this.params.probability) return { info, native };
     const pl = objectField(s, 'platt');
     const platt = {
       A: arrayField(pl, 'A', Float64Array, info.machines),
       B: arrayField(pl, 'B', Float64Array, info.machines),
     };
-    return { info, parts, native, platt };
+    return { info, native, platt };
   }
 }
 
