@@ -7,7 +7,8 @@ import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { decodeModel, encodeModel } from '../src/model/format.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
-import { Hog, HogParams, hogRows, hogSpec } from '../src/stages/hog.js';
+import { Hog, HogParams, hogSpec } from '../src/stages/hog.js';
+import { hogRows } from '../src/stages/hog-rows.js';
 import { registry, stageNames } from '../src/stages/registry.js';
 import { ParamRangeError } from '../src/stages/stage.js';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { runTask, sharedFloat32, splitRange, workerCount } from '../runtime/pool.js';
+import { normalizeRows } from './normalize-rows.js';
 import { arrayField, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -104,7 +105,7 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
     const settled = await Promise.allSettled(
       splitRange(rows, workerCount()).map(([r0, r1]) =>
         runTask({
-          module: import.meta.url,
+          module: ROWS_MODULE,
           fn: 'normalizeRows',
           args: [source, out, r0, r1, cols, method, fitted.mean, fitted.scale],
         }),
@@ -134,40 +135,7 @@ export class Normalize extends BaseStage<NormalizeParams, Fitted> implements Tra
 /** Values from which a transform is split over the workers (below, the round trip costs more than it saves). */
 const PARALLEL_VALUES = 1 << 20;
 
-/** Pool task (and the inline path): rows [r0, r1) of `data` normalized into the same rows of `out`. */
-export function normalizeRows(
-  data: Float32Array,
-  out: Float32Array,
-  r0: number,
-  r1: number,
-  cols: number,
-  method: NormalizeParams['method'],
-  mean?: Float64Array,
-  scale?: Float64Array,
-): void {
-  if (method === 'sqrt') {
-    for (let i = r0 * cols; i < r1 * cols; i++) {
-      if (!(data[i] >= 0))
-        throw new Error(`normalize: method sqrt needs values ≥ 0, got ${data[i]} (row ${Math.floor(i / cols) + 1})`);
-      out[i] = Math.sqrt(data[i] / 255);
-    }
-  } else if (method === 'minmax') {
-    for (let i = r0 * cols; i < r1 * cols; i++) out[i] = data[i] / 255;
-  } else if (method === 'standard') {
-    for (let i = r0; i < r1; i++) {
-      const off = i * cols;
-      for (let j = 0; j < cols; j++) out[off + j] = (data[off + j] - mean![j]) * scale![j];
-    }
-  } else {
-    for (let i = r0; i < r1; i++) {
-      const off = i * cols;
-      let ss = 0;
-      for (let j = 0; j < cols; j++) ss += data[off + j] * data[off + j];
-      const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-      for (let j = 0; j < cols; j++) out[off + j] = data[off + j] * inv;
-    }
-  }
-}
+const ROWS_MODULE = new URL('./normalize-rows.js', import.meta.url).href;
 
 export const normalizeSpec: StageSpec<NormalizeParams> = {
   name: 'normalize',
