@@ -102,7 +102,12 @@ function sklearnAvailable(): string | null {
  * The environment the installed `pipeline` command (bin/pipeline) gives Node: glibc keeps freed memory for reuse
  * (docs/performance.md, "Shared work across folds and memory reuse"). Our processes run with it, as users run them.
  */
-const PIPELINE_ENV = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: '1099511627776', ...process.env };
+const PIPELINE_ENV = {
+  MALLOC_MMAP_MAX_: '0',
+  MALLOC_TRIM_THRESHOLD_: '1099511627776',
+  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
+  ...process.env,
+};
 
 function runLines(cmd: string, argv: string[], label: string, env?: NodeJS.ProcessEnv): Row[] {
   process.stderr.write(`bench: ${label} …\n`);

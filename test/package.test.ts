@@ -79,17 +79,21 @@ test('the installed `pipeline` command runs the CLI with the allocator set to re
   const fake = tempDir('fp-fake-node-');
   writeFileSync(
     join(fake, 'node'),
-    '#!/bin/sh\necho "mmap=${MALLOC_MMAP_MAX_-unset} trim=${MALLOC_TRIM_THRESHOLD_-unset} $*"\n',
+    '#!/bin/sh\necho "mmap=${MALLOC_MMAP_MAX_-unset} trim=${MALLOC_TRIM_THRESHOLD_-unset} tunables=${GLIBC_TUNABLES-unset} $*"\n',
     { mode: 0o755 },
   );
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${fake}:${process.env.PATH}` };
   delete env.MALLOC_MMAP_MAX_;
   delete env.MALLOC_TRIM_THRESHOLD_;
+  delete env.GLIBC_TUNABLES;
   const cli = `${realpathSync(join(app, 'node_modules', 'fashion-pipeline', 'bin'))}/../dist/src/cli/bin.js`;
   const set = spawnSync(link, ['run', 'a b.yaml'], { encoding: 'utf8', env });
-  t.is(set.stdout.trim(), `mmap=0 trim=1099511627776 ${cli} run a b.yaml`);
-  const kept = spawnSync(link, ['show'], { encoding: 'utf8', env: { ...env, MALLOC_MMAP_MAX_: '65536' } });
-  t.is(kept.stdout.trim(), `mmap=65536 trim=1099511627776 ${cli} show`);
+  t.is(set.stdout.trim(), `mmap=0 trim=1099511627776 tunables=glibc.malloc.hugetlb=1 ${cli} run a b.yaml`);
+  const kept = spawnSync(link, ['show'], {
+    encoding: 'utf8',
+    env: { ...env, MALLOC_MMAP_MAX_: '65536', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' },
+  });
+  t.is(kept.stdout.trim(), `mmap=65536 trim=1099511627776 tunables=glibc.malloc.hugetlb=0 ${cli} show`);
 });
 
 for (const example of examples) {
