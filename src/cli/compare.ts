@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runCompare } from '../app/compare.js';
 import { outputOptions, type ArgsOf } from './options.js';
 import { forTerminal } from '../util/printable.js';
 
@@ -33,6 +32,7 @@ export const compareCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'leaderboard of runs (results/COMPARISON.md), or two runs compared with significance tests, each with an accuracy chart (PNG)',
   builder,
   handler: async (args) => {
+    const { runCompare } = await import('../app/compare.js');
     const result = await runCompare({ files: args.files, out: args.out, alpha: args.alpha });
     if (!args.quiet) {
       console.log(forTerminal(result.markdown));

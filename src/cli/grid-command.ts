@@ -1,8 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runGridCommand } from '../app/run-grid-command.js';
-import { queueExecutor } from '../queue/coordinator.js';
-import { connectionFor, probeQueue } from '../queue/connection.js';
-import { gridSummaryLines } from '../report/summaries.js';
 import { Interrupted } from '../util/errors.js';
 import { abortSignal } from './interrupt.js';
 import { commandLine, dataOption, inRange, outputOptions, seedOption, type ArgsOf } from './options.js';
@@ -74,13 +70,20 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     "search the file's grid: section (and --param values) with cross-validation on shared folds, refit the best, write results/<name>-grid.md and .json",
   builder,
   handler: async (args) => {
-    if (args.queue !== undefined) {
-      connectionFor(args.queue); // a malformed URL is a usage error before any work
+    // the queue's modules (BullMQ, ioredis) only for --queue
+    const queue = args.queue === undefined ? null : await import('../queue/connection.js');
+    if (queue) {
+      queue.connectionFor(args.queue!); // a malformed URL is a usage error before any work
       inRange('--attempts', args.attempts);
     }
     inRange('--cache-size', args.cacheSize, ' MB');
     // Redis unreachable, a wrong password or database: one line now, not a silent wait once the jobs are queued
-    if (args.queue !== undefined && !args.dryRun) await probeQueue(args.queue);
+    if (queue && !args.dryRun) await queue.probeQueue(args.queue!);
+    const [{ runGridCommand }, { gridSummaryLines }, coordinator] = await Promise.all([
+      import('../app/run-grid-command.js'),
+      import('../report/summaries.js'),
+      queue ? import('../queue/coordinator.js') : null,
+    ]);
     let outcome;
     try {
       outcome = await runGridCommand({
@@ -101,9 +104,9 @@ export const gridCommand: CommandModule<object, ArgsOf<typeof builder>> = {
         command: commandLine(),
         saveModel: args.saveModel,
         signal: abortSignal(),
-        executor: args.queue
+        executor: coordinator
           ? (data) =>
-              queueExecutor({
+              coordinator.queueExecutor({
                 url: args.queue!,
                 data,
                 attempts: args.attempts,

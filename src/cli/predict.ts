@@ -1,16 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runPredict } from '../app/predict.js';
 import type { InvertMode } from '../data/image.js';
 import { DataError } from '../data/errors.js';
-import {
-  inInputOrder,
-  modelLine,
-  predictionCsv,
-  folderAccuracyLines,
-  predictionTable,
-  unreadableLine,
-  type PredictResult,
-} from '../report/summaries.js';
+import type { PredictResult } from '../report/summaries.js';
 import { fixed } from '../report/text.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
@@ -101,6 +92,18 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'classify photos (PNG, JPEG, WebP, GIF, BMP) with a model saved by `run --save-model`, or with a pipeline file (fitted once, then kept in models/)',
   builder,
   handler: async (args) => {
+    const [{ runPredict }, summaries] = await Promise.all([
+      import('../app/predict.js'),
+      import('../report/summaries.js'),
+    ]);
+    const { inInputOrder, modelLine, predictionCsv, folderAccuracyLines, predictionTable } = summaries;
+    // photos that could not be read make the command fail (exit 1, one line) once the others are answered
+    const failIfUnreadable = (result: PredictResult): void => {
+      const unreadable = result.unreadable ?? [];
+      if (unreadable.length > 0) {
+        throw new DataError(summaries.unreadableLine(unreadable, result.predictions.length + unreadable.length));
+      }
+    };
     const result = await runPredict({
       model: args.model,
       images: args.images ?? [],
@@ -146,11 +149,3 @@ export const predictCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     failIfUnreadable(result);
   },
 };
-
-/** Photos that could not be read make the command fail (exit 1, one line) once the others are answered. */
-function failIfUnreadable(result: PredictResult): void {
-  const unreadable = result.unreadable ?? [];
-  if (unreadable.length > 0) {
-    throw new DataError(unreadableLine(unreadable, result.predictions.length + unreadable.length));
-  }
-}

@@ -1,6 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runRun } from '../app/run.js';
-import { summaryLines } from '../report/summaries.js';
 import { abortSignal } from './interrupt.js';
 import { commandLine, dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
@@ -54,6 +52,10 @@ export const runCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'cross-validate a pipeline on the training set, evaluate it on the test set, write results/<name>.md and .json with pictures in results/<name>/',
   builder,
   handler: async (args) => {
+    const [{ runRun }, { summaryLines }] = await Promise.all([
+      import('../app/run.js'),
+      import('../report/summaries.js'),
+    ]);
     const outcome = await runRun({
       file: args.file,
       data: args.data,

@@ -1,12 +1,8 @@
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { loadCatalogue } from '../app/catalogue.js';
-import { obtainModel } from '../app/model.js';
 import { UsageError } from '../config/errors.js';
 import { setWorkerYoungGeneration } from '../runtime/pool.js';
-import { modelLine } from '../report/summaries.js';
-import { buildServer } from '../serve/server.js';
 import { abortSignal, setInterruptNotice } from './interrupt.js';
 import { dataOption, outputOptions, type ArgsOf } from './options.js';
 import { progressFor } from './progress.js';
@@ -78,6 +74,12 @@ export const serveCommand: CommandModule<object, ArgsOf<typeof builder>> = {
           `${name} must be ${name === '--port' ? 'a port number 0..65535' : name === '--warm-up' ? `a number of photos 0..${MAX_WARM_UP}` : `a number above 0 (at least one ${name === '--max-body-mb' ? 'byte' : 'pixel'}) and at most ${size![1]}`}, got ${value}`,
         );
     }
+    const [{ obtainModel }, { loadCatalogue }, { modelLine }, { buildServer }] = await Promise.all([
+      import('../app/model.js'),
+      import('../app/catalogue.js'),
+      import('../report/summaries.js'),
+      import('../serve/server.js'),
+    ]);
     setWorkerYoungGeneration(96); // before anything starts the workers
     const model = await obtainModel({
       model: args.model ?? defaultPipeline(),

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runShow, showSummary } from '../app/show.js';
 import { dataOption, outputOptions, seedOption, type ArgsOf } from './options.js';
 import { forTerminal, printable } from '../util/printable.js';
 
@@ -21,6 +20,7 @@ export const showCommand: CommandModule<object, ArgsOf<typeof builder>> = {
     'describe the data without training: images and pixel statistics per class, a sample grid and mean images (PNG)',
   builder,
   handler: async (args) => {
+    const { runShow, showSummary } = await import('../app/show.js');
     const result = await runShow({
       data: args.data,
       verify: args.verify,

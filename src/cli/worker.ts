@@ -1,9 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { runWorker } from '../queue/worker.js';
 import { abortSignal } from './interrupt.js';
 import { dataOption, inRange, type ArgsOf } from './options.js';
 import { printable } from '../util/printable.js';
-import { probeQueue } from '../queue/connection.js';
 
 const builder = (y: Argv) =>
   y
@@ -38,6 +36,10 @@ export const workerCommand: CommandModule<object, ArgsOf<typeof builder>> = {
   handler: async (args) => {
     inRange('--concurrency', args.concurrency);
     inRange('--cache-size', args.cacheSize, ' MB');
+    const [{ runWorker }, { probeQueue }] = await Promise.all([
+      import('../queue/worker.js'),
+      import('../queue/connection.js'),
+    ]);
     await probeQueue(args.queue);
     const log = args.quiet
       ? undefined
