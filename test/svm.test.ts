@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
+import { Arena } from '../src/runtime/wasm.js';
 import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { resolveGamma, Svm, SvmParams, svmSpec } from '../src/stages/svm.js';
@@ -435,4 +436,76 @@ test('decision values are the plain double loop bit for bit (SIMD dot products o
     const expected = [acc[0][0] + acc[1][0] - rho[0], acc[0][1] + acc[2][0] - rho[1], acc[1][1] + acc[2][1] - rho[2]];
     t.deepEqual(Array.from(got.subarray((q - 3) * 3, (q - 2) * 3)), expected, `row ${q}`);
   }
+});
+
+test("the kernels' float64 exp is Math.exp bit for bit (fdlibm's algorithm; paired lanes and the scalar path)", (t) => {
+  const arena = new Arena();
+  const n = 1 << 20;
+  const at = arena.reserve(8 * n);
+  const values = arena.f64(at, n);
+  let seed = 7;
+  const uniform = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const bits = new DataView(new ArrayBuffer(8));
+  const edges = [
+    0,
+    -0,
+    1,
+    -1,
+    2 ** -28,
+    -(2 ** -28),
+    2 ** -29,
+    0.5 * Math.LN2,
+    -0.5 * Math.LN2,
+    1.5 * Math.LN2,
+    -1.5 * Math.LN2,
+    707,
+    -707,
+    707.5,
+    -707.5,
+    708,
+    -708,
+    709.78,
+    709.79,
+    -745.13,
+    -745.14,
+    -1000,
+    1000,
+    Number.MIN_VALUE,
+    -Number.MIN_VALUE,
+    NaN,
+    Infinity,
+    -Infinity,
+    1e-300,
+    -1e-300,
+  ];
+  let mismatches = 0;
+  let first = '';
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < n; i++) {
+      const kind = i % 4;
+      if (i < edges.length * 4 && kind === 0) values[i] = edges[(i / 4) | 0];
+      else if (kind === 0)
+        values[i] = (uniform() - 0.5) * 1500; // the whole range, both paths
+      else if (kind === 1)
+        values[i] = -uniform() * 40; // where RBF kernel values live
+      else if (kind === 2)
+        values[i] = (uniform() - 0.5) * 3; // around k = 0 and k = ±1
+      else {
+        bits.setUint32(0, (uniform() * 2 ** 32) >>> 0);
+        bits.setUint32(4, (uniform() * 2 ** 32) >>> 0);
+        values[i] = bits.getFloat64(0); // any double
+      }
+      // a neighbour of the previous value, to pair near-equal arguments in one vector
+      if (round % 2 === 1 && i % 2 === 1) values[i] = values[i - 1] * (1 + 2 ** -52);
+    }
+    const args = Float64Array.from(values);
+    arena.kernels.expInPlace(at, n);
+    for (let i = 0; i < n; i++) {
+      if (!Object.is(values[i], Math.exp(args[i]))) {
+        mismatches++;
+        first ||= `exp(${args[i]}) = ${values[i]}, Math.exp gives ${Math.exp(args[i])}`;
+      }
+    }
+  }
+  t.is(mismatches, 0, first);
 });

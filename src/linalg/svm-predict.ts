@@ -125,15 +125,6 @@ export function svmPredictTask(
   const pairs = (k * km1) / 2;
   const total = classStart[k];
   const n = end - start;
-  const xNorms = new Float64Array(n);
-  if (kernel === 'rbf') {
-    for (let r = 0; r < n; r++) {
-      const a = (start + r) * d;
-      let s = 0;
-      for (let f = 0; f < d; f++) s += X[a + f] * X[a + f];
-      xNorms[r] = s;
-    }
-  }
   // the task's rows in kernel memory, a block of support vectors packed in panels of 8, and a tile of dot products
   const arena = new Arena();
   const w = arena.kernels;
@@ -142,6 +133,9 @@ export function svmPredictTask(
   const svAt = arena.reserve(4 * SV_BLOCK * d);
   const panelsAt = arena.reserve(8 * SV_BLOCK * d);
   const tileAt = arena.reserve(8 * ROW_BLOCK * SV_BLOCK);
+  // rbf: ‖x‖² of the task's rows and ‖sv‖² of the block's support vectors
+  const xNormsAt = arena.reserve(8 * n);
+  const svNormsAt = arena.reserve(8 * SV_BLOCK);
   // coefficients transposed (m2 machines per support vector, m2 = k − 1 rounded up to even, zero beyond), and
   // acc[(r·k + c)·m2 + m] = Σ over class c's support vectors s of coef[m][s]·K(x_r, s)
   const m2 = km1 + (km1 & 1);
@@ -152,6 +146,15 @@ export function svmPredictTask(
   for (let m = 0; m < km1; m++) for (let s = 0; s < total; s++) coefT[s * m2 + m] = coef[m * total + s];
   arena.f64(accAt, n * k * m2).fill(0);
   arena.f32(xAt, n * d).set(X.subarray(start * d, end * d));
+  if (kernel === 'rbf') {
+    const xNorms = arena.f64(xNormsAt, n);
+    for (let r = 0; r < n; r++) {
+      const a = (start + r) * d;
+      let s = 0;
+      for (let f = 0; f < d; f++) s += X[a + f] * X[a + f];
+      xNorms[r] = s;
+    }
+  }
   const tile = arena.f64(tileAt, ROW_BLOCK * SV_BLOCK);
   const negGamma = -gamma;
   for (let s0 = 0; s0 < total; s0 += SV_BLOCK) {
@@ -159,20 +162,16 @@ export function svmPredictTask(
     const sn = s1 - s0;
     arena.f32(svAt, sn * d).set(sv.subarray(s0 * d, s1 * d));
     w.packPanels(svAt, d, 0, sn, panelsAt);
+    if (kernel === 'rbf') arena.f64(svNormsAt, sn).set(svNorms.subarray(s0, s1));
     for (let q0 = start; q0 < end; q0 += ROW_BLOCK) {
       const q1 = Math.min(end, q0 + ROW_BLOCK);
       w.dotPanels(xAt + 4 * (q0 - start) * d, q1 - q0, d, panelsAt, Math.ceil(sn / 8), tileAt, SV_BLOCK);
+      // rbf: exp(−γ·max(0, ‖x‖² + ‖sv‖² − 2x·sv)) over the whole tile, with Math.exp's bits (src/wasm/exp.ts)
+      if (kernel === 'rbf') w.rbfTile(tileAt, q1 - q0, sn, SV_BLOCK, xNormsAt + 8 * (q0 - start), svNormsAt, negGamma);
       for (let q = q0; q < q1; q++) {
         const o = (q - q0) * SV_BLOCK;
         const r = q - start;
-        if (kernel === 'rbf') {
-          const xn = xNorms[r];
-          for (let j = 0; j < sn; j++) {
-            let dist = xn + svNorms[s0 + j] - 2 * tile[o + j];
-            if (dist < 0) dist = 0;
-            tile[o + j] = Math.exp(negGamma * dist);
-          }
-        } else if (kernel === 'poly') {
+        if (kernel === 'poly') {
           for (let j = 0; j < sn; j++) tile[o + j] = powi(gamma * tile[o + j] + coef0, degree);
         }
         // the classes whose support vectors meet this block: every machine's sum at once, sequential over s

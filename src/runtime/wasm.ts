@@ -51,6 +51,8 @@ export interface WasmKernels {
   packPanels(B: number, d: number, from: number, to: number, P: number): void;
   dotPanels(A: number, rows: number, d: number, P: number, panels: number, out: number, ldOut: number): void;
   accumulateMachines(K: number, C: number, lo: number, hi: number, m2: number, acc: number): void;
+  rbfTile(tile: number, rows: number, n: number, ld: number, xNorms: number, svNorms: number, negGamma: number): void;
+  expInPlace(values: number, n: number): void;
   kdSearch(
     tree: number,
     queries: number,

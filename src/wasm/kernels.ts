@@ -14,5 +14,6 @@ export { kernelRow } from './kernel-row';
 export { smoUpdateGradient, smoAxpy, smoDot, smoSelectI, smoSelectJ } from './smo';
 export { packPanels, dotPanels } from './panels';
 export { accumulateMachines } from './machines';
+export { rbfTile, expInPlace } from './exp';
 export { kdSearch } from './kd-search';
 export { symMatVecF64, symMatVecRowsF64, dotsF64, subtractCombinationF64 } from './dense';
