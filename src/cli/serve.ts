@@ -43,7 +43,7 @@ const builder = (y: Argv) =>
         type: 'number',
         default: 2048,
         describe:
-          'photos run through the preparation and the model before listening, so the first requests get optimized code (about 3 s on 2 cores; 0 to start at once)',
+          'photos run through the preparation and the model before listening, so the first requests get optimized code (at most 4 s; 0 to start at once)',
       },
       quiet: { ...outputOptions.quiet, describe: 'no progress, no banner and no request log' },
     })

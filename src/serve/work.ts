@@ -151,13 +151,25 @@ function warmUpPhotos(): Buffer[] {
 }
 
 /**
- * Runs `rounds` photos through the same preparation and model as requests, before the service takes any: the first
- * seconds of a fresh process run in V8's baseline code on every thread, so the first requests under load would wait
- * longer than later ones.
+ * The longest a warm-up runs: it happens while the classifier plugin registers, which fastify allows 10 s by default
+ * (`pluginTimeout`); a model whose photos take longer (three HOG scales: ~5 ms of CPU each) stops warming up here.
  */
-export async function warmUp(batcher: ClassifyBatcher, info: Pick<ModelInfo, 'input'>, rounds = 512): Promise<void> {
+export const WARM_UP_BUDGET_MS = 4000;
+
+/**
+ * Runs `rounds` photos through the same preparation and model as requests, before the service takes any, stopping
+ * after `budgetMs` at the latest: the first seconds of a fresh process run in V8's baseline code on every thread, so
+ * the first requests under load would wait longer than later ones.
+ */
+export async function warmUp(
+  batcher: ClassifyBatcher,
+  info: Pick<ModelInfo, 'input'>,
+  rounds = 512,
+  budgetMs = WARM_UP_BUDGET_MS,
+): Promise<void> {
   const photos = warmUpPhotos();
-  for (let done = 0; done < rounds;) {
+  const deadline = performance.now() + budgetMs;
+  for (let done = 0; done < rounds && performance.now() < deadline;) {
     // as concurrent requests would come: several photos at once to the workers, then one batch through the model
     const batch = Array.from(
       { length: Math.min(4 * photos.length, rounds - done) },
