@@ -4,7 +4,7 @@ import type { LabelledRows } from '../src/data/dataset.js';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { Arena } from '../src/runtime/wasm.js';
-import { powi, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
+import { powi, restrictToClass, svmPredictModel, svmPredictTask } from '../src/linalg/svm-predict.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { resolveGamma, Svm, SvmParams, svmSpec } from '../src/stages/svm.js';
 import { libsvm, predictRows } from '../src/stages/svm-libsvm.js';
@@ -508,4 +508,45 @@ test("the kernels' float64 exp is Math.exp bit for bit (fdlibm's algorithm; pair
     }
   }
   t.is(mismatches, 0, first);
+});
+
+test("a class's restricted model gives its machines' decision values bit for bit, with fewer support vectors", (t) => {
+  const d = 5;
+  const labels = [0, 1, 2, 3];
+  const nSupport = [40, 33, 27, 51];
+  const total = 151;
+  const rnd = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4;
+  const r = rnd(5);
+  const sv = Float32Array.from({ length: total * d }, r);
+  const X = Float32Array.from({ length: 23 * d }, r);
+  // coefficients as a fit leaves them: a support vector is one in some of its machines only
+  const coef = Float64Array.from({ length: 3 * total }, (_, i) => (i % 3 === 0 || i % 7 === 1 ? 0 : r()));
+  const model = svmPredictModel({
+    kernel: 'rbf',
+    gamma: 0.2,
+    coef0: 0,
+    degree: 3,
+    labels,
+    nSupport,
+    sv,
+    features: d,
+    coef,
+    rho: Float64Array.from({ length: 6 }, r),
+  });
+  const full = svmPredictTask(model, X, 0, 23, true).decision!;
+  const machinesOf = (c: number) => {
+    const list: number[] = [];
+    let m = 0;
+    for (let i = 0; i < 4; i++) for (let j = i + 1; j < 4; j++, m++) if (i === c || j === c) list.push(m);
+    return list;
+  };
+  for (let c = 0; c < 4; c++) {
+    const part = restrictToClass(model, c);
+    t.true(part.classStart[4] < total, `class ${c} keeps ${part.classStart[4]} of ${total} support vectors`);
+    t.is(part.classStart[c + 1] - part.classStart[c], nSupport[c], 'all of its own class');
+    const got = svmPredictTask(part, X, 0, 23, true).decision!;
+    for (let q = 0; q < 23; q++) {
+      for (const m of machinesOf(c)) t.true(Object.is(got[q * 6 + m], full[q * 6 + m]), `row ${q}, machine ${m}`);
+    }
+  }
 });

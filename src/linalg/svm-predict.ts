@@ -86,6 +86,39 @@ export function svmPredictModel(p: SvmModelParts): SvmPredictModel {
   };
 }
 
+/**
+ * The part of a model that decides for rows of one class: its machines (c, j) need the support vectors of class c and,
+ * of each other class j, those with a non-zero coefficient in machine (c, j). The decision values of those machines
+ * are the whole model's bit for bit (a dropped term adds 0); the other machines' values are meaningless. The
+ * probability fit reads held-out rows only through their own class's machines, and a class needs about a third of the
+ * support vectors (pca-svm: 22–60 %).
+ */
+export function restrictToClass(model: SvmPredictModel, c: number): SvmPredictModel {
+  const { labels, classStart, features: d, coef } = model;
+  const k = labels.length;
+  const total = classStart[k];
+  const kept: number[] = [];
+  const counts: number[] = [];
+  for (let j = 0; j < k; j++) {
+    const before = kept.length;
+    const row = c < j ? c : c - 1; // sv_coef row of machine (c, j) for class j's support vectors
+    for (let s = classStart[j]; s < classStart[j + 1]; s++) if (j === c || coef[row * total + s] !== 0) kept.push(s);
+    counts.push(kept.length - before);
+  }
+  const n = kept.length;
+  const sv = new Float32Array(new SharedArrayBuffer(4 * Math.max(1, n * d))).subarray(0, n * d);
+  const svNorms = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, n))).subarray(0, n);
+  const sub = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, (k - 1) * n))).subarray(0, (k - 1) * n);
+  kept.forEach((s, t) => {
+    sv.set(model.sv.subarray(s * d, (s + 1) * d), t * d);
+    svNorms[t] = model.svNorms[s];
+    for (let m = 0; m < k - 1; m++) sub[m * n + t] = coef[m * total + s];
+  });
+  const start = new Int32Array(k + 1);
+  for (let j = 0; j < k; j++) start[j + 1] = start[j] + counts[j];
+  return { ...model, classStart: start, sv, svNorms, coef: sub };
+}
+
 /** libsvm's powi: base^times by repeated squaring (bit-identical to libsvm's poly kernel for the same base). */
 export function powi(base: number, times: number): number {
   let tmp = base;

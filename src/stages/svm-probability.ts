@@ -9,8 +9,14 @@ export interface Platt {
   B: Float64Array;
 }
 
-/** Fits an svm of the stage's params on some rows; gives its decision values (rows × machines) on others. */
-export type InnerFit = (X: Matrix, y: Uint8Array) => Promise<(rows: Matrix) => Promise<Float64Array>>;
+/**
+ * Fits an svm of the stage's params on some rows; gives its decision values (rows × machines) on others, given their
+ * labels: only the machines of each row's own class are read.
+ */
+export type InnerFit = (
+  X: Matrix,
+  y: Uint8Array,
+) => Promise<(rows: Matrix, labels: Uint8Array) => Promise<Float64Array>>;
 
 /**
  * Each machine's sigmoid, fitted to its decision values on held-out rows: the training rows in stratified, seeded folds,
@@ -41,7 +47,7 @@ export async function fitSigmoids(
   for (let f = 0; f < folds; f++) {
     const { train, held } = foldRows(fold, f);
     const decide = await fitInner(takeRows(X, train), takeLabels(y, train));
-    const d = await decide(takeRows(X, held));
+    const d = await decide(takeRows(X, held), takeLabels(y, held));
     held.forEach((row, t) => decision.set(d.subarray(t * machines, (t + 1) * machines), row * machines));
   }
   const A = new Float64Array(machines);

@@ -1,7 +1,8 @@
 import { resolveGamma, SvmParams } from './svm-params.js';
-import type { Matrix } from '../linalg/matrix.js';
+import { takeRows, type Matrix } from '../linalg/matrix.js';
 import { runAll, sharedFloat32, splitRange, workerCount, type Task } from '../runtime/pool.js';
 import {
+  restrictToClass,
   svmPredictModel,
   type SvmModelParts,
   type SvmPrediction,
@@ -207,7 +208,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     const fitInner: InnerFit = async (Xf, yf) => {
       const inner = new Svm({ ...this.params, probability: false });
       await inner.fit(Xf, yf);
-      return (rows) => inner.decisionValues(rows);
+      return (rows, labels) => inner.#ownClassDecisions(rows, labels);
     };
     return fitSigmoids(X, y, classes, counts, folds, fitInner, groups);
   }
@@ -258,8 +259,28 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
     return (await this.#native(X, true)).decision!;
   }
 
-  async #native(X: Matrix, withDecision: boolean): Promise<SvmPrediction> {
-    const model = this.state.native;
+  /**
+   * Decision values (rows × machines) of rows whose labels are known, valid for the machines of each row's own class:
+   * each class's rows go through the support vectors its machines use (restrictToClass), the same values as
+   * decisionValues there.
+   */
+  async #ownClassDecisions(X: Matrix, labels: Uint8Array): Promise<Float64Array> {
+    const { info, native } = this.state;
+    const machines = info.machines;
+    const decision = new Float64Array(X.rows * machines);
+    for (let c = 0; c < info.classes.length; c++) {
+      const rows: number[] = [];
+      labels.forEach((label, r) => {
+        if (label === info.classes[c]) rows.push(r);
+      });
+      if (rows.length === 0) continue;
+      const part = await this.#native(takeRows(X, rows), true, restrictToClass(native!, c));
+      rows.forEach((r, t) => decision.set(part.decision!.subarray(t * machines, (t + 1) * machines), r * machines));
+    }
+    return decision;
+  }
+
+  async #native(X: Matrix, withDecision: boolean, model = this.state.native): Promise<SvmPrediction> {
     if (!model) throw new Error('svm: engine mljs has no decision values');
     const pairs = this.state.info.machines;
     const labels = new Uint8Array(X.rows);
