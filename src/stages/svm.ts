@@ -54,6 +54,13 @@ interface Fitted {
   platt?: Platt;
 }
 
+/**
+ * The solver's tolerance in the probability fit's internal folds (the final fit keeps the params' own): the sigmoids
+ * need the held-out decision values' scale, not their last digits, and these fits are most of the probability's cost.
+ * libsvm's -b 1 uses the final fit's tolerance there too.
+ */
+const INNER_TOLERANCE = 0.01;
+
 const LIBSVM_MODULE = new URL('./svm-libsvm.js', import.meta.url).href;
 const SMO_MODULE = new URL('./svm-native.js', import.meta.url).href;
 const NATIVE_MODULE = new URL('../linalg/svm-predict.js', import.meta.url).href;
@@ -206,7 +213,11 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
   ): Promise<Platt> {
     const folds = this.params.probability_folds ?? 2;
     const fitInner: InnerFit = async (Xf, yf) => {
-      const inner = new Svm({ ...this.params, probability: false });
+      const inner = new Svm({
+        ...this.params,
+        probability: false,
+        tolerance: Math.max(this.params.tolerance, INNER_TOLERANCE),
+      });
       await inner.fit(Xf, yf);
       return (rows, labels) => inner.#ownClassDecisions(rows, labels);
     };
