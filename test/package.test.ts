@@ -94,6 +94,9 @@ test('the installed `pipeline` command runs the CLI with the allocator set to re
     env: { ...env, MALLOC_MMAP_MAX_: '65536', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' },
   });
   t.is(kept.stdout.trim(), `mmap=65536 trim=1099511627776 tunables=glibc.malloc.hugetlb=0 ${cli} show`);
+  // set but empty (how the docs say to turn huge pages off) is left as it is too
+  const empty = spawnSync(link, ['show'], { encoding: 'utf8', env: { ...env, GLIBC_TUNABLES: '' } });
+  t.is(empty.stdout.trim(), `mmap=0 trim=1099511627776 tunables= ${cli} show`);
 });
 
 for (const example of examples) {
