@@ -93,3 +93,17 @@ test('coupling: two classes give the pair probability back; any k gives a distri
   t.true(Math.abs(p[0] + p[1] + p[2] - 1) < 1e-9);
   t.true(p[2] > p[0] && p[2] > p[1], Array.from(p).join(', '));
 });
+
+test('svm probability: a class needs a sample per internal fold, its augmented copies counted with it', async (t) => {
+  // class 2 has one photo and its mirrored copy: two rows, one group, so one of two folds would lack the class
+  const X = matrix(10, 2, Float32Array.from([0, 0, 0, 1, 1, 0, 1, 1, 5, 5, 5, 6, 6, 5, 6, 6, 9, 9, 9, 8]));
+  const y = Uint8Array.from([0, 0, 0, 0, 1, 1, 1, 1, 2, 2]);
+  const groups = Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 8]);
+  const svm = svmSpec.create(svmSpec.schema.parse({ kernel: 'linear', probability: true })) as Svm;
+  const err = await t.throwsAsync(() => svm.fit(X, y, { groups }));
+  t.regex(err.message, /class 2 has 1 training samples \(with their augmented copies\), fewer than the 2 folds/);
+  // without groups the two rows are two samples, one per fold
+  await t.notThrowsAsync(() =>
+    (svmSpec.create(svmSpec.schema.parse({ kernel: 'linear', probability: true })) as Svm).fit(X, y),
+  );
+});

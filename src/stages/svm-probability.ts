@@ -32,11 +32,13 @@ export async function fitSigmoids(
   fitInner: InnerFit,
   groups?: Int32Array,
 ): Promise<Platt> {
+  // with groups (a photo and its augmented copies) a fold takes whole groups: a class needs a group per fold
+  const samples = groups ? groupCounts(y, groups) : counts;
   for (const c of classes) {
-    if (counts.get(c)! < folds) {
+    if (samples.get(c)! < folds) {
       throw new ParamRangeError(
         'probability_folds',
-        `svm probability: class ${c} has ${counts.get(c)} training rows, fewer than the ${folds} folds of its internal cross-validation`,
+        `svm probability: class ${c} has ${samples.get(c)} training ${groups ? 'samples (with their augmented copies)' : 'rows'}, fewer than the ${folds} folds of its internal cross-validation`,
       );
     }
   }
@@ -66,6 +68,18 @@ export async function fitSigmoids(
     }
   }
   return { A, B };
+}
+
+/** Distinct groups per label (a group counted under the label of its first row, as stratifiedFolds takes it). */
+function groupCounts(y: Uint8Array, groups: Int32Array): Map<number, number> {
+  const seen = new Set<number>();
+  const counts = new Map<number, number>();
+  y.forEach((label, i) => {
+    if (seen.has(groups[i])) return;
+    seen.add(groups[i]);
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  });
+  return counts;
 }
 
 /**
