@@ -1,12 +1,16 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runShow } from '../src/app/show.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { classCounts, classPixelStats } from '../src/metrics/pixels.js';
-import { tempDir } from './helpers.js';
+import { shutdownPool } from '../src/runtime/pool.js';
+import { tempDir, withEnv } from './helpers.js';
+import { copyClothingPhotos } from './photo-fixtures.js';
+
+test.after.always(() => shutdownPool());
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 
@@ -75,4 +79,58 @@ test('CLI: show prints the table; bad options are one-line usage errors', (t) =>
   });
   t.is(missing.status, 1);
   t.regex(missing.stderr, /^pipeline: missing data file/);
+});
+
+test('pixel statistics of RGB photos: the box in pixels, not values', (t) => {
+  // one 2×3 RGB image (height 2, width 3): a single red pixel at row 1, column 2
+  const data = new Float32Array(18);
+  data[(1 * 3 + 2) * 3] = 255;
+  const [stats] = classPixelStats({ rows: 1, cols: 18, data }, [0], 1, { height: 2, width: 3, channels: 3 });
+  t.is(stats.meanBoxWidth, 1);
+  t.is(stats.meanBoxHeight, 1);
+  t.is(stats.meanImage[15], 255);
+  t.is(stats.meanIntensity, 255 / 18);
+  t.throws(() => classPixelStats({ rows: 1, cols: 18, data }, [0], 1, { height: 2, width: 2, channels: 3 }), {
+    message: /not 2×2×3/,
+  });
+});
+
+test("show with a pipeline file describes its photo folder: the folder's classes, both splits, <name>-data.md", async (t) => {
+  const root = tempDir();
+  copyClothingPhotos(join(root, 'photos', 'train'), 'train', { pants: 4, shoes: 3, 't-shirt': 5 });
+  copyClothingPhotos(join(root, 'photos', 'test'), 'test', { pants: 2, shoes: 1, 't-shirt': 2 });
+  const file = join(root, 'shop.yaml');
+  writeFileSync(
+    file,
+    `name: shop
+data: { format: folder, dir: photos, image: { width: 24, height: 16, channels: 3 } }
+steps:
+  - knn: { k: 1 }
+`,
+  );
+  const out = join(root, 'out');
+  const r = await withEnv('FASHION_DATA_CACHE', 'off', () => runShow({ file, out, perClass: 2 }));
+  t.true(r.photos);
+  t.deepEqual(
+    r.classes.map((c) => [c.name, c.train, c.test]),
+    [
+      ['pants', 4, 2],
+      ['shoes', 3, 1],
+      ['t-shirt', 5, 2],
+    ],
+  );
+  t.deepEqual(r.files.pictures, [join(out, 'shop-data', 'samples.png'), join(out, 'shop-data', 'class-means.png')]);
+  t.is(r.files.markdown, join(out, 'shop-data.md'));
+  const md = readFileSync(r.files.markdown, 'utf8');
+  t.regex(md, /decoded to 24×16 RGB/);
+  t.regex(md, /\| t-shirt \| 2 \| 5 \| 2 \| [\d.]+ \| [\d.]+ \|\n/);
+  t.notRegex(md, /ink share/);
+  // the mean images are drawn at the photos' shape: wider than tall
+  const means = readFileSync(r.files.pictures[1]);
+  t.is(means.subarray(1, 4).toString('latin1'), 'PNG');
+  const cli = spawnSync(process.execPath, [BIN, 'show', file, '--out', out, '--quiet'], {
+    encoding: 'utf8',
+    env: { ...process.env, FASHION_DATA_CACHE: 'off' },
+  });
+  t.is(cli.status, 0, cli.stderr);
 });

@@ -1,4 +1,4 @@
-/** Pixel statistics per class, as pure numbers (images are rows of side×side values 0..255, row-major). */
+/** Pixel statistics per class, as pure numbers (images are rows of height × width × channels values 0..255). */
 
 export interface ClassPixelStats {
   label: number;
@@ -7,29 +7,34 @@ export interface ClassPixelStats {
   meanIntensity: number;
   /** Standard deviation of those pixel values (population). */
   stdIntensity: number;
-  /** Share of pixels that are not 0 (the garment's area on the 28×28 canvas). */
+  /** Share of values that are not 0 (on Fashion-MNIST's black canvas, the garment's area). */
   inkShare: number;
   /** Mean value of the non-zero pixels (how bright the garment itself is). */
   meanInk: number;
   /** Mean width and height, in pixels, of the box around an image's non-zero pixels. */
   meanBoxWidth: number;
   meanBoxHeight: number;
-  /** The mean image (side×side values 0..255). */
+  /** The mean image (the images' shape, values 0..255). */
   meanImage: Float64Array;
 }
 
 /**
- * Statistics of each class 0..nClasses−1 over images X (rows × side², values 0..255) with labels y. A class with no
- * images gets zeros.
+ * Statistics of each class 0..nClasses−1 over images X (rows of the shape's values, 0..255, channels interleaved)
+ * with labels y; without a shape the rows are square grey images. A class with no images gets zeros.
  */
 export function classPixelStats(
   X: { rows: number; cols: number; data: ArrayLike<number> },
   y: ArrayLike<number>,
   nClasses: number,
+  shape?: { height: number; width: number; channels: number },
 ): ClassPixelStats[] {
   if (X.rows !== y.length) throw new Error(`classPixelStats: ${X.rows} images but ${y.length} labels`);
   const side = Math.round(Math.sqrt(X.cols));
-  if (side * side !== X.cols) throw new Error(`classPixelStats: ${X.cols} pixels per row is not a square image`);
+  if (!shape && side * side !== X.cols)
+    throw new Error(`classPixelStats: ${X.cols} pixels per row is not a square image`);
+  const { width, channels } = shape ?? { width: side, channels: 1 };
+  if (shape && shape.height * width * channels !== X.cols)
+    throw new Error(`classPixelStats: ${X.cols} values per row are not ${shape.height}×${width}×${channels}`);
   const acc = Array.from({ length: nClasses }, () => ({
     images: 0,
     sum: 0,
@@ -45,9 +50,9 @@ export function classPixelStats(
     const a = acc[y[i]];
     if (!a) throw new Error(`classPixelStats: label ${y[i]} at row ${i} outside 0..${nClasses - 1}`);
     a.images++;
-    let minR = side,
+    let minR = Infinity,
       maxR = -1,
-      minC = side,
+      minC = Infinity,
       maxC = -1;
     const base = i * cols;
     for (let j = 0; j < cols; j++) {
@@ -58,8 +63,9 @@ export function classPixelStats(
       if (v > 0) {
         a.ink++;
         a.inkSum += v;
-        const r = (j / side) | 0;
-        const c = j - r * side;
+        const p = (j / channels) | 0;
+        const r = (p / width) | 0;
+        const c = p - r * width;
         if (r < minR) minR = r;
         if (r > maxR) maxR = r;
         if (c < minC) minC = c;

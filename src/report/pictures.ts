@@ -85,6 +85,7 @@ export async function classMeansPicture(
       `Pixel-wise average of the ${data.y.length} images, class by class: the typical silhouette and how much it varies`,
     ],
     items: means.map((m, c) => ({ name: classNames[c], pixels: m })),
+    shape: data.shape,
   });
   return {
     kind: 'class-means',
