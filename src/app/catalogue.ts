@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { UsageError } from '../config/errors.js';
 import { DataError } from '../data/errors.js';
-import { loadSplit, PIXELS, resolveDataDir } from '../data/fashion-mnist.js';
+import { FASHION_SHAPE, loadSplit, PIXELS, resolveDataDir } from '../data/fashion-mnist.js';
 import { prepareImage } from '../data/image.js';
 import { readPhotoFile } from '../data/image-folder.js';
 import type { ProgressSink } from '../evaluate/progress.js';
@@ -20,9 +20,6 @@ export type { SkippedPhoto } from './catalogue-store.js';
 
 /** Image endings taken from a catalogue folder. */
 const IMAGE_ENDINGS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp']);
-
-/** Fashion-MNIST's images: 28×28 grey. */
-const FASHION_SHAPE: ImageShape = { height: 28, width: 28, channels: 1 };
 
 /**
  * Images to recommend from, in a model's feature space (the input of its estimator): the training set, or a folder of
