@@ -76,7 +76,13 @@ function readPipelineText(file: string): string {
       ...lineCol(bytes, bad),
     );
   }
-  return bytes.toString('utf8');
+  const text = bytes.toString('utf8');
+  // a report of `run` or `grid` (JSON, whose first key names its format) is YAML too, but no pipeline file
+  const report = /^\s*\{\s*"format"\s*:\s*"fashion-pipeline\/(run|grid)"/.exec(text);
+  if (report) {
+    throw fail(`a report of \`pipeline ${report[1]}\` (JSON), not a pipeline file; \`pipeline compare\` reads reports`);
+  }
+  return text;
 }
 
 /** The 1-based line and column (in bytes) of a byte offset. */

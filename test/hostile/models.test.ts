@@ -138,14 +138,16 @@ test('a folder, and a missing file, where a model is expected', (t) => {
   assertCleanFailure(t, missing, { exit: 1, says: 'gone.model: no such model file' });
 });
 
-test('show takes no model file: naming one is a usage error', (t) => {
+test('show takes a pipeline file, not a model file: naming one is a usage error', (t) => {
   const dir = tempDir();
   copyFileSync(PHOTO, join(dir, 'coat.png'));
   writeFileSync(join(dir, 'tiny.model'), model);
   const r = cli(['show', join(dir, 'tiny.model'), '--out', join(dir, 'out')]);
   assertCleanFailure(t, r, {
     exit: 2,
-    says: [/unexpected argument .*tiny\.model/],
+    says: [
+      /tiny\.model:1:1: a model file \(written by --save-model\), not a pipeline file; `pipeline predict` takes it/,
+    ],
     unchanged: [{ dir, before: ['coat.png', 'tiny.model'] }],
   });
 });

@@ -2,6 +2,7 @@
  * Hostile command lines: each is exit 2 (usage), one line saying what is wrong with which option, no stack trace, and
  * nothing written to the output or cache folders.
  */
+import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,6 +150,10 @@ test('compare with one file that is not a run, with JSON of another schema, with
   usage(t, ['compare', join(dir, 'nope.json'), plain, '--out', 'OUT'], 'nope.json: no such file');
 });
 
-test('show on a report file: show takes none', (t) => {
-  usage(t, ['show', 'results/missing.json', '--out', 'OUT'], 'unexpected argument results/missing.json');
+test('show and run on a missing pipeline file, and on a report file', (t) => {
+  usage(t, ['show', 'results/missing.json', '--out', 'OUT'], 'results/missing.json:1:1: no such pipeline file');
+  const report = fileURLToPath(new URL('../../../results/quick.json', import.meta.url));
+  for (const command of ['show', 'run']) {
+    usage(t, [command, report, '--out', 'OUT'], 'a report of `pipeline run` (JSON), not a pipeline file');
+  }
 });
