@@ -4,10 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runShow } from '../src/app/show.js';
+import { toCsv } from '../src/data/csv.js';
 import { CLASS_NAMES } from '../src/data/fashion-mnist.js';
 import { classCounts, classPixelStats } from '../src/metrics/pixels.js';
 import { shutdownPool } from '../src/runtime/pool.js';
-import { tempDir, withEnv } from './helpers.js';
+import { fashionSample, fashionTestSample, tempDir, withEnv } from './helpers.js';
 import { copyClothingPhotos } from './photo-fixtures.js';
 
 test.after.always(() => shutdownPool());
@@ -133,4 +134,22 @@ steps:
     env: { ...process.env, FASHION_DATA_CACHE: 'off' },
   });
   t.is(cli.status, 0, cli.stderr);
+});
+
+test('show with a pipeline file of CSV data names the CSV file and keeps the ink and box columns', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'train.csv'), toCsv(fashionSample(200, 4)));
+  writeFileSync(join(dir, 'test.csv'), toCsv(fashionTestSample(50, 4)));
+  const file = join(dir, 'kaggle.yaml');
+  writeFileSync(
+    file,
+    'name: kaggle\ndata: { format: csv, train: train.csv, test: test.csv }\nsteps:\n  - knn: { k: 1 }\n',
+  );
+  const r = await runShow({ file, out: join(dir, 'out'), perClass: 1 });
+  t.false(r.photos);
+  t.is(r.trainRows, 200);
+  t.is(r.testRows, 50);
+  t.regex(r.markdown, /The CSV file `.*train\.csv` and its test file: 200 training and 50 test images/);
+  t.regex(r.markdown, /ink share/);
+  t.is(r.files.markdown, join(dir, 'out', 'kaggle-data.md'));
 });

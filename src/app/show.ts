@@ -43,7 +43,7 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
   const loaded = options.file === undefined ? null : loadPipelineFile(options.file, { test: true }, { grid: 'parse' });
   const folder = loaded ? `${loaded.config.name}-data` : 'data';
   checkOutputs([{ what: `--out ${options.out}`, dir: options.out, names: [`${folder}.md`, folder] }]);
-  const { train, test, dataDir, photos } = await showData(options, loaded);
+  const { train, test, dataDir, photos, csv } = await showData(options, loaded);
   const names = train.classes;
   const n = names.length;
   const stats = classPixelStats(train.X, train.y, n, train.shape);
@@ -70,6 +70,7 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
     dataDir: displayPath(dataDir),
     shape: train.shape,
     photos,
+    csv,
     classes,
     overall,
     pictures: pictures.map((p) => ({ ...p, file: `${folder}/${p.file}` })),
@@ -105,7 +106,7 @@ export async function runShow(options: ShowOptions): Promise<ShowResult> {
 async function showData(
   options: ShowOptions,
   loaded: LoadedConfig | null,
-): Promise<{ train: Dataset; test: Dataset; dataDir: string; photos: boolean }> {
+): Promise<{ train: Dataset; test: Dataset; dataDir: string; photos: boolean; csv: boolean }> {
   if (loaded === null) {
     const dataDir = resolveDataDir(options.data);
     return {
@@ -113,6 +114,7 @@ async function showData(
       test: loadSplit(dataDir, 'test', options),
       dataDir,
       photos: false,
+      csv: false,
     };
   }
   const data = await loadDataFor(loaded, options, true);
@@ -121,6 +123,7 @@ async function showData(
     test: data.test!,
     dataDir: data.info.location,
     photos: data.info.format === 'folder',
+    csv: data.info.format === 'csv',
   };
 }
 

@@ -35,6 +35,8 @@ export function showMarkdown(input: {
   shape?: ImageShape;
   /** Photos (a folder): no black canvas, so no ink or box columns. */
   photos?: boolean;
+  /** Fashion-MNIST as CSV (Kaggle's layout), `dataDir` being the training file. */
+  csv?: boolean;
   classes: ShowClassRow[];
   overall: Omit<ShowClassRow, 'label' | 'name'>;
   pictures: Array<Pick<ReportPicture, 'file' | 'title' | 'caption'>>;
@@ -46,7 +48,7 @@ export function showMarkdown(input: {
   out.push(
     photos
       ? `Photos in \`${input.dataDir}\`: ${overall.train} to fit and choose on and ${overall.test} test photos, decoded to ${width}×${height} ${channels === 3 ? 'RGB' : 'grey'} as the pipeline reads them (values 0..255), ${classes.length} classes.`
-      : `IDX files in \`${input.dataDir}\`: ${overall.train} training and ${overall.test} test images of 28×28 pixels (values 0..255, 0 = background), ${classes.length} classes.`,
+      : `${input.csv ? `The CSV file \`${input.dataDir}\` and its test file` : `IDX files in \`${input.dataDir}\``}: ${overall.train} training and ${overall.test} test images of 28×28 pixels (values 0..255, 0 = background), ${classes.length} classes.`,
     '',
   );
   out.push(`## ${photos ? 'Photos' : 'Images'} per class and pixel statistics (training set)`, '');
