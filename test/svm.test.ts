@@ -24,6 +24,11 @@ function scaled(d: LabelledRows): LabelledRows {
   };
 }
 
+/** Numbers in −2..2 from a seed (an LCG in doubles: not every bit random, enough for fixtures compared to a loop). */
+function spread(seed: number): () => number {
+  return () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4;
+}
+
 const train = scaled(fashionSample(1000, 5));
 const heldOut = scaled(fashionTestSample(500, 5));
 const smallTrain = scaled(fashionSample(400, 6));
@@ -397,8 +402,7 @@ test('decision values are the plain double loop bit for bit (SIMD dot products o
   const total = 1037;
   const labels = [0, 1, 2];
   const nSupport = [500, 300, 237];
-  const rnd = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4;
-  const r = rnd(11);
+  const r = spread(11);
   const sv = Float32Array.from({ length: total * d }, r);
   const X = Float32Array.from({ length: 37 * d }, r);
   const coef = Float64Array.from({ length: 2 * total }, r);
@@ -511,8 +515,7 @@ test("a class's restricted model gives its machines' decision values bit for bit
   const labels = [0, 1, 2, 3];
   const nSupport = [40, 33, 27, 51];
   const total = 151;
-  const rnd = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 4;
-  const r = rnd(5);
+  const r = spread(5);
   const sv = Float32Array.from({ length: total * d }, r);
   const X = Float32Array.from({ length: 23 * d }, r);
   // coefficients as a fit leaves them: a support vector is one in some of its machines only
