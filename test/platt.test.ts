@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { coupleProbabilities, pairwiseToProbabilities, sigmoidPredict, sigmoidTrain } from '../src/linalg/platt.js';
 import { shutdownPool } from '../src/runtime/pool.js';
+import { foldRows, stratifiedFolds } from '../src/stages/folds.js';
+import { fitSigmoids, ONE_FOLD_SAMPLES, type InnerFit } from '../src/stages/svm-probability.js';
 import { svmSpec, type Svm } from '../src/stages/svm.js';
 import { fashionSample } from './helpers.js';
 
@@ -20,7 +22,7 @@ interface LibsvmJs {
 const rows = (M: Matrix) =>
   Array.from({ length: M.rows }, (_, i) => Array.from(M.data.subarray(i * M.cols, (i + 1) * M.cols)));
 
-test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MNIST images: mean absolute difference under 0.01", async (t) => {
+test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MNIST images: mean absolute difference under 0.01, as libsvm (5 folds, each held out) and with the stage's defaults", async (t) => {
   const train = fashionSample(2000, 7);
   const test = fashionSample(500, 8);
   // a few features keep libsvm-js (asm.js) quick: each image's mean over 7×7 blocks, scaled to 0..1
@@ -36,10 +38,6 @@ test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MN
   const Xtr = pool(train.X);
   const Xte = pool(test.X);
   const params = { C: 4, gamma: 2 };
-  const ours = (await svmSpec
-    .create(svmSpec.schema.parse({ ...params, probability: true, probability_folds: 5 }))
-    .fit(Xtr, train.y)) as Svm;
-  const proba = await ours.predictProba!(Xte);
   const SVM = (await require('libsvm-js/asm')) as {
     new (o: object): LibsvmJs;
     SVM_TYPES: { C_SVC: unknown };
@@ -55,21 +53,28 @@ test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MN
   });
   ref.train(rows(Xtr), Array.from(train.y));
   const refP = ref.predictProbability(rows(Xte));
-  let sum = 0;
-  let n = 0;
-  let same = 0;
-  const labels = await ours.predict(Xte);
-  refP.forEach((r, i) => {
-    for (const e of r.estimates) {
-      sum += Math.abs(e.probability - proba.data[i * proba.cols + e.label]);
-      n++;
-    }
-    if (r.prediction === labels[i]) same++;
-  });
-  const mae = sum / n;
-  t.log(`mean absolute difference ${mae.toFixed(4)}; the same answer for ${same} of ${refP.length}`);
-  t.true(mae < 0.01, `mean absolute difference ${mae}`);
-  t.true(same / refP.length > 0.97);
+  for (const setting of [{ probability_folds: 5, probability_held_out: 'all' }, {}]) {
+    const ours = (await svmSpec
+      .create(svmSpec.schema.parse({ ...params, probability: true, ...setting }))
+      .fit(Xtr, train.y)) as Svm;
+    const proba = await ours.predictProba!(Xte);
+    let sum = 0;
+    let n = 0;
+    let same = 0;
+    const labels = await ours.predict(Xte);
+    refP.forEach((r, i) => {
+      for (const e of r.estimates) {
+        sum += Math.abs(e.probability - proba.data[i * proba.cols + e.label]);
+        n++;
+      }
+      if (r.prediction === labels[i]) same++;
+    });
+    const mae = sum / n;
+    const name = JSON.stringify(setting);
+    t.log(`${name}: mean absolute difference ${mae.toFixed(4)}; the same answer for ${same} of ${refP.length}`);
+    t.true(mae < 0.01, `${name}: mean absolute difference ${mae}`);
+    t.true(same / refP.length > 0.97, name);
+  }
 });
 
 test('sigmoid fit: separable decision values give a steep sigmoid the right way round; Platt targets keep it finite', (t) => {
@@ -106,4 +111,54 @@ test('svm probability: a class needs a sample per internal fold, its augmented c
   await t.notThrowsAsync(() =>
     (svmSpec.create(svmSpec.schema.parse({ kernel: 'linear', probability: true })) as Svm).fit(X, y),
   );
+});
+
+test("svm probability: held out 'one' fits one inner svm and teaches the sigmoids with that fold's rows only; 'all' with every row; 'auto' picks one only for large classes", async (t) => {
+  // two classes, 40 rows; the fake inner fit answers each row's own feature as its decision value
+  const n = 40;
+  const X = matrix(
+    n,
+    1,
+    Float32Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1) * (1 + (i % 7))),
+  );
+  const y = Uint8Array.from({ length: n }, (_, i) => i % 2);
+  const counts = new Map([
+    [0, n / 2],
+    [1, n / 2],
+  ]);
+  let fits = 0;
+  const fitInner: InnerFit = async () => {
+    fits++;
+    return async (rows) => Float64Array.from(rows.data);
+  };
+  const one = await fitSigmoids(X, y, [0, 1], counts, 2, fitInner, undefined, 'one');
+  t.is(fits, 1);
+  const held = foldRows(stratifiedFolds(y, 2, 1), 0).held;
+  const expected = sigmoidTrain(
+    held.map((r) => X.data[r]),
+    held.map((r) => (y[r] === 0 ? 1 : 0)),
+  );
+  t.deepEqual([one.A[0], one.B[0]], [expected.A, expected.B]);
+  fits = 0;
+  const all = await fitSigmoids(X, y, [0, 1], counts, 2, fitInner, undefined, 'all');
+  t.is(fits, 2);
+  const every = sigmoidTrain(
+    Array.from(X.data),
+    Array.from(y, (label) => (label === 0 ? 1 : 0)),
+  );
+  t.deepEqual([all.A[0], all.B[0]], [every.A, every.B]);
+  // auto: by the samples a class has in a fold (the counts given, here as if each class were that large)
+  fits = 0;
+  await fitSigmoids(X, y, [0, 1], counts, 2, fitInner, undefined, 'auto');
+  t.is(fits, 2);
+  const large = new Map([
+    [0, 2 * ONE_FOLD_SAMPLES],
+    [1, 2 * ONE_FOLD_SAMPLES],
+  ]);
+  fits = 0;
+  await fitSigmoids(X, y, [0, 1], large, 2, fitInner, undefined, 'auto');
+  t.is(fits, 1);
+  fits = 0;
+  await fitSigmoids(X, y, [0, 1], large, 3, fitInner, undefined, 'auto');
+  t.is(fits, 3);
 });

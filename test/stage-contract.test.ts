@@ -44,7 +44,7 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
     { kernel: 'poly', degree: 3, coef0: 0.5, gamma: 0.2 },
     { C: 1, engine: 'mljs' },
     { C: 1, probability: true },
-    { kernel: 'linear', C: 0.5, probability: true, probability_folds: 3 },
+    { kernel: 'linear', C: 0.5, probability: true, probability_folds: 3, probability_held_out: 'all' },
   ],
   hog: [
     { size: 6, cell: 2, block: 2, orientations: 4 },

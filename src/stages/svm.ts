@@ -221,7 +221,7 @@ export class Svm extends BaseStage<SvmParams, Fitted> implements Estimator<SvmPa
       await inner.fit(Xf, yf);
       return (rows, labels) => inner.#ownClassDecisions(rows, labels);
     };
-    return fitSigmoids(X, y, classes, counts, folds, fitInner, groups);
+    return fitSigmoids(X, y, classes, counts, folds, fitInner, groups, this.params.probability_held_out ?? 'auto');
   }
 
   /** Class probabilities (columns up to the largest class seen) and the most probable class of each row. */
