@@ -8,6 +8,8 @@ import { Grey } from '../src/stages/grey.js';
 import { Hog } from '../src/stages/hog.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Knn } from '../src/stages/knn.js';
+import { Lbp, lbpSpec } from '../src/stages/lbp.js';
+import { circle, lbpCodes, lbpRows } from '../src/stages/lbp-rows.js';
 import { unionSpec } from '../src/stages/union.js';
 
 /** test/fixtures/photo-stages/reference.json, written by make.py beside it (scikit-image 0.19, numpy). */
@@ -17,6 +19,7 @@ interface Reference {
   hsv_8_4_4: number[][];
   hsv_5_3_7: number[][];
   hog_rgb: Array<{ pixels: number[]; features: number[] }>;
+  lbp: Array<{ height: number; width: number; pixels: number[]; points: number; radius: number; codes: number[] }>;
 }
 const reference = JSON.parse(
   readFileSync(new URL('../../test/fixtures/photo-stages/reference.json', import.meta.url), 'utf8'),
@@ -63,6 +66,53 @@ test('hog on RGB images equals scikit-image hog(channel_axis=-1): every gradient
     const worst = Math.max(...Array.from(out.data, (v, j) => Math.abs(v - features[j])));
     t.true(worst < 1e-6, `image ${i}: largest difference ${worst}`);
   }
+});
+
+test('lbp codes equal scikit-image local_binary_pattern(uniform), pixel for pixel, on random, smooth and flat images', (t) => {
+  for (const { height, width, pixels, points, radius, codes } of reference.lbp) {
+    const out = new Uint8Array(height * width);
+    lbpCodes(Float32Array.from(pixels), height, width, circle(points, radius), out);
+    t.deepEqual(Array.from(out), codes, `P ${points}, R ${radius}`);
+  }
+});
+
+test('lbp: a histogram of the codes per cell, over the cells that fit; RGB rows made grey as the grey stage does', async (t) => {
+  const { height, width, pixels, codes } = reference.lbp.find((r) => r.points === 8)!;
+  const image = { height, width, channels: 1 as const };
+  const X = one(pixels);
+  const lbp = await new Lbp({ points: 8, radius: 1, cell: 4, image }).fit(X, new Uint8Array(1));
+  const out = await lbp.transform(X);
+  // 13×10 in 4-pixel cells: 3 × 2 cells of 10 bins; the last row and the last two columns are in no cell
+  t.is(out.cols, 3 * 2 * 10);
+  t.is(lbpSpec.outputFeatures!(lbp.params, height * width, image), 60);
+  const expected = new Array<number>(60).fill(0);
+  for (let y = 0; y < 12; y++)
+    for (let x = 0; x < 8; x++)
+      expected[(Math.floor(y / 4) * 2 + Math.floor(x / 4)) * 10 + codes[y * width + x]] += 1 / 16;
+  t.deepEqual(Array.from(out.data), expected.map(Math.fround));
+  // colour: the same features as grey → lbp
+  const rgb = one(Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 97) % 256));
+  const colour = await new Lbp({ cell: 4, image: { height: 8, width: 8, channels: 3 } }).fit(rgb, new Uint8Array(1));
+  const grey = await new Grey().fit(rgb, new Uint8Array(1));
+  const greyRows = await grey.transform(rgb);
+  const viaGrey = await new Lbp({ cell: 4, image: { height: 8, width: 8, channels: 1 } }).fit(
+    greyRows,
+    new Uint8Array(1),
+  );
+  t.deepEqual(Array.from((await colour.transform(rgb)).data), Array.from((await viaGrey.transform(greyRows)).data));
+  // many rows go to the worker pool in blocks: the same as one thread
+  const many = matrix(
+    700,
+    8 * 8 * 3,
+    Float32Array.from({ length: 700 * 8 * 8 * 3 }, (_, i) => (i * 2654435761) >>> 24),
+  );
+  const kernel = { height: 8, width: 8, channels: 3 as const, points: 8, radius: 1, cell: 4 };
+  const single = new Float32Array(700 * 40);
+  lbpRows(many.data, 700, kernel, single);
+  t.deepEqual(Array.from((await colour.transform(many)).data), Array.from(single));
+  t.throws(() => lbpSpec.outputFeatures!({ ...lbp.params, cell: 11 }, height * width, image), {
+    message: /lbp.cell 11 is larger than its 10×13 images/,
+  });
 });
 
 test('flip adds mirrored copies while fitting and never touches rows it transforms', async (t) => {

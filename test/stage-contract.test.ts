@@ -60,6 +60,10 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
   ],
   flip: [{ image: { height: 6, width: 6, channels: 1 } }, { image: { height: 2, width: 6, channels: 3 } }],
   grey: [{ weights: 'bt709' }, { weights: 'bt601' }],
+  lbp: [
+    { cell: 3, image: { height: 6, width: 6, channels: 1 } },
+    { points: 4, radius: 1.5, cell: 2, image: { height: 2, width: 6, channels: 3 } },
+  ],
   colour_histogram: [{ bins: [4, 2, 3] }],
   calibrate: [
     { estimator: { knn: { k: 5 } } },
@@ -77,6 +81,7 @@ const ONE_FEATURE: Record<string, Record<string, unknown>> = {
   hog: { size: 1, cell: 1, block: 1 },
   pca: { components: 1 },
   flip: { image: { height: 1, width: 1, channels: 1 } },
+  lbp: { image: { height: 1, width: 1, channels: 1 }, cell: 1 },
 };
 
 /** Stages that take RGB rows only (3 values a pixel): one feature is refused whatever the params, naming the input. */

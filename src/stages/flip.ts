@@ -1,25 +1,13 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { shapeSize } from '../linalg/shape.js';
-import { needImage } from './flow.js';
+import { checkImageWidth, ImageShapeParam, needImage } from './flow.js';
 import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
 import { WidthOnlyTransformer } from './width-only.js';
 
-const ShapeParam = z
-  .object({
-    height: z.int().min(1),
-    width: z.int().min(1),
-    channels: z.union([z.literal(1), z.literal(3)]),
-  })
-  .strict();
-
 export const FlipParams = z
   .object({
-    /**
-     * The input's image shape: filled in from the pipeline's data when the file is loaded (not written in pipeline
-     * files); the model file keeps it.
-     */
-    image: ShapeParam.nullable().default(null),
+    /** The input's image shape (flow.ts). */
+    image: ImageShapeParam.nullable().default(null),
   })
   .strict();
 export type FlipParams = z.infer<typeof FlipParams>;
@@ -39,7 +27,7 @@ export class Flip extends WidthOnlyTransformer<FlipParams> {
     const image = this.params.image;
     if (!image)
       throw new ParamRangeError('image', 'flip needs its input image shape (set from the data of a pipeline file)');
-    checkWidth(image, features);
+    checkImageWidth(image, features);
   }
 
   async transform(X: Matrix): Promise<Matrix> {
@@ -77,16 +65,6 @@ export class Flip extends WidthOnlyTransformer<FlipParams> {
   }
 }
 
-/** Rows of `features` values are images of this shape, or a ParamRangeError on `image`. */
-function checkWidth(image: NonNullable<FlipParams['image']>, features: number): void {
-  if (shapeSize(image) !== features) {
-    throw new ParamRangeError(
-      'image',
-      `the rows have ${features} values, not ${image.width}×${image.height}×${image.channels}`,
-    );
-  }
-}
-
 export const flipSpec: StageSpec<FlipParams> = {
   name: 'flip',
   kind: 'transformer',
@@ -96,7 +74,7 @@ export const flipSpec: StageSpec<FlipParams> = {
   create: (params) => new Flip(params),
   outputFeatures: (params, inputFeatures, shape) => {
     needImage('flip', shape);
-    if (params.image) checkWidth(params.image, inputFeatures);
+    if (params.image) checkImageWidth(params.image, inputFeatures);
     return inputFeatures;
   },
   outputShape: (_params, shape) => shape,

@@ -1,5 +1,28 @@
+import { z } from 'zod';
 import { shapeSize, type ImageShape } from '../linalg/shape.js';
 import { ParamRangeError, type StageSpec } from './stage.js';
+
+/**
+ * A stage's `image` param: its input's image shape, filled in from the pipeline's data when the file is loaded (not
+ * written in pipeline files); the model file keeps it.
+ */
+export const ImageShapeParam = z
+  .object({
+    height: z.int().min(1),
+    width: z.int().min(1),
+    channels: z.union([z.literal(1), z.literal(3)]),
+  })
+  .strict();
+
+/** Rows of `features` values are images of this shape, or a ParamRangeError on `image`. */
+export function checkImageWidth(image: ImageShape, features: number): void {
+  if (shapeSize(image) !== features) {
+    throw new ParamRangeError(
+      'image',
+      `the rows have ${features} values, not ${image.width}×${image.height}×${image.channels}`,
+    );
+  }
+}
 
 /** What rows look like between two steps: their width, and their image shape while they are still images. */
 export interface Flow {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
 import { needImage } from './flow.js';
+import { greyPixels } from './grey-rows.js';
 import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
 import { WidthOnlyTransformer } from './width-only.js';
 
@@ -14,8 +15,6 @@ export const GreyParams = z
   })
   .strict();
 export type GreyParams = z.infer<typeof GreyParams>;
-
-const WEIGHTS = { bt709: [0.2125, 0.7154, 0.0721], bt601: [0.299, 0.587, 0.114] } as const;
 
 /** RGB rows (channels interleaved) to grey rows of the same height and width: a weighted sum per pixel, in float64. */
 export class Grey extends WidthOnlyTransformer<GreyParams> {
@@ -31,11 +30,7 @@ export class Grey extends WidthOnlyTransformer<GreyParams> {
 
   async transform(X: Matrix): Promise<Matrix> {
     this.fittedWidth(X);
-    const [wr, wg, wb] = WEIGHTS[this.params.weights];
-    const pixels = X.rows * (X.cols / 3);
-    const out = sharedFloats(pixels);
-    const src = X.data;
-    for (let p = 0, i = 0; p < pixels; p++, i += 3) out[p] = wr * src[i] + wg * src[i + 1] + wb * src[i + 2];
+    const out = greyPixels(X.data, sharedFloats(X.rows * (X.cols / 3)), this.params.weights);
     return matrix(X.rows, X.cols / 3, out);
   }
 }

@@ -5,6 +5,7 @@ import { flipSpec } from './flip.js';
 import { greySpec } from './grey.js';
 import { hogSpec } from './hog.js';
 import { knnSpec } from './knn.js';
+import { lbpSpec } from './lbp.js';
 import { normalizeSpec } from './normalize.js';
 import { pcaSpec } from './pca.js';
 import { randomForestSpec } from './random-forest.js';
@@ -20,6 +21,7 @@ export const registry: ReadonlyMap<string, StageSpec> = new Map<string, StageSpe
     greySpec,
     colourHistogramSpec,
     hogSpec,
+    lbpSpec,
     unionSpec,
     pcaSpec,
     knnSpec,

@@ -1,0 +1,130 @@
+/**
+ * The LBP kernel: what the lbp stage (lbp.ts) runs on its rows, here apart from the stage so that a pool worker loads it
+ * without the stage's parameter schema (and zod). Pure functions of their arguments.
+ */
+import { greyPixels } from './grey-rows.js';
+
+/** What the kernel needs of the stage's params: the images' shape, the circle and the cells. */
+export interface LbpKernel {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  points: number;
+  radius: number;
+  cell: number;
+}
+
+/**
+ * Each row's code histograms, cell by cell (floor(height / cell) × floor(width / cell) cells of points + 2 bins, each
+ * divided by the cell's pixels), into `out`. RGB rows are made grey first as the grey stage does (bt709).
+ */
+export function lbpRows(src: Float32Array, rows: number, k: LbpKernel, out: Float32Array): void {
+  const { height, width, channels, points, cell } = k;
+  const pixels = height * width;
+  const bins = points + 2;
+  const [cellsY, cellsX] = [Math.floor(height / cell), Math.floor(width / cell)];
+  const features = cellsY * cellsX * bins;
+  const grey = new Float32Array(pixels);
+  const codes = new Uint8Array(pixels);
+  const offsets = circle(points, k.radius);
+  for (let r = 0; r < rows; r++) {
+    const row = src.subarray(r * pixels * channels, (r + 1) * pixels * channels);
+    lbpCodes(channels === 3 ? greyPixels(row, grey) : row, height, width, offsets, codes);
+    const at = r * features;
+    out.fill(0, at, at + features);
+    for (let y = 0; y < cellsY * cell; y++) {
+      const cellRow = Math.floor(y / cell) * cellsX;
+      for (let x = 0; x < cellsX * cell; x++)
+        out[at + (cellRow + Math.floor(x / cell)) * bins + codes[y * width + x]]++;
+    }
+    for (let f = at; f < at + features; f++) out[f] /= cell * cell;
+  }
+}
+
+/** numpy's round(x, 5): x·10⁵ to the nearest integer (halves to even), divided by 10⁵. */
+function round5(x: number): number {
+  const y = x * 1e5;
+  let n = Math.round(y);
+  if (n - y === 0.5 && n % 2 !== 0) n -= 1;
+  return n / 1e5;
+}
+
+/** The neighbours' offsets (rows, columns) as scikit-image computes them: R in single precision, rounded to 5 places. */
+export function circle(points: number, radius: number): { dr: Float64Array; dc: Float64Array } {
+  const R = Math.fround(radius);
+  const dr = new Float64Array(points);
+  const dc = new Float64Array(points);
+  for (let i = 0; i < points; i++) {
+    const angle = (2 * Math.PI * i) / points;
+    dr[i] = round5(-R * Math.sin(angle));
+    dc[i] = round5(R * Math.cos(angle));
+  }
+  return { dr, dc };
+}
+
+/**
+ * Each pixel's uniform LBP code (0..P + 1) of a grey image, as scikit-image 0.19 (see Lbp): its bilinear interpolation
+ * term for term, on a copy of the image inside a border of zeros (its 0 outside), with each neighbour's fractions taken
+ * from r + dr and c + dc as scikit-image does (they depend on r and c in their last bits).
+ */
+export function lbpCodes(
+  image: ArrayLike<number>,
+  height: number,
+  width: number,
+  offsets: { dr: Float64Array; dc: Float64Array },
+  codes: Uint8Array,
+): void {
+  const { dr, dc } = offsets;
+  const P = dr.length;
+  let pad = 1;
+  for (let i = 0; i < P; i++) pad = Math.max(pad, Math.ceil(Math.abs(dr[i])), Math.ceil(Math.abs(dc[i])));
+  const stride = width + 2 * pad;
+  const padded = new Float64Array((height + 2 * pad) * stride);
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) padded[(r + pad) * stride + c + pad] = image[r * width + c];
+  }
+  // per neighbour: its floor and ceil offsets (exact: dr has 5 decimals) and, per row or column, its fraction
+  const [floorR, ceilR, floorC, ceilC] = [new Int32Array(P), new Int32Array(P), new Int32Array(P), new Int32Array(P)];
+  const onGrid = Uint8Array.from(dr, (d, i) => (Number.isInteger(d) && Number.isInteger(dc[i]) ? 1 : 0));
+  const fracR = new Float64Array(height * P);
+  const fracC = new Float64Array(width * P);
+  for (let i = 0; i < P; i++) {
+    [floorR[i], ceilR[i], floorC[i], ceilC[i]] = [
+      Math.floor(dr[i]),
+      Math.ceil(dr[i]),
+      Math.floor(dc[i]),
+      Math.ceil(dc[i]),
+    ];
+    for (let r = 0; r < height; r++) fracR[r * P + i] = r + dr[i] - Math.floor(r + dr[i]);
+    for (let c = 0; c < width; c++) fracC[c * P + i] = c + dc[i] - Math.floor(c + dc[i]);
+  }
+  for (let r = 0; r < height; r++) {
+    const base = (r + pad) * stride + pad;
+    for (let c = 0; c < width; c++) {
+      const centre = padded[base + c];
+      let ones = 0;
+      let changes = 0;
+      let previous = -1;
+      for (let i = 0; i < P; i++) {
+        let value: number;
+        if (onGrid[i]) {
+          // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
+          value = padded[base + floorR[i] * stride + c + floorC[i]];
+        } else {
+          const fr = fracR[r * P + i];
+          const fc = fracC[c * P + i];
+          const top = base + floorR[i] * stride + c;
+          const bottom = base + ceilR[i] * stride + c;
+          const t = (1 - fc) * padded[top + floorC[i]] + fc * padded[top + ceilC[i]];
+          const b = (1 - fc) * padded[bottom + floorC[i]] + fc * padded[bottom + ceilC[i]];
+          value = (1 - fr) * t + fr * b;
+        }
+        const bit = value - centre >= 0 ? 1 : 0;
+        ones += bit;
+        if (previous >= 0 && bit !== previous) changes++;
+        previous = bit;
+      }
+      codes[r * width + c] = changes <= 2 ? ones : P + 1;
+    }
+  }
+}
