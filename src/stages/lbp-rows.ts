@@ -83,48 +83,47 @@ export function lbpCodes(
   for (let r = 0; r < height; r++) {
     for (let c = 0; c < width; c++) padded[(r + pad) * stride + c + pad] = image[r * width + c];
   }
-  // per neighbour: its floor and ceil offsets (exact: dr has 5 decimals) and, per row or column, its fraction
-  const [floorR, ceilR, floorC, ceilC] = [new Int32Array(P), new Int32Array(P), new Int32Array(P), new Int32Array(P)];
-  const onGrid = Uint8Array.from(dr, (d, i) => (Number.isInteger(d) && Number.isInteger(dc[i]) ? 1 : 0));
-  const fracR = new Float64Array(height * P);
-  const fracC = new Float64Array(width * P);
+  // neighbour by neighbour over the whole image, each setting its bit of every pixel's pattern
+  const patterns = new Uint32Array(height * width);
+  const fc = new Float64Array(width);
   for (let i = 0; i < P; i++) {
-    [floorR[i], ceilR[i], floorC[i], ceilC[i]] = [
-      Math.floor(dr[i]),
-      Math.ceil(dr[i]),
-      Math.floor(dc[i]),
-      Math.ceil(dc[i]),
-    ];
-    for (let r = 0; r < height; r++) fracR[r * P + i] = r + dr[i] - Math.floor(r + dr[i]);
-    for (let c = 0; c < width; c++) fracC[c * P + i] = c + dc[i] - Math.floor(c + dc[i]);
-  }
-  for (let r = 0; r < height; r++) {
-    const base = (r + pad) * stride + pad;
-    for (let c = 0; c < width; c++) {
-      const centre = padded[base + c];
-      let ones = 0;
-      let changes = 0;
-      let previous = -1;
-      for (let i = 0; i < P; i++) {
-        let value: number;
-        if (onGrid[i]) {
-          // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
-          value = padded[base + floorR[i] * stride + c + floorC[i]];
-        } else {
-          const fr = fracR[r * P + i];
-          const fc = fracC[c * P + i];
-          const top = base + floorR[i] * stride + c;
-          const bottom = base + ceilR[i] * stride + c;
-          const t = (1 - fc) * padded[top + floorC[i]] + fc * padded[top + ceilC[i]];
-          const b = (1 - fc) * padded[bottom + floorC[i]] + fc * padded[bottom + ceilC[i]];
-          value = (1 - fr) * t + fr * b;
-        }
-        const bit = value - centre >= 0 ? 1 : 0;
-        ones += bit;
-        if (previous >= 0 && bit !== previous) changes++;
-        previous = bit;
+    const [r0, r1, c0, c1] = [Math.floor(dr[i]), Math.ceil(dr[i]), Math.floor(dc[i]), Math.ceil(dc[i])];
+    const bit = 2 ** i;
+    if (Number.isInteger(dr[i]) && Number.isInteger(dc[i])) {
+      // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
+      for (let r = 0; r < height; r++) {
+        const base = (r + pad) * stride + pad;
+        const at = base + r0 * stride + c0;
+        for (let c = 0; c < width; c++) if (padded[at + c] - padded[base + c] >= 0) patterns[r * width + c] += bit;
       }
-      codes[r * width + c] = changes <= 2 ? ones : P + 1;
+      continue;
+    }
+    // the fractions as scikit-image takes them, from r + dr and c + dc (exact offsets: dr and dc have 5 decimals)
+    for (let c = 0; c < width; c++) fc[c] = c + dc[i] - Math.floor(c + dc[i]);
+    for (let r = 0; r < height; r++) {
+      const fr = r + dr[i] - Math.floor(r + dr[i]);
+      const base = (r + pad) * stride + pad;
+      const top = base + r0 * stride;
+      const bottom = base + r1 * stride;
+      for (let c = 0; c < width; c++) {
+        const f = fc[c];
+        const t = (1 - f) * padded[top + c + c0] + f * padded[top + c + c1];
+        const b = (1 - f) * padded[bottom + c + c0] + f * padded[bottom + c + c1];
+        if ((1 - fr) * t + fr * b - padded[base + c] >= 0) patterns[r * width + c] += bit;
+      }
     }
   }
+  // uniform: at most two changes from one neighbour to the next (first to last, not around), coded by the count of ones
+  const neighbours = P >= 32 ? 0x7fffffff : 2 ** (P - 1) - 1;
+  for (let p = 0; p < patterns.length; p++) {
+    const pattern = patterns[p];
+    codes[p] = ones((pattern ^ (pattern >>> 1)) & neighbours) <= 2 ? ones(pattern) : P + 1;
+  }
+}
+
+/** Set bits of a 32-bit pattern. */
+function ones(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }
