@@ -5,7 +5,8 @@ import { isotonicFit, isotonicPredict } from '../src/linalg/isotonic.js';
 import type { Matrix } from '../src/linalg/matrix.js';
 import { sigmoidTrain } from '../src/linalg/platt.js';
 import { shutdownPool } from '../src/runtime/pool.js';
-import { calibration } from '../src/metrics/calibration.js';
+import { calibration, eceConsistency } from '../src/metrics/calibration.js';
+import { createRng } from '../src/util/rng.js';
 import { registry } from '../src/stages/registry.js';
 import type { Estimator } from '../src/stages/stage.js';
 import { fashionSample } from './helpers.js';
@@ -110,3 +111,29 @@ for (const [stage, params, method] of [
     t.true(agree > 0.9);
   });
 }
+
+test('eceConsistency: a calibrated model sits inside the draws, an overconfident one far outside; the floor falls with more rows', (t) => {
+  const rng = createRng(7);
+  const sample = (rows: number, overconfidence: number) => {
+    const proba = new Float64Array(rows * 2);
+    const y = new Uint8Array(rows);
+    const predicted = new Uint8Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const top = 0.5 + 0.5 * Math.sqrt(rng.float()); // confidences leaning to 1, as a good model's
+      proba[2 * i] = top;
+      proba[2 * i + 1] = 1 - top;
+      y[i] = rng.float() < top - overconfidence ? 0 : 1;
+    }
+    const observed = calibration(y, predicted, proba, 2).ece;
+    return { observed, consistency: eceConsistency(predicted, proba, 2, observed, createRng(1).float) };
+  };
+  const calibrated = sample(372, 0);
+  t.true(calibrated.consistency.share_at_least > 0.05, JSON.stringify(calibrated));
+  t.true(calibrated.consistency.median > 0.02 && calibrated.consistency.median < 0.09, JSON.stringify(calibrated));
+  t.true(calibrated.consistency.p90 > calibrated.consistency.median);
+  const overconfident = sample(372, 0.15);
+  t.true(overconfident.consistency.share_at_least < 0.01, JSON.stringify(overconfident));
+  const large = sample(10000, 0);
+  t.true(large.consistency.median < calibrated.consistency.median / 3, JSON.stringify(large));
+  t.is(large.consistency.draws, 2000);
+});

@@ -88,3 +88,64 @@ export function calibration(
   }
   return { ece, mce, log_loss: logLoss / rows, brier: brier / rows, bins: out };
 }
+
+/** What consistency resampling says of an ECE (eceConsistency). */
+export interface EceConsistency {
+  /** The median ECE of the draws: what a perfectly calibrated model with these confidences scores on this many rows. */
+  median: number;
+  /** The 90th percentile of the draws' ECE. */
+  p90: number;
+  /** The share of draws whose ECE is at least the observed one (a p-value: small when the miscalibration is real). */
+  share_at_least: number;
+  draws: number;
+}
+
+/**
+ * Consistency resampling (Bröcker and Smith 2007): how large an ECE a perfectly calibrated model would show with the same
+ * confidences on the same number of rows. Each draw makes every row right with probability its top probability (the
+ * probability of the predicted label, rows renormalised), and takes the ECE of that over the same bins. A model whose
+ * observed ECE sits inside the draws' spread is as well calibrated as the test set can show; few rows give a floor
+ * no model can beat (about 0.054 for 372 photos, 0.010 for 10,000 images with these pipelines' confidences). `uniform`
+ * gives the draws' random numbers in [0, 1) (a seeded generator: util/rng.ts).
+ */
+export function eceConsistency(
+  predicted: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  classes: number,
+  observed: number,
+  uniform: () => number,
+  draws = 2000,
+  bins = CALIBRATION_BINS,
+): EceConsistency {
+  const rows = predicted.length;
+  const top = new Float64Array(rows);
+  const bin = new Int32Array(rows);
+  const count = new Float64Array(bins);
+  const confidenceSum = new Float64Array(bins);
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += proba[i * classes + k];
+    top[i] = proba[i * classes + predicted[i]] / sum;
+    bin[i] = Math.min(bins - 1, Math.floor(top[i] * bins));
+    count[bin[i]]++;
+    confidenceSum[bin[i]] += top[i];
+  }
+  const eces = new Float64Array(draws);
+  const right = new Float64Array(bins);
+  let atLeast = 0;
+  for (let d = 0; d < draws; d++) {
+    right.fill(0);
+    for (let i = 0; i < rows; i++) if (uniform() < top[i]) right[bin[i]]++;
+    let ece = 0;
+    for (let b = 0; b < bins; b++) if (count[b] > 0) ece += Math.abs(right[b] - confidenceSum[b]) / rows;
+    eces[d] = ece;
+    if (ece >= observed) atLeast++;
+  }
+  eces.sort();
+  return {
+    median: eces[Math.floor(draws / 2)],
+    p90: eces[Math.floor(draws * 0.9)],
+    share_at_least: atLeast / draws,
+    draws,
+  };
+}
