@@ -21,7 +21,7 @@ export type InnerFit = (
 /**
  * Samples of each class in a fold from which held-out 'auto' fits the sigmoids on one fold: at 100 a class (2,000
  * Fashion-MNIST rows, 2 folds) one fold's probabilities were 0.0086 from libsvm's on average against 0.0040 with every
- * fold; at 3,000 (pca-svm) one fold gave log-loss 0.3088 and Brier 0.1583 against 0.3079 and 0.1582 for under half the
+ * fold; at 3,000 (pca-svm) one fold gave log-loss 0.3088 and Brier 0.1583 against 0.3079 and 0.1582 for about half the
  * extra cost.
  */
 export const ONE_FOLD_SAMPLES = 1000;
