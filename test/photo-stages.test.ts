@@ -9,7 +9,7 @@ import { Hog } from '../src/stages/hog.js';
 import { Normalize } from '../src/stages/normalize.js';
 import { Knn } from '../src/stages/knn.js';
 import { Lbp, lbpSpec } from '../src/stages/lbp.js';
-import { circle, lbpCodes, lbpRows } from '../src/stages/lbp-rows.js';
+import { circle, lbpCoder, lbpRows } from '../src/stages/lbp-rows.js';
 import { unionSpec } from '../src/stages/union.js';
 
 /** test/fixtures/photo-stages/reference.json, written by make.py beside it (scikit-image 0.19, numpy). */
@@ -68,11 +68,14 @@ test('hog on RGB images equals scikit-image hog(channel_axis=-1): every gradient
   }
 });
 
-test('lbp codes equal scikit-image local_binary_pattern(uniform), pixel for pixel, on random, smooth and flat images', (t) => {
+test('lbp codes equal scikit-image local_binary_pattern(uniform), pixel for pixel, on random, smooth and flat images, whole or float32 grey values, up to 32 neighbours', (t) => {
   for (const { height, width, pixels, points, radius, codes } of reference.lbp) {
     const out = new Uint8Array(height * width);
-    lbpCodes(Float32Array.from(pixels), height, width, circle(points, radius), out);
+    const code = lbpCoder(height, width, circle(points, radius));
+    code(Float32Array.from(pixels), out);
     t.deepEqual(Array.from(out), codes, `P ${points}, R ${radius}`);
+    code(Float32Array.from(pixels), out); // its scratch reused: the same codes again
+    t.deepEqual(Array.from(out), codes, `P ${points}, R ${radius}, again`);
   }
 });
 

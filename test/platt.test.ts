@@ -22,7 +22,7 @@ interface LibsvmJs {
 const rows = (M: Matrix) =>
   Array.from({ length: M.rows }, (_, i) => Array.from(M.data.subarray(i * M.cols, (i + 1) * M.cols)));
 
-test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MNIST images: mean absolute difference under 0.01, as libsvm (5 folds, each held out) and with the stage's defaults", async (t) => {
+test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MNIST images: mean absolute difference under 0.01 as libsvm (5 folds, each held out) and with the stage's defaults, 0.015 from one held-out fold", async (t) => {
   const train = fashionSample(2000, 7);
   const test = fashionSample(500, 8);
   // a few features keep libsvm-js (asm.js) quick: each image's mean over 7×7 blocks, scaled to 0..1
@@ -53,7 +53,13 @@ test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MN
   });
   ref.train(rows(Xtr), Array.from(train.y));
   const refP = ref.predictProbability(rows(Xte));
-  for (const setting of [{ probability_folds: 5, probability_held_out: 'all' }, {}]) {
+  // one held-out fold alone (half of 2,000 rows) gives noisier sigmoids: why auto keeps every fold for classes this small
+  const settings = [
+    { setting: { probability_folds: 5, probability_held_out: 'all' }, within: 0.01, agree: 0.97 },
+    { setting: {}, within: 0.01, agree: 0.97 },
+    { setting: { probability_held_out: 'one' }, within: 0.015, agree: 0.94 },
+  ];
+  for (const { setting, within, agree } of settings) {
     const ours = (await svmSpec
       .create(svmSpec.schema.parse({ ...params, probability: true, ...setting }))
       .fit(Xtr, train.y)) as Svm;
@@ -72,8 +78,8 @@ test("SVM probabilities agree with libsvm's -b 1 (libsvm-js) on 2,000 Fashion-MN
     const mae = sum / n;
     const name = JSON.stringify(setting);
     t.log(`${name}: mean absolute difference ${mae.toFixed(4)}; the same answer for ${same} of ${refP.length}`);
-    t.true(mae < 0.01, `${name}: mean absolute difference ${mae}`);
-    t.true(same / refP.length > 0.97, name);
+    t.true(mae < within, `${name}: mean absolute difference ${mae}`);
+    t.true(same / refP.length > agree, name);
   }
 });
 
@@ -161,4 +167,45 @@ test("svm probability: held out 'one' fits one inner svm and teaches the sigmoid
   fits = 0;
   await fitSigmoids(X, y, [0, 1], large, 3, fitInner, undefined, 'auto');
   t.is(fits, 3);
+});
+
+test("svm probability: held out 'one' with groups holds out whole groups (a photo with its mirrored copy), and auto counts groups", async (t) => {
+  // 24 photos of 2 classes, each with its copy: 48 rows, groups of two
+  const n = 48;
+  const X = matrix(
+    n,
+    1,
+    Float32Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1) * (1 + (i % 5))),
+  );
+  const y = Uint8Array.from({ length: n }, (_, i) => Math.floor(i / 2) % 2);
+  const groups = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 2));
+  const counts = new Map([
+    [0, n / 2],
+    [1, n / 2],
+  ]);
+  let held: number[] = [];
+  const fitInner: InnerFit = async () => async (rows) => {
+    held = Array.from(rows.data);
+    return Float64Array.from(rows.data);
+  };
+  await fitSigmoids(X, y, [0, 1], counts, 2, fitInner, groups, 'one');
+  const fold = stratifiedFolds(y, 2, 1, groups);
+  const rows = foldRows(fold, 0).held;
+  t.deepEqual(
+    held,
+    rows.map((r) => X.data[r]),
+  );
+  for (const r of rows) t.is(fold[r ^ 1], fold[r], `row ${r} and its copy in the same fold`);
+  // auto counts groups: 24 photos are far under the bound however many rows their copies make
+  let fits = 0;
+  const counting: InnerFit = async () => {
+    fits++;
+    return async (r) => Float64Array.from(r.data);
+  };
+  const manyRows = new Map([
+    [0, 4 * ONE_FOLD_SAMPLES],
+    [1, 4 * ONE_FOLD_SAMPLES],
+  ]);
+  await fitSigmoids(X, y, [0, 1], manyRows, 2, counting, groups, 'auto');
+  t.is(fits, 2);
 });

@@ -44,6 +44,7 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
     { kernel: 'poly', degree: 3, coef0: 0.5, gamma: 0.2 },
     { C: 1, engine: 'mljs' },
     { C: 1, probability: true },
+    { C: 1, probability: true, probability_held_out: 'one' },
     { kernel: 'linear', C: 0.5, probability: true, probability_folds: 3, probability_held_out: 'all' },
   ],
   hog: [

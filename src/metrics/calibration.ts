@@ -138,7 +138,11 @@ export function eceConsistency(
     right.fill(0);
     for (let i = 0; i < rows; i++) if (uniform() < top[i]) right[bin[i]]++;
     let ece = 0;
-    for (let b = 0; b < bins; b++) if (count[b] > 0) ece += Math.abs(right[b] - confidenceSum[b]) / rows;
+    for (let b = 0; b < bins; b++) {
+      // calibration()'s own terms, so a draw like the observed rows gives the observed ECE to the last bit
+      const n = count[b];
+      if (n > 0) ece += (n / rows) * Math.abs(right[b] / n - confidenceSum[b] / n);
+    }
     eces[d] = ece;
     if (ece >= observed) atLeast++;
   }

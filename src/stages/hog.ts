@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
+import type { Matrix } from '../linalg/matrix.js';
 import { needImage } from './flow.js';
 import { geometry, hogRows } from './hog-rows.js';
+import { transformRows } from './row-tasks.js';
 import { ModelError, numberField } from './snapshot.js';
 import {
   BaseStage,
@@ -90,30 +90,10 @@ export class Hog extends BaseStage<HogParams, Fitted> implements Transformer<Hog
     return this;
   }
 
-  /** Rows are independent: blocks of them go to the worker pool, each writing its part of the shared output. */
+  /** Rows are independent: blocks of them go to the worker pool (row-tasks.ts). */
   async transform(X: Matrix): Promise<Matrix> {
     checkFeatures(this.name, X, this.state.features);
-    const { rows, cols } = X;
-    const { features } = geometry(this.params, cols);
-    const out = sharedFloats(rows * features);
-    if (rows <= TASK_ROWS || workerCount() <= 1) {
-      hogRows(X.data, rows, this.params, out);
-    } else {
-      const source = sharedFloat32(X.data);
-      const tasks = [];
-      for (let r0 = 0; r0 < rows; r0 += TASK_ROWS) {
-        const r1 = Math.min(rows, r0 + TASK_ROWS);
-        const args = [
-          source.subarray(r0 * cols, r1 * cols),
-          r1 - r0,
-          this.params,
-          out.subarray(r0 * features, r1 * features),
-        ];
-        tasks.push({ module: ROWS_MODULE, fn: 'hogRows', args });
-      }
-      await runAll(tasks);
-    }
-    return matrix(rows, features, out);
+    return transformRows(X, geometry(this.params, X.cols).features, this.params, hogRows, HOG_TASK);
   }
 
   protected encode(f: Fitted): Snapshot {
@@ -132,9 +112,7 @@ export class Hog extends BaseStage<HogParams, Fitted> implements Transformer<Hog
 }
 
 /** Images per pool task (enough work to outweigh sending it to a worker); smaller inputs are done on the calling thread. */
-const TASK_ROWS = 2048;
-
-const ROWS_MODULE = new URL('./hog-rows.js', import.meta.url).href;
+const HOG_TASK = { module: new URL('./hog-rows.js', import.meta.url).href, fn: 'hogRows', taskRows: 2048 };
 
 export const hogSpec: StageSpec<HogParams> = {
   name: 'hog',

@@ -26,10 +26,10 @@ export function lbpRows(src: Float32Array, rows: number, k: LbpKernel, out: Floa
   const features = cellsY * cellsX * bins;
   const grey = new Float32Array(pixels);
   const codes = new Uint8Array(pixels);
-  const offsets = circle(points, k.radius);
+  const code = lbpCoder(height, width, circle(points, k.radius));
   for (let r = 0; r < rows; r++) {
     const row = src.subarray(r * pixels * channels, (r + 1) * pixels * channels);
-    lbpCodes(channels === 3 ? greyPixels(row, grey) : row, height, width, offsets, codes);
+    code(channels === 3 ? greyPixels(row, grey) : row, codes);
     const at = r * features;
     out.fill(0, at, at + features);
     for (let y = 0; y < cellsY * cell; y++) {
@@ -63,62 +63,64 @@ export function circle(points: number, radius: number): { dr: Float64Array; dc: 
 }
 
 /**
- * Each pixel's uniform LBP code (0..P + 1) of a grey image, as scikit-image 0.19 (see Lbp): its bilinear interpolation
- * term for term, on a copy of the image inside a border of zeros (its 0 outside), with each neighbour's fractions taken
+ * A function writing each pixel's uniform LBP code (0..P + 1) of a grey image of this shape, as scikit-image 0.19 (see
+ * Lbp) computes it on the same values (the grey stage's float32 ones, for RGB rows): its bilinear interpolation term for term, on a copy of the image inside a border of zeros (its 0 outside), with each neighbour's fractions taken
  * from r + dr and c + dc as scikit-image does (they depend on r and c in their last bits).
  */
-export function lbpCodes(
-  image: ArrayLike<number>,
+export function lbpCoder(
   height: number,
   width: number,
   offsets: { dr: Float64Array; dc: Float64Array },
-  codes: Uint8Array,
-): void {
+): (image: ArrayLike<number>, codes: Uint8Array) => void {
   const { dr, dc } = offsets;
   const P = dr.length;
   let pad = 1;
   for (let i = 0; i < P; i++) pad = Math.max(pad, Math.ceil(Math.abs(dr[i])), Math.ceil(Math.abs(dc[i])));
   const stride = width + 2 * pad;
+  // scratch kept from image to image: the border stays 0, the inside and the patterns are written anew
   const padded = new Float64Array((height + 2 * pad) * stride);
-  for (let r = 0; r < height; r++) {
-    for (let c = 0; c < width; c++) padded[(r + pad) * stride + c + pad] = image[r * width + c];
-  }
-  // neighbour by neighbour over the whole image, each setting its bit of every pixel's pattern
   const patterns = new Uint32Array(height * width);
   const fc = new Float64Array(width);
-  for (let i = 0; i < P; i++) {
-    const [r0, r1, c0, c1] = [Math.floor(dr[i]), Math.ceil(dr[i]), Math.floor(dc[i]), Math.ceil(dc[i])];
-    const bit = 2 ** i;
-    if (Number.isInteger(dr[i]) && Number.isInteger(dc[i])) {
-      // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
-      for (let r = 0; r < height; r++) {
-        const base = (r + pad) * stride + pad;
-        const at = base + r0 * stride + c0;
-        for (let c = 0; c < width; c++) if (padded[at + c] - padded[base + c] >= 0) patterns[r * width + c] += bit;
-      }
-      continue;
-    }
-    // the fractions as scikit-image takes them, from r + dr and c + dc (exact offsets: dr and dc have 5 decimals)
-    for (let c = 0; c < width; c++) fc[c] = c + dc[i] - Math.floor(c + dc[i]);
-    for (let r = 0; r < height; r++) {
-      const fr = r + dr[i] - Math.floor(r + dr[i]);
-      const base = (r + pad) * stride + pad;
-      const top = base + r0 * stride;
-      const bottom = base + r1 * stride;
-      for (let c = 0; c < width; c++) {
-        const f = fc[c];
-        const t = (1 - f) * padded[top + c + c0] + f * padded[top + c + c1];
-        const b = (1 - f) * padded[bottom + c + c0] + f * padded[bottom + c + c1];
-        if ((1 - fr) * t + fr * b - padded[base + c] >= 0) patterns[r * width + c] += bit;
-      }
-    }
-  }
-  // uniform: at most two changes from one neighbour to the next (first to last, not around), coded by the count of ones
   const neighbours = P >= 32 ? 0x7fffffff : 2 ** (P - 1) - 1;
-  for (let p = 0; p < patterns.length; p++) {
-    const pattern = patterns[p];
-    codes[p] = ones((pattern ^ (pattern >>> 1)) & neighbours) <= 2 ? ones(pattern) : P + 1;
-  }
+  return (image, codes) => {
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) padded[(r + pad) * stride + c + pad] = image[r * width + c];
+    }
+    patterns.fill(0);
+    // neighbour by neighbour over the whole image, each setting its bit of every pixel's pattern
+    for (let i = 0; i < P; i++) {
+      const [r0, r1, c0, c1] = [Math.floor(dr[i]), Math.ceil(dr[i]), Math.floor(dc[i]), Math.ceil(dc[i])];
+      const bit = 2 ** i;
+      if (Number.isInteger(dr[i]) && Number.isInteger(dc[i])) {
+        // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
+        for (let r = 0; r < height; r++) {
+          const base = (r + pad) * stride + pad;
+          const at = base + r0 * stride + c0;
+          for (let c = 0; c < width; c++) if (padded[at + c] - padded[base + c] >= 0) patterns[r * width + c] += bit;
+        }
+        continue;
+      }
+      // the fractions as scikit-image takes them, from r + dr and c + dc (exact offsets: dr and dc have 5 decimals)
+      for (let c = 0; c < width; c++) fc[c] = c + dc[i] - Math.floor(c + dc[i]);
+      for (let r = 0; r < height; r++) {
+        const fr = r + dr[i] - Math.floor(r + dr[i]);
+        const base = (r + pad) * stride + pad;
+        const top = base + r0 * stride;
+        const bottom = base + r1 * stride;
+        for (let c = 0; c < width; c++) {
+          const f = fc[c];
+          const t = (1 - f) * padded[top + c + c0] + f * padded[top + c + c1];
+          const b = (1 - f) * padded[bottom + c + c0] + f * padded[bottom + c + c1];
+          if ((1 - fr) * t + fr * b - padded[base + c] >= 0) patterns[r * width + c] += bit;
+        }
+      }
+    }
+    // uniform: at most two changes from one neighbour to the next (first to last, not around), coded by the count of ones
+    for (let p = 0; p < patterns.length; p++) {
+      const pattern = patterns[p];
+      codes[p] = ones((pattern ^ (pattern >>> 1)) & neighbours) <= 2 ? ones(pattern) : P + 1;
+    }
+  };
 }
 
 /** Set bits of a 32-bit pattern. */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import type { Matrix } from '../linalg/matrix.js';
 import type { ImageShape } from '../linalg/shape.js';
 import { checkImageWidth, ImageShapeParam, needImage } from './flow.js';
 import { lbpRows, type LbpKernel } from './lbp-rows.js';
-import { runAll, sharedFloat32, workerCount } from '../runtime/pool.js';
+import { transformRows } from './row-tasks.js';
 import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
 import { WidthOnlyTransformer } from './width-only.js';
 
@@ -43,36 +43,12 @@ export class Lbp extends WidthOnlyTransformer<LbpParams> {
     lbpFeatures(this.params, image);
   }
 
-  /** Rows are independent: blocks of them go to the worker pool, each writing its part of the shared output. */
+  /** Rows are independent: blocks of them go to the worker pool (row-tasks.ts). */
   async transform(X: Matrix): Promise<Matrix> {
     this.fittedWidth(X);
-    const { rows, cols } = X;
-    const features = lbpFeatures(this.params, this.params.image!);
-    const out = sharedFloats(rows * features);
-    const kernel: LbpKernel = {
-      ...this.params.image!,
-      points: this.params.points,
-      radius: this.params.radius,
-      cell: this.params.cell,
-    };
-    if (rows <= TASK_ROWS || workerCount() <= 1) {
-      lbpRows(X.data, rows, kernel, out);
-    } else {
-      const source = sharedFloat32(X.data);
-      const tasks = [];
-      for (let r0 = 0; r0 < rows; r0 += TASK_ROWS) {
-        const r1 = Math.min(rows, r0 + TASK_ROWS);
-        const args = [
-          source.subarray(r0 * cols, r1 * cols),
-          r1 - r0,
-          kernel,
-          out.subarray(r0 * features, r1 * features),
-        ];
-        tasks.push({ module: ROWS_MODULE, fn: 'lbpRows', args });
-      }
-      await runAll(tasks);
-    }
-    return matrix(rows, features, out);
+    const { points, radius, cell } = this.params;
+    const kernel: LbpKernel = { ...this.params.image!, points, radius, cell };
+    return transformRows(X, lbpFeatures(this.params, this.params.image!), kernel, lbpRows, LBP_TASK);
   }
 }
 
@@ -87,9 +63,8 @@ function lbpFeatures(params: Pick<LbpParams, 'points' | 'cell'>, image: ImageSha
   return Math.floor(image.height / params.cell) * Math.floor(image.width / params.cell) * (params.points + 2);
 }
 
-/** Images per pool task (as hog's); smaller inputs are done on the calling thread. */
-const TASK_ROWS = 512;
-const ROWS_MODULE = new URL('./lbp-rows.js', import.meta.url).href;
+/** Images per pool task: a 64×64 photo costs ~0.4–0.6 ms, so 512 of them outweigh sending them to a worker. */
+const LBP_TASK = { module: new URL('./lbp-rows.js', import.meta.url).href, fn: 'lbpRows', taskRows: 512 };
 
 export const lbpSpec: StageSpec<LbpParams> = {
   name: 'lbp',

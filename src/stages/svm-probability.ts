@@ -42,7 +42,7 @@ export async function fitSigmoids(
   folds: number,
   fitInner: InnerFit,
   groups?: Int32Array,
-  heldOut: 'auto' | 'one' | 'all' = 'all',
+  heldOut: 'auto' | 'one' | 'all' = 'auto',
 ): Promise<Platt> {
   // with groups (a photo and its augmented copies) a fold takes whole groups: a class needs a group per fold
   const samples = groups ? groupCounts(y, groups) : counts;
