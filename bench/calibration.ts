@@ -93,7 +93,7 @@ console.log(
 console.log('');
 console.log(
   'Each pipeline fitted once on all its training rows as it is, and once calibrated (an svm with `probability: true`, ' +
-    'libsvm -b 1 with 2 internal folds; any other classifier in `calibrate: { method: isotonic, folds: 3 }`); each read once on the test set. ' +
+    'libsvm -b 1 with 2 internal folds, the sigmoids from one held-out fold when every class has 1,000 samples in it (best, pca-svm), else from both; any other classifier in `calibrate: { method: isotonic, folds: 3 }`); each read once on the test set. ' +
     'ECE over 15 bins of the top probability; log-loss as scikit-learn; Brier score multi-class (0 to 2). — : no probabilities. ' +
     'Floor: the median (90th percentile) ECE of a perfectly calibrated model with the calibrated confidences on this test set, ' +
     'from 2,000 draws (consistency resampling: each photo right with probability its top probability); p: the share of those ' +

@@ -3,7 +3,7 @@ import { ModelError, numberField } from './snapshot.js';
 import { BaseStage, checkFeatures, checkXy, ParamRangeError, type Snapshot, type Transformer } from './stage.js';
 
 /**
- * Transformers that learn nothing from their training rows but their width (grey, colour_histogram, flip): fit checks
+ * Transformers that learn nothing from their training rows but their width (grey, colour_histogram, lbp, flip): fit checks
  * the params can take rows of that width, and the width is the whole fitted state a model file keeps.
  */
 export abstract class WidthOnlyTransformer<P extends object>
