@@ -1,7 +1,7 @@
 /**
  * `node dist/bench/photo-features.js [--repeats N]`: decoding, preparing and computing the features of
  * pipelines/clothing.yaml for the 3,409 training photos of data/clothing-small (train/ + validation/), ours (sharp
- * decoding with the cache off, then the union of colour HOG and HSV histogram on the worker pool) against PIL +
+ * decoding with the cache off, then the union of colour HOG, LBP textures and HSV histogram on the worker pool) against PIL +
  * scikit-image doing the same (bench/photo_features.py, Debian's python3-skimage), one after the other in this run.
  * Prints a markdown table of medians and their ratio.
  */
