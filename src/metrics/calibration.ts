@@ -55,13 +55,12 @@ export function calibration(
   let brier = 0;
   for (let i = 0; i < rows; i++) {
     const o = i * classes;
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += proba[o + k];
+    const sum = rowMass(proba, o, classes);
     if (!(sum > 0)) throw new Error(`calibration: row ${i} has no probability mass`);
     const label = y[i];
     if (label >= classes) throw new Error(`calibration: label ${label} outside 0..${classes - 1}`);
     const top = proba[o + predicted[i]] / sum;
-    const b = Math.min(bins - 1, Math.floor(top * bins));
+    const b = binOf(top, bins);
     count[b]++;
     confidenceSum[b] += top;
     if (predicted[i] === label) rightSum[b]++;
@@ -124,10 +123,8 @@ export function eceConsistency(
   const count = new Float64Array(bins);
   const confidenceSum = new Float64Array(bins);
   for (let i = 0; i < rows; i++) {
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += proba[i * classes + k];
-    top[i] = proba[i * classes + predicted[i]] / sum;
-    bin[i] = Math.min(bins - 1, Math.floor(top[i] * bins));
+    top[i] = proba[i * classes + predicted[i]] / rowMass(proba, i * classes, classes);
+    bin[i] = binOf(top[i], bins);
     count[bin[i]]++;
     confidenceSum[bin[i]] += top[i];
   }
@@ -153,4 +150,16 @@ export function eceConsistency(
     share_at_least: atLeast / draws,
     draws,
   };
+}
+
+/** A row's probability mass (rows are renormalised by it). */
+function rowMass(proba: ArrayLike<number>, at: number, classes: number): number {
+  let sum = 0;
+  for (let k = 0; k < classes; k++) sum += proba[at + k];
+  return sum;
+}
+
+/** The equal-width bin of a top probability (1 in the last). */
+function binOf(top: number, bins: number): number {
+  return Math.min(bins - 1, Math.floor(top * bins));
 }

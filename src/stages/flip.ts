@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
-import { checkImageWidth, ImageShapeParam, needImage } from './flow.js';
-import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
+import { boundImage, checkImageWidth, ImageShapeParam, needImage } from './flow.js';
+import { alwaysSavable, type StageSpec } from './stage.js';
 import { WidthOnlyTransformer } from './width-only.js';
 
 export const FlipParams = z
@@ -24,10 +24,7 @@ export class Flip extends WidthOnlyTransformer<FlipParams> {
   }
 
   protected checkInput(features: number): void {
-    const image = this.params.image;
-    if (!image)
-      throw new ParamRangeError('image', 'flip needs its input image shape (set from the data of a pipeline file)');
-    checkImageWidth(image, features);
+    boundImage('flip', this.params.image, features);
   }
 
   async transform(X: Matrix): Promise<Matrix> {

@@ -14,6 +14,17 @@ export const ImageShapeParam = z
   })
   .strict();
 
+/**
+ * A stage's bound `image` param, checked against rows of `features` values: the shape, or a ParamRangeError on `image`
+ * when it was never bound (a stage used outside a pipeline file without it) or does not fit the rows.
+ */
+export function boundImage(stage: string, image: ImageShape | null, features: number): ImageShape {
+  if (!image)
+    throw new ParamRangeError('image', `${stage} needs its input image shape (set from the data of a pipeline file)`);
+  checkImageWidth(image, features);
+  return image;
+}
+
 /** Rows of `features` values are images of this shape, or a ParamRangeError on `image`. */
 export function checkImageWidth(image: ImageShape, features: number): void {
   if (shapeSize(image) !== features) {

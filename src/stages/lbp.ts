@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Matrix } from '../linalg/matrix.js';
 import type { ImageShape } from '../linalg/shape.js';
-import { checkImageWidth, ImageShapeParam, needImage } from './flow.js';
+import { boundImage, checkImageWidth, ImageShapeParam, needImage } from './flow.js';
 import { lbpRows, type LbpKernel } from './lbp-rows.js';
 import { transformRows } from './row-tasks.js';
 import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
@@ -36,11 +36,7 @@ export class Lbp extends WidthOnlyTransformer<LbpParams> {
   }
 
   protected checkInput(features: number): void {
-    const image = this.params.image;
-    if (!image)
-      throw new ParamRangeError('image', 'lbp needs its input image shape (set from the data of a pipeline file)');
-    checkImageWidth(image, features);
-    lbpFeatures(this.params, image);
+    lbpFeatures(this.params, boundImage('lbp', this.params.image, features));
   }
 
   /** Rows are independent: blocks of them go to the worker pool (row-tasks.ts). */
