@@ -58,6 +58,21 @@ const VARIANTS: Record<string, Array<Record<string, unknown>>> = {
       components: { steps: [{ normalize: {} }, { pca: { components: 1 } }], weight: 0.5 },
     },
     { knn_free: { steps: [{ normalize: { method: 'l2' } }, { normalize: { method: 'standard' } }], weight: 2 } },
+    {
+      nested: {
+        steps: [
+          {
+            union: {
+              inner: { steps: [{ normalize: { method: 'minmax' } }] },
+              pca: { steps: [{ pca: { components: 1 } }] },
+            },
+          },
+          { normalize: { method: 'standard' } },
+        ],
+        weight: 3,
+      },
+      plain: { steps: [{ normalize: { method: 'l2' } }] },
+    },
   ],
   flip: [{ image: { height: 6, width: 6, channels: 1 } }, { image: { height: 2, width: 6, channels: 3 } }],
   grey: [{ weights: 'bt709' }, { weights: 'bt601' }],

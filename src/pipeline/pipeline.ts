@@ -221,9 +221,24 @@ export class Pipeline {
         memory.store.set(this.prefixKey('fit', memory.input, start), { output: current, states, ms });
       }
     }
+    // the fitted prefix up to step i and its output, for a later fit on the same input
+    const remember = (i: number, ms: number) => {
+      if (!memory) return;
+      const states = snapshots(transformers.slice(0, i + 1).map((t) => t.stage));
+      if (states) memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms });
+    };
     for (let i = start; i < transformers.length; i++) {
       const { id, stage } = transformers[i];
       const t0 = performance.now();
+      if (stage.fitTransform) {
+        // one pass for both (a union's branch outputs): all of it counts as the fit
+        current = await fitTransformStep(stage, i, current, labels);
+        timings?.add(id, 'fit_ms', performance.now() - t0);
+        timings?.add(id, 'transform_ms', 0);
+        onStep?.(id, 'fit_ms');
+        remember(i, performance.now() - t0);
+        continue;
+      }
       await fitStep(stage, i, current, labels);
       const t1 = performance.now();
       // training rows only: an augmenter adds its rows here, never in transform
@@ -236,9 +251,7 @@ export class Pipeline {
       timings?.add(id, 'fit_ms', t1 - t0);
       timings?.add(id, 'transform_ms', t2 - t1);
       onStep?.(id, 'fit_ms');
-      const states = memory ? snapshots(transformers.slice(0, i + 1).map((t) => t.stage)) : null;
-      if (memory && states)
-        memory.store.set(this.prefixKey('fit', memory.input, i + 1), { output: current, states, ms: t2 - t0 });
+      remember(i, t2 - t0);
     }
     if (!plan) for (let i = 0; i < start; i++) onStep?.(transformers[i].id, 'fit_ms');
     const last = this.steps[this.steps.length - 1];
@@ -390,6 +403,16 @@ function snapshots(stages: Stage[]): Snapshot[] | null {
   }
 }
 /** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
+/** fitTransform of a transformer at `index`, its param errors named as fitStep names them. */
+async function fitTransformStep(stage: Transformer, index: number, X: Matrix, y: Uint8Array): Promise<Matrix> {
+  try {
+    return await stage.fitTransform!(X, y);
+  } catch (err) {
+    if (err instanceof ParamRangeError) throw new StepParamError(index, stage.name, err.param, err.message);
+    throw err;
+  }
+}
+
 export async function fitStep(
   stage: Stage,
   index: number,

@@ -289,6 +289,26 @@ export function stageChecks(
     }
   }
 
+  if (spec.kind === 'transformer' && (sample as Transformer).fitTransform) {
+    checks.push({
+      name: 'fitTransform gives what fit then transform give, and the same fitted state',
+      run: async () => {
+        const stage = create() as Transformer;
+        const both = await stage.fitTransform!(train.X, train.y);
+        const apart = await create().fit(train.X, train.y);
+        const out = await output(apart, train.X);
+        expect(
+          same(values(both), values(out)),
+          `fitTransform's output differs (${firstDifference(values(both), values(out))})`,
+        );
+        expect(
+          same(values(await output(stage, queries)), values(await output(apart, queries))),
+          'the stage fitted by fitTransform transforms other rows differently',
+        );
+      },
+    });
+  }
+
   checks.push({
     name: 'one feature: fits and gives consistent output, or the params are refused with ParamRangeError',
     run: async () => {

@@ -35,6 +35,12 @@ export interface Transformer<P = unknown> extends StageBase<P> {
   fit(X: Matrix, y: Uint8Array): Promise<this>;
   transform(X: Matrix): Promise<Matrix>;
   /**
+   * Fit, then transform of the same rows, with work shared between the two (scikit-learn's fit_transform): a union
+   * fits each branch on its steps' outputs and has them already. The same fitted state and the same output, bit for
+   * bit, as fit then transform (the contract suite checks it).
+   */
+  fitTransform?(X: Matrix, y: Uint8Array): Promise<Matrix>;
+  /**
    * Augmenters only (imbalanced-learn's samplers): the training rows this stage passes on during a pipeline's fit,
    * the transformed input rows followed by the rows it adds. transform() never adds rows, so held-out rows are never
    * augmented. The added rows' labels depend on y alone (augmentLabels), so a remembered fit output needs no labels.

@@ -184,6 +184,38 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
   }
 
   async fit(X: Matrix, y: Uint8Array): Promise<this> {
+    await this.fitBranches(X, y, null);
+    return this;
+  }
+
+  /**
+   * fit, keeping each branch's output of the training rows rather than computing it again in transform: the branch's
+   * steps run once over X. Each branch's output goes, weighted, into its columns as soon as it is done, so the peak is
+   * the output and one branch's intermediates. The same values as transform(X) (every step maps rows independently).
+   */
+  async fitTransform(X: Matrix, y: Uint8Array): Promise<Matrix> {
+    const widths = Object.entries(this.params).map(([name, branch]) => branchFeatures(name, branch, X.cols, undefined));
+    const total = widths.reduce((a, b) => a + b, 0);
+    const out = sharedFloats(X.rows * total);
+    const offsets = widths.map((_, b) => widths.slice(0, b).reduce((a, w) => a + w, 0));
+    const weights = Object.values(this.params).map((b) => b.weight);
+    await this.fitBranches(X, y, (b, output) => {
+      if (output.cols !== widths[b]) throw new Error(`${this.name}: branch ${b + 1} gave ${output.cols} features`);
+      placeColumns(out, total, offsets[b], 0, output, weights[b]);
+    });
+    return matrix(X.rows, total, out);
+  }
+
+  /**
+   * Fits every branch's steps in turn on the output of the ones before. With `sink`, each branch's last step also
+   * transforms (fitTransform where a step has it) and the branch's output goes to `sink`; without, the last output is
+   * not computed, only its width (transform is called on the union later).
+   */
+  private async fitBranches(
+    X: Matrix,
+    y: Uint8Array,
+    sink: ((branch: number, output: Matrix) => void) | null,
+  ): Promise<void> {
     checkXy(this.name, X, y);
     const branches = this.newBranches();
     const names = Object.keys(this.params);
@@ -193,25 +225,32 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
       let cols = X.cols;
       for (const [i, stage] of chain.entries()) {
         const step = this.params[names[b]].steps[i];
+        const last = i === chain.length - 1;
         try {
+          if (stage.fitTransform && (!last || sink)) {
+            current = await stage.fitTransform(current, y);
+            continue;
+          }
           await stage.fit(current, y);
         } catch (err) {
           if (err instanceof ParamRangeError)
             throw new ParamRangeError(`${names[b]}.${step.id}.${err.param}`, err.message);
           throw err;
         }
-        // the last step's output is not needed to fit anything: only its width (transform is called on the union later)
-        if (i < chain.length - 1) current = await stage.transform(current);
+        if (!last || sink) current = await stage.transform(current);
         else
           cols =
             stages()
               .get(step.stage)!
               .outputFeatures?.(step.params as never, current.cols) ?? (await stage.transform(current)).cols;
       }
+      if (sink) {
+        cols = current.cols;
+        sink(b, current);
+      }
       outputs.push(cols);
     }
     this.state = { features: X.cols, branches, outputs };
-    return this;
   }
 
   async transform(X: Matrix): Promise<Matrix> {
@@ -318,15 +357,8 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
       for (let b = 0; b < branches.length; b++) {
         let current = parts[b].input;
         for (const stage of branches[b].slice(parts[b].from)) current = await stage.transform(current);
-        const w = weights[b];
-        const { cols, data } = current;
-        for (let i = 0; i < r1 - r0; i++) {
-          const src = i * cols;
-          const dst = (r0 + i) * total + offset;
-          if (w === 1) out.set(data.subarray(src, src + cols), dst);
-          else for (let j = 0; j < cols; j++) out[dst + j] = data[src + j] * w;
-        }
-        offset += cols;
+        placeColumns(out, total, offset, r0, current, weights[b]);
+        offset += current.cols;
       }
     }
     return matrix(rows, total, out);
@@ -358,6 +390,17 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
     if (typeof features !== 'number' || !Number.isInteger(features))
       throw new ModelError('model file: "features" should be a whole number');
     return { features, branches, outputs };
+  }
+}
+
+/** A branch's output rows, times its weight, into columns [offset, offset + cols) of `out`'s rows from `r0` on. */
+function placeColumns(out: Float32Array, total: number, offset: number, r0: number, part: Matrix, w: number): void {
+  const { rows, cols, data } = part;
+  for (let i = 0; i < rows; i++) {
+    const src = i * cols;
+    const dst = (r0 + i) * total + offset;
+    if (w === 1) out.set(data.subarray(src, src + cols), dst);
+    else for (let j = 0; j < cols; j++) out[dst + j] = data[src + j] * w;
   }
 }
 
