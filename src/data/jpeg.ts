@@ -184,7 +184,7 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null, scanOnly = false)
     return { blocksWide: mcusX * h, blocksHigh: mcusY * v, w: Math.ceil((width * h) / hMax), hgt: Math.ceil((height * v) / vMax) };
   });
   const rgbaAt = kernelRgbaAt();
-  let next = align(rgbaAt + 4 * width * height);
+  let next = align(rgbaAt + (scanOnly ? 0 : 4 * width * height));
   const take = (n: number) => {
     const region = next;
     next = align(next + n);
@@ -196,8 +196,9 @@ function decode(bytes: Uint8Array, srgbProfile: Buffer | null, scanOnly = false)
   const quantAt = new Map<number, number>();
   for (const id of quant.keys()) quantAt.set(id, take(128));
   const compsAt = take(32 * components.length);
-  const coefAt = planes.map((p) => take(128 * p.blocksWide * p.blocksHigh));
-  const samplesAt = planes.map((p) => take(64 * p.blocksWide * p.blocksHigh));
+  // the scan check decodes without keeping coefficients (plane address 0) and needs no room for pixels
+  const coefAt = planes.map((p) => (scanOnly ? 0 : take(128 * p.blocksWide * p.blocksHigh)));
+  const samplesAt = planes.map((p) => (scanOnly ? 0 : take(64 * p.blocksWide * p.blocksHigh)));
   const upW = 2 * (planes[1]?.w ?? 0);
   const upH = (vMax === 2 ? 2 : 1) * (planes[1]?.hgt ?? 0);
   const upAt = hMax === 2 ? [take(upW * upH), take(upW * upH)] : [];

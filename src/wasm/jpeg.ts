@@ -45,9 +45,10 @@ let zeroBits: i32 = 0;
 
 /**
  * One Huffman symbol. A table at `t`: 512 u16 lookahead entries for 9-bit prefixes (length << 8 | value, 0 when
- * longer), then maxcode (17 i32, −1 for none), valoffset (17 i32) and the 256 values (u8).
+ * longer), then maxcode (17 i32, −1 for none), valoffset (17 i32) and the 256 values (u8). The lookahead, which finds
+ * nearly every symbol, is inlined; longer codes take a call.
  */
-function decodeSymbol(t: usize): i32 {
+@inline function decodeSymbol(t: usize): i32 {
   if (bitCount < 17) fill();
   const look = <i32>load<u16>(t + (<usize>(bits >>> 23) << 1));
   if (look != 0) {
@@ -56,6 +57,11 @@ function decodeSymbol(t: usize): i32 {
     bitCount -= length;
     return look & 255;
   }
+  return decodeLong(t);
+}
+
+/** A symbol whose code is longer than the lookahead's 9 bits (the bits are filled). */
+function decodeLong(t: usize): i32 {
   const maxcode = t + 1024;
   const valoffset = maxcode + 68;
   const values = valoffset + 68;
@@ -91,7 +97,8 @@ const ZIGZAG: StaticArray<u8> = [
  * Decodes the scan's MCUs into each component's coefficient plane. `comps` holds, per component (n of them), eight
  * i32: h, v, dc table, ac table (addresses), plane address (i16, blocksWide × blocksHigh blocks of 64), blocksWide, 0, 0.
  * Interleaved (n > 1): mcusX × mcusY MCUs; one component: its own blocks in raster order. No restart markers (files
- * with them are left to the canvas).
+ * with them are left to the canvas). A plane address of 0 decodes that component without storing its coefficients
+ * (the check that the scan data reach the image's end).
  */
 export function decodeScan(
   data: usize,
@@ -124,7 +131,7 @@ export function decodeScan(
             const row = n == 1 ? my : my * v + by;
             const col = n == 1 ? mx : mx * h + bx;
             const block = plane + (<usize>(row * blocksWide + col) << 7);
-            memory.fill(block, 0, 128);
+            if (plane != 0) memory.fill(block, 0, 128);
             if (insufficient) continue;
             const t = decodeSymbol(dcTable);
             const diff = t != 0 ? extend(getBits(t), t) : 0;
@@ -132,14 +139,15 @@ export function decodeScan(
             if (c == 0) dc = dc0 += diff;
             else if (c == 1) dc = dc1 += diff;
             else dc = dc2 += diff;
-            store<i16>(block, <i16>dc);
+            if (plane != 0) store<i16>(block, <i16>dc);
             for (let k = 1; k < 64; k++) {
               const rs = decodeSymbol(acTable);
               const r = rs >> 4;
               const s = rs & 15;
               if (s != 0) {
                 k += r;
-                store<i16>(block + (<usize>unchecked(ZIGZAG[k]) << 1), <i16>extend(getBits(s), s));
+                const value = extend(getBits(s), s);
+                if (plane != 0) store<i16>(block + (<usize>unchecked(ZIGZAG[k]) << 1), <i16>value);
               } else {
                 if (r != 15) break;
                 k += 15;
