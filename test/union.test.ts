@@ -163,3 +163,23 @@ test('an output too large for one array (a union of hundreds of wide branches) i
   );
   t.is(sharedFloats(4).length, 4);
 });
+
+test('union: fitTransform over more rows than a transform block (8,192) gives fit then transform, bit for bit', async (t) => {
+  const big = blobs(9000, 6, 3, 11);
+  const params = {
+    a: { steps: [{ id: 'normalize', stage: 'normalize', params: { method: 'standard' } }], weight: 2 },
+    b: {
+      steps: [
+        { id: 'normalize-1', stage: 'normalize', params: { method: 'minmax' } },
+        { id: 'normalize-2', stage: 'normalize', params: { method: 'l2' } },
+      ],
+      weight: 1,
+    },
+  };
+  const both = await new Union(params).fitTransform(big.X, big.y);
+  const apart = await new Union(params).fit(big.X, big.y);
+  const out = await apart.transform(big.X);
+  t.is(both.rows, 9000);
+  t.is(both.cols, 12);
+  t.deepEqual(Array.from(both.data), Array.from(out.data));
+});

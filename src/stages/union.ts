@@ -190,8 +190,8 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
 
   /**
    * fit, keeping each branch's output of the training rows rather than computing it again in transform: the branch's
-   * steps run once over X. Each branch's output goes, weighted, into its columns as soon as it is done, so the peak is
-   * the output and one branch's intermediates. The same values as transform(X) (every step maps rows independently).
+   * steps run once over X, its last step transforming a block of rows at a time (as transform does) straight into the
+   * branch's columns, weighted. The same values as transform(X): every step maps rows independently.
    */
   async fitTransform(X: Matrix, y: Uint8Array): Promise<Matrix> {
     const widths = Object.entries(this.params).map(([name, branch]) => branchFeatures(name, branch, X.cols, undefined));
@@ -199,22 +199,22 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
     const out = sharedFloats(X.rows * total);
     const offsets = widths.map((_, b) => widths.slice(0, b).reduce((a, w) => a + w, 0));
     const weights = Object.values(this.params).map((b) => b.weight);
-    await this.fitBranches(X, y, (b, output) => {
-      if (output.cols !== widths[b]) throw new Error(`${this.name}: branch ${b + 1} gave ${output.cols} features`);
-      placeColumns(out, total, offsets[b], 0, output, weights[b]);
+    await this.fitBranches(X, y, (b, r0, part) => {
+      if (part.cols !== widths[b]) throw new Error(`${this.name}: branch ${b + 1} gave ${part.cols} features`);
+      placeColumns(out, total, offsets[b], r0, part, weights[b]);
     });
     return matrix(X.rows, total, out);
   }
 
   /**
-   * Fits every branch's steps in turn on the output of the ones before. With `sink`, each branch's last step also
-   * transforms (fitTransform where a step has it) and the branch's output goes to `sink`; without, the last output is
-   * not computed, only its width (transform is called on the union later).
+   * Fits every branch's steps in turn on the output of the ones before. With `sink`, each branch's output of X goes
+   * to `sink` as blocks of rows (its last step transforming TRANSFORM_BLOCK rows at a time, or its fitTransform's
+   * output whole); without, the last output is not computed, only its width (transform is called on the union later).
    */
   private async fitBranches(
     X: Matrix,
     y: Uint8Array,
-    sink: ((branch: number, output: Matrix) => void) | null,
+    sink: ((branch: number, r0: number, part: Matrix) => void) | null,
   ): Promise<void> {
     checkXy(this.name, X, y);
     const branches = this.newBranches();
@@ -229,6 +229,10 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
         try {
           if (stage.fitTransform && (!last || sink)) {
             current = await stage.fitTransform(current, y);
+            if (last) {
+              cols = current.cols;
+              sink!(b, 0, current);
+            }
             continue;
           }
           await stage.fit(current, y);
@@ -237,16 +241,20 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
             throw new ParamRangeError(`${names[b]}.${step.id}.${err.param}`, err.message);
           throw err;
         }
-        if (!last || sink) current = await stage.transform(current);
-        else
+        if (!last) current = await stage.transform(current);
+        else if (sink) {
+          // in blocks, as transform does: the last step's output of every row is never held at once
+          for (let r0 = 0; r0 < current.rows; r0 += TRANSFORM_BLOCK) {
+            const r1 = Math.min(current.rows, r0 + TRANSFORM_BLOCK);
+            const part = await stage.transform(rowBlock(current, r0, r1));
+            cols = part.cols;
+            sink(b, r0, part);
+          }
+        } else
           cols =
             stages()
               .get(step.stage)!
               .outputFeatures?.(step.params as never, current.cols) ?? (await stage.transform(current)).cols;
-      }
-      if (sink) {
-        cols = current.cols;
-        sink(b, current);
       }
       outputs.push(cols);
     }
@@ -256,7 +264,7 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
   async transform(X: Matrix): Promise<Matrix> {
     checkFeatures(this.name, X, this.state.features);
     return this.assemble(X.rows, (r0, r1) => {
-      const block = matrix(r1 - r0, X.cols, X.data.subarray(r0 * X.cols, r1 * X.cols));
+      const block = rowBlock(X, r0, r1);
       return this.state.branches.map(() => ({ input: block, from: 0 }));
     });
   }
@@ -391,6 +399,11 @@ export class Union extends BaseStage<UnionParams, Fitted> implements Transformer
       throw new ModelError('model file: "features" should be a whole number');
     return { features, branches, outputs };
   }
+}
+
+/** Rows [r0, r1) of X, sharing its memory. */
+function rowBlock(X: Matrix, r0: number, r1: number): Matrix {
+  return matrix(r1 - r0, X.cols, X.data.subarray(r0 * X.cols, r1 * X.cols));
 }
 
 /** A branch's output rows, times its weight, into columns [offset, offset + cols) of `out`'s rows from `r0` on. */
