@@ -7,6 +7,7 @@ import { loadTrainingData, trainingDataSpec } from '../src/app/training-data-spe
 import { runRun } from '../src/app/run.js';
 import { loadPipelineFile } from '../src/config/load.js';
 import { DataError } from '../src/data/errors.js';
+import { decodePhotos, listImageFolder } from '../src/data/image-folder.js';
 import { loadData, type DataSource } from '../src/data/load.js';
 import { loadModel } from '../src/model/format.js';
 import { shutdownPool } from '../src/runtime/pool.js';
@@ -237,4 +238,23 @@ test.serial('a photo that is a link to a FIFO or a device is refused at once, ne
     t.log(`${name}: refused in ${(performance.now() - t0).toFixed(0)} ms`);
     unlinkSync(link);
   }
+});
+
+test.serial('photos decode the same whether their bytes are kept from the checksum pass or read again', async (t) => {
+  const root = tempDir();
+  await makeSplit(root, 'train', { alpha: 3, beta: 4 });
+  const listing = listImageFolder(root);
+  const photos = listing.photos.train!;
+  const spec = { width: 16, height: 16, channels: 3 as const, fit: 'fill' as const };
+  const decode = (heldBytes?: number) =>
+    withEnv('FASHION_DATA_CACHE', 'off', () =>
+      decodePhotos(root, photos, listing.classes, spec, { badPhotos: 'refuse', heldBytes }),
+    );
+  const kept = await decode();
+  const reread = await decode(0);
+  const some = await decode(3000);
+  t.is(kept.data.X.rows, 7);
+  t.is(reread.checksum, kept.checksum);
+  t.deepEqual(Array.from(reread.data.X.data), Array.from(kept.data.X.data));
+  t.deepEqual(Array.from(some.data.X.data), Array.from(kept.data.X.data));
 });

@@ -147,6 +147,8 @@ export interface DecodeOptions {
   signal?: AbortSignal;
   /** Photos decoded at once (libvips works on its own threads). */
   concurrency?: number;
+  /** Photo bytes kept from the checksum pass for decoding (default HELD_PHOTO_BYTES); the rest are read again. */
+  heldBytes?: number;
 }
 
 export interface DecodedPhotos {
@@ -178,10 +180,17 @@ export async function decodePhotos(
   const size = shapeSize(shape);
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const read = (i: number) => readPhotoFile(join(root, photos[i].name), photos[i].name, options.signal);
-  // first pass: the photos' checksums (nothing kept), which name the cached rows
+  // first pass: the photos' checksums, which name the cached rows; the bytes are kept for decoding, up to a budget
   const sums = new Array<string>(photos.length);
+  const held = new Array<Uint8Array | undefined>(photos.length);
+  let heldBytes = 0;
   await eachIndex(photos.length, concurrency, async (i) => {
-    sums[i] = sha256Hex(await read(i));
+    const bytes = await read(i);
+    sums[i] = sha256Hex(bytes);
+    if (heldBytes + bytes.length <= (options.heldBytes ?? HELD_PHOTO_BYTES)) {
+      held[i] = bytes;
+      heldBytes += bytes.length;
+    }
   });
   // the rows' identity: which photos, their bytes, and how they are decoded (so every key built on it tells them apart)
   const decoding = `${JSON.stringify(spec)}\0${await decoderVersion()}\n`;
@@ -190,6 +199,7 @@ export async function decodePhotos(
   const cachePath = folder === null ? null : join(folder, 'photos', `${digest(checksum)}.rows`);
   const copy = cachePath === null ? null : readChecked(cachePath, photos.length * size);
   if (copy && copy.length === photos.length * size) {
+    held.fill(undefined);
     options.onProgress?.(photos.length, photos.length);
     const y = Uint8Array.from(photos, (p) => p.label);
     return { data: datasetFromBytes(copy, y, shape, classes, root), skipped: [], checksum, cached: true };
@@ -199,8 +209,13 @@ export async function decodePhotos(
   const skipped: DecodedPhotos['skipped'] = [];
   let done = 0;
   await eachIndex(photos.length, concurrency, async (i) => {
-    const bytes = await read(i);
-    if (sha256Hex(bytes) !== sums[i]) throw new DataError(`${photos[i].name}: changed while the folder was being read`);
+    // the bytes the checksum was taken of, or read again and checked against it
+    let bytes = held[i];
+    held[i] = undefined;
+    if (!bytes) {
+      bytes = await read(i);
+      if (sha256Hex(bytes) !== sums[i]) throw new DataError(`${photos[i].name}: changed while the folder was being read`);
+    }
     try {
       pixels.set(await decodePhoto(bytes, spec, photos[i].name), i * size);
       ok[i] = 1;
@@ -217,6 +232,12 @@ export async function decodePhotos(
   const y = Uint8Array.from(kept, (i) => photos[i].label);
   return { data: datasetFromBytes(rows, y, shape, classes, root), skipped, checksum, cached: false };
 }
+
+/**
+ * Photo bytes kept from the checksum pass for the decoding pass (beyond it, photos are read again and checked against
+ * their checksum): the whole of a shop-sized folder of small photos, a bounded part of a large one.
+ */
+const HELD_PHOTO_BYTES = 256 * 2 ** 20;
 
 /** Runs `body` for 0..n-1, at most `concurrency` at once, in index order of starting; the first error stops the rest. */
 async function eachIndex(n: number, concurrency: number, body: (i: number) => Promise<void>): Promise<void> {
