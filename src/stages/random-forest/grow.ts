@@ -28,8 +28,11 @@ export interface TreeArrays {
   leafValue: Float32Array;
 }
 
-/** Nodes at or below this many samples read row-major codes: their rows (features bytes each) stay in cache. */
-const ROW_LAYOUT_MAX = 2048;
+/**
+ * Nodes at or below this many samples read row-major codes: their rows (features bytes each) stay in cache. 1,024 over
+ * 2,048 and 512: rf-raw's fit 2–5 % faster in alternating runs (2026-12-08).
+ */
+const ROW_LAYOUT_MAX = 1024;
 
 /** Grows one tree on the binned data; `seed` drives the bootstrap and every feature draw. */
 export function growTree(data: BinnedData, opts: TreeOptions, seed: number): TreeArrays {
