@@ -402,7 +402,6 @@ function snapshots(stages: Stage[]): Snapshot[] | null {
     throw err;
   }
 }
-/** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
 /** fitTransform of a transformer at `index`, its param errors named as fitStep names them. */
 async function fitTransformStep(stage: Transformer, index: number, X: Matrix, y: Uint8Array): Promise<Matrix> {
   try {
@@ -413,6 +412,7 @@ async function fitTransformStep(stage: Transformer, index: number, X: Matrix, y:
   }
 }
 
+/** Fits one stage; a param that does not fit the data becomes a StepParamError carrying the step's index. */
 export async function fitStep(
   stage: Stage,
   index: number,
