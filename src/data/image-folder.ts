@@ -199,7 +199,6 @@ export async function decodePhotos(
   const cachePath = folder === null ? null : join(folder, 'photos', `${digest(checksum)}.rows`);
   const copy = cachePath === null ? null : readChecked(cachePath, photos.length * size);
   if (copy && copy.length === photos.length * size) {
-    held.fill(undefined);
     options.onProgress?.(photos.length, photos.length);
     const y = Uint8Array.from(photos, (p) => p.label);
     return { data: datasetFromBytes(copy, y, shape, classes, root), skipped: [], checksum, cached: true };
