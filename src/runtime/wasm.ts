@@ -63,6 +63,8 @@ export interface WasmKernels {
     outDist: number,
     scratch: number,
   ): void;
+  treeScratchBytes(rows: number, features: number, classes: number): number;
+  growTree(header: number, seed: number): void;
   symMatVecF64(U: number, n: number, x: number, y: number): void;
   symMatVecRowsF64(U: number, n: number, i0: number, i1: number, x: number, y: number): void;
   dotsF64(Q: number, m: number, stride: number, n: number, v: number, out: number): void;
@@ -173,6 +175,10 @@ export class Arena {
     const missing = this.#next - memory.buffer.byteLength;
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
     return at;
+  }
+
+  u8(at: number, length: number): Uint8Array {
+    return new Uint8Array(this.kernels.memory.buffer, at, length);
   }
 
   f32(at: number, length: number): Float32Array {

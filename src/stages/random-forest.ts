@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { labelCount, matrix, toNested, type Matrix } from '../linalg/matrix.js';
@@ -132,6 +133,7 @@ export class RandomForest extends BaseStage<RandomForestParams, Fitted> implemen
       parallel ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 
     const data: BinnedData = {
+      id: randomUUID(),
       rows,
       features: cols,
       classes,

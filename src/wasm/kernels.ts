@@ -17,3 +17,4 @@ export { accumulateMachines } from './machines';
 export { rbfTile, expInPlace } from './exp';
 export { kdSearch } from './kd-search';
 export { symMatVecF64, symMatVecRowsF64, dotsF64, subtractCombinationF64 } from './dense';
+export { growTree, treeScratchBytes } from './forest';

@@ -9,6 +9,8 @@ export const MAX_BINS = 256;
 
 /** The training data once quantized; all arrays may live in shared memory. */
 export interface BinnedData {
+  /** Names this fit's data in kernel memory: a thread copies the codes there once per fit (growTree). */
+  id: string;
   rows: number;
   features: number;
   classes: number;
