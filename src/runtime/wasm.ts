@@ -63,6 +63,19 @@ export interface WasmKernels {
     outDist: number,
     scratch: number,
   ): void;
+  lbpCodes(
+    image: number,
+    height: number,
+    width: number,
+    pad: number,
+    P: number,
+    offsets: number,
+    fc: number,
+    fr: number,
+    padded: number,
+    patterns: number,
+    codes: number,
+  ): void;
   treeScratchBytes(rows: number, features: number, classes: number): number;
   growTree(header: number, seed: number): void;
   symMatVecF64(U: number, n: number, x: number, y: number): void;

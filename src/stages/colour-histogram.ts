@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { matrix, sharedFloats, type Matrix } from '../linalg/matrix.js';
+import type { Matrix } from '../linalg/matrix.js';
+import { colourRows } from './colour-rows.js';
 import { needImage } from './flow.js';
+import { transformRows } from './row-tasks.js';
 import { alwaysSavable, ParamRangeError, type StageSpec } from './stage.js';
 import { WidthOnlyTransformer } from './width-only.js';
 
@@ -28,58 +30,20 @@ export class ColourHistogram extends WidthOnlyTransformer<ColourHistogramParams>
     rgbPixels(features);
   }
 
+  /** Rows are independent: blocks of them go to the worker pool (row-tasks.ts). */
   async transform(X: Matrix): Promise<Matrix> {
     this.fittedWidth(X);
     const [bh, bs, bv] = this.params.bins;
-    const cells = bh * bs * bv;
-    const pixels = X.cols / 3;
-    const out = sharedFloats(X.rows * cells);
-    const [eh, es, ev] = [edges(bh), edges(bs), edges(bv)];
-    const counts = new Uint32Array(cells);
-    for (let r = 0; r < X.rows; r++) {
-      counts.fill(0);
-      const row = X.data.subarray(r * X.cols, (r + 1) * X.cols);
-      for (let p = 0; p < pixels; p++) {
-        const [h, s, v] = hsv(row[3 * p] / 255, row[3 * p + 1] / 255, row[3 * p + 2] / 255);
-        counts[(bin(eh, h) * bs + bin(es, s)) * bv + bin(ev, v)]++;
-      }
-      for (let c = 0; c < cells; c++) out[r * cells + c] = counts[c] / pixels;
-    }
-    return matrix(X.rows, cells, out);
+    return transformRows(X, bh * bs * bv, { bins: this.params.bins }, colourRows, COLOUR_TASK);
   }
 }
 
-/** Bin edges as numpy's linspace(0, 1, bins + 1): i · (1 / bins), the last exactly 1. */
-function edges(bins: number): Float64Array {
-  const step = 1 / bins;
-  const e = Float64Array.from({ length: bins + 1 }, (_, i) => i * step);
-  e[bins] = 1;
-  return e;
-}
-
-/** histogramdd's bin: the last inner edge ≤ x (searchsorted right − 1), with 1 in the last bin. */
-function bin(e: Float64Array, x: number): number {
-  let b = 0;
-  while (b < e.length - 2 && e[b + 1] <= x) b++;
-  return b;
-}
-
-/** scikit-image 0.19's rgb2hsv of one pixel (values 0..1): later maxima (green, then blue) win ties. */
-export function hsv(r: number, g: number, b: number): [number, number, number] {
-  const v = Math.max(r, g, b);
-  const delta = v - Math.min(r, g, b);
-  if (delta === 0) return [0, 0, v];
-  const s = delta / v;
-  let h: number;
-  if (b === v) h = 4 + (r - g) / delta;
-  else if (g === v) h = 2 + (b - r) / delta;
-  else h = (g - b) / delta;
-  h /= 6;
-  // numpy's float remainder: the sign of the divisor (a tiny negative hue rounds up to 1)
-  let m = h % 1;
-  if (m < 0) m += 1;
-  return [m, s, v];
-}
+/** Photos per pool task: a 64×64 photo costs ~0.1 ms, so 1,024 of them outweigh sending them to a worker. */
+const COLOUR_TASK = {
+  module: new URL('./colour-rows.js', import.meta.url).href,
+  fn: 'colourRows',
+  taskRows: 1024,
+};
 
 function rgbPixels(inputFeatures: number): number {
   if (inputFeatures % 3 !== 0) {
@@ -98,6 +62,7 @@ export const colourHistogramSpec: StageSpec<ColourHistogramParams> = {
   schema: ColourHistogramParams,
   savable: alwaysSavable,
   create: (params) => new ColourHistogram(params),
+  rowwise: () => true,
   outputFeatures: (params, inputFeatures, shape) => {
     const image = needImage('colour_histogram', shape, 'RGB images');
     if (image && image.channels !== 3) {

@@ -2,6 +2,7 @@
  * The LBP kernel: what the lbp stage (lbp.ts) runs on its rows, here apart from the stage so that a pool worker loads it
  * without the stage's parameter schema (and zod). Pure functions of their arguments.
  */
+import { Arena } from '../runtime/wasm.js';
 import { greyPixels } from './grey-rows.js';
 
 /** What the kernel needs of the stage's params: the images' shape, the circle and the cells. */
@@ -64,8 +65,10 @@ export function circle(points: number, radius: number): { dr: Float64Array; dc: 
 
 /**
  * A function writing each pixel's uniform LBP code (0..P + 1) of a grey image of this shape, as scikit-image 0.19 (see
- * Lbp) computes it on the same values (the grey stage's float32 ones, for RGB rows): its bilinear interpolation term for term, on a copy of the image inside a border of zeros (its 0 outside), with each neighbour's fractions taken
- * from r + dr and c + dc as scikit-image does (they depend on r and c in their last bits).
+ * Lbp) computes it on the same values (the grey stage's float32 ones, for RGB rows): its bilinear interpolation term
+ * for term, on a copy of the image inside a border of zeros (its 0 outside), with each neighbour's fractions taken from
+ * r + dr and c + dc as scikit-image does (they depend on r and c in their last bits). The interpolations run in the
+ * WebAssembly kernel lbpCodes (src/wasm/lbp.ts); the offsets and fractions are computed here, once per coder.
  */
 export function lbpCoder(
   height: number,
@@ -76,56 +79,33 @@ export function lbpCoder(
   const P = dr.length;
   let pad = 1;
   for (let i = 0; i < P; i++) pad = Math.max(pad, Math.ceil(Math.abs(dr[i])), Math.ceil(Math.abs(dc[i])));
-  const stride = width + 2 * pad;
-  // scratch kept from image to image: the border stays 0, the inside and the patterns are written anew
-  const padded = new Float64Array((height + 2 * pad) * stride);
-  const patterns = new Uint32Array(height * width);
-  const fc = new Float64Array(width);
-  const neighbours = P >= 32 ? 0x7fffffff : 2 ** (P - 1) - 1;
+  // per neighbour: floor and ceiling of the row and column offsets, whether both are whole; its fractions as
+  // scikit-image takes them, from r + dr and c + dc (exact offsets: dr and dc have 5 decimals)
+  const steps = new Int32Array(5 * P);
+  const fc = new Float64Array(P * width);
+  const fr = new Float64Array(P * height);
+  for (let i = 0; i < P; i++) {
+    steps.set([Math.floor(dr[i]), Math.ceil(dr[i]), Math.floor(dc[i]), Math.ceil(dc[i])], 5 * i);
+    steps[5 * i + 4] = Number.isInteger(dr[i]) && Number.isInteger(dc[i]) ? 1 : 0;
+    for (let c = 0; c < width; c++) fc[i * width + c] = c + dc[i] - Math.floor(c + dc[i]);
+    for (let r = 0; r < height; r++) fr[i * height + r] = r + dr[i] - Math.floor(r + dr[i]);
+  }
+  const pixels = height * width;
   return (image, codes) => {
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++) padded[(r + pad) * stride + c + pad] = image[r * width + c];
-    }
-    patterns.fill(0);
-    // neighbour by neighbour over the whole image, each setting its bit of every pixel's pattern
-    for (let i = 0; i < P; i++) {
-      const [r0, r1, c0, c1] = [Math.floor(dr[i]), Math.ceil(dr[i]), Math.floor(dc[i]), Math.ceil(dc[i])];
-      const bit = 2 ** i;
-      if (Number.isInteger(dr[i]) && Number.isInteger(dc[i])) {
-        // whole offsets: both fractions are 0 and the interpolation gives the pixel itself, bit for bit
-        for (let r = 0; r < height; r++) {
-          const base = (r + pad) * stride + pad;
-          const at = base + r0 * stride + c0;
-          for (let c = 0; c < width; c++) if (padded[at + c] - padded[base + c] >= 0) patterns[r * width + c] += bit;
-        }
-        continue;
-      }
-      // the fractions as scikit-image takes them, from r + dr and c + dc (exact offsets: dr and dc have 5 decimals)
-      for (let c = 0; c < width; c++) fc[c] = c + dc[i] - Math.floor(c + dc[i]);
-      for (let r = 0; r < height; r++) {
-        const fr = r + dr[i] - Math.floor(r + dr[i]);
-        const base = (r + pad) * stride + pad;
-        const top = base + r0 * stride;
-        const bottom = base + r1 * stride;
-        for (let c = 0; c < width; c++) {
-          const f = fc[c];
-          const t = (1 - f) * padded[top + c + c0] + f * padded[top + c + c1];
-          const b = (1 - f) * padded[bottom + c + c0] + f * padded[bottom + c + c1];
-          if ((1 - fr) * t + fr * b - padded[base + c] >= 0) patterns[r * width + c] += bit;
-        }
-      }
-    }
-    // uniform: at most two changes from one neighbour to the next (first to last, not around), coded by the count of ones
-    for (let p = 0; p < patterns.length; p++) {
-      const pattern = patterns[p];
-      codes[p] = ones((pattern ^ (pattern >>> 1)) & neighbours) <= 2 ? ones(pattern) : P + 1;
-    }
+    // laid out on every call: other work on this thread may have used the kernel memory in between
+    const arena = new Arena();
+    const imageAt = arena.reserve(pixels * 4);
+    const stepsAt = arena.reserve(steps.byteLength);
+    const fcAt = arena.reserve(fc.byteLength);
+    const frAt = arena.reserve(fr.byteLength);
+    const paddedAt = arena.reserve((height + 2 * pad) * (width + 2 * pad) * 8);
+    const patternsAt = arena.reserve(pixels * 8);
+    const codesAt = arena.reserve(pixels);
+    arena.f32(imageAt, pixels).set(image);
+    arena.i32(stepsAt, steps.length).set(steps);
+    arena.f64(fcAt, fc.length).set(fc);
+    arena.f64(frAt, fr.length).set(fr);
+    arena.kernels.lbpCodes(imageAt, height, width, pad, P, stepsAt, fcAt, frAt, paddedAt, patternsAt, codesAt);
+    codes.set(arena.u8(codesAt, pixels));
   };
-}
-
-/** Set bits of a 32-bit pattern. */
-function ones(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) & 0xff;
 }

@@ -18,3 +18,4 @@ export { rbfTile, expInPlace } from './exp';
 export { kdSearch } from './kd-search';
 export { symMatVecF64, symMatVecRowsF64, dotsF64, subtractCombinationF64 } from './dense';
 export { growTree, treeScratchBytes } from './forest';
+export { lbpCodes } from './lbp';
