@@ -3,7 +3,8 @@
  * pipelines/clothing.yaml for the 3,409 training photos of data/clothing-small (train/ + validation/), ours (sharp
  * decoding with the cache off, then the union of colour HOG, LBP textures and HSV histogram on the worker pool) against PIL +
  * scikit-image doing the same (bench/photo_features.py, Debian's python3-skimage), one after the other in this run.
- * Prints a markdown table of medians and their ratio.
+ * Prints a markdown table of medians and their ratio. Our side runs with the allocator settings of bin/pipeline (the
+ * script starts itself again with them when they are not set), as `pipeline run` runs it.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,12 @@ import { shutdownPool, warmPool } from '../src/runtime/pool.js';
 import { COMMON_TASK_MODULES } from '../src/stages/task-modules.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { registry } from '../src/stages/registry.js';
+import { PIPELINE_ENV } from './pipeline-env.js';
+
+if (process.env.MALLOC_MMAP_MAX_ === undefined) {
+  const again = spawnSync(process.execPath, process.argv.slice(1), { env: PIPELINE_ENV, stdio: 'inherit' });
+  process.exit(again.status ?? 1);
+}
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1] || 3) || 3;

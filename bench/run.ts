@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPipelineFile } from '../src/config/load.js';
 import { resolveDataDir } from '../src/data/fashion-mnist.js';
 import { workerCount } from '../src/runtime/pool.js';
+import { PIPELINE_ENV } from './pipeline-env.js';
 
 interface Row {
   task: string;
@@ -97,17 +98,6 @@ function sklearnAvailable(): string | null {
   const r = spawnSync(PYTHON, ['-c', 'import sklearn; print(sklearn.__version__)'], { encoding: 'utf8' });
   return r.status === 0 ? null : "scikit-learn is not installed for Debian's python3 (apt-get install python3-sklearn)";
 }
-
-/**
- * The environment the installed `pipeline` command (bin/pipeline) gives Node: glibc keeps freed memory for reuse
- * (docs/performance.md, "Shared work across folds and memory reuse"). Our processes run with it, as users run them.
- */
-const PIPELINE_ENV = {
-  MALLOC_MMAP_MAX_: '0',
-  MALLOC_TRIM_THRESHOLD_: '1099511627776',
-  GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1',
-  ...process.env,
-};
 
 function runLines(cmd: string, argv: string[], label: string, env?: NodeJS.ProcessEnv): Row[] {
   process.stderr.write(`bench: ${label} …\n`);
