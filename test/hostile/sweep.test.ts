@@ -1695,9 +1695,10 @@ const CASES: Case[] = [
     what: `${signal} during run's cross-validation: exit ${code}, no report, no temporary file`,
     run: async (t) => {
       const dir = tempDir('fp-sweep-');
+      // 200 trees a fold: the cross-validation lasts well past the first signal (the forest's trees grow fast)
       writeFileSync(
         join(dir, 'slow.yaml'),
-        'name: slow\ndata: { limit: { train: 10000, test: 1000 } }\nsteps:\n  - random_forest: { trees: 60 }\nevaluation: { folds: 5 }\n',
+        'name: slow\ndata: { limit: { train: 10000, test: 1000 } }\nsteps:\n  - random_forest: { trees: 200 }\nevaluation: { folds: 5 }\n',
       );
       const r = await interrupted([command, 'slow.yaml', '--out', 'out'], signal, { cwd: dir });
       t.log(r.stderr.trim());
@@ -1719,7 +1720,9 @@ const CASES: Case[] = [
       const dir = tempDir('fp-sweep-');
       writeFileSync(
         join(dir, 'slow.yaml'),
-        'name: slow\ndata: { limit: { train: 20000, test: 100 } }\nsteps:\n  - hog: {}\n  - pca: { components: 60 }\n  - random_forest: { trees: 100 }\n',
+        // 400 trees: a fit of several seconds, still under way when the signal comes (100 trees have taken ~2 s since
+        // the forest's WebAssembly kernel, and the signal sometimes met the classification after it)
+        'name: slow\ndata: { limit: { train: 20000, test: 100 } }\nsteps:\n  - hog: {}\n  - pca: { components: 60 }\n  - random_forest: { trees: 400 }\n',
       );
       const r = await interrupted(['predict', 'slow.yaml', COAT, '--models', 'models'], 'SIGHUP', { cwd: dir });
       t.log(r.stderr.trim());
@@ -1765,14 +1768,17 @@ const CASES: Case[] = [
     what: 'Ctrl-C twice during a grid fit: the second stops at once ("stopped at once"), exit 130, no report, no temporary file',
     run: async (t) => {
       const dir = tempDir('fp-sweep-');
+      // 400 trees a fit on two workers: the main thread takes each Ctrl-C at once (on one worker a fit runs on it and
+      // holds both signals until it ends), and the fit under way at the first still runs when the second comes
       writeFileSync(
         join(dir, 'g.yaml'),
-        'name: g\ndata: { limit: { train: 6000, test: 500 } }\nsteps:\n  - random_forest: { trees: 150 }\nevaluation: { folds: 3 }\ngrid:\n  random_forest.trees: [150, 151]\n',
+        'name: g\ndata: { limit: { train: 6000, test: 500 } }\nsteps:\n  - random_forest: { trees: 400 }\nevaluation: { folds: 3 }\ngrid:\n  random_forest.trees: [400, 401]\n',
       );
       const checkpoint = join(dir, 'cache', 'checkpoints', 'g.jsonl');
       const started = () => existsSync(checkpoint) && readFileSync(checkpoint, 'utf8').includes('\n');
       const r = await interrupted(['grid', 'g.yaml', '--out', 'out', '--cache-dir', 'cache', '--no-cache'], 'SIGINT', {
         cwd: dir,
+        env: { FASHION_WORKERS: '2' },
         ready: async (c) => {
           if (!started()) return false; // the checkpoint's plan line: the first fit is under way
           c.process.kill('SIGINT');
