@@ -222,6 +222,8 @@ export function timingSection(phases: Array<[string, Record<string, StageTiming>
     '## Time per stage',
     '',
     markdownTable(['phase', 'stage', 'fit', 'transform', 'predict'], rows, ['l', 'l', 'r', 'r', 'r']),
+    '',
+    "A stage that transforms its training rows while it fits (a union, whose branches' outputs are its own) counts that in fit; its transform is then the held-out and test rows alone.",
   ];
 }
 
