@@ -4,7 +4,8 @@
  * decoding with the cache off, then the union of colour HOG, LBP textures and HSV histogram on the worker pool) against PIL +
  * scikit-image doing the same (bench/photo_features.py, Debian's python3-skimage), one after the other in this run.
  * Prints a markdown table of medians and their ratio. Our side runs with the allocator settings of bin/pipeline (the
- * script starts itself again with them when they are not set), as `pipeline run` runs it.
+ * script starts itself again with them when they are not set), as `pipeline run` runs it; scikit-image's side runs
+ * in the environment the script was given.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +17,16 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import { registry } from '../src/stages/registry.js';
 import { PIPELINE_ENV } from './pipeline-env.js';
 
+/** The variables this script added for our side (named in BENCH_ADDED_ENV): scikit-image's side runs without them. */
+const ADDED = 'BENCH_ADDED_ENV';
 if (process.env.MALLOC_MMAP_MAX_ === undefined) {
-  const again = spawnSync(process.execPath, process.argv.slice(1), { env: PIPELINE_ENV, stdio: 'inherit' });
+  const added = Object.keys(PIPELINE_ENV).filter((k) => process.env[k] === undefined);
+  const env = { ...PIPELINE_ENV, [ADDED]: added.join(',') };
+  const again = spawnSync(process.execPath, process.argv.slice(1), { env, stdio: 'inherit' });
   process.exit(again.status ?? 1);
 }
+const theirEnv: NodeJS.ProcessEnv = { ...process.env };
+for (const k of [ADDED, ...(process.env[ADDED] ?? '').split(',')]) delete theirEnv[k];
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const repeats = Number(process.argv[process.argv.indexOf('--repeats') + 1] || 3) || 3;
@@ -55,7 +62,7 @@ const py = spawnSync(
     `${root}data/clothing-small/validation`,
     `--repeats=${repeats}`,
   ],
-  { encoding: 'utf8' },
+  { encoding: 'utf8', env: theirEnv },
 );
 if (py.status !== 0) throw new Error(`photo_features.py failed: ${py.stderr.split('\n').slice(-3).join(' ')}`);
 const theirs = JSON.parse(py.stdout.trim().split('\n').pop()!) as { photos: number; seconds: number; features: number };

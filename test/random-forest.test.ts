@@ -1,8 +1,17 @@
+import { createHash } from 'node:crypto';
 import test from 'ava';
 import { matrix, type Matrix } from '../src/linalg/matrix.js';
 import { shutdownPool } from '../src/runtime/pool.js';
 import { createRng } from '../src/util/rng.js';
-import { binFeatures, MAX_BINS, type TreeArrays } from '../src/stages/random-forest-worker.js';
+import {
+  binFeatures,
+  growTree,
+  MAX_BINS,
+  type BinnedData,
+  type TreeArrays,
+  type TreeOptions,
+} from '../src/stages/random-forest-worker.js';
+import { circle, lbpCoder } from '../src/stages/lbp-rows.js';
 import { RandomForest, RandomForestParams, randomForestSpec, resolveMaxFeatures } from '../src/stages/random-forest.js';
 import { NotFittedError, ParamRangeError } from '../src/stages/stage.js';
 import { blobs, fashionSample, fashionTestSample } from './helpers.js';
@@ -309,4 +318,75 @@ test('mljs engine: wraps ml-random-forest, reproducible, probabilities are vote 
   }
   t.deepEqual(a.params, { ...RandomForestParams.parse(params) }, 'the library did not write into our params');
   t.deepEqual(a.treeSizes(), []);
+});
+
+/** 2,500 rows of 40 features (20 of few values, 20 continuous), 4 classes with a weak signal, binned; `id` names it. */
+function goldenData(seed: number, id: string): BinnedData {
+  const rows = 2500;
+  const features = 40;
+  const classes = 4;
+  const rng = createRng(seed);
+  const X = new Float32Array(rows * features);
+  const y = new Uint8Array(rows);
+  for (let i = 0; i < rows; i++) {
+    y[i] = rng.int(classes);
+    for (let f = 0; f < features; f++) {
+      const signal = f % 4 === y[i] && rng.float() < 0.2 ? 1 : 0;
+      X[i * features + f] = f < 20 ? Math.floor(rng.float() * 12) + 3 * signal : rng.float() + signal;
+    }
+  }
+  const data: BinnedData = {
+    id,
+    rows,
+    features,
+    classes,
+    codes: new Uint8Array(rows * features),
+    codesByRow: new Uint8Array(rows * features),
+    y,
+    binLo: new Float32Array(features * MAX_BINS),
+    binHi: new Float32Array(features * MAX_BINS),
+  };
+  binFeatures(X, rows, features, 0, features, data.codes, data.codesByRow, data.binLo, data.binHi);
+  return data;
+}
+
+const FULL: TreeOptions = { maxDepth: Infinity, maxFeatures: 6, minSamplesLeaf: 1, bootstrap: true };
+const SHALLOW: TreeOptions = { maxDepth: 5, maxFeatures: 40, minSamplesLeaf: 3, bootstrap: false };
+
+/** SHA-256 of the trees' arrays, in order. */
+function treeDigest(trees: TreeArrays[]): string {
+  const h = createHash('sha256');
+  for (const t of trees) {
+    for (const a of [t.feature, t.threshold, t.left, t.right, t.leafValue])
+      h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return h.digest('hex');
+}
+
+test('growTree (WebAssembly) grows the trees the JavaScript growTree of commit c4a2b9e grew, bit for bit', (t) => {
+  // The digest was taken from the JavaScript implementation (src/stages/random-forest/grow.ts and split.ts at
+  // c4a2b9e) on the same data, options and seeds: the port replicates its generator and arithmetic. The trees reach
+  // every split search (histogram above 1,024 samples, counting sort, insertion sort below 48).
+  const data = goldenData(77, 'golden-a');
+  const trees = [growTree(data, FULL, 1), growTree(data, FULL, 2), growTree(data, SHALLOW, 3)];
+  t.deepEqual(
+    trees.map((tree) => tree.feature.length),
+    [487, 521, 17],
+  );
+  t.is(treeDigest(trees), '915af9d6498946c75ac0448c5ce77fdf19dcdd4466f082ff11f0bd1b43264f83');
+});
+
+test('growTree: the codes kept in kernel memory follow the data, whatever ran on the thread in between', (t) => {
+  const a = goldenData(77, 'resident-a');
+  const b = goldenData(78, 'resident-b');
+  const first = treeDigest([growTree(a, FULL, 5)]);
+  t.is(treeDigest([growTree(a, FULL, 5)]), first, 'again, from the codes already there');
+  // other kernels lay their own regions out over the same memory
+  lbpCoder(16, 16, circle(8, 1))(new Float32Array(256).fill(3), new Uint8Array(256));
+  t.is(treeDigest([growTree(a, FULL, 5)]), first, 'after the LBP kernel used the memory');
+  const other = treeDigest([growTree(b, FULL, 5)]);
+  t.not(other, first);
+  t.is(treeDigest([growTree(a, FULL, 5)]), first, 'after another data set');
+  // more rows in a leaf than there are rows: every tree is its root
+  t.is(growTree(a, { ...FULL, minSamplesLeaf: 2 ** 32 + 1 }, 5).feature.length, 1);
 });

@@ -74,7 +74,7 @@ export function lbpCoder(
   height: number,
   width: number,
   offsets: { dr: Float64Array; dc: Float64Array },
-): (image: ArrayLike<number>, codes: Uint8Array) => void {
+): (image: Float32Array, codes: Uint8Array) => void {
   const { dr, dc } = offsets;
   const P = dr.length;
   let pad = 1;

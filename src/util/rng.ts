@@ -1,6 +1,8 @@
 /**
  * Seeded pseudo-random numbers (sfc32 seeded through splitmix32). Library code takes randomness only from here,
- * so the same seed gives the same results on every run and with any number of workers.
+ * so the same seed gives the same results on every run and with any number of workers. One copy lives elsewhere:
+ * the random forest's tree growing in WebAssembly (src/wasm/forest.ts) replicates this generator number for number,
+ * and test/random-forest.test.ts holds both to the same trees.
  */
 export interface Rng {
   /** Uniform float in [0, 1). */

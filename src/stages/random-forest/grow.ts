@@ -80,12 +80,13 @@ export function growTree(data: BinnedData, opts: TreeOptions, seed: number): Tre
   header[H.y] = yAt;
   header[H.maxDepth] = Math.min(opts.maxDepth, 0x7fffffff);
   header[H.maxFeatures] = opts.maxFeatures;
-  header[H.minLeaf] = opts.minSamplesLeaf;
+  // more than the rows is the same as the rows (every node a leaf), and keeps the int32 field and 2·msl from overflowing
+  header[H.minLeaf] = Math.min(opts.minSamplesLeaf, n);
   header[H.bootstrap] = opts.bootstrap ? 1 : 0;
   header[H.scratch] = scratchAt;
   kernels.growTree(headerAt, seed >>> 0);
 
-  // the memory may have grown since `header` was taken: fresh views from here on
+  // fresh views (the kernel allocates nothing, so `header` is still valid: this only keeps the reads independent of that)
   const out = arena.i32(headerAt, TREE_HEADER_FIELDS);
   const nodes = out[H.nodes];
   const leaves = out[H.leaves];
