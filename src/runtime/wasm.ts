@@ -63,6 +63,33 @@ export interface WasmKernels {
     outDist: number,
     scratch: number,
   ): void;
+  hogGradients(
+    src: number,
+    size: number,
+    channels: number,
+    covered: number,
+    sqrtFirst: number,
+    slots: number,
+    planes: number,
+    bins: number,
+    mags: number,
+    gxs: number,
+    gys: number,
+  ): number;
+  hogBlocks(
+    bins: number,
+    mags: number,
+    covered: number,
+    cell: number,
+    orientations: number,
+    block: number,
+    stride: number,
+    norm: number,
+    sums: number,
+    hist: number,
+    blockValues: number,
+    out: number,
+  ): void;
   lbpCodes(
     image: number,
     height: number,

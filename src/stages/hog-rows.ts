@@ -2,7 +2,8 @@
  * The HOG kernel: what the Hog stage (hog.ts) runs on its rows, here apart from the stage so that a pool worker loads it
  * without the stage's parameter schema (and zod). A pure function of its arguments.
  */
-import { exactBin, makeEdges, SLOTS } from './hog-bins.js';
+import { Arena } from '../runtime/wasm.js';
+import { exactBin, makeEdges } from './hog-bins.js';
 import type { HogParams } from './hog.js';
 import { ParamRangeError } from './stage.js';
 
@@ -48,143 +49,75 @@ export function geometry(p: HogParams, inputFeatures: number): Geometry {
   return { cells, blocks, blockLength, features: blocks * blocks * blockLength };
 }
 
-/** scikit-image's block normalisation epsilon. */
-const EPS = 1e-5;
-
 /**
  * HOG features of `rows` images (each params.size² values, row-major) from `src`, written to `out` (rows × features,
- * the order of the Hog class comment). Allocates its scratch once; nothing per pixel. A pool task (writes to `out`,
- * which is shared memory there).
+ * the order of the Hog class comment). The per-pixel work runs in the WebAssembly kernels hogGradients and hogBlocks
+ * (src/wasm/hog.ts), the arithmetic of a plain loop; the few gradients the lookup table leaves to the exact tests are
+ * binned here between the two (exactBin). A pool task (writes to `out`, which is shared memory there).
  */
 export function hogRows(src: Float32Array, rows: number, params: HogParams, out: Float32Array): void {
   const { size, cell, orientations: bins, block, block_stride: stride } = params;
   const channels = params.channels ?? 1;
-  const { cells, blocks, blockLength, features } = geometry(params, size * size * channels);
+  const { cells, features } = geometry(params, size * size * channels);
   const edges = makeEdges(bins, params.signed);
-  const { slots } = edges;
   const norm = NORMS.indexOf(params.norm);
-  const pixels = size * size;
-  const values = pixels * channels;
+  const values = size * size * channels;
   const covered = cells * cell; // rows and columns inside cells
-  const area = cell * cell;
-  const image = new Float64Array(values);
-  // float32 sums, as skimage's `cdef float total`
-  const sums = new Float32Array(cells * cells * bins);
-  const hist = new Float64Array(cells * cells * bins);
-  const blockValues = new Float64Array(blockLength);
-  // offset of each column's cell in `sums`
-  const columnCell = new Int32Array(covered);
-  for (let c = 0; c < covered; c++) columnCell[c] = Math.floor(c / cell) * bins;
-  const rowBins = cells * bins;
-  const halfSlots = SLOTS / 2;
-
-  for (let i = 0; i < rows; i++) {
-    const from = i * values;
-    if (params.sqrt) {
-      for (let p = 0; p < values; p++) {
-        const x = src[from + p];
-        if (!(x >= 0))
-          throw new Error(`hog: sqrt needs pixels ≥ 0, but a row has ${x} (put hog before any centring step)`);
-        image[p] = Math.sqrt(x);
-      }
-    } else {
-      for (let p = 0; p < values; p++) image[p] = src[from + p];
-    }
-    sums.fill(0);
-
-    for (let r = 0; r < covered; r++) {
-      const rowOffset = r * size;
-      const sumsRow = Math.floor(r / cell) * rowBins;
-      const vertical = r > 0 && r < size - 1;
-      for (let c = 0; c < covered; c++) {
-        const p = rowOffset + c;
-        const horizontal = c > 0 && c < size - 1;
-        let gx = horizontal ? image[p + 1] - image[p - 1] : 0;
-        let gy = vertical ? image[p + size] - image[p - size] : 0;
-        if (channels === 3) {
-          // the channel with the largest gradient magnitude (the first of equal ones, as numpy's argmax)
-          const q = 3 * p;
-          const line = 3 * size;
-          gx = horizontal ? image[q + 3] - image[q - 3] : 0;
-          gy = vertical ? image[q + line] - image[q - line] : 0;
-          let best = gx * gx + gy * gy;
-          for (let ch = 1; ch < 3; ch++) {
-            const x = horizontal ? image[q + ch + 3] - image[q + ch - 3] : 0;
-            const y = vertical ? image[q + ch + line] - image[q + ch - line] : 0;
-            if (x * x + y * y > best) {
-              best = x * x + y * y;
-              gx = x;
-              gy = y;
-            }
-          }
-        }
-        if (gx === 0 && gy === 0) continue; // adds nothing to any bin
-        // the slot of g's direction in its half-plane (the lower half turned by 180°)
-        const upper = gy > 0 || (gy === 0 && gx > 0);
-        const fy = upper ? gy : -gy;
-        const d = fy / (Math.abs(gx) + fy);
-        const q = (upper ? gx >= 0 : gx <= 0) ? d : 2 - d;
-        let bin = slots[(upper ? 0 : SLOTS + 1) + Math.ceil(q * halfSlots)];
-        if (bin < 0) {
-          bin = exactBin(gx, gy, edges);
-          if (bin < 0) continue;
-        }
-        sums[sumsRow + columnCell[c] + bin] += Math.sqrt(gx * gx + gy * gy);
-      }
-    }
-
-    for (let h = 0; h < hist.length; h++) hist[h] = Math.fround(sums[h] / area);
-
-    let o = i * features;
-    for (let br = 0; br < blocks; br++) {
-      for (let bc = 0; bc < blocks; bc++) {
-        let v = 0;
-        for (let cr = 0; cr < block; cr++) {
-          const start = ((br * stride + cr) * cells + bc * stride) * bins;
-          const end = start + block * bins;
-          for (let h = start; h < end; h++) blockValues[v++] = hist[h];
-        }
-        writeBlock(blockValues, norm, out, o);
-        o += blockLength;
-      }
+  const pixels = covered * covered;
+  if (params.sqrt) {
+    for (let p = 0; p < rows * values; p++) {
+      const x = src[p];
+      if (!(x >= 0))
+        throw new Error(`hog: sqrt needs pixels ≥ 0, but a row has ${x} (put hog before any centring step)`);
     }
   }
+  const arena = new Arena();
+  const srcAt = arena.reserve(values * 4);
+  const slotsAt = arena.reserve(edges.slots.byteLength);
+  const planesAt = arena.reserve(channels * (size * size + 2) * 8);
+  const binsAt = arena.reserve(pixels * 4);
+  const magsAt = arena.reserve(pixels * 8);
+  const gxAt = arena.reserve(pixels * 8);
+  const gyAt = arena.reserve(pixels * 8);
+  const sumsAt = arena.reserve(cells * cells * bins * 4);
+  const histAt = arena.reserve(cells * cells * bins * 8);
+  const blockAt = arena.reserve(block * block * bins * 8);
+  const outAt = arena.reserve(features * 4);
+  const k = arena.kernels;
+  new Int16Array(k.memory.buffer, slotsAt, edges.slots.length).set(edges.slots);
+  const input = arena.f32(srcAt, values);
+  const pixelBins = arena.i32(binsAt, pixels);
+  const gx = arena.f64(gxAt, pixels);
+  const gy = arena.f64(gyAt, pixels);
+  const row = arena.f32(outAt, features);
+  const sqrtFirst = params.sqrt ? 1 : 0;
+  for (let i = 0; i < rows; i++) {
+    input.set(src.subarray(i * values, (i + 1) * values));
+    let exact = k.hogGradients(
+      srcAt,
+      size,
+      channels,
+      covered,
+      sqrtFirst,
+      slotsAt,
+      planesAt,
+      binsAt,
+      magsAt,
+      gxAt,
+      gyAt,
+    );
+    for (let p = 0; exact > 0; p++) {
+      if (pixelBins[p] !== EXACT_BIN) continue;
+      pixelBins[p] = exactBin(gx[p], gy[p], edges);
+      exact--;
+    }
+    k.hogBlocks(binsAt, magsAt, covered, cell, bins, block, stride, norm, sumsAt, histAt, blockAt, outAt);
+    out.set(row, i * features);
+  }
 }
+
+/** hogGradients' mark for a pixel whose bin the exact tests decide. */
+const EXACT_BIN = -2;
 
 /** Block norms by index (writeBlock takes the index: no string comparisons per block). */
 const NORMS: ReadonlyArray<HogParams['norm']> = ['none', 'l1', 'l1_sqrt', 'l2', 'l2_hys'];
-
-/**
- * Writes one block, normalised as skimage's _hog_normalize_block, to out[o…]. Multiplies by the reciprocal where skimage
- * divides (a last-bit difference in float64, far below the float32 output's rounding).
- */
-function writeBlock(v: Float64Array, norm: number, out: Float32Array, o: number): void {
-  const n = v.length;
-  if (norm === 0) {
-    for (let i = 0; i < n; i++) out[o + i] = v[i];
-  } else if (norm <= 2) {
-    // l1, l1_sqrt
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += Math.abs(v[i]);
-    const scale = 1 / (sum + EPS);
-    if (norm === 1) for (let i = 0; i < n; i++) out[o + i] = v[i] * scale;
-    else for (let i = 0; i < n; i++) out[o + i] = Math.sqrt(v[i] * scale);
-  } else {
-    let squares = 0;
-    for (let i = 0; i < n; i++) squares += v[i] * v[i];
-    const scale = 1 / Math.sqrt(squares + EPS * EPS);
-    if (norm === 3) {
-      for (let i = 0; i < n; i++) out[o + i] = v[i] * scale;
-    } else {
-      // l2_hys: clip at 0.2, then l2 again
-      squares = 0;
-      for (let i = 0; i < n; i++) {
-        const clipped = Math.min(v[i] * scale, 0.2);
-        v[i] = clipped;
-        squares += clipped * clipped;
-      }
-      const rescale = 1 / Math.sqrt(squares + EPS * EPS);
-      for (let i = 0; i < n; i++) out[o + i] = v[i] * rescale;
-    }
-  }
-}

@@ -19,3 +19,4 @@ export { kdSearch } from './kd-search';
 export { symMatVecF64, symMatVecRowsF64, dotsF64, subtractCombinationF64 } from './dense';
 export { growTree, treeScratchBytes } from './forest';
 export { lbpCodes } from './lbp';
+export { hogGradients, hogBlocks } from './hog';
