@@ -9,6 +9,18 @@ const SLOTS = 1024;
 /** scikit-image's block normalisation epsilon. */
 const EPS: f64 = 1e-5;
 
+// The image being read and the regions being written, set by hogGradients for pixelGradient and pairGradients.
+let planes: usize = 0;
+let planeBytes: usize = 0;
+let size: i32 = 0;
+let channels: i32 = 0;
+let covered: i32 = 0;
+let slots: usize = 0;
+let bins: usize = 0;
+let mags: usize = 0;
+let gxs: usize = 0;
+let gys: usize = 0;
+
 /** A pixel's bin when its gradient adds nothing (zero), or when the lookup table defers to the exact tests. */
 const NO_BIN = -1;
 const EXACT_BIN = -2;
@@ -23,19 +35,28 @@ const EXACT_BIN = -2;
  */
 export function hogGradients(
   src: usize,
-  size: i32,
-  channels: i32,
-  covered: i32,
+  imageSize: i32,
+  imageChannels: i32,
+  coveredSide: i32,
   sqrtFirst: i32,
-  slots: usize,
-  planes: usize,
-  bins: usize,
-  mags: usize,
-  gxs: usize,
-  gys: usize,
+  slotTable: usize,
+  planeScratch: usize,
+  binsOut: usize,
+  magsOut: usize,
+  gxOut: usize,
+  gyOut: usize,
 ): i32 {
+  size = imageSize;
+  channels = imageChannels;
+  covered = coveredSide;
+  slots = slotTable;
+  planes = planeScratch;
+  bins = binsOut;
+  mags = magsOut;
+  gxs = gxOut;
+  gys = gyOut;
   const pixels = size * size;
-  const planeBytes = <usize>(pixels + 2) << 3;
+  planeBytes = <usize>(pixels + 2) << 3;
   for (let ch = 0; ch < channels; ch++) {
     const plane = planes + <usize>ch * planeBytes + 8;
     store<f64>(plane - 8, 0);
@@ -49,52 +70,39 @@ export function hogGradients(
   for (let r = 0; r < covered; r++) {
     const vertical = r > 0 && r < size - 1;
     // the first column and, when it is covered, the last have no horizontal gradient: one at a time
-    exact += pixelGradient(planes, planeBytes, size, channels, covered, r, 0, vertical, slots, bins, mags, gxs, gys);
+    exact += pixelGradient(r, 0, vertical);
     const last = covered == size ? covered - 1 : covered;
     let c = 1;
-    for (; c + 1 < last; c += 2) {
-      exact += pairGradients(planes, planeBytes, size, channels, covered, r, c, vertical, slots, bins, mags, gxs, gys);
-    }
-    for (; c < covered; c++) {
-      exact += pixelGradient(planes, planeBytes, size, channels, covered, r, c, vertical, slots, bins, mags, gxs, gys);
-    }
+    for (; c + 1 < last; c += 2) exact += pairGradients(r, c, vertical);
+    for (; c < covered; c++) exact += pixelGradient(r, c, vertical);
   }
   return exact;
 }
 
-/** The bin of a non-zero gradient from the lookup table, or EXACT_BIN (see hogGradients). */
-@inline function tableBin(slots: usize, upper: bool, q: f64): i32 {
+/**
+ * Writes pixel k's bin — NO_BIN for a zero gradient, else from the lookup table by its half-plane and pseudo-angle q,
+ * or EXACT_BIN where the table defers — and its magnitude (and its gradient for the exact tests); 1 when they decide.
+ */
+@inline function record(k: usize, flat: bool, upper: bool, q: f64, gx: f64, gy: f64, mag: f64): i32 {
+  if (flat) {
+    store<i32>(bins + (k << 2), NO_BIN);
+    return 0;
+  }
   const slot = (upper ? 0 : SLOTS + 1) + <i32>Math.ceil(q * <f64>(SLOTS / 2));
   const bin = <i32>load<i16>(slots + (<usize>slot << 1));
-  return bin < 0 ? EXACT_BIN : bin;
-}
-
-/** Writes one pixel's bin and magnitude (and its gradient when the exact tests decide); 1 when they do. */
-@inline function record(k: usize, bin: i32, gx: f64, gy: f64, mag: f64, bins: usize, mags: usize, gxs: usize, gys: usize): i32 {
-  store<i32>(bins + (k << 2), bin);
   store<f64>(mags + (k << 3), mag);
-  if (bin != EXACT_BIN) return 0;
+  if (bin >= 0) {
+    store<i32>(bins + (k << 2), bin);
+    return 0;
+  }
+  store<i32>(bins + (k << 2), EXACT_BIN);
   store<f64>(gxs + (k << 3), gx);
   store<f64>(gys + (k << 3), gy);
   return 1;
 }
 
 /** One pixel's gradient and bin, the JavaScript kernel's scalar code. */
-function pixelGradient(
-  planes: usize,
-  planeBytes: usize,
-  size: i32,
-  channels: i32,
-  covered: i32,
-  r: i32,
-  c: i32,
-  vertical: bool,
-  slots: usize,
-  bins: usize,
-  mags: usize,
-  gxs: usize,
-  gys: usize,
-): i32 {
+function pixelGradient(r: i32, c: i32, vertical: bool): i32 {
   const horizontal = c > 0 && c < size - 1;
   const line = <usize>size << 3;
   const at = planes + 8 + (<usize>(r * size + c) << 3);
@@ -111,35 +119,17 @@ function pixelGradient(
       gy = y;
     }
   }
-  const k = <usize>(r * covered + c);
-  if (gx == 0 && gy == 0) {
-    store<i32>(bins + (k << 2), NO_BIN);
-    return 0;
-  }
-  // the slot of g's direction in its half-plane (the lower half turned by 180°)
+  // the slot of g's direction in its half-plane (the lower half turned by 180°); nothing of it for a zero gradient
+  const flat = gx == 0 && gy == 0;
   const upper = gy > 0 || (gy == 0 && gx > 0);
   const fy = upper ? gy : -gy;
   const d = fy / (Math.abs(gx) + fy);
   const q = (upper ? gx >= 0 : gx <= 0) ? d : 2 - d;
-  return record(k, tableBin(slots, upper, q), gx, gy, Math.sqrt(gx * gx + gy * gy), bins, mags, gxs, gys);
+  return record(<usize>(r * covered + c), flat, upper, q, gx, gy, Math.sqrt(gx * gx + gy * gy));
 }
 
 /** Pixels c and c + 1 of row r (both with a horizontal gradient), in float64 lanes; as pixelGradient for each. */
-function pairGradients(
-  planes: usize,
-  planeBytes: usize,
-  size: i32,
-  channels: i32,
-  covered: i32,
-  r: i32,
-  c: i32,
-  vertical: bool,
-  slots: usize,
-  bins: usize,
-  mags: usize,
-  gxs: usize,
-  gys: usize,
-): i32 {
+function pairGradients(r: i32, c: i32, vertical: bool): i32 {
   const line = <usize>size << 3;
   const zero = f64x2.splat(0);
   const at = planes + 8 + (<usize>(r * size + c) << 3);
@@ -164,22 +154,25 @@ function pairGradients(
   const q = v128.bitselect(d, f64x2.sub(f64x2.splat(2), d), forward);
   const mag = f64x2.sqrt(f64x2.add(f64x2.mul(gx, gx), f64x2.mul(gy, gy)));
   const k = <usize>(r * covered + c);
-  let exact = 0;
-  if (i64x2.extract_lane(flat, 0) != 0) {
-    store<i32>(bins + (k << 2), NO_BIN);
-  } else {
-    const up = i64x2.extract_lane(upper, 0) != 0;
-    const bin = tableBin(slots, up, f64x2.extract_lane(q, 0));
-    exact += record(k, bin, f64x2.extract_lane(gx, 0), f64x2.extract_lane(gy, 0), f64x2.extract_lane(mag, 0), bins, mags, gxs, gys);
-  }
-  if (i64x2.extract_lane(flat, 1) != 0) {
-    store<i32>(bins + ((k + 1) << 2), NO_BIN);
-  } else {
-    const up = i64x2.extract_lane(upper, 1) != 0;
-    const bin = tableBin(slots, up, f64x2.extract_lane(q, 1));
-    exact += record(k + 1, bin, f64x2.extract_lane(gx, 1), f64x2.extract_lane(gy, 1), f64x2.extract_lane(mag, 1), bins, mags, gxs, gys);
-  }
-  return exact;
+  const lane0 = record(
+    k,
+    i64x2.extract_lane(flat, 0) != 0,
+    i64x2.extract_lane(upper, 0) != 0,
+    f64x2.extract_lane(q, 0),
+    f64x2.extract_lane(gx, 0),
+    f64x2.extract_lane(gy, 0),
+    f64x2.extract_lane(mag, 0),
+  );
+  const lane1 = record(
+    k + 1,
+    i64x2.extract_lane(flat, 1) != 0,
+    i64x2.extract_lane(upper, 1) != 0,
+    f64x2.extract_lane(q, 1),
+    f64x2.extract_lane(gx, 1),
+    f64x2.extract_lane(gy, 1),
+    f64x2.extract_lane(mag, 1),
+  );
+  return lane0 + lane1;
 }
 
 /**
